@@ -1,0 +1,183 @@
+"""The reverse walk over a tape's recorded calls, and jacobians built on it.
+
+Gradient rules have one signature: `rule(inputs, outputs, attrs, dy)`, with
+`dy` one tensor for single-output ops and a tuple for multi-output ops; they
+return one gradient per input (None where an input gets none). Rules are
+written in tapeflow ops, so an outer tape records the backward pass and
+nested tapes give higher derivatives. Broadcasting is undone here, once: a
+rule may return a gradient of the broadcast shape.
+"""
+from __future__ import annotations
+
+from tapeflow.framework import errors
+from tapeflow.framework.tensor import Tensor
+
+
+def _ops():
+    from tapeflow.ops import array_ops, math_ops, reduce_ops
+    return array_ops, math_ops, reduce_ops
+
+
+def _is_float(x) -> bool:
+    d = x.dtype
+    return d.is_floating or d.is_complex
+
+
+def unbroadcast(g, x):
+    """Sums `g` down to the shape of `x` (the one place broadcasting is undone)."""
+    gs, xs = g.shape, x.shape
+    if gs == xs:
+        return g
+    array_ops, _, reduce_ops = _ops()
+    if gs.rank is None or xs.rank is None:
+        return g
+    lead = gs.rank - xs.rank
+    axes = list(range(lead))
+    keep = []
+    for i, d in enumerate(xs.as_list()):
+        gd = gs[lead + i]
+        if d == 1 and gd != 1:
+            keep.append(lead + i)
+    if not axes and not keep:
+        return g
+    out = reduce_ops.reduce_sum(g, axis=axes + keep)
+    if keep or out.shape != xs:
+        target = [1 if d is None and (lead + i) in keep else d for i, d in enumerate(xs.as_list())]
+        if any(d is None for d in target):
+            return array_ops.reshape(out, array_ops.shape(x))
+        out = array_ops.reshape(out, target)
+    return out
+
+
+def backward(entries, watched, targets, sources, output_gradients, zero_unconnected):
+    """Gradients of sum(targets) w.r.t. each source (list, aligned with `sources`)."""
+    array_ops, math_ops, _ = _ops()
+    grads = {}
+    for i, t in enumerate(targets):
+        if t is None or not (id(t) in watched or any(s is t for s in sources)):
+            continue
+        if not _is_float(t):
+            continue
+        if output_gradients is not None and output_gradients[i] is not None:
+            seed = output_gradients[i]
+            if not isinstance(seed, Tensor):
+                seed = array_ops.constant(seed, dtype=t.dtype)
+        else:
+            seed = array_ops.ones_like(t)
+        prev = grads.get(id(t))
+        grads[id(t)] = seed if prev is None else math_ops.add(prev, seed)
+
+    for op, inputs, outputs, attrs in reversed(entries):
+        if type(outputs) is tuple:
+            dys = [grads.get(id(o)) for o in outputs]
+            if all(d is None for d in dys):
+                continue
+            dy = tuple(array_ops.zeros_like(o) if d is None and _is_float(o) else d
+                       for o, d in zip(outputs, dys))
+        else:
+            dy = grads.get(id(outputs))
+            if dy is None:
+                continue
+        rule = op.grad
+        if rule is None:
+            names = ", ".join(f"#{i} {x.dtype.name}{tuple(x.shape)}" for i, x in enumerate(inputs))
+            raise LookupError(
+                f"No gradient defined for operation '{op.name}' (op type: {op.name}); its "
+                f"inputs were {names}. Wrap the computation in tf.stop_gradient if no "
+                "gradient should flow through it, or define one with tf.custom_gradient.")
+        in_grads = rule(inputs, outputs, attrs, dy)
+        for x, g in zip(inputs, in_grads):
+            if g is None:
+                continue
+            xid = id(x)
+            if xid not in watched or not _is_float(x):
+                continue
+            if g.shape != x.shape:
+                g = unbroadcast(g, x)
+            prev = grads.get(xid)
+            grads[xid] = g if prev is None else math_ops.add(prev, g)
+
+    result = []
+    for s in sources:
+        g = grads.get(id(s))
+        if g is not None and not _is_float(s):
+            g = None
+        if g is None and zero_unconnected:
+            g = array_ops.zeros_like(s)
+        elif g is not None and s._is_variable and g.dtype is not s.dtype:
+            g = math_ops.cast(g, s.dtype)
+        result.append(g)
+    return result
+
+
+def _with_tape_paused(tape, fn):
+    was = tape._recording
+    if was:
+        tape._pop()
+    try:
+        return fn()
+    finally:
+        if was:
+            tape._push()
+
+
+def jacobian(tape, target, sources, zero_unconnected):
+    """Row by row: one backward pass per element of `target`."""
+    from tapeflow.utils import nest
+    array_ops, _, _ = _ops()
+    flat_sources = nest.flatten(sources)
+    n = target.shape.num_elements()
+    if n is None:
+        raise errors.InvalidArgumentError(
+            f"jacobian needs a target of known shape; got {target.shape}.")
+    tshape = target.shape.as_list()
+
+    def run():
+        rows = [[] for _ in flat_sources]
+        for i in range(n):
+            seed = array_ops.reshape(array_ops.one_hot(i, n, dtype=target.dtype), tshape)
+            gs = backward(tape._entries, tape._watched, [target], flat_sources, [seed],
+                          zero_unconnected)
+            for r, g in zip(rows, gs):
+                r.append(g)
+        out = []
+        for s, r in zip(flat_sources, rows):
+            if any(g is None for g in r):
+                out.append(None)
+                continue
+            stacked = array_ops.stack(r) if n else array_ops.zeros([0] + s.shape.as_list(), s.dtype)
+            out.append(array_ops.reshape(stacked, tshape + s.shape.as_list()))
+        return out
+
+    return nest.pack_sequence_as(sources, _with_tape_paused(tape, run))
+
+
+def batch_jacobian(tape, target, source, zero_unconnected):
+    """For each example b: d target[b] / d source[b], assuming examples are independent."""
+    array_ops, _, _ = _ops()
+    tshape = target.shape.as_list()
+    if target.shape.rank is None or target.shape.rank < 1 or any(d is None for d in tshape[1:]):
+        raise errors.InvalidArgumentError(
+            f"batch_jacobian needs a target of shape [batch, ...] with known inner dims; got {target.shape}.")
+    if source.shape.rank is None or source.shape.rank < 1:
+        raise errors.InvalidArgumentError(
+            f"batch_jacobian needs a source of shape [batch, ...]; got {source.shape}.")
+    inner = 1
+    for d in tshape[1:]:
+        inner *= d
+
+    def run():
+        cols = []
+        for j in range(inner):
+            onehot = array_ops.reshape(array_ops.one_hot(j, inner, dtype=target.dtype), tshape[1:])
+            seed = array_ops.ones_like(target) * onehot
+            (g,) = backward(tape._entries, tape._watched, [target], [source], [seed],
+                            zero_unconnected)
+            if g is None:
+                return None
+            cols.append(g)
+        stacked = array_ops.stack(cols, axis=1)
+        b = array_ops.shape(source)[0] if source.shape[0] is None else source.shape[0]
+        return array_ops.reshape(stacked, [b] + tshape[1:] + source.shape.as_list()[1:])
+
+    return _with_tape_paused(tape, run)

@@ -1,0 +1,199 @@
+"""`tf.GradientTape`: records op calls on watched tensors; `gradient` walks them back.
+
+Recording is cheap and local: `execute` offers each op call to the recording
+tapes; a tape keeps the call only when one of its inputs is watched (a
+watched source, or the output of a call it kept), and then watches the
+outputs. Trainable Variables are watched when an op reads them, unless
+`watch_accessed_variables=False`.
+
+    >>> import tapeflow as tf
+    >>> x = tf.Variable(3.0)
+    >>> with tf.GradientTape() as tape:
+    ...     y = x ** 2
+    >>> float(tape.gradient(y, x))
+    6.0
+"""
+from __future__ import annotations
+
+import contextlib
+import enum
+
+from tapeflow.autodiff import backprop
+from tapeflow.framework.context import state
+from tapeflow.framework.tensor import Tensor
+from tapeflow.utils import nest
+
+
+class UnconnectedGradients(enum.Enum):
+    """What `gradient` returns for a source the target does not depend on."""
+
+    NONE = "none"
+    ZERO = "zero"
+
+
+class GradientTape:
+    """Records operations for automatic differentiation.
+
+    Args:
+        persistent: allow several `gradient`/`jacobian` calls on one tape.
+        watch_accessed_variables: watch trainable Variables when they are read.
+    """
+
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
+        self._persistent = persistent
+        self._watch_accessed = watch_accessed_variables
+        self._entries = []          # (op, inputs, outputs, attrs) in program order
+        self._watched = {}          # id -> watched tensor/variable (kept alive here)
+        self._variables = {}        # id -> Variable watched, in watch order
+        self._recording = False
+        self._used = False
+
+    # -- recording ---------------------------------------------------------
+    def __enter__(self):
+        self._push()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._recording:
+            self._pop()
+
+    def _push(self):
+        if self._recording:
+            raise ValueError("This GradientTape is already recording.")
+        state.tapes = state.tapes + [self]
+        self._recording = True
+
+    def _pop(self):
+        state.tapes = [t for t in state.tapes if t is not self]
+        self._recording = False
+
+    def _record(self, op, inputs, outputs, attrs):
+        watched = self._watched
+        hit = False
+        for x in inputs:
+            if id(x) in watched:
+                hit = True
+            elif x._is_variable and self._watch_accessed and x._trainable:
+                self._watch_variable(x)
+                hit = True
+        if hit and not op.no_grad:
+            self._entries.append((op, inputs, outputs, attrs))
+            if type(outputs) is tuple:
+                for o in outputs:
+                    watched[id(o)] = o
+            else:
+                watched[id(outputs)] = outputs
+
+    def _watch_variable(self, v):
+        self._watched[id(v)] = v
+        self._variables[id(v)] = v
+
+    def watch(self, tensor) -> None:
+        """Ensures `tensor` (a tensor, a Variable, or a nested structure of them) is traced."""
+        for t in nest.flatten(tensor):
+            if getattr(t, "_is_variable", False):
+                self._watch_variable(t)
+            elif isinstance(t, Tensor):
+                if not t.dtype.is_floating and not t.dtype.is_complex:
+                    import logging
+                    logging.getLogger("tapeflow").warning(
+                        "The dtype of the watched tensor must be floating (e.g. tf.float32), "
+                        "got %r", t.dtype)
+                self._watched[id(t)] = t
+            else:
+                raise ValueError(
+                    "GradientTape.watch expects a tf.Tensor or tf.Variable (or a nested "
+                    f"structure of them); received {t!r} of type {type(t).__name__}. Convert "
+                    "values with tf.constant(...) first, and watch that tensor.")
+
+    def watched_variables(self):
+        """The Variables this tape watched, in the order it first saw them."""
+        return tuple(self._variables.values())
+
+    @contextlib.contextmanager
+    def stop_recording(self):
+        """Temporarily stops recording on this tape (ops inside are not differentiated)."""
+        if not self._recording:
+            raise ValueError("Tape must be recording to use stop_recording().")
+        self._pop()
+        try:
+            yield
+        finally:
+            self._push()
+
+    def reset(self) -> None:
+        """Clears everything recorded so far; the tape keeps recording if it was."""
+        self._entries = []
+        self._watched = {}
+        self._variables = {}
+        self._used = False
+
+    # -- differentiation ---------------------------------------------------------
+    def _check_usable(self, what: str):
+        if self._used and not self._persistent:
+            raise RuntimeError(
+                f"A non-persistent GradientTape can only be used to compute one set of "
+                f"gradients (or jacobians); this tape's {what}() was called again. Create "
+                "the tape with tf.GradientTape(persistent=True) to call it several times.")
+
+    def gradient(self, target, sources, output_gradients=None,
+                 unconnected_gradients=UnconnectedGradients.NONE):
+        """Gradient of `target` (summed if non-scalar or nested) w.r.t. each source.
+
+        Args:
+            target: a tensor or nested structure of tensors to differentiate.
+            sources: a tensor/Variable or any nested list/tuple/dict of them; the
+                result has the same structure.
+            output_gradients: upstream gradients, one per target (default ones).
+            unconnected_gradients: 'none' (None for unconnected sources) or 'zero'.
+        """
+        self._check_usable("gradient")
+        unconnected = UnconnectedGradients(unconnected_gradients)
+        flat_sources = nest.flatten(sources)
+        for s in flat_sources:
+            if not (isinstance(s, Tensor) or getattr(s, "_is_variable", False)):
+                raise TypeError(f"GradientTape.gradient: sources must be tensors or Variables; "
+                                f"received {s!r} of type {type(s).__name__}.")
+        flat_targets = nest.flatten(target)
+        if output_gradients is not None:
+            output_gradients = nest.flatten(output_gradients)
+            if len(output_gradients) != len(flat_targets):
+                raise ValueError(f"output_gradients has {len(output_gradients)} entries but "
+                                 f"target has {len(flat_targets)} tensors.")
+        was_recording = self._recording
+        if was_recording:
+            self._pop()       # a tape never records its own backward pass
+        try:
+            grads = backprop.backward(self._entries, self._watched, flat_targets,
+                                      flat_sources, output_gradients,
+                                      unconnected is UnconnectedGradients.ZERO)
+        finally:
+            if was_recording:
+                self._push()
+        if not self._persistent:
+            self._used = True
+            if not was_recording:
+                self._entries = []
+        return nest.pack_sequence_as(sources, grads)
+
+    def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
+                 parallel_iterations=None, experimental_use_pfor=True):
+        """Jacobian of `target` w.r.t. each source: shape target.shape + source.shape."""
+        self._check_usable("jacobian")
+        result = backprop.jacobian(self, target, sources,
+                                   UnconnectedGradients(unconnected_gradients)
+                                   is UnconnectedGradients.ZERO)
+        if not self._persistent:
+            self._used = True
+        return result
+
+    def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
+                       parallel_iterations=None, experimental_use_pfor=True):
+        """Per-example jacobian: target [B, ...] w.r.t. source [B, ...] -> [B, t..., s...]."""
+        self._check_usable("batch_jacobian")
+        result = backprop.batch_jacobian(self, target, source,
+                                         UnconnectedGradients(unconnected_gradients)
+                                         is UnconnectedGradients.ZERO)
+        if not self._persistent:
+            self._used = True
+        return result

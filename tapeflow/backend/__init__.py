@@ -1,0 +1,1 @@
+"""Array kernels over NumPy: the code that touches every element."""

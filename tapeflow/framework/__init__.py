@@ -1,0 +1,1 @@
+"""Tensor, Variable, dtypes, shapes, errors and the op dispatcher."""

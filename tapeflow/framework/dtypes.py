@@ -1,0 +1,153 @@
+"""TensorFlow-style dtypes over NumPy dtypes.
+
+A `DType` is a thin, interned wrapper around a NumPy dtype that prints as
+TF does (`tf.float32`) and answers the questions the op library asks
+(`is_floating`, `is_integer`, ...).
+
+    >>> import tapeflow as tf
+    >>> tf.float32
+    tf.float32
+    >>> tf.as_dtype('int64').is_integer
+    True
+"""
+from __future__ import annotations
+
+import builtins as _builtins
+
+import numpy as np
+
+_pybool = _builtins.bool  # `bool` below is TF's dtype, as in `tf.bool`
+
+
+class DType:
+    """A tensor element type: `tf.float32`, `tf.int32`, `tf.bool`, ..."""
+
+    __slots__ = ("name", "as_numpy_dtype", "_np")
+
+    def __init__(self, name: str, np_dtype):
+        self.name = name
+        self._np = np.dtype(np_dtype)
+        self.as_numpy_dtype = self._np.type
+
+    @property
+    def is_floating(self) -> bool:
+        return self._np.kind == "f"
+
+    @property
+    def is_integer(self) -> bool:
+        return self._np.kind in "iu"
+
+    @property
+    def is_unsigned(self) -> bool:
+        return self._np.kind == "u"
+
+    @property
+    def is_bool(self) -> bool:
+        return self._np.kind == "b"
+
+    @property
+    def is_complex(self) -> bool:
+        return self._np.kind == "c"
+
+    @property
+    def base_dtype(self) -> "DType":
+        return self
+
+    @property
+    def size(self) -> int:
+        return self._np.itemsize
+
+    @property
+    def min(self):
+        return np.finfo(self._np).min if self.is_floating else np.iinfo(self._np).min
+
+    @property
+    def max(self):
+        return np.finfo(self._np).max if self.is_floating else np.iinfo(self._np).max
+
+    def is_compatible_with(self, other) -> bool:
+        return self is as_dtype(other)
+
+    def __repr__(self) -> str:
+        return f"tf.{self.name}"
+
+    def __str__(self) -> str:
+        return f"<dtype: '{self.name}'>"
+
+    def __eq__(self, other) -> bool:
+        if other is self:
+            return True
+        try:
+            return as_dtype(other) is self
+        except TypeError:
+            return False
+
+    def __ne__(self, other) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __reduce__(self):
+        return as_dtype, (self.name,)
+
+
+float16 = DType("float16", np.float16)
+float32 = DType("float32", np.float32)
+float64 = DType("float64", np.float64)
+int8 = DType("int8", np.int8)
+int16 = DType("int16", np.int16)
+int32 = DType("int32", np.int32)
+int64 = DType("int64", np.int64)
+uint8 = DType("uint8", np.uint8)
+uint16 = DType("uint16", np.uint16)
+uint32 = DType("uint32", np.uint32)
+uint64 = DType("uint64", np.uint64)
+bool = DType("bool", np.bool_)  # noqa: A001 - TF's public name
+complex64 = DType("complex64", np.complex64)
+complex128 = DType("complex128", np.complex128)
+half = float16
+double = float64
+
+_ALL = [float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32,
+        uint64, bool, complex64, complex128]
+_BY_NAME = {d.name: d for d in _ALL}
+_BY_NAME.update({"half": float16, "double": float64, "float": float32})
+# NumPy dtype -> DType; looked up on every `.dtype` access, so keyed by np.dtype.
+_BY_NP = {d._np: d for d in _ALL}
+
+
+def as_dtype(value) -> DType:
+    """Converts a DType, NumPy dtype, Python type or name to a `DType`.
+
+    Raises:
+        TypeError: if `value` names no supported dtype.
+    """
+    if isinstance(value, DType):
+        return value
+    if isinstance(value, str):
+        d = _BY_NAME.get(value)
+        if d is not None:
+            return d
+    elif value is float:
+        return float32
+    elif value is int:
+        return int32
+    elif value is _pybool:
+        return bool
+    try:
+        d = _BY_NP.get(np.dtype(value))
+    except TypeError:
+        d = None
+    if d is None:
+        raise TypeError(f"Cannot convert {value!r} to a tapeflow DType; expected one of "
+                        f"{sorted(n for n in _BY_NAME)}.")
+    return d
+
+
+def from_numpy(np_dtype) -> DType:
+    """The DType of a NumPy dtype (fast path for tensors)."""
+    d = _BY_NP.get(np_dtype)
+    if d is None:
+        return as_dtype(np_dtype)
+    return d

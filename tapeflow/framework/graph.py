@@ -1,0 +1,131 @@
+"""Graphs built by tracing: `tf.function` bodies and Keras functional builds.
+
+While a `FuncGraph` is current (`context.state.graph`), `execute` calls
+`graph.add_op`, which appends a `Node` and returns `SymbolicTensor`s.
+
+Shapes: an op's `shape_fn` when it has one; otherwise the kernel runs on small
+stand-in arrays ("probing"), twice when some dimension is unknown, with that
+dimension set to two different sizes: a dimension of the result that changes
+between the runs depends on the unknown one and is unknown too. Ops whose
+inputs are all constants are folded: run now, their result is a constant.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.framework import dtypes, errors
+from tapeflow.framework.tensor import SymbolicTensor, Tensor
+from tapeflow.framework.tensor_shape import TensorShape
+
+# Sizes given to unknown dimensions when probing: even, and unlike common sizes.
+_PROBE_SIZES = (6, 12)
+
+
+class Node:
+    """One op call in a graph: inputs are SymbolicTensors of this graph, eager
+    Tensors (captured constants) or Variables (read when the graph runs)."""
+
+    __slots__ = ("op", "inputs", "attrs", "outputs", "id")
+
+    def __init__(self, op, inputs, attrs, node_id):
+        self.op = op
+        self.inputs = tuple(inputs)
+        self.attrs = attrs
+        self.outputs = ()
+        self.id = node_id
+
+    def __repr__(self):
+        return f"<Node {self.id} {self.op.name}>"
+
+
+class FuncGraph:
+    """A graph under construction: placeholders, nodes in program order."""
+
+    def __init__(self, name: str = "graph"):
+        self.name = name
+        self.nodes: list[Node] = []
+        self.inputs: list[SymbolicTensor] = []
+        self.outputs = None
+        self.variables = {}          # id -> Variable read or written by the graph
+
+    def placeholder(self, shape, dtype, name=None) -> SymbolicTensor:
+        t = SymbolicTensor(TensorShape(shape), dtypes.as_dtype(dtype), self)
+        self.inputs.append(t)
+        return t
+
+    def add_op(self, op, inputs, attrs):
+        symbolic = False
+        for x in inputs:
+            if x._is_symbolic:
+                if x.graph is not self:
+                    raise errors.InvalidArgumentError(
+                        f"Op {op.name}: input {x!r} belongs to another graph "
+                        f"('{x.graph.name}'), not to '{self.name}'. A tensor created inside "
+                        "one tf.function cannot be used in another or after it returns.")
+                symbolic = True
+            elif x._is_variable:
+                self.variables[id(x)] = x
+                symbolic = True
+        if not symbolic and not op.stateful:
+            return _run_eagerly(op, inputs, attrs)
+        specs = op.shape_fn(inputs, attrs) if op.shape_fn is not None else _probe(op, inputs, attrs)
+        node = Node(op, inputs, attrs, len(self.nodes))
+        outs = tuple(SymbolicTensor(shape, dtype, self, node, i)
+                     for i, (shape, dtype) in enumerate(specs))
+        node.outputs = outs
+        self.nodes.append(node)
+        return outs[0] if op.num_outputs == 1 else outs
+
+
+def _run_eagerly(op, inputs, attrs):
+    from tapeflow.framework.context import state
+    saved, state.graph = state.graph, None
+    try:
+        from tapeflow.framework.op import execute
+        saved_tapes, state.tapes = state.tapes, []
+        try:
+            return execute(op, inputs, attrs)
+        finally:
+            state.tapes = saved_tapes
+    finally:
+        state.graph = saved
+
+
+def _stand_in(x, size):
+    if not x._is_symbolic:
+        return x._value
+    shape = x.shape
+    if shape.rank is None:
+        raise errors.InvalidArgumentError(f"cannot infer shapes from an input of unknown rank: {x!r}")
+    dims = tuple(size if d is None else d for d in shape.as_list())
+    np_dtype = x.dtype._np
+    fill = 1 if np_dtype.kind in "fc" else 0
+    return np.full(dims, fill, dtype=np_dtype)
+
+
+def _probe(op, inputs, attrs):
+    unknown = any(x._is_symbolic and not x.shape.is_fully_defined() for x in inputs)
+    runs = []
+    for size in (_PROBE_SIZES if unknown else _PROBE_SIZES[:1]):
+        args = [_stand_in(x, size) for x in inputs]
+        try:
+            with np.errstate(all="ignore"):
+                out = op.kernel(*args, **attrs)
+        except errors.OpError:
+            raise
+        except (ValueError, IndexError, TypeError) as e:
+            shapes = ", ".join(str(x.shape) for x in inputs)
+            raise errors.op_error(op.name, f"{e} (input shapes: {shapes})") from None
+        runs.append(out if op.num_outputs != 1 else (out,))
+    specs = []
+    for i, first in enumerate(runs[0]):
+        first = np.asarray(first)
+        shape = list(first.shape)
+        for other in runs[1:]:
+            o = np.asarray(other[i])
+            if o.ndim != first.ndim:
+                shape = None
+                break
+            shape = [a if a == b else None for a, b in zip(shape, o.shape)]
+        specs.append((TensorShape(shape), dtypes.from_numpy(first.dtype)))
+    return specs

@@ -1,0 +1,256 @@
+"""`Tensor` (immutable, eager, wraps a NumPy value) and `SymbolicTensor`.
+
+An eager Tensor owns `_value`: a NumPy array, or a NumPy scalar for rank 0
+(as TF's `.numpy()` returns). Tensors are cheap (`__slots__`, no bookkeeping):
+a tape keeps what it needs itself. Operators (`+`, `@`, `[]`, ...) are bound
+by the op modules through `override_operator`, so this module imports no op.
+
+A `SymbolicTensor` stands for a value inside a graph being traced
+(`tf.function`, Keras functional build): it has a shape with possibly unknown
+dims, a dtype and the node that produces it, but no value.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.framework import dtypes
+from tapeflow.framework.tensor_shape import TensorShape
+
+
+def _numpy_text(value, is_repr: bool) -> str:
+    if isinstance(value, np.ndarray) and value.ndim > 0:
+        return repr(value) if is_repr else str(value)
+    # Rank 0: print the number itself, as TF does ('6.0', not 'np.float32(6.0)').
+    return str(value.item() if value.dtype.kind != "f" else value)
+
+
+class Tensor:
+    """An immutable multi-dimensional array (TF's EagerTensor).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> t = tf.constant([[1., 2.], [3., 4.]])
+        >>> t.shape
+        TensorShape([2, 2])
+        >>> print(tf.reduce_sum(t))
+        tf.Tensor(10.0, shape=(), dtype=float32)
+    """
+
+    __slots__ = ("_value", "__weakref__")
+    __array_priority__ = 100
+    _is_variable = False
+    _is_symbolic = False
+
+    def __init__(self, value):
+        self._value = value
+
+    # -- basic properties -------------------------------------------------
+    @property
+    def dtype(self) -> dtypes.DType:
+        return dtypes.from_numpy(self._value.dtype)
+
+    @property
+    def shape(self) -> TensorShape:
+        return TensorShape(self._value.shape)
+
+    def get_shape(self) -> TensorShape:
+        return self.shape
+
+    @property
+    def ndim(self) -> int:
+        return self._value.ndim
+
+    @property
+    def device(self) -> str:
+        return "/job:localhost/replica:0/task:0/device:CPU:0"
+
+    @property
+    def name(self):
+        raise AttributeError("Tensor.name is undefined when eager execution is enabled.")
+
+    def numpy(self):
+        """The value as a NumPy array (a NumPy scalar for rank 0); a copy-free view."""
+        return self._value
+
+    def ref(self):
+        return _TensorRef(self)
+
+    experimental_ref = ref
+
+    # -- Python protocol ----------------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        v = np.asarray(self._value)
+        return v if dtype is None else v.astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        if self._value.ndim == 0:
+            raise TypeError("Scalar tensor has no `len()`")
+        return self._value.shape[0]
+
+    def __iter__(self):
+        if self._value.ndim == 0:
+            raise TypeError("Cannot iterate over a scalar tensor.")
+        from tapeflow.ops import array_ops
+        return iter(array_ops.unstack(self))
+
+    def _scalar(self, kind: str):
+        if self._value.size != 1:
+            raise TypeError(f"Only size-1 tensors can be converted to Python {kind}s; "
+                            f"got a tensor of shape {tuple(self._value.shape)}.")
+        return self._value.reshape(()).item() if isinstance(self._value, np.ndarray) else self._value.item()
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))
+
+    def __index__(self) -> int:
+        if not self.dtype.is_integer:
+            raise TypeError(f"Only integer tensors can be used as an index; got {self.dtype!r}.")
+        return int(self._scalar("int"))
+
+    def __bool__(self) -> bool:
+        return bool(self._scalar("bool"))
+
+    def __format__(self, format_spec: str) -> str:
+        if not format_spec:
+            return str(self)
+        return self._value.__format__(format_spec)
+
+    def __hash__(self):
+        raise TypeError("Tensor is unhashable. Instead, use tensor.ref() as the key.")
+
+    def __repr__(self) -> str:
+        return (f"<tf.Tensor: shape={self.shape}, dtype={self.dtype.name}, "
+                f"numpy={_numpy_text(self._value, True)}>")
+
+    def __str__(self) -> str:
+        text = _numpy_text(self._value, False)
+        sep = "\n" if "\n" in text else ""
+        return f"tf.Tensor({sep}{text}, shape={self.shape}, dtype={self.dtype.name})"
+
+    def __reduce__(self):
+        return Tensor, (self._value,)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class _TensorRef:
+    """A hashable reference to a tensor (`tensor.ref()`)."""
+
+    __slots__ = ("_t",)
+
+    def __init__(self, t):
+        self._t = t
+
+    def deref(self):
+        return self._t
+
+    def __hash__(self):
+        return id(self._t)
+
+    def __eq__(self, other):
+        return isinstance(other, _TensorRef) and other._t is self._t
+
+
+class SymbolicTensor(Tensor):
+    """A tensor inside a graph being traced: shape and dtype, no value yet."""
+
+    __slots__ = ("_shape", "_dtype", "graph", "node", "index", "_keras_history",
+                 "_const")
+    _is_symbolic = True
+
+    def __init__(self, shape, dtype, graph, node=None, index=0):
+        self._value = None
+        self._shape = shape if isinstance(shape, TensorShape) else TensorShape(shape)
+        self._dtype = dtype
+        self.graph = graph
+        self.node = node
+        self.index = index
+        self._keras_history = None
+        self._const = None
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        return self._dtype
+
+    @property
+    def shape(self) -> TensorShape:
+        return self._shape
+
+    @property
+    def ndim(self) -> int:
+        return self._shape.rank
+
+    @property
+    def name(self) -> str:
+        op = self.node.op.name if self.node is not None else "Placeholder"
+        return f"{op}:{self.index}"
+
+    def numpy(self):
+        raise NotImplementedError(
+            "Cannot call .numpy() on a symbolic Tensor: it has no value while the function "
+            "is being traced. Compute with tapeflow ops inside tf.function, or call "
+            ".numpy() on the function's results.")
+
+    def __array__(self, dtype=None, copy=None):
+        raise NotImplementedError(
+            f"Cannot convert a symbolic tf.Tensor ({self.name}, shape={self._shape}) to a "
+            "NumPy array. This error may indicate that you're trying to pass a Tensor to "
+            "a NumPy call, which is not supported inside tf.function.")
+
+    def __bool__(self):
+        raise TypeError(
+            "Using a symbolic `tf.Tensor` as a Python `bool` is not allowed: AutoGraph is "
+            "disabled in this function. Use tf.cond/tf.where for tensor-valued conditions, "
+            "or decide the branch outside tf.function.")
+
+    def __len__(self):
+        n = self._shape[0] if self._shape.rank else None
+        if n is None:
+            raise TypeError(f"len is not well defined for a symbolic Tensor ({self.name}) "
+                            f"whose first dimension is unknown: shape={self._shape}.")
+        return n
+
+    def __iter__(self):
+        n = self._shape[0] if self._shape.rank else None
+        if n is None:
+            raise TypeError(f"Iterating over a symbolic `tf.Tensor` ({self.name}) with "
+                            f"unknown first dimension is not allowed: shape={self._shape}.")
+        from tapeflow.ops import array_ops
+        return iter(array_ops.unstack(self, num=n))
+
+    def __float__(self):
+        raise TypeError("Cannot convert a symbolic tf.Tensor to a Python float while tracing.")
+
+    __int__ = __index__ = __float__
+
+    def __format__(self, format_spec):
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"<tf.Tensor '{self.name}' shape={self._shape} dtype={self._dtype.name}>"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        raise TypeError("A symbolic tf.Tensor cannot be pickled.")
+
+
+_OPERATOR_CLASSES: list = [Tensor]
+
+
+def override_operator(name: str, fn) -> None:
+    """Binds a Python operator (e.g. '__add__') on Tensor and Variable."""
+    for cls in _OPERATOR_CLASSES:
+        setattr(cls, name, fn)
+
+
+def is_tensor(x) -> bool:
+    """`tf.is_tensor`: True for tensors and Variables."""
+    return isinstance(x, Tensor) or getattr(x, "_is_variable", False)

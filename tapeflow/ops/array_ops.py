@@ -1,0 +1,862 @@
+"""Creating and reshaping tensors: constant, reshape, transpose, concat, stack,
+split, tile, pad, gather, one_hot, slicing (`t[...]`), shape/size/rank, fills.
+"""
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from tapeflow.framework import dtypes, errors
+from tapeflow.framework.op import (NO_GRADIENT, OpDef, as_input, convert_to_tensor,
+                                   execute)
+from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.ops._shapes import same_as_first
+
+_pyrange = builtins.range   # `range` and `slice` below are tf.range and tf.slice
+_pyslice = builtins.slice
+
+
+def _is_sym(x) -> bool:
+    return getattr(x, "_is_symbolic", False)
+
+
+def _static_shape_list(shape):
+    """A shape argument as a list of ints/None, or None when it is a symbolic tensor."""
+    if isinstance(shape, TensorShape):
+        return shape.as_list()
+    if isinstance(shape, Tensor) and not shape._is_symbolic:
+        return [int(d) for d in np.atleast_1d(shape._value).tolist()]
+    if isinstance(shape, (int, np.integer)):
+        return [int(shape)]
+    if isinstance(shape, (list, tuple)):
+        out = []
+        for d in shape:
+            if _is_sym(d):
+                return None
+            out.append(None if d is None else int(d))
+        return out
+    if isinstance(shape, np.ndarray):
+        return [int(d) for d in shape.tolist()]
+    return None
+
+
+# -- constants and fills ------------------------------------------------------
+
+def constant(value, dtype=None, shape=None, name=None):
+    """`tf.constant`: a tensor from a Python/NumPy value (optionally broadcast to `shape`).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.constant(3.0)
+        <tf.Tensor: shape=(), dtype=float32, numpy=3.0>
+    """
+    if isinstance(value, Tensor) and not value._is_symbolic:
+        t = value if dtype is None else Tensor(value._value.astype(dtypes.as_dtype(dtype)._np))
+    elif getattr(value, "_is_variable", False):
+        t = Tensor(value.numpy() if dtype is None else value.numpy().astype(dtypes.as_dtype(dtype)._np))
+    else:
+        t = convert_to_tensor(value, dtype)
+    if shape is not None:
+        dims = _static_shape_list(shape)
+        v = np.asarray(t._value)
+        if v.size == int(np.prod(dims)):
+            v = v.reshape(dims)
+        elif v.size == 1:
+            v = np.broadcast_to(v.reshape(()), dims).copy()
+        else:
+            raise TypeError(f"Eager execution of tf.constant with unsupported shape. Tensor "
+                            f"{value!r} (converted from {v.shape}) has {v.size} elements, but "
+                            f"got `shape` {tuple(dims)} with {int(np.prod(dims))} elements).")
+        t = Tensor(v)
+    return t
+
+
+def _fill_kernel(shape, value):
+    return np.full(tuple(int(d) for d in np.atleast_1d(shape)), value, dtype=np.asarray(value).dtype)
+
+
+def _fill_shape(inputs, attrs):
+    shape, value = inputs
+    if not shape._is_symbolic:
+        return [(TensorShape(np.atleast_1d(shape._value).tolist()), value.dtype)]
+    n = shape.shape[0] if shape.shape.rank else None
+    return [(TensorShape(None if n is None else [None] * n), value.dtype)]
+
+
+_FILL = OpDef("Fill", _fill_kernel, lambda x, y, a, dy: (None, reduce_sum_all(dy)),
+              shape_fn=_fill_shape)
+
+
+def reduce_sum_all(x):
+    from tapeflow.ops import reduce_ops
+    return reduce_ops.reduce_sum(x)
+
+
+def _shape_input(shape):
+    if isinstance(shape, Tensor):
+        return shape if shape.dtype.is_integer else convert_to_tensor(shape._value.astype(np.int32))
+    if isinstance(shape, TensorShape):
+        shape = shape.as_list()
+    if isinstance(shape, (list, tuple)) and any(_is_sym(d) for d in shape):
+        return stack([cast_int(d) for d in shape])
+    return Tensor(np.asarray(shape if not isinstance(shape, (int, np.integer)) else [shape],
+                             dtype=np.int32).reshape(-1))
+
+
+def cast_int(d):
+    from tapeflow.ops import math_ops
+    if _is_sym(d):
+        return math_ops.cast(d, dtypes.int32) if d.dtype is not dtypes.int32 else d
+    return Tensor(np.int32(d))
+
+
+def fill(dims, value, name=None):
+    """A tensor of shape `dims` filled with `value`."""
+    return execute(_FILL, (_shape_input(dims), as_input(value)))
+
+
+def zeros(shape, dtype=dtypes.float32, name=None):
+    """A tensor of zeros of `shape` (default float32)."""
+    dtype = dtypes.as_dtype(dtype)
+    dims = _static_shape_list(shape)
+    if dims is not None and None not in dims:
+        return Tensor(np.zeros(dims, dtype=dtype._np))
+    return fill(shape, Tensor(dtype._np.type(0)))
+
+
+def ones(shape, dtype=dtypes.float32, name=None):
+    """A tensor of ones of `shape` (default float32)."""
+    dtype = dtypes.as_dtype(dtype)
+    dims = _static_shape_list(shape)
+    if dims is not None and None not in dims:
+        return Tensor(np.ones(dims, dtype=dtype._np))
+    return fill(shape, Tensor(dtype._np.type(1)))
+
+
+def _like_shape(dtype_attr="dtype"):
+    def rule(inputs, attrs):
+        x = inputs[0]
+        d = attrs.get(dtype_attr)
+        return [(x.shape, dtypes.from_numpy(np.dtype(d)) if d is not None else x.dtype)]
+    return rule
+
+
+_ZEROS_LIKE = OpDef("ZerosLike", lambda x, dtype=None: np.zeros_like(x, dtype=dtype),
+                    NO_GRADIENT, shape_fn=_like_shape())
+_ONES_LIKE = OpDef("OnesLike", lambda x, dtype=None: np.ones_like(x, dtype=dtype),
+                   NO_GRADIENT, shape_fn=_like_shape())
+_NO_DTYPE: dict = {}
+
+
+def zeros_like(input, dtype=None, name=None):  # noqa: A002
+    x = as_input(input)
+    return execute(_ZEROS_LIKE, (x,), {"dtype": dtypes.as_dtype(dtype)._np} if dtype else _NO_DTYPE)
+
+
+def ones_like(input, dtype=None, name=None):  # noqa: A002
+    x = as_input(input)
+    return execute(_ONES_LIKE, (x,), {"dtype": dtypes.as_dtype(dtype)._np} if dtype else _NO_DTYPE)
+
+
+def eye(num_rows, num_columns=None, batch_shape=None, dtype=dtypes.float32, name=None):
+    m = np.eye(num_rows, num_columns, dtype=dtypes.as_dtype(dtype)._np)
+    if batch_shape:
+        m = np.broadcast_to(m, tuple(batch_shape) + m.shape).copy()
+    return Tensor(m)
+
+
+def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
+    """`tf.range`: like Python's range; int32 for ints, float32 if any bound is a float."""
+    vals = [v._value.item() if isinstance(v, Tensor) else v for v in (start, limit, delta)]
+    start, limit, delta = vals
+    if limit is None:
+        start, limit = 0, start
+    if dtype is None:
+        dtype = dtypes.float32 if any(isinstance(v, float) for v in (start, limit, delta)) \
+            else dtypes.int32
+    return Tensor(np.arange(start, limit, delta, dtype=dtypes.as_dtype(dtype)._np))
+
+
+def linspace(start, stop, num, name=None, axis=0):
+    return Tensor(np.linspace(float(start), float(stop), int(num), dtype=np.float32))
+
+
+# -- identity, stop_gradient --------------------------------------------------
+
+_IDENTITY = OpDef("Identity", lambda x: x, lambda x, y, a, dy: (dy,), shape_fn=same_as_first,
+                  aliases=True)
+_STOP = OpDef("StopGradient", lambda x: x, NO_GRADIENT, shape_fn=same_as_first, aliases=True)
+
+
+def identity(input, name=None):  # noqa: A002
+    return execute(_IDENTITY, (as_input(input),))
+
+
+def stop_gradient(input, name=None):  # noqa: A002
+    """The same value, but tapes see no connection through it."""
+    return execute(_STOP, (as_input(input),))
+
+
+# -- shape queries --------------------------------------------------------------
+
+def _shape_kernel(x, out):
+    return np.asarray(np.shape(x), dtype=out)
+
+
+_SHAPE = OpDef("Shape", _shape_kernel, NO_GRADIENT,
+               shape_fn=lambda i, a: [(TensorShape([i[0].shape.rank]), dtypes.from_numpy(a["out"]))])
+
+
+def shape(input, out_type=dtypes.int32, name=None):  # noqa: A002
+    """The shape of `input` as an int32 tensor (known at trace time when fully defined)."""
+    x = as_input(input)
+    out = dtypes.as_dtype(out_type)._np
+    if not _is_sym(x) or x.shape.is_fully_defined():
+        return Tensor(np.asarray(x.shape.as_list(), dtype=out))
+    return execute(_SHAPE, (x,), {"out": out})
+
+
+def shape_n(inputs, out_type=dtypes.int32, name=None):
+    return [shape(x, out_type) for x in inputs]
+
+
+def rank(input, name=None):  # noqa: A002
+    return Tensor(np.int32(as_input(input).shape.rank))
+
+
+def size(input, out_type=dtypes.int32, name=None):  # noqa: A002
+    x = as_input(input)
+    n = x.shape.num_elements()
+    if n is not None:
+        return Tensor(dtypes.as_dtype(out_type)._np.type(n))
+    from tapeflow.ops import reduce_ops
+    return reduce_ops.reduce_prod(shape(x, out_type))
+
+
+# -- reshape family ---------------------------------------------------------------
+
+def _reshape_grad(x, y, a, dy):
+    return (reshape(dy, shape(x[0])),)
+
+
+def _reshape_kernel(x, shape):
+    return np.reshape(x, shape)
+
+
+def _reshape_shape(inputs, attrs):
+    x = inputs[0]
+    dims = list(attrs["shape"])
+    if -1 in dims:
+        known = [d for d in dims if d != -1]
+        n = x.shape.num_elements()
+        if n is not None:
+            k = int(np.prod(known)) if known else 1
+            if k == 0 or n % k:
+                raise errors.op_error("Reshape", f"Input to reshape is a tensor with {n} values, "
+                                      f"but the requested shape requires a multiple of {k}")
+            dims[dims.index(-1)] = n // k
+        else:
+            dims[dims.index(-1)] = None
+    elif x.shape.is_fully_defined() and int(np.prod(dims)) != x.shape.num_elements():
+        raise errors.op_error("Reshape", f"Input to reshape is a tensor with "
+                              f"{x.shape.num_elements()} values, but the requested shape has "
+                              f"{int(np.prod(dims))}")
+    return [(TensorShape(dims), x.dtype)]
+
+
+def _reshape_dyn_kernel(x, shape):
+    return np.reshape(x, tuple(int(d) for d in shape))
+
+
+def _reshape_dyn_shape(inputs, attrs):
+    x, s = inputs
+    n = s.shape[0] if s.shape.rank else None
+    return [(TensorShape(None if n is None else [None] * n), x.dtype)]
+
+
+_RESHAPE = OpDef("Reshape", _reshape_kernel, _reshape_grad, shape_fn=_reshape_shape, aliases=True)
+_RESHAPE_DYN = OpDef("Reshape", _reshape_dyn_kernel,
+                     lambda x, y, a, dy: (reshape(dy, shape(x[0])), None),
+                     shape_fn=_reshape_dyn_shape, aliases=True)
+
+
+def reshape(tensor, shape, name=None):
+    """Same values, new shape (one dim may be -1).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.reshape(tf.range(6), [2, -1]).shape
+        TensorShape([2, 3])
+    """
+    x = as_input(tensor)
+    dims = _static_shape_list(shape)
+    if dims is None or None in dims:
+        return execute(_RESHAPE_DYN, (x, _shape_input(shape)))
+    if dims.count(-1) > 1:
+        raise errors.op_error("Reshape", f"only one input size may be -1, not both; shape={dims}")
+    if not _is_sym(x):
+        n = x._value.size
+        k = 1
+        for d in dims:
+            if d != -1:
+                k *= d
+        if (-1 in dims and (k == 0 or n % k)) or (-1 not in dims and k != n):
+            raise errors.op_error(
+                "Reshape", f"Input to reshape is a tensor with {n} values, but the requested "
+                f"shape {'requires a multiple of' if -1 in dims else 'has'} {k}")
+    return execute(_RESHAPE, (x,), {"shape": tuple(dims)})
+
+
+def expand_dims(input, axis, name=None):  # noqa: A002
+    """Inserts a dimension of size 1 at `axis`."""
+    x = as_input(input)
+    r = x.shape.rank
+    axis = int(axis)
+    if not -r - 1 <= axis <= r:
+        raise errors.op_error("ExpandDims", f"Tried to expand dim index {axis} for tensor with "
+                              f"{r} dimensions.")
+    axis = axis % (r + 1)
+    dims = x.shape.as_list()
+    dims.insert(axis, 1)
+    if None in dims:
+        return execute(_EXPAND, (x,), {"axis": axis})
+    return reshape(x, dims)
+
+
+_EXPAND = OpDef("ExpandDims", lambda x, axis: np.expand_dims(x, axis), _reshape_grad,
+                shape_fn=lambda i, a: [(TensorShape(
+                    i[0].shape.as_list()[:a["axis"]] + [1] + i[0].shape.as_list()[a["axis"]:]),
+                    i[0].dtype)], aliases=True)
+
+
+def _squeeze_kernel(x, axis):
+    return np.squeeze(x, axis=axis)
+
+
+_SQUEEZE = OpDef("Squeeze", _squeeze_kernel, _reshape_grad,
+                 shape_fn=lambda i, a: [(TensorShape([d for k, d in enumerate(i[0].shape.as_list())
+                                                      if k not in a["axis"]]), i[0].dtype)],
+                 aliases=True)
+
+
+def squeeze(input, axis=None, name=None):  # noqa: A002
+    """Removes dimensions of size 1 (all of them, or those in `axis`)."""
+    x = as_input(input)
+    dims = x.shape.as_list()
+    if axis is None:
+        if None in dims:
+            raise errors.op_error("Squeeze", f"cannot squeeze unknown dims of shape {x.shape}; "
+                                  "pass axis=")
+        ax = tuple(i for i, d in enumerate(dims) if d == 1)
+    else:
+        ax = tuple(sorted(int(a) % len(dims) for a in ([axis] if isinstance(axis, int) else axis)))
+        for a in ax:
+            if dims[a] is not None and dims[a] != 1:
+                raise errors.op_error("Squeeze", f"Can not squeeze dim[{a}], expected a dimension "
+                                      f"of 1, got {dims[a]} (shape {x.shape})")
+    return execute(_SQUEEZE, (x,), {"axis": ax})
+
+
+def _transpose_grad(x, y, attrs, dy):
+    inv = np.argsort(attrs["perm"]).tolist()
+    return (transpose(dy, inv),)
+
+
+_TRANSPOSE = OpDef("Transpose", lambda x, perm: np.transpose(x, perm), _transpose_grad,
+                   shape_fn=lambda i, a: [(TensorShape([i[0].shape.as_list()[p] for p in a["perm"]]),
+                                           i[0].dtype)], aliases=True)
+
+
+def transpose(a, perm=None, conjugate=False, name="transpose"):
+    """Permutes dimensions (reverses them by default)."""
+    x = as_input(a)
+    r = x.shape.rank
+    perm = list(_pyrange(r))[::-1] if perm is None else [int(p) % r for p in (
+        perm._value.tolist() if isinstance(perm, Tensor) else perm)]
+    if sorted(perm) != list(_pyrange(r)):
+        raise errors.op_error("Transpose", f"perm {perm} is not a permutation of [0..{r})")
+    return execute(_TRANSPOSE, (x,), {"perm": tuple(perm)})
+
+
+def _broadcast_to_kernel(x, shape):
+    return np.broadcast_to(x, tuple(int(d) for d in shape))
+
+
+def _broadcast_to_shape(inputs, attrs):
+    x, s = inputs
+    if not s._is_symbolic:
+        return [(TensorShape(s._value.tolist()), x.dtype)]
+    n = s.shape[0]
+    return [(TensorShape([None] * n if n is not None else None), x.dtype)]
+
+
+# The gradient is dy itself: the engine sums it back to the input's shape.
+_BROADCAST_TO = OpDef("BroadcastTo", _broadcast_to_kernel, lambda x, y, a, dy: (dy, None),
+                      shape_fn=_broadcast_to_shape, aliases=True)
+
+
+def broadcast_to(input, shape, name=None):  # noqa: A002
+    x = as_input(input)
+    s = _shape_input(shape)
+    if not _is_sym(x) and not _is_sym(s) and tuple(x._value.shape) == tuple(s._value.tolist()):
+        return x if isinstance(x, Tensor) else identity(x)
+    return execute(_BROADCAST_TO, (x, s))
+
+
+# -- joining and splitting ------------------------------------------------------------
+
+def _concat_shape(inputs, attrs):
+    axis = attrs["axis"]
+    dims = inputs[0].shape.as_list()
+    total = 0
+    for x in inputs:
+        d = x.shape.as_list()[axis]
+        total = None if total is None or d is None else total + d
+    dims[axis] = total
+    return [(TensorShape(dims), inputs[0].dtype)]
+
+
+def _concat_grad(x, y, attrs, dy):
+    axis = attrs["axis"]
+    sizes = [t.shape[axis] for t in x]
+    if None in sizes:
+        sizes = [shape(t)[axis] for t in x]
+        return tuple(_slice_axis(dy, axis, sizes, i) for i in _pyrange(len(x)))
+    return tuple(split(dy, sizes, axis=axis))
+
+
+
+
+def _slice_axis(t, axis, sizes, i):
+    start = sum(sizes[:i]) if i else 0
+    key = [_pyslice(None)] * t.shape.rank
+    key[axis] = _pyslice(start, start + sizes[i])
+    return getitem(t, tuple(key))
+
+
+_CONCAT = OpDef("ConcatV2", lambda *xs, axis: np.concatenate(xs, axis=axis), _concat_grad,
+                shape_fn=_concat_shape)
+
+
+def _check_same_dtype(op_name, xs):
+    d = xs[0].dtype
+    for i, x in enumerate(xs[1:], 1):
+        if x.dtype is not d:
+            raise errors.op_error(op_name, f"cannot compute {op_name} as input #{i}(zero-based) "
+                                  f"was expected to be a {d.name} tensor but is a {x.dtype.name} tensor")
+
+
+def concat(values, axis, name="concat"):
+    """Joins tensors along an existing `axis`."""
+    xs = [as_input(v) for v in values]
+    if not xs:
+        raise ValueError("tf.concat needs at least one tensor.")
+    _check_same_dtype("ConcatV2", xs)
+    r = xs[0].shape.rank
+    axis = int(axis) % max(r, 1)
+    for i, x in enumerate(xs):
+        if x.shape.rank != r:
+            raise errors.op_error("ConcatV2", f"Ranks of all input tensors should match: shape[0] "
+                                  f"= {xs[0].shape} vs. shape[{i}] = {x.shape}")
+    if len(xs) == 1:
+        return identity(xs[0])
+    return execute(_CONCAT, tuple(xs), {"axis": axis})
+
+
+def _stack_shape(inputs, attrs):
+    dims = inputs[0].shape.as_list()
+    dims.insert(attrs["axis"], len(inputs))
+    return [(TensorShape(dims), inputs[0].dtype)]
+
+
+_STACK = OpDef("Pack", lambda *xs, axis: np.stack(xs, axis=axis),
+               lambda x, y, a, dy: tuple(unstack(dy, num=len(x), axis=a["axis"])),
+               shape_fn=_stack_shape)
+
+
+def stack(values, axis=0, name="stack"):
+    """Joins tensors of the same shape along a new `axis`."""
+    xs = [as_input(v) for v in values]
+    if not xs:
+        raise ValueError("tf.stack needs at least one tensor.")
+    _check_same_dtype("Pack", xs)
+    r = xs[0].shape.rank
+    axis = int(axis) % (r + 1)
+    for i, x in enumerate(xs):
+        if not x.shape.is_compatible_with(xs[0].shape):
+            raise errors.op_error("Pack", f"Shapes of all inputs must match: values[0].shape = "
+                                  f"{xs[0].shape} != values[{i}].shape = {x.shape}")
+    return execute(_STACK, tuple(xs), {"axis": axis})
+
+
+def _unstack_kernel(x, num, axis):
+    return tuple(np.take(x, i, axis=axis) for i in _pyrange(num))
+
+
+def _unstack_shape(inputs, attrs):
+    dims = inputs[0].shape.as_list()
+    del dims[attrs["axis"]]
+    return [(TensorShape(dims), inputs[0].dtype)] * attrs["num"]
+
+
+def _unstack_op(num):
+    return OpDef("Unpack", _unstack_kernel, lambda x, y, a, dy: (stack(list(dy), axis=a["axis"]),),
+                 num_outputs=num, shape_fn=_unstack_shape)
+
+
+_UNSTACK_OPS: dict = {}
+
+
+def unstack(value, num=None, axis=0, name="unstack"):
+    """Splits along `axis` into a list of tensors of rank one less."""
+    x = as_input(value)
+    r = x.shape.rank
+    axis = int(axis) % r
+    n = x.shape[axis] if num is None else num
+    if n is None:
+        raise ValueError(f"Cannot infer argument `num` from shape {x.shape}")
+    op = _UNSTACK_OPS.get(n)
+    if op is None:
+        op = _UNSTACK_OPS[n] = _unstack_op(n)
+    if n == 1:
+        return [execute(op, (x,), {"num": 1, "axis": axis})]
+    return list(execute(op, (x,), {"num": n, "axis": axis}))
+
+
+def _split_kernel(x, sizes, axis):
+    idx = np.cumsum(sizes)[:-1]
+    return tuple(np.split(x, idx, axis=axis))
+
+
+def _split_shape(inputs, attrs):
+    out = []
+    for s in attrs["sizes"]:
+        dims = inputs[0].shape.as_list()
+        dims[attrs["axis"]] = s
+        out.append((TensorShape(dims), inputs[0].dtype))
+    return out
+
+
+def split(value, num_or_size_splits, axis=0, num=None, name="split"):
+    """Splits into `n` equal parts or parts of the given sizes along `axis`."""
+    x = as_input(value)
+    r = x.shape.rank
+    axis = int(axis) % r
+    dim = x.shape[axis]
+    if isinstance(num_or_size_splits, (int, np.integer)):
+        n = int(num_or_size_splits)
+        if dim is None or dim % n:
+            raise errors.op_error("Split", f"Number of ways to split should evenly divide the "
+                                  f"split dimension, but got split_dim {axis} (size = {dim}) and "
+                                  f"num_split {n}")
+        sizes = [dim // n] * n
+    else:
+        sizes = [int(s) for s in (num_or_size_splits._value.tolist()
+                                  if isinstance(num_or_size_splits, Tensor) else num_or_size_splits)]
+        if -1 in sizes and dim is not None:
+            sizes[sizes.index(-1)] = dim - (sum(sizes) + 1)
+        if dim is not None and sum(sizes) != dim:
+            raise errors.op_error("SplitV", f"Determined shape must either match input shape "
+                                  f"along split_dim exactly if fully specified, or be less than "
+                                  f"the size of the input along split_dim; sizes {sizes} vs dim {dim}")
+    op = OpDef("SplitV", _split_kernel, lambda x, y, a, dy: (concat(list(dy), axis=a["axis"]),),
+               num_outputs=len(sizes), shape_fn=_split_shape)
+    out = execute(op, (x,), {"sizes": tuple(sizes), "axis": axis})
+    return [out] if len(sizes) == 1 else list(out)
+
+
+def _tile_grad(x, y, attrs, dy):
+    from tapeflow.ops import reduce_ops
+    xs = x[0].shape.as_list()
+    m = attrs["multiples"]
+    inter = []
+    for mi, d in zip(m, xs):
+        inter += [mi, d]
+    g = reshape(dy, inter)
+    return (reduce_ops.reduce_sum(g, axis=list(_pyrange(0, 2 * len(xs), 2))),)
+
+
+_TILE = OpDef("Tile", lambda x, multiples: np.tile(x, multiples), _tile_grad,
+              shape_fn=lambda i, a: [(TensorShape([None if d is None else d * m for d, m in zip(
+                  i[0].shape.as_list(), a["multiples"])]), i[0].dtype)])
+
+
+def tile(input, multiples, name=None):  # noqa: A002
+    """Repeats `input` `multiples[i]` times along each dim i."""
+    x = as_input(input)
+    m = tuple(int(v) for v in (multiples._value.tolist() if isinstance(multiples, Tensor) else multiples))
+    if len(m) != x.shape.rank:
+        raise errors.op_error("Tile", f"Expected multiples argument to be a vector of length "
+                              f"{x.shape.rank} but got length {len(m)}")
+    return execute(_TILE, (x,), {"multiples": m})
+
+
+def _pad_kernel(x, paddings, mode, constant_values):
+    if mode == "CONSTANT":
+        return np.pad(x, paddings, mode="constant", constant_values=constant_values)
+    return np.pad(x, paddings, mode="reflect" if mode == "REFLECT" else "symmetric")
+
+
+def _pad_grad(x, y, attrs, dy):
+    if attrs["mode"] != "CONSTANT":
+        return (execute(_PAD_GRAD_MIRROR, (x[0], dy), attrs),)
+    key = tuple(_pyslice(lo, lo + d if d is not None else -hi or None)
+                for (lo, hi), d in zip(attrs["paddings"], x[0].shape.as_list()))
+    return (getitem(dy, key),)
+
+
+def _mirror_pad_grad_kernel(x, dy, paddings, mode, constant_values):
+    # Adjoint of mirror padding: fold each padded border back onto the values it copied.
+    g = np.array(dy, copy=True)
+    for ax, (lo, hi) in enumerate(paddings):
+        n = x.shape[ax]
+        off = 0 if mode == "SYMMETRIC" else 1
+        core = [_pyslice(None)] * g.ndim
+        core[ax] = _pyslice(lo, lo + n)
+        body = g[tuple(core)].copy()
+        for i in _pyrange(lo):
+            src = [_pyslice(None)] * g.ndim
+            src[ax] = i
+            dst = [_pyslice(None)] * g.ndim
+            dst[ax] = lo - i - 1 + off
+            body[tuple(dst)] += g[tuple(src)]
+        for i in _pyrange(hi):
+            src = [_pyslice(None)] * g.ndim
+            src[ax] = lo + n + i
+            dst = [_pyslice(None)] * g.ndim
+            dst[ax] = n - 1 - i - off
+            body[tuple(dst)] += g[tuple(src)]
+        g = body
+    return g
+
+
+_PAD_GRAD_MIRROR = OpDef("MirrorPadGrad", _mirror_pad_grad_kernel, None,
+                         shape_fn=lambda i, a: [(i[0].shape, i[0].dtype)])
+_PAD = OpDef("PadV2", _pad_kernel, _pad_grad,
+             shape_fn=lambda i, a: [(TensorShape([None if d is None else d + lo + hi for d, (lo, hi)
+                                                  in zip(i[0].shape.as_list(), a["paddings"])]),
+                                     i[0].dtype)])
+
+
+def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
+    """Pads with `constant_values` (or mirrors, for 'REFLECT'/'SYMMETRIC')."""
+    x = as_input(tensor)
+    p = np.asarray(paddings._value if isinstance(paddings, Tensor) else paddings, dtype=np.int64)
+    if p.shape != (x.shape.rank, 2):
+        raise errors.op_error("PadV2", f"paddings must be a matrix with 2 columns and one row per "
+                              f"dimension of the input ({x.shape.rank}); got shape {p.shape}")
+    mode = mode.upper()
+    if mode not in ("CONSTANT", "REFLECT", "SYMMETRIC"):
+        raise ValueError(f"tf.pad: mode must be CONSTANT, REFLECT or SYMMETRIC; got {mode!r}")
+    return execute(_PAD, (x,), {"paddings": tuple(map(tuple, p.tolist())), "mode": mode,
+                                "constant_values": constant_values})
+
+
+# -- indexing ----------------------------------------------------------------------
+
+def _normalize_key(key):
+    """A __getitem__ key with tensors replaced by ints (symbolic ones are not supported)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    for k in key:
+        if isinstance(k, Tensor) or getattr(k, "_is_variable", False):
+            if _is_sym(k):
+                raise TypeError("Indexing with a symbolic tensor is not supported while tracing; "
+                                "use tf.gather.")
+            v = np.asarray(k._value)
+            if v.ndim == 0:
+                k = int(v)
+            else:
+                raise TypeError("Only integers, slices (`:`), ellipsis (`...`), tf.newaxis "
+                                "(`None`) and scalar int32/int64 tensors are valid indices, got "
+                                f"a tensor of shape {v.shape}.")
+        elif isinstance(k, _pyslice):
+            k = _pyslice(*(int(v._value) if isinstance(v, Tensor) else v
+                        for v in (k.start, k.stop, k.step)))
+        elif isinstance(k, (list, np.ndarray)):
+            raise TypeError("Only integers, slices (`:`), ellipsis (`...`), tf.newaxis (`None`) "
+                            f"and scalar int32/int64 tensors are valid indices, got {k!r}. Use "
+                            "tf.gather for lists of indices.")
+        elif isinstance(k, np.integer):
+            k = int(k)
+        out.append(k)
+    return tuple(out)
+
+
+def _slice_grad_kernel(x, dy, key):
+    g = np.zeros(np.shape(x), dtype=dy.dtype)
+    g[key] = dy
+    return g
+
+
+def _getitem_shape(inputs, attrs):
+    x = inputs[0]
+    dims = x.shape.as_list()
+    probe = np.empty([6 if d is None else d for d in dims], dtype=np.bool_)
+    probe2 = np.empty([12 if d is None else d for d in dims], dtype=np.bool_)
+    a, b = probe[attrs["key"]].shape, probe2[attrs["key"]].shape
+    return [(TensorShape([p if p == q else None for p, q in zip(a, b)]), x.dtype)]
+
+
+_SLICE = OpDef("StridedSlice", lambda x, key: x[key],
+               lambda x, y, a, dy: (execute(_SLICE_GRAD, (x[0], dy), a),),
+               shape_fn=_getitem_shape, aliases=True)
+_SLICE_GRAD = OpDef("StridedSliceGrad", _slice_grad_kernel,
+                    lambda x, y, a, dy: (None, getitem(dy, a["key"])),
+                    shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)])
+
+
+def getitem(tensor, key):
+    """`tensor[key]`: ints, slices, `...` and `tf.newaxis`, as TF's strided slice."""
+    x = as_input(tensor)
+    key = _normalize_key(key)
+    if not _is_sym(x):
+        try:
+            x._value[key]
+        except IndexError as e:
+            raise errors.op_error("StridedSlice", f"{e}; the tensor has shape "
+                                  f"{tuple(x._value.shape)}") from None
+    return execute(_SLICE, (x,), {"key": key})
+
+
+def slice(input_, begin, size, name=None):  # noqa: A001
+    """`tf.slice`: the block starting at `begin` with extent `size` (-1: to the end)."""
+    x = as_input(input_)
+    b = [int(v) for v in (begin._value.tolist() if isinstance(begin, Tensor) else begin)]
+    s = [int(v) for v in (size._value.tolist() if isinstance(size, Tensor) else size)]
+    key = tuple(_pyslice(bi, None if si == -1 else bi + si) for bi, si in zip(b, s))
+    return getitem(x, key)
+
+
+
+
+def _gather_kernel(params, indices, axis, batch_dims):
+    if batch_dims == 0:
+        n = params.shape[axis]
+        if indices.size and (indices.max() >= n or indices.min() < -n):
+            bad = indices[(indices >= n) | (indices < -n)].flat[0]
+            raise IndexError(f"indices contains {bad}, which is not in [0, {n})")
+        return np.take(params, indices, axis=axis)
+    # batch_dims > 0: gather per leading batch index.
+    out = [_gather_kernel(p, i, axis - batch_dims, batch_dims - 1) for p, i in zip(params, indices)]
+    return np.stack(out)
+
+
+def _gather_grad_kernel(params, indices, dy, axis, batch_dims):
+    g = np.zeros(np.shape(params), dtype=dy.dtype)
+    if batch_dims == 0:
+        gm = np.moveaxis(g, axis, 0)
+        dym = np.moveaxis(dy.reshape(params.shape[:axis] + indices.shape + params.shape[axis + 1:]),
+                          list(_pyrange(axis, axis + indices.ndim)),
+                          list(_pyrange(indices.ndim)))
+        np.add.at(gm, indices, dym)
+        return g
+    for b in _pyrange(params.shape[0]):
+        g[b] = _gather_grad_kernel(params[b], indices[b], dy[b], axis - 1, batch_dims - 1)
+    return g
+
+
+_GATHER_GRAD = OpDef("GatherGrad", _gather_grad_kernel,
+                     lambda x, y, a, dy: (None, None, execute(_GATHER, (dy, x[1]), a)),
+                     shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)])
+_GATHER = OpDef("GatherV2", _gather_kernel,
+                lambda x, y, a, dy: (execute(_GATHER_GRAD, (x[0], x[1], dy), a), None),
+                shape_fn=lambda i, a: [(TensorShape(
+                    i[0].shape.as_list()[:a["axis"]] + i[1].shape.as_list()[a["batch_dims"]:]
+                    + i[0].shape.as_list()[a["axis"] + 1:]), i[0].dtype)])
+
+
+def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
+    """Picks slices of `params` along `axis` at `indices` (an int tensor of any shape)."""
+    p = as_input(params)
+    i = as_input(indices)
+    if not i.dtype.is_integer:
+        raise TypeError(f"tf.gather: indices must be int32 or int64; got {i.dtype.name}.")
+    axis = batch_dims if axis is None else int(axis) % p.shape.rank
+    return execute(_GATHER, (p, i), {"axis": axis, "batch_dims": int(batch_dims)})
+
+
+def _gather_nd_kernel(params, indices):
+    idx = tuple(np.moveaxis(indices, -1, 0))
+    return params[idx]
+
+
+def _gather_nd_grad_kernel(params, indices, dy):
+    g = np.zeros(np.shape(params), dtype=dy.dtype)
+    np.add.at(g, tuple(np.moveaxis(indices, -1, 0)), dy)
+    return g
+
+
+_GATHER_ND_GRAD = OpDef("GatherNdGrad", _gather_nd_grad_kernel,
+                        lambda x, y, a, dy: (None, None, gather_nd(dy, x[1])),
+                        shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)])
+_GATHER_ND = OpDef("GatherNd", _gather_nd_kernel,
+                   lambda x, y, a, dy: (execute(_GATHER_ND_GRAD, (x[0], x[1], dy)), None))
+
+
+def gather_nd(params, indices, batch_dims=0, name=None):
+    return execute(_GATHER_ND, (as_input(params), as_input(indices)))
+
+
+def _one_hot_kernel(indices, depth, on_value, off_value, axis, dtype):
+    eye = np.arange(depth)
+    hot = np.expand_dims(indices, -1) == eye
+    out = np.where(hot, np.asarray(on_value, dtype), np.asarray(off_value, dtype)).astype(dtype)
+    if axis != -1:
+        out = np.moveaxis(out, -1, axis)
+    return out
+
+
+_ONE_HOT = OpDef("OneHot", _one_hot_kernel, NO_GRADIENT,
+                 shape_fn=lambda i, a: [(TensorShape(
+                     _insert(i[0].shape.as_list(), a["axis"], a["depth"])),
+                     dtypes.from_numpy(np.dtype(a["dtype"])))])
+
+
+def _insert(dims, axis, v):
+    dims = list(dims)
+    dims.insert(len(dims) if axis == -1 else axis, v)
+    return dims
+
+
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
+    """One-hot vectors of length `depth` (out-of-range indices give all `off_value`)."""
+    i = as_input(indices)
+    dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.float32
+    return execute(_ONE_HOT, (i,), {
+        "depth": int(depth), "on_value": 1 if on_value is None else on_value,
+        "off_value": 0 if off_value is None else off_value,
+        "axis": -1 if axis is None else int(axis), "dtype": dtype._np})
+
+
+_WHERE_INDICES = OpDef("Where", lambda c: np.argwhere(c).astype(np.int64), NO_GRADIENT,
+                       shape_fn=lambda i, a: [(TensorShape([None, i[0].shape.rank]),
+                                               dtypes.int64)], stateful=False)
+
+
+def where_indices(condition):
+    return execute(_WHERE_INDICES, (as_input(condition),))
+
+
+def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
+    """The elements (or slices) of `tensor` where `mask` is true, flattened over mask's dims."""
+    x = as_input(tensor)
+    m = as_input(mask)
+    k = m.shape.rank
+    idx = where_indices(m)
+    if k == 1:
+        return gather(x, reshape(idx, [-1]))
+    return gather_nd(x, idx)
+
+
+def reverse(tensor, axis, name=None):
+    x = as_input(tensor)
+    axes = [int(a) % x.shape.rank for a in axis]
+    key = tuple(_pyslice(None, None, -1) if d in axes else _pyslice(None)
+                for d in _pyrange(x.shape.rank))
+    return getitem(x, key)
+
+

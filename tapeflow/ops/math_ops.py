@@ -1,0 +1,446 @@
+"""Elementwise math (`tf.math`), matmul, cast: each op's kernel, shape rule and
+gradient side by side. Gradients use tapeflow ops, so they differentiate again.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tapeflow.framework import dtypes, errors
+from tapeflow.framework.op import (NO_GRADIENT, OpDef, as_input, binary_inputs,
+                                   convert_to_tensor, execute)
+from tapeflow.framework.tensor import Tensor, override_operator
+from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.ops._shapes import BOOL, elementwise, same_as_first
+
+# Ops defined here are referenced by the gradient rules below them; the module
+# reads top to bottom as: unary ops, binary ops, comparisons, matmul, cast.
+
+
+def _unary(name, kernel, grad, doc=""):
+    op = OpDef(name, kernel, grad, shape_fn=same_as_first)
+
+    def fn(x, name=None):
+        return execute(op, (as_input(x),))
+
+    fn.__name__ = fn.__qualname__ = name.lower()
+    fn.__doc__ = doc or f"Elementwise `{name}` of `x` (op '{name}')."
+    return fn
+
+
+def _binary(name, kernel, grad, out_dtype=None, doc=""):
+    op = OpDef(name, kernel, grad, shape_fn=elementwise(name, out_dtype))
+
+    def fn(x, y, name=None):
+        return execute(op, binary_inputs(op.name, x, y))
+
+    fn.__doc__ = doc or f"Elementwise `{name}` of `x` and `y`, with broadcasting."
+    fn.op = op
+    return fn
+
+
+# -- unary ------------------------------------------------------------------
+
+negative = _unary("Neg", np.negative, lambda x, y, a, dy: (negative(dy),))
+neg = negative
+abs = _unary("Abs", np.abs, lambda x, y, a, dy: (dy * sign(x[0]),))  # noqa: A001
+sign = _unary("Sign", np.sign, NO_GRADIENT)
+floor = _unary("Floor", np.floor, NO_GRADIENT)
+ceil = _unary("Ceil", np.ceil, NO_GRADIENT)
+# TF's round is banker's rounding (half to even), which np.round implements.
+round = _unary("Round", np.round, NO_GRADIENT)  # noqa: A001
+rint = _unary("Rint", np.rint, NO_GRADIENT)
+logical_not = _unary("LogicalNot", np.logical_not, NO_GRADIENT)
+is_nan = _unary("IsNan", np.isnan, NO_GRADIENT)
+is_inf = _unary("IsInf", np.isinf, NO_GRADIENT)
+is_finite = _unary("IsFinite", np.isfinite, NO_GRADIENT)
+exp = _unary("Exp", np.exp, lambda x, y, a, dy: (dy * y,))
+expm1 = _unary("Expm1", np.expm1, lambda x, y, a, dy: (dy * (y + 1),))
+log = _unary("Log", np.log, lambda x, y, a, dy: (dy / x[0],))
+log1p = _unary("Log1p", np.log1p, lambda x, y, a, dy: (dy / (x[0] + 1),))
+sqrt = _unary("Sqrt", np.sqrt, lambda x, y, a, dy: (dy * 0.5 / y,))
+
+
+def _rsqrt_kernel(x):
+    return 1 / np.sqrt(x)
+
+
+rsqrt = _unary("Rsqrt", _rsqrt_kernel, lambda x, y, a, dy: (dy * -0.5 * y * y * y,))
+square = _unary("Square", np.square, lambda x, y, a, dy: (dy * 2 * x[0],))
+reciprocal = _unary("Reciprocal", np.reciprocal, lambda x, y, a, dy: (-dy * y * y,))
+sin = _unary("Sin", np.sin, lambda x, y, a, dy: (dy * cos(x[0]),))
+cos = _unary("Cos", np.cos, lambda x, y, a, dy: (-dy * sin(x[0]),))
+tan = _unary("Tan", np.tan, lambda x, y, a, dy: (dy * (1 + y * y),))
+asin = _unary("Asin", np.arcsin, lambda x, y, a, dy: (dy * rsqrt(1 - x[0] * x[0]),))
+acos = _unary("Acos", np.arccos, lambda x, y, a, dy: (-dy * rsqrt(1 - x[0] * x[0]),))
+atan = _unary("Atan", np.arctan, lambda x, y, a, dy: (dy / (1 + x[0] * x[0]),))
+sinh = _unary("Sinh", np.sinh, lambda x, y, a, dy: (dy * cosh(x[0]),))
+cosh = _unary("Cosh", np.cosh, lambda x, y, a, dy: (dy * sinh(x[0]),))
+tanh = _unary("Tanh", np.tanh, lambda x, y, a, dy: (dy * (1 - y * y),))
+
+
+def _sigmoid_kernel(x):
+    # exp(-|x|) never overflows; pick the form that is exact on each side of 0.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+sigmoid = _unary("Sigmoid", _sigmoid_kernel, lambda x, y, a, dy: (dy * y * (1 - y),))
+
+
+def _softplus_kernel(x):
+    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large |x|.
+    return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
+
+
+softplus = _unary("Softplus", _softplus_kernel, lambda x, y, a, dy: (dy * sigmoid(x[0]),))
+
+_ERF_P = 0.3275911
+_ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
+def _erf_kernel(x):
+    if x.dtype == np.float64 or x.size < 64:
+        return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.ndim else x.dtype.type(math.erf(x))
+    # Abramowitz & Stegun 7.1.26 in float64: |error| < 1.5e-7, below float32's resolution.
+    ax = np.abs(x.astype(np.float64))
+    t = 1 / (1 + _ERF_P * ax)
+    poly = t * (_ERF_A[0] + t * (_ERF_A[1] + t * (_ERF_A[2] + t * (_ERF_A[3] + t * _ERF_A[4]))))
+    return (np.sign(x) * (1 - poly * np.exp(-ax * ax))).astype(x.dtype)
+
+
+erf = _unary("Erf", _erf_kernel,
+             lambda x, y, a, dy: (dy * (2 / math.sqrt(math.pi)) * exp(-square(x[0])),))
+
+
+# -- binary ------------------------------------------------------------------
+
+def _add_grad(x, y, a, dy):
+    return dy, dy
+
+
+def _sub_grad(x, y, a, dy):
+    return dy, -dy
+
+
+def _mul_grad(x, y, a, dy):
+    return dy * x[1], dy * x[0]
+
+
+def _div_grad(x, y, a, dy):
+    return dy / x[1], -dy * y / x[1]
+
+
+def _pow_grad(x, y, a, dy):
+    base, p = x
+    dbase = dy * p * pow(base, p - 1)
+    if not p.dtype.is_floating:
+        return dbase, None
+    # d/dp b^p = b^p log b; defined as 0 where b == 0 (as TF does).
+    safe = where(base > 0, base, ones_like(base))
+    return dbase, dy * y * where(base > 0, log(safe), zeros_like(base))
+
+
+def _truediv_kernel(x, y):
+    return np.true_divide(x, y)
+
+
+add = _binary("AddV2", np.add, _add_grad)
+subtract = _binary("Sub", np.subtract, _sub_grad)
+multiply = _binary("Mul", np.multiply, _mul_grad)
+_div = _binary("RealDiv", _truediv_kernel, _div_grad)
+pow = _binary("Pow", np.power, _pow_grad)  # noqa: A001
+floordiv = _binary("FloorDiv", np.floor_divide, NO_GRADIENT)
+floormod = _binary("FloorMod", np.mod, lambda x, y, a, dy: (dy, -dy * floordiv(x[0], x[1])))
+mod = floormod
+maximum = _binary("Maximum", np.maximum,
+                  lambda x, y, a, dy: (dy * cast(x[0] >= x[1], dy.dtype),
+                                       dy * cast(x[0] < x[1], dy.dtype)))
+minimum = _binary("Minimum", np.minimum,
+                  lambda x, y, a, dy: (dy * cast(x[0] <= x[1], dy.dtype),
+                                       dy * cast(x[0] > x[1], dy.dtype)))
+squared_difference = _binary(
+    "SquaredDifference", lambda x, y: np.square(np.subtract(x, y)),
+    lambda x, y, a, dy: (dy * 2 * (x[0] - x[1]), dy * -2 * (x[0] - x[1])))
+atan2 = _binary("Atan2", np.arctan2,
+                lambda x, y, a, dy: (dy * x[1] / (x[0] * x[0] + x[1] * x[1]),
+                                     -dy * x[0] / (x[0] * x[0] + x[1] * x[1])))
+equal = _binary("Equal", np.equal, NO_GRADIENT, BOOL)
+not_equal = _binary("NotEqual", np.not_equal, NO_GRADIENT, BOOL)
+less = _binary("Less", np.less, NO_GRADIENT, BOOL)
+less_equal = _binary("LessEqual", np.less_equal, NO_GRADIENT, BOOL)
+greater = _binary("Greater", np.greater, NO_GRADIENT, BOOL)
+greater_equal = _binary("GreaterEqual", np.greater_equal, NO_GRADIENT, BOOL)
+logical_and = _binary("LogicalAnd", np.logical_and, NO_GRADIENT, BOOL)
+logical_or = _binary("LogicalOr", np.logical_or, NO_GRADIENT, BOOL)
+logical_xor = _binary("LogicalXor", np.logical_xor, NO_GRADIENT, BOOL)
+
+
+def divide(x, y, name=None):
+    """`x / y`. Integer tensors divide to float64 (int8/16 to float32), as TF's truediv."""
+    x, y = binary_inputs("RealDiv", x, y)
+    d = x.dtype
+    if d.is_integer:
+        target = dtypes.float32 if d.size <= 2 else dtypes.float64
+        x, y = cast(x, target), cast(y, target)
+    return _div(x, y)
+
+
+truediv = divide
+realdiv = _div
+
+
+def divide_no_nan(x, y, name=None):
+    """`x / y`, but 0 where `y == 0`."""
+    x, y = binary_inputs("DivNoNan", x, y)
+    nz = not_equal(y, zeros_like(y))
+    return where(nz, x / where(nz, y, ones_like(y)), zeros_like(x * y))
+
+
+def scalar_mul(scalar, x, name=None):
+    return multiply(scalar, x)
+
+
+# -- where / cast / clip --------------------------------------------------------
+
+def _where_grad(x, y, a, dy):
+    cond = x[0]
+    z = zeros_like(dy)
+    return None, where(cond, dy, z), where(cond, z, dy)
+
+
+def _where_shape(inputs, attrs):
+    from tapeflow.ops._shapes import broadcast_shapes
+    s = broadcast_shapes("SelectV2", inputs[0].shape, inputs[1].shape)
+    return [(broadcast_shapes("SelectV2", s, inputs[2].shape), inputs[1].dtype)]
+
+
+_WHERE = OpDef("SelectV2", np.where, _where_grad, shape_fn=_where_shape)
+
+
+def where(condition, x=None, y=None, name=None):
+    """`tf.where`: elementwise choice (with x and y), or indices of true elements."""
+    condition = as_input(condition)
+    if x is None and y is None:
+        from tapeflow.ops import array_ops
+        return array_ops.where_indices(condition)
+    if x is None or y is None:
+        raise ValueError("tf.where: x and y must both be given, or neither.")
+    x, y = binary_inputs("SelectV2", x, y)
+    if condition.dtype is not dtypes.bool:
+        raise TypeError(f"tf.where: condition must be a bool tensor; got {condition.dtype.name}.")
+    return execute(_WHERE, (condition, x, y))
+
+
+def _cast_kernel(x, dtype):
+    return x.astype(dtype, copy=False) if isinstance(x, np.ndarray) else np.asarray(x).astype(dtype)
+
+
+def _cast_grad(x, y, a, dy):
+    src = x[0].dtype
+    if not (src.is_floating or src.is_complex):
+        return (None,)
+    return (cast(dy, src),)
+
+
+def _cast_shape(inputs, attrs):
+    return [(inputs[0].shape, dtypes.from_numpy(np.dtype(attrs["dtype"])))]
+
+
+_CAST = OpDef("Cast", _cast_kernel, _cast_grad, shape_fn=_cast_shape, aliases=True)
+
+
+def cast(x, dtype, name=None):
+    """`tf.cast`: converts `x` to `dtype` (floats to ints truncate toward zero)."""
+    dtype = dtypes.as_dtype(dtype)
+    x = as_input(x)
+    if x.dtype is dtype:
+        return x if isinstance(x, Tensor) else execute(_CAST, (x,), {"dtype": dtype._np})
+    return execute(_CAST, (x,), {"dtype": dtype._np})
+
+
+def saturate_cast(value, dtype, name=None):
+    dtype = dtypes.as_dtype(dtype)
+    value = as_input(value)
+    if dtype.is_integer and not value.dtype.is_integer or dtype.size < value.dtype.size:
+        value = clip_by_value(value, dtype.min, dtype.max)
+    return cast(value, dtype)
+
+
+def clip_by_value(t, clip_value_min, clip_value_max, name=None):
+    """Clips to [min, max]; the gradient passes where the value was inside the range."""
+    t = as_input(t)
+    lo = convert_to_tensor(clip_value_min, t.dtype) if not isinstance(clip_value_min, Tensor) else clip_value_min
+    hi = convert_to_tensor(clip_value_max, t.dtype) if not isinstance(clip_value_max, Tensor) else clip_value_max
+    return minimum(maximum(t, lo), hi)
+
+
+def add_n(inputs, name=None):
+    """Sum of a list of tensors of the same shape and dtype."""
+    if not inputs:
+        raise ValueError("tf.add_n: inputs must be a non-empty list of tensors.")
+    out = as_input(inputs[0])
+    for x in inputs[1:]:
+        out = add(out, x)
+    return out
+
+
+def zeros_like(x, dtype=None, name=None):
+    from tapeflow.ops import array_ops
+    return array_ops.zeros_like(x, dtype)
+
+
+def ones_like(x, dtype=None, name=None):
+    from tapeflow.ops import array_ops
+    return array_ops.ones_like(x, dtype)
+
+
+# -- matmul -------------------------------------------------------------------
+
+def _matmul_kernel(a, b, transpose_a=False, transpose_b=False):
+    if transpose_a:
+        a = np.swapaxes(a, -1, -2)
+    if transpose_b:
+        b = np.swapaxes(b, -1, -2)
+    return np.matmul(a, b)
+
+
+def _matmul_grad(x, y, attrs, dy):
+    a, b = x
+    ta, tb = attrs.get("transpose_a", False), attrs.get("transpose_b", False)
+    if not ta and not tb:
+        da, db = matmul(dy, b, transpose_b=True), matmul(a, dy, transpose_a=True)
+    elif ta and not tb:
+        da, db = matmul(b, dy, transpose_b=True), matmul(a, dy)
+    elif not ta and tb:
+        da, db = matmul(dy, b), matmul(dy, a, transpose_a=True)
+    else:
+        da, db = matmul(b, dy, transpose_a=True, transpose_b=True), \
+            matmul(dy, a, transpose_a=True, transpose_b=True)
+    # Batched matmul broadcasts leading dims; the engine sums them back.
+    return da, db
+
+
+def _matmul_dims(op_name, a_shape, b_shape, ta, tb):
+    if a_shape.rank is None or b_shape.rank is None:
+        return None
+    if a_shape.rank < 2 or b_shape.rank < 2:
+        raise errors.op_error(
+            op_name, f"In[0] and In[1] must have rank >= 2, but got shapes {a_shape} and {b_shape}")
+    a = a_shape.as_list()
+    b = b_shape.as_list()
+    m, k1 = (a[-1], a[-2]) if ta else (a[-2], a[-1])
+    k2, n = (b[-1], b[-2]) if tb else (b[-2], b[-1])
+    if k1 is not None and k2 is not None and k1 != k2:
+        raise errors.op_error(
+            op_name, f"Matrix size-incompatible: In[0]: {a}, In[1]: {b}"
+            + (f" (transpose_a={ta}, transpose_b={tb})" if ta or tb else ""))
+    from tapeflow.ops._shapes import broadcast_shapes
+    batch = broadcast_shapes(op_name, TensorShape(a[:-2]), TensorShape(b[:-2]))
+    return TensorShape(batch.as_list() + [m, n])
+
+
+def _matmul_shape(inputs, attrs):
+    a, b = inputs
+    shape = _matmul_dims("MatMul", a.shape, b.shape, attrs.get("transpose_a", False),
+                         attrs.get("transpose_b", False))
+    return [(shape, a.dtype)]
+
+
+_MATMUL = OpDef("MatMul", _matmul_kernel, _matmul_grad, shape_fn=_matmul_shape)
+_NO_T: dict = {}
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
+           a_is_sparse=False, b_is_sparse=False, output_type=None, name=None):
+    """Matrix product of the last two dims of `a` and `b` (batched over the rest).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.matmul([[1., 2.]], [[3.], [4.]]).numpy()
+        array([[11.]], dtype=float32)
+    """
+    a, b = binary_inputs("MatMul", a, b)
+    ta, tb = transpose_a or adjoint_a, transpose_b or adjoint_b
+    if a._is_symbolic or b._is_symbolic:
+        _matmul_dims("MatMul", a.shape, b.shape, ta, tb)
+    else:
+        sa, sb = a._value.shape, b._value.shape
+        if len(sa) < 2 or len(sb) < 2 or (sa[-2] if ta else sa[-1]) != (sb[-1] if tb else sb[-2]):
+            _matmul_dims("MatMul", TensorShape(sa), TensorShape(sb), ta, tb)
+    attrs = {"transpose_a": True, "transpose_b": tb} if ta else (
+        {"transpose_b": True} if tb else _NO_T)
+    return execute(_MATMUL, (a, b), attrs)
+
+
+def tensordot(a, b, axes, name=None):
+    """`tf.tensordot`, expressed with transpose/reshape/matmul (so it differentiates)."""
+    from tapeflow.ops import array_ops
+    a, b = binary_inputs("TensorDot", a, b)
+    if isinstance(axes, int):
+        a_axes = list(range(a.ndim - axes, a.ndim))
+        b_axes = list(range(axes))
+    else:
+        a_axes, b_axes = axes
+        a_axes = [a_axes] if isinstance(a_axes, int) else list(a_axes)
+        b_axes = [b_axes] if isinstance(b_axes, int) else list(b_axes)
+    a_axes = [ax % a.ndim for ax in a_axes]
+    b_axes = [ax % b.ndim for ax in b_axes]
+    a_free = [i for i in range(a.ndim) if i not in a_axes]
+    b_free = [i for i in range(b.ndim) if i not in b_axes]
+    sa, sb = a.shape.as_list(), b.shape.as_list()
+    k = int(np.prod([sa[i] for i in a_axes])) if a_axes else 1
+    at = array_ops.reshape(array_ops.transpose(a, a_free + a_axes), [-1, k])
+    bt = array_ops.reshape(array_ops.transpose(b, b_axes + b_free), [k, -1])
+    out = matmul(at, bt)
+    return array_ops.reshape(out, [sa[i] for i in a_free] + [sb[i] for i in b_free])
+
+
+# -- operators ----------------------------------------------------------------
+
+def _r(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _getitem(self, key):
+    from tapeflow.ops import array_ops
+    return array_ops.getitem(self, key)
+
+
+def _eq(self, other):
+    if other is None:
+        return False
+    try:
+        return equal(self, other)
+    except (TypeError, errors.InvalidArgumentError):
+        return False
+
+
+def _ne(self, other):
+    if other is None:
+        return True
+    try:
+        return not_equal(self, other)
+    except (TypeError, errors.InvalidArgumentError):
+        return True
+
+
+def _pow_op(self, other):
+    return pow(self, other)
+
+
+for _name, _fn in [
+        ("__add__", add), ("__radd__", _r(add)), ("__sub__", subtract),
+        ("__rsub__", _r(subtract)), ("__mul__", multiply), ("__rmul__", _r(multiply)),
+        ("__truediv__", divide), ("__rtruediv__", _r(divide)),
+        ("__floordiv__", floordiv), ("__rfloordiv__", _r(floordiv)),
+        ("__mod__", floormod), ("__rmod__", _r(floormod)),
+        ("__pow__", _pow_op), ("__rpow__", _r(pow)), ("__matmul__", matmul),
+        ("__rmatmul__", _r(matmul)), ("__neg__", negative), ("__abs__", abs),
+        ("__lt__", less), ("__le__", less_equal), ("__gt__", greater),
+        ("__ge__", greater_equal), ("__eq__", _eq), ("__ne__", _ne),
+        ("__and__", logical_and), ("__rand__", _r(logical_and)), ("__or__", logical_or),
+        ("__ror__", _r(logical_or)), ("__xor__", logical_xor), ("__invert__", logical_not),
+        ("__getitem__", _getitem), ("__pos__", lambda self: self)]:
+    override_operator(_name, _fn)

@@ -1,0 +1,225 @@
+"""Reductions (`reduce_sum`, `reduce_mean`, ..., `argmax`) with `axis` and `keepdims`."""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.framework import dtypes, errors
+from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, execute
+from tapeflow.framework.tensor_shape import TensorShape
+
+
+def _norm_axis(op_name, x, axis):
+    """`axis` as a sorted tuple of non-negative ints (None: all axes)."""
+    rank = x.shape.rank
+    if axis is None:
+        return None
+    if hasattr(axis, "_value") and not getattr(axis, "_is_symbolic", False):
+        axis = axis._value.tolist()
+    if isinstance(axis, (int, np.integer)):
+        axis = (int(axis),)
+    axes = []
+    for a in axis:
+        a = int(a)
+        if rank is not None and not -rank <= a < max(rank, 1):
+            raise errors.op_error(op_name, f"Invalid reduction dimension {a} for input with "
+                                  f"{rank} dimensions; expected an axis in [{-rank}, {rank})")
+        axes.append(a % rank if rank else a)
+    return tuple(sorted(set(axes)))
+
+
+def _reduced_shape(shape, axis, keepdims):
+    if shape.rank is None:
+        return TensorShape(None)
+    dims = shape.as_list()
+    axes = range(len(dims)) if axis is None else axis
+    if keepdims:
+        return TensorShape([1 if i in axes else d for i, d in enumerate(dims)])
+    return TensorShape([d for i, d in enumerate(dims) if i not in axes])
+
+
+def _reduce_shape_fn(out_dtype=None):
+    def rule(inputs, attrs):
+        x = inputs[0]
+        return [(_reduced_shape(x.shape, attrs["axis"], attrs["keepdims"]), out_dtype or x.dtype)]
+    return rule
+
+
+def _expand_back(g, x, attrs):
+    """Reshapes a reduced gradient so it broadcasts against `x`."""
+    from tapeflow.ops import array_ops
+    if attrs["keepdims"]:
+        return g
+    axis = attrs["axis"]
+    rank = x.shape.rank
+    axes = range(rank) if axis is None else axis
+    shape = [1 if i in axes else d for i, d in enumerate(x.shape.as_list())]
+    if any(d is None for d in shape):
+        dyn = array_ops.shape(x)
+        shape = [1 if i in axes else dyn[i] for i in range(rank)]
+    return array_ops.reshape(g, shape)
+
+
+def _sum_grad(x, y, attrs, dy):
+    from tapeflow.ops import array_ops
+    return (array_ops.broadcast_to(_expand_back(dy, x[0], attrs), array_ops.shape(x[0])),)
+
+
+def _sum_kernel(x, axis, keepdims):
+    return np.sum(x, axis=axis, keepdims=keepdims, dtype=x.dtype)
+
+
+def _mean_kernel(x, axis, keepdims):
+    if x.dtype.kind in "iub":
+        # Integer means truncate toward zero, as TF's integer division does.
+        return np.trunc(np.mean(x, axis=axis, keepdims=keepdims)).astype(x.dtype)
+    return np.mean(x, axis=axis, keepdims=keepdims, dtype=x.dtype)
+
+
+def _mean_grad(x, y, attrs, dy):
+    from tapeflow.ops import array_ops, math_ops
+    xin = x[0]
+    n_in = xin.shape.num_elements()
+    n_out = y.shape.num_elements()
+    if n_in is not None and n_out is not None:
+        count = n_in // max(n_out, 1) if n_out else 1
+        scale = 1.0 / max(count, 1)
+        g = _expand_back(dy, xin, attrs)
+        return (array_ops.broadcast_to(g * scale, array_ops.shape(xin)),)
+    count = math_ops.cast(array_ops.size(xin), dy.dtype) / math_ops.cast(
+        math_ops.maximum(array_ops.size(y), 1), dy.dtype)
+    g = _expand_back(dy, xin, attrs)
+    return (array_ops.broadcast_to(g / count, array_ops.shape(xin)),)
+
+
+def _minmax_grad(x, y, attrs, dy):
+    """Gradient split evenly among the elements equal to the extreme (as TF)."""
+    from tapeflow.ops import array_ops, math_ops
+    xin = x[0]
+    yk = _expand_back(y, xin, attrs)
+    mask = math_ops.cast(math_ops.equal(xin, yk), dy.dtype)
+    count = reduce_sum(mask, axis=attrs["axis"], keepdims=True)
+    g = _expand_back(dy, xin, attrs)
+    return (array_ops.broadcast_to(g, array_ops.shape(xin)) * mask / count,)
+
+
+def _prod_grad(x, y, attrs, dy):
+    # Product of the others = y / x where x != 0; exact zeros handled via where.
+    from tapeflow.ops import array_ops, math_ops
+    xin = x[0]
+    yk = _expand_back(y, xin, attrs)
+    g = _expand_back(dy, xin, attrs)
+    nz = math_ops.not_equal(xin, array_ops.zeros_like(xin))
+    safe = math_ops.where(nz, xin, array_ops.ones_like(xin))
+    others = math_ops.where(nz, yk / safe, _prod_excluding(xin, attrs))
+    return (g * others,)
+
+
+def _prod_excluding(x, attrs):
+    """Product of all other elements along the reduced axes (used where x == 0)."""
+    from tapeflow.ops import array_ops, math_ops
+    nz = math_ops.not_equal(x, array_ops.zeros_like(x))
+    ones = array_ops.ones_like(x)
+    safe = math_ops.where(nz, x, ones)
+    prod_nz = reduce_prod(safe, axis=attrs["axis"], keepdims=True)
+    zeros_count = reduce_sum(math_ops.cast(math_ops.logical_not(nz), x.dtype),
+                             axis=attrs["axis"], keepdims=True)
+    only_me = math_ops.cast(math_ops.equal(zeros_count, 1), x.dtype)
+    return prod_nz * only_me
+
+
+_SUM = OpDef("Sum", _sum_kernel, _sum_grad, shape_fn=_reduce_shape_fn())
+_MEAN = OpDef("Mean", _mean_kernel, _mean_grad, shape_fn=_reduce_shape_fn())
+_MAX = OpDef("Max", lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
+             _minmax_grad, shape_fn=_reduce_shape_fn())
+_MIN = OpDef("Min", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
+             _minmax_grad, shape_fn=_reduce_shape_fn())
+_PROD = OpDef("Prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims,
+                                                         dtype=x.dtype),
+              _prod_grad, shape_fn=_reduce_shape_fn())
+_ANY = OpDef("Any", lambda x, axis, keepdims: np.any(x, axis=axis, keepdims=keepdims),
+             NO_GRADIENT, shape_fn=_reduce_shape_fn(dtypes.bool))
+_ALL = OpDef("All", lambda x, axis, keepdims: np.all(x, axis=axis, keepdims=keepdims),
+             NO_GRADIENT, shape_fn=_reduce_shape_fn(dtypes.bool))
+
+
+def _reducer(op, doc):
+    def fn(input_tensor, axis=None, keepdims=False, name=None):
+        x = as_input(input_tensor)
+        ax = _norm_axis(op.name, x, axis)
+        return execute(op, (x,), {"axis": ax, "keepdims": bool(keepdims)})
+    fn.__doc__ = doc
+    return fn
+
+
+reduce_sum = _reducer(_SUM, "Sum over `axis` (all axes when None).\n\n"
+                      "    >>> import tapeflow as tf\n"
+                      "    >>> print(tf.reduce_sum([[1., 2.], [3., 4.]], axis=0))\n"
+                      "    tf.Tensor([4. 6.], shape=(2,), dtype=float32)\n")
+reduce_mean = _reducer(_MEAN, "Mean over `axis`; integer tensors give integer means (as TF).")
+reduce_max = _reducer(_MAX, "Maximum over `axis`.")
+reduce_min = _reducer(_MIN, "Minimum over `axis`.")
+reduce_prod = _reducer(_PROD, "Product over `axis`.")
+reduce_any = _reducer(_ANY, "Logical or over `axis`.")
+reduce_all = _reducer(_ALL, "Logical and over `axis`.")
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
+    """log(sum(exp(x))) computed stably (shifted by the max, which gets no gradient)."""
+    from tapeflow.ops import array_ops, math_ops
+    x = as_input(input_tensor)
+    m = array_ops.stop_gradient(reduce_max(x, axis=axis, keepdims=True))
+    m = math_ops.where(math_ops.is_finite(m), m, array_ops.zeros_like(m))
+    out = math_ops.log(reduce_sum(math_ops.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        ax = _norm_axis("Logsumexp", x, axis)
+        out = array_ops.squeeze(out, axis=list(ax) if ax is not None else None)
+    return out
+
+
+def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
+    from tapeflow.ops import math_ops
+    x = as_input(input_tensor)
+    mean = reduce_mean(x, axis=axis, keepdims=True)
+    return reduce_mean(math_ops.square(x - mean), axis=axis, keepdims=keepdims)
+
+
+def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
+    from tapeflow.ops import math_ops
+    return math_ops.sqrt(reduce_variance(input_tensor, axis=axis, keepdims=keepdims))
+
+
+def _arg_shape(inputs, attrs):
+    x = inputs[0]
+    return [(_reduced_shape(x.shape, (attrs["axis"],), False), dtypes.from_numpy(attrs["out"]))]
+
+
+def _argmax_kernel(x, axis, out):
+    return np.argmax(x, axis=axis).astype(out)
+
+
+def _argmin_kernel(x, axis, out):
+    return np.argmin(x, axis=axis).astype(out)
+
+
+_ARGMAX = OpDef("ArgMax", _argmax_kernel, NO_GRADIENT, shape_fn=_arg_shape)
+_ARGMIN = OpDef("ArgMin", _argmin_kernel, NO_GRADIENT, shape_fn=_arg_shape)
+
+
+def argmax(input, axis=None, output_type=dtypes.int64, name=None):  # noqa: A002
+    """Index of the largest value along `axis` (default 0), as int64."""
+    x = as_input(input)
+    ax = _norm_axis("ArgMax", x, 0 if axis is None else axis)[0]
+    return execute(_ARGMAX, (x,), {"axis": ax, "out": dtypes.as_dtype(output_type)._np})
+
+
+def argmin(input, axis=None, output_type=dtypes.int64, name=None):  # noqa: A002
+    x = as_input(input)
+    ax = _norm_axis("ArgMin", x, 0 if axis is None else axis)[0]
+    return execute(_ARGMIN, (x,), {"axis": ax, "out": dtypes.as_dtype(output_type)._np})
+
+
+def count_nonzero(input, axis=None, keepdims=False, dtype=dtypes.int64, name=None):  # noqa: A002
+    from tapeflow.ops import array_ops, math_ops
+    x = as_input(input)
+    nz = math_ops.not_equal(x, array_ops.zeros_like(x))
+    return reduce_sum(math_ops.cast(nz, dtype), axis=axis, keepdims=keepdims)

@@ -1,0 +1,104 @@
+"""Nested structures (`tf.nest`): lists, tuples, namedtuples and dicts of leaves.
+
+Dicts flatten in sorted-key order, as TF does, so a structure packed back
+from a flat list keeps each value under its key.
+
+    >>> from tapeflow.utils import nest
+    >>> nest.flatten({'b': 1, 'a': [2, 3]})
+    [2, 3, 1]
+    >>> nest.pack_sequence_as({'b': 0, 'a': [0, 0]}, [7, 8, 9])
+    {'b': 9, 'a': [7, 8]}
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+def _is_namedtuple(x) -> bool:
+    return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+def is_nested(x) -> bool:
+    return isinstance(x, (list, tuple, Mapping))
+
+
+def _sorted_keys(d):
+    try:
+        return sorted(d)
+    except TypeError:
+        return list(d)
+
+
+def flatten(structure, expand_composites=False) -> list:
+    """All leaves of `structure`, depth first (None is a leaf)."""
+    if not is_nested(structure):
+        return [structure]
+    out = []
+    _flatten_into(structure, out)
+    return out
+
+
+def _flatten_into(s, out):
+    if isinstance(s, Mapping):
+        for k in _sorted_keys(s):
+            v = s[k]
+            if is_nested(v):
+                _flatten_into(v, out)
+            else:
+                out.append(v)
+    elif isinstance(s, (list, tuple)):
+        for v in s:
+            if is_nested(v):
+                _flatten_into(v, out)
+            else:
+                out.append(v)
+    else:
+        out.append(s)
+
+
+def pack_sequence_as(structure, flat_sequence, expand_composites=False):
+    """Rebuilds `structure`'s nesting with the leaves of `flat_sequence`."""
+    flat_sequence = list(flat_sequence)
+    if not is_nested(structure):
+        if len(flat_sequence) != 1:
+            raise ValueError(f"Structure is a leaf but {len(flat_sequence)} values were given.")
+        return flat_sequence[0]
+    it = iter(flat_sequence)
+    result = _pack(structure, it)
+    rest = list(it)
+    if rest:
+        raise ValueError(f"{len(rest)} values left over when packing into {structure!r}.")
+    return result
+
+
+def _pack(s, it):
+    if isinstance(s, Mapping):
+        packed = {k: _pack(s[k], it) for k in _sorted_keys(s)}
+        try:
+            return type(s)((k, packed[k]) for k in s)
+        except TypeError:
+            return {k: packed[k] for k in s}
+    if _is_namedtuple(s):
+        return type(s)(*[_pack(v, it) for v in s])
+    if isinstance(s, (list, tuple)):
+        return type(s)(_pack(v, it) for v in s)
+    try:
+        return next(it)
+    except StopIteration:
+        raise ValueError("Not enough values to pack into the structure.") from None
+
+
+def map_structure(func, *structures, **kwargs):
+    """Applies `func` leaf-wise over structures of the same nesting."""
+    flats = [flatten(s) for s in structures]
+    n = len(flats[0])
+    if any(len(f) != n for f in flats):
+        raise ValueError("The structures given to map_structure have different numbers of leaves.")
+    return pack_sequence_as(structures[0], [func(*leaves) for leaves in zip(*flats)])
+
+
+def assert_same_structure(a, b, check_types=True, expand_composites=False):
+    fa, fb = flatten(a), flatten(b)
+    if len(fa) != len(fb):
+        raise ValueError(f"The two structures don't have the same number of elements: "
+                         f"{len(fa)} and {len(fb)}.")
