@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.framework import dtypes, errors
-from tapeflow.framework.tensor import SymbolicTensor, Tensor
+from tapeflow.framework.tensor import SymbolicTensor
 from tapeflow.framework.tensor_shape import TensorShape
 
 # Sizes given to unknown dimensions when probing: even, and unlike common sizes.

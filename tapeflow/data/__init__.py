@@ -1,0 +1,1 @@
+"""tapeflow.data (under construction)."""

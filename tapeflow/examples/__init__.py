@@ -1,0 +1,1 @@
+"""tapeflow.examples (under construction)."""

@@ -1,0 +1,1 @@
+"""tapeflow.function (under construction)."""

@@ -1,0 +1,1 @@
+"""tapeflow.keras (under construction)."""

@@ -1,0 +1,206 @@
+"""Convolution and pooling ops (NHWC): conv2d and its two backprops, max/avg pooling.
+
+The kernels live in `tapeflow/backend/conv.py`; here are the ops, their shape
+rules and gradients. Each backprop op is linear in its two real operands, so
+the family is closed under differentiation (second derivatives work).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.backend import conv as K
+from tapeflow.framework import errors
+from tapeflow.framework.op import OpDef, as_input, binary_inputs, execute
+from tapeflow.framework.tensor_shape import TensorShape
+
+
+def _float_input(op_name, x):
+    x = as_input(x)
+    if not x.dtype.is_floating:
+        raise TypeError(f"{op_name}: expected a floating-point tensor, got {x.dtype.name}.")
+    return x
+
+
+# -- convolution ----------------------------------------------------------------------
+
+def _pair(v, name, n=2):
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = [int(i) for i in v]
+    if len(v) == 4:       # TF's NHWC form [1, sh, sw, 1]
+        return tuple(v[1:3])
+    if len(v) == 1:
+        return (v[0],) * n
+    if len(v) != n:
+        raise ValueError(f"{name} must have 1, 2 or 4 elements; got {v}")
+    return tuple(v)
+
+
+def _padding_attr(padding):
+    if isinstance(padding, str):
+        p = padding.upper()
+        if p not in ("SAME", "VALID"):
+            raise ValueError(f"padding must be 'SAME', 'VALID' or explicit pairs; got {padding!r}")
+        return p
+    p = [tuple(int(v) for v in pair) for pair in padding]
+    if len(p) == 4:
+        p = p[1:3]
+    return tuple(p)
+
+
+def _conv_out_shape(x_shape, k_shape, attrs, out_channels):
+    n, h, w, _ = x_shape.as_list()
+    if h is None or w is None:
+        return TensorShape([n, None, None, out_channels])
+    _, oh, ow = K.conv_geometry((n, h, w, 0), k_shape, attrs["strides"], attrs["padding"],
+                                attrs["dilations"])
+    return TensorShape([n, oh, ow, out_channels])
+
+
+def _conv_shape(inputs, attrs):
+    x, w = inputs
+    kh, kw, _, co = w.shape.as_list()
+    return [(_conv_out_shape(x.shape, (kh, kw), attrs, co), x.dtype)]
+
+
+def _conv_grad(x, y, attrs, dy):
+    inp, w = x
+    return (execute(_CONV_BP_INPUT, (inp, w, dy), attrs),
+            execute(_CONV_BP_FILTER, (inp, w, dy), attrs))
+
+
+def _conv_kernel(x, w, strides, padding, dilations):
+    return K.conv2d(x, w, strides, padding, dilations)
+
+
+def _bp_input_kernel(x, w, dy, strides, padding, dilations):
+    return K.conv2d_backprop_input(x.shape, w, dy, strides, padding, dilations)
+
+
+def _bp_filter_kernel(x, w, dy, strides, padding, dilations):
+    return K.conv2d_backprop_filter(x, w.shape, dy, strides, padding, dilations)
+
+
+_CONV = OpDef("Conv2D", _conv_kernel, _conv_grad, shape_fn=_conv_shape)
+# Both backprops are linear in their two real operands, so their gradients are
+# the other two members of this family: the set is closed under differentiation.
+_CONV_BP_INPUT = OpDef(
+    "Conv2DBackpropInput", _bp_input_kernel,
+    lambda x, y, a, g: (None, execute(_CONV_BP_FILTER, (g, x[1], x[2]), a),
+                        execute(_CONV, (g, x[1]), a)),
+    shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)])
+_CONV_BP_FILTER = OpDef(
+    "Conv2DBackpropFilter", _bp_filter_kernel,
+    lambda x, y, a, g: (execute(_CONV_BP_INPUT, (x[0], g, x[2]), a), None,
+                        execute(_CONV, (x[0], g), a)),
+    shape_fn=lambda i, a: [(i[1].shape, i[2].dtype)])
+
+
+def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC",  # noqa: A002
+           dilations=None, name=None):
+    """2-D convolution of an NHWC `input` with HWIO `filters`.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> x = tf.ones([1, 5, 5, 1]); w = tf.ones([3, 3, 1, 2])
+        >>> tf.nn.conv2d(x, w, strides=1, padding='VALID').shape
+        TensorShape([1, 3, 3, 2])
+    """
+    x, w = binary_inputs("Conv2D", input, filters)
+    if data_format not in ("NHWC", None):
+        raise ValueError(f"conv2d supports data_format='NHWC' only; got {data_format!r}")
+    if x.shape.rank != 4 or w.shape.rank != 4:
+        raise errors.op_error("Conv2D", f"input must be 4-dimensional (NHWC) and filters "
+                              f"4-dimensional (HWIO); got input shape {x.shape} and filter "
+                              f"shape {w.shape}")
+    ci, wi = x.shape[3], w.shape[2]
+    if ci is not None and wi is not None and ci != wi:
+        raise errors.op_error("Conv2D", f"input depth must equal the filter's input depth: "
+                              f"input shape {x.shape} has depth {ci}, filter shape {w.shape} "
+                              f"expects {wi}")
+    attrs = {"strides": _pair(strides, "strides"), "padding": _padding_attr(padding),
+             "dilations": _pair(1 if dilations is None else dilations, "dilations")}
+    h, wd = x.shape[1], x.shape[2]
+    if h is not None and wd is not None and attrs["padding"] == "VALID":
+        kh, kw = w.shape[0], w.shape[1]
+        dh, dw = attrs["dilations"]
+        if (kh - 1) * dh + 1 > h or (kw - 1) * dw + 1 > wd:
+            raise errors.op_error("Conv2D", f"the filter ({kh}x{kw}, dilation {dh}x{dw}) is "
+                                  f"larger than the input's spatial size {h}x{wd} with VALID "
+                                  f"padding; input shape {x.shape}")
+    return execute(_CONV, (x, w), attrs)
+
+
+convolution = conv2d
+
+
+# -- pooling ----------------------------------------------------------------------------
+
+def _pool_shape(inputs, attrs):
+    x = inputs[0]
+    n, _, _, c = x.shape.as_list()
+    return [(_conv_out_shape(x.shape, attrs["ksize"], {**attrs, "dilations": (1, 1)}, c), x.dtype)]
+
+
+def _max_pool_kernel(x, ksize, strides, padding):
+    return K.max_pool(x, ksize, strides, padding)
+
+
+def _max_pool_grad_kernel(x, dy, ksize, strides, padding):
+    return K.max_pool_grad(x, dy, ksize, strides, padding)
+
+
+def _max_pool_gg_kernel(x, ddx, ksize, strides, padding):
+    return K.max_pool_grad_grad(x, ddx, ksize, strides, padding)
+
+
+_MAX_POOL_GG = OpDef("MaxPoolGradGrad", _max_pool_gg_kernel,
+                     lambda x, y, a, g: (None, execute(_MAX_POOL_GRAD, (x[0], g), a)),
+                     shape_fn=None)
+_MAX_POOL_GRAD = OpDef("MaxPoolGrad", _max_pool_grad_kernel,
+                       lambda x, y, a, g: (None, execute(_MAX_POOL_GG, (x[0], g), a)),
+                       shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)])
+_MAX_POOL = OpDef("MaxPool", _max_pool_kernel,
+                  lambda x, y, a, dy: (execute(_MAX_POOL_GRAD, (x[0], dy), a),),
+                  shape_fn=_pool_shape)
+
+
+def _avg_pool_kernel(x, ksize, strides, padding):
+    return K.avg_pool(x, ksize, strides, padding)
+
+
+def _avg_pool_grad_kernel(x, dy, ksize, strides, padding):
+    return K.avg_pool_grad(x.shape, dy, ksize, strides, padding)
+
+
+_AVG_POOL_GRAD = OpDef("AvgPoolGrad", _avg_pool_grad_kernel,
+                       lambda x, y, a, g: (None, execute(_AVG_POOL, (g,), a)),
+                       shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)])
+_AVG_POOL = OpDef("AvgPool", _avg_pool_kernel,
+                  lambda x, y, a, dy: (execute(_AVG_POOL_GRAD, (x[0], dy), a),),
+                  shape_fn=_pool_shape)
+
+
+def _pool(op, name, input, ksize, strides, padding, data_format):  # noqa: A002
+    x = _float_input(name, input)
+    if x.shape.rank != 4:
+        raise errors.op_error(name, f"input must be 4-dimensional (NHWC); got shape {x.shape}")
+    if data_format not in ("NHWC", None):
+        raise ValueError(f"{name} supports data_format='NHWC' only; got {data_format!r}")
+    attrs = {"ksize": _pair(ksize, "ksize"), "strides": _pair(strides, "strides"),
+             "padding": _padding_attr(padding)}
+    return execute(op, (x,), attrs)
+
+
+def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+    """Max over windows of `ksize` moved by `strides` (NHWC)."""
+    return _pool(_MAX_POOL, "MaxPool", input, ksize, strides, padding, data_format)
+
+
+def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+    """Mean over windows (with 'SAME', padding cells are not counted)."""
+    return _pool(_AVG_POOL, "AvgPool", input, ksize, strides, padding, data_format)
+
+
+max_pool = max_pool2d
+avg_pool = avg_pool2d

@@ -1,0 +1,1 @@
+"""tapeflow.testing (under construction)."""
