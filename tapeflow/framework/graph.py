@@ -8,6 +8,12 @@ stand-in arrays ("probing"), twice when some dimension is unknown, with that
 dimension set to two different sizes: a dimension of the result that changes
 between the runs depends on the unknown one and is unknown too. Ops whose
 inputs are all constants are folded: run now, their result is a constant.
+
+Graphs nest: a `tf.cond` branch or `tf.while_loop` body is traced into a
+graph whose `outer_graph` is the enclosing one. When such an inner graph
+meets a tensor of an enclosing graph it *captures* it: a placeholder stands
+for it inside, and the pair is kept in `captures` so that the op running the
+inner graph takes the outer tensor as an input.
 """
 from __future__ import annotations
 
@@ -39,35 +45,67 @@ class Node:
 
 
 class FuncGraph:
-    """A graph under construction: placeholders, nodes in program order."""
+    """A graph under construction: placeholders, nodes in program order.
 
-    def __init__(self, name: str = "graph"):
+    Args:
+        name: shown in errors and in the executor's generated code.
+        outer_graph: the enclosing graph whose tensors this one may capture.
+        track_variables: keep the Variables created while this graph is
+            current in `created_variables` (`tf.function` uses it to allow
+            Variables only on the first trace).
+    """
+
+    # None: Variables created while this graph is current are not noted.
+    created_variables = None
+
+    def __init__(self, name: str = "graph", outer_graph=None, track_variables=False):
         self.name = name
         self.nodes: list[Node] = []
         self.inputs: list[SymbolicTensor] = []
         self.outputs = None
         self.variables = {}          # id -> Variable read or written by the graph
+        self.outer_graph = outer_graph
+        self.captures = {}           # id(outer tensor) -> (outer tensor, inner placeholder)
+        if track_variables:
+            self.created_variables = []
 
     def placeholder(self, shape, dtype, name=None) -> SymbolicTensor:
         t = SymbolicTensor(TensorShape(shape), dtypes.as_dtype(dtype), self)
         self.inputs.append(t)
         return t
 
+    def capture(self, x) -> SymbolicTensor:
+        """The placeholder standing for `x`, a tensor of an enclosing graph."""
+        hit = self.captures.get(id(x))
+        if hit is not None:
+            return hit[1]
+        outer = self.outer_graph
+        if outer is None:
+            raise errors.InvalidArgumentError(
+                f"The tensor {x!r} belongs to the graph '{x.graph.name}', not to "
+                f"'{self.name}'. A tensor created inside one tf.function cannot be used "
+                "in another or after it returns: return it from the function instead.")
+        source = x if x.graph is outer else outer.capture(x)
+        inner = SymbolicTensor(x.shape, x.dtype, self)
+        self.captures[id(x)] = (source, inner)
+        return inner
+
     def add_op(self, op, inputs, attrs):
         symbolic = False
-        for x in inputs:
+        captured = None
+        for i, x in enumerate(inputs):
             if x._is_symbolic:
                 if x.graph is not self:
-                    raise errors.InvalidArgumentError(
-                        f"Op {op.name}: input {x!r} belongs to another graph "
-                        f"('{x.graph.name}'), not to '{self.name}'. A tensor created inside "
-                        "one tf.function cannot be used in another or after it returns.")
+                    captured = captured or list(inputs)
+                    captured[i] = self.capture(x)
                 symbolic = True
             elif x._is_variable:
                 self.variables[id(x)] = x
                 symbolic = True
         if not symbolic and not op.stateful:
             return _run_eagerly(op, inputs, attrs)
+        if captured is not None:
+            inputs = captured
         specs = op.shape_fn(inputs, attrs) if op.shape_fn is not None else _probe(op, inputs, attrs)
         node = Node(op, inputs, attrs, len(self.nodes))
         outs = tuple(SymbolicTensor(shape, dtype, self, node, i)

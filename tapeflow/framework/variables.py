@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.framework import dtypes, errors
-from tapeflow.framework.context import current_scope, init_scope
+from tapeflow.framework.context import current_scope, init_scope, state
 from tapeflow.framework.op import OpDef, NO_GRADIENT, convert_to_tensor, execute
 from tapeflow.framework.tensor import Tensor, _numpy_text, _TensorRef
 from tapeflow.framework.tensor_shape import TensorShape
@@ -114,6 +114,10 @@ class Variable:
         scope = current_scope()
         self._name = f"{scope}/{base}" if scope else base
         self._layer_owned = None
+        # A graph being traced by tf.function notes the Variables its trace creates.
+        created = getattr(state.graph, "created_variables", None)
+        if created is not None:
+            created.append(self)
 
     # -- properties --------------------------------------------------------
     @property
