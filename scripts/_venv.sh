@@ -1,12 +1,47 @@
 # Shared set-up: a virtual environment in .venv with tapeflow installed (editable)
 # and the optional extras named in $1 (e.g. "test", "bench").
+
+# Runs apt-get as root (directly, or through sudo when available); fails if neither.
+_apt_get() {
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo DEBIAN_FRONTEND=noninteractive apt-get "$@"
+  else
+    return 1
+  fi
+}
+
+# Installs Debian packages ($@), running `apt-get update` once first. Returns non-zero when
+# apt is not available or the install fails, so callers can fall back.
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || return 1
+  if [ -z "${_TAPEFLOW_APT_UPDATED:-}" ]; then
+    echo "apt-get update ..." >&2
+    _apt_get update -qq || return 1
+    _TAPEFLOW_APT_UPDATED=1
+  fi
+  echo "apt-get install $* ..." >&2
+  _apt_get install -y -qq "$@" >/dev/null || return 1
+}
+
 ensure_venv() {
   local extras="${1:-}"
   if [ ! -x .venv/bin/python ]; then
+    # Debian/Ubuntu ship venv's pip bootstrap separately (python3-venv).
+    if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then
+      local ver
+      ver="$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+      apt_install "python${ver}-venv" || apt_install python3-venv || {
+        echo "python3 cannot create virtual environments; install python3-venv" >&2
+        return 1
+      }
+    fi
     python3 -m venv .venv
   fi
   local stamp=".venv/.tapeflow-installed-${extras:-core}"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "installing tapeflow${extras:+[$extras]} into .venv (first run only) ..." >&2
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
     if [ -n "$extras" ]; then
       .venv/bin/python -m pip install -q -e ".[${extras}]"

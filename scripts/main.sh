@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job, from a fresh machine: sets up .venv (tapeflow and NumPy), makes sure a
+# training set is on disk, then trains seed 000's CNN (python -m tapeflow.examples.train).
+# Extra arguments go to the trainer, e.g. `bash scripts/main.sh --epochs 1 --out runs/x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh
+ensure_venv
+
+# The trainer uses MNIST when its file is in the Keras cache and Fashion-MNIST otherwise.
+# Debian packages Fashion-MNIST (dataset-fashion-mnist); without apt, the dataset loader
+# downloads the files itself on first use and checks them.
+keras_home="${KERAS_HOME:-$HOME/.keras}"
+if [ ! -e "$keras_home/datasets/mnist.npz" ] \
+   && [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] \
+   && [ ! -e "$keras_home/datasets/fashion-mnist/train-images-idx3-ubyte.gz" ]; then
+  apt_install dataset-fashion-mnist \
+    || echo "dataset-fashion-mnist not installed via apt; the loader will download it" >&2
+fi
+
+exec .venv/bin/python -m tapeflow.examples.train "$@"
