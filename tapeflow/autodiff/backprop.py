@@ -2,7 +2,10 @@
 
 Gradient rules have one signature: `rule(inputs, outputs, attrs, dy)`, with
 `dy` one tensor for single-output ops and a tuple for multi-output ops; they
-return one gradient per input (None where an input gets none). Rules are
+return one gradient per input (None where an input gets none). A rule that
+declares a fifth parameter, `needs` (one bool per input), is told which
+inputs the walk wants a gradient for, and may return None for the others
+instead of computing them (a matmul's gradient for its data batch). Rules are
 written in tapeflow ops, so an outer tape records the backward pass and
 nested tapes give higher derivatives. Broadcasting is undone here, once: a
 rule may return a gradient of the broadcast shape.
@@ -19,6 +22,9 @@ def _ops():
 
 
 def _is_float(x) -> bool:
+    v = x._value
+    if v is not None:                     # eager tensor or Variable: no DType lookup
+        return v.dtype.kind in "fc"
     d = x.dtype
     return d.is_floating or d.is_complex
 
@@ -67,15 +73,22 @@ def backward(entries, watched, targets, sources, output_gradients, zero_unconnec
         prev = grads.get(id(t))
         grads[id(t)] = seed if prev is None else math_ops.add(prev, seed)
 
+    source_ids = {id(s) for s in sources}
+    add = math_ops.add
+    pop = grads.pop
     for op, inputs, outputs, attrs in reversed(entries):
+        # An output's gradient is complete once its producer is reached (entries
+        # are in program order), so it is popped: memory stays at the frontier.
         if type(outputs) is tuple:
-            dys = [grads.get(id(o)) for o in outputs]
+            dys = [grads.get(id(o)) if id(o) in source_ids else pop(id(o), None)
+                   for o in outputs]
             if all(d is None for d in dys):
                 continue
             dy = tuple(array_ops.zeros_like(o) if d is None and _is_float(o) else d
                        for o, d in zip(outputs, dys))
         else:
-            dy = grads.get(id(outputs))
+            oid = id(outputs)
+            dy = grads.get(oid) if oid in source_ids else pop(oid, None)
             if dy is None:
                 continue
         rule = op.grad
@@ -85,17 +98,30 @@ def backward(entries, watched, targets, sources, output_gradients, zero_unconnec
                 f"No gradient defined for operation '{op.name}' (op type: {op.name}); its "
                 f"inputs were {names}. Wrap the computation in tf.stop_gradient if no "
                 "gradient should flow through it, or define one with tf.custom_gradient.")
-        in_grads = rule(inputs, outputs, attrs, dy)
+        if op.grad_needs:
+            in_grads = rule(inputs, outputs, attrs, dy,
+                            tuple(id(x) in watched and _is_float(x) for x in inputs))
+        else:
+            in_grads = rule(inputs, outputs, attrs, dy)
         for x, g in zip(inputs, in_grads):
             if g is None:
                 continue
             xid = id(x)
-            if xid not in watched or not _is_float(x):
+            if xid not in watched:
                 continue
-            if g.shape != x.shape:
-                g = unbroadcast(g, x)
+            xv, gv = x._value, g._value
+            if xv is not None and gv is not None:   # eager: compare the arrays directly
+                if xv.dtype.kind not in "fc":
+                    continue
+                if gv.shape != xv.shape:
+                    g = unbroadcast(g, x)
+            else:
+                if not _is_float(x):
+                    continue
+                if g.shape != x.shape:
+                    g = unbroadcast(g, x)
             prev = grads.get(xid)
-            grads[xid] = g if prev is None else math_ops.add(prev, g)
+            grads[xid] = g if prev is None else add(prev, g)
 
     result = []
     for s in sources:

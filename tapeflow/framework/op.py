@@ -9,7 +9,8 @@ and, optionally, a shape rule. `execute(op, inputs, attrs)`:
    only when an input is watched.
 
 Gradient rules all have one signature (see `autodiff/backprop.py`):
-`grad(op_call, *output_grads) -> tuple of input grads (None where none)`.
+`grad(inputs, outputs, attrs, dy[, needs]) -> tuple of input grads (None
+where none)`; `needs`, when the rule declares it, says which inputs want one.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tapeflow.framework.context import state
 from tapeflow.framework.tensor import Tensor
 
 _ndarray = np.ndarray
+_array = np.array
 _generic = np.generic
 _NO_ATTRS: dict = {}
 
@@ -53,7 +55,7 @@ class OpDef:
     """
 
     __slots__ = ("name", "kernel", "grad", "num_outputs", "shape_fn", "stateful",
-                 "aliases", "no_grad")
+                 "aliases", "no_grad", "grad_needs")
 
     def __init__(self, name, kernel, grad=None, num_outputs=1, shape_fn=None,
                  stateful=False, aliases=False):
@@ -65,6 +67,11 @@ class OpDef:
         self.stateful = stateful
         self.aliases = aliases
         self.no_grad = grad is NO_GRADIENT
+        # A rule with a fifth parameter `needs` (one bool per input) is told which
+        # input gradients are wanted, and may skip the rest (matmul's gradient for
+        # a data batch, a convolution's for the image).
+        code = getattr(grad, "__code__", None)
+        self.grad_needs = code is not None and code.co_argcount >= 5
 
     def __repr__(self):
         return f"<OpDef {self.name}>"
@@ -88,10 +95,17 @@ def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
     st = state
     if st.graph is None:
         try:
-            if len(inputs) == 1:
-                out = op.kernel(inputs[0]._value, **attrs)
-            else:
+            # Spelled out by arity: this is the hottest line of eager mode, and
+            # `*list`/`**{}` unpacking costs as much as the rest of the dispatch.
+            n = len(inputs)
+            if attrs:
                 out = op.kernel(*[x._value for x in inputs], **attrs)
+            elif n == 1:
+                out = op.kernel(inputs[0]._value)
+            elif n == 2:
+                out = op.kernel(inputs[0]._value, inputs[1]._value)
+            else:
+                out = op.kernel(*[x._value for x in inputs])
         except errors.OpError:
             raise
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as e:
@@ -190,9 +204,26 @@ def as_input(x, dtype=None):
     return convert_to_tensor(x, dtype)
 
 
+# Types whose instances hold their value eagerly in `_value` (Tensor; Variable
+# adds itself): the fast paths below read `_value.dtype` directly.
+EAGER_TYPES = {Tensor}
+
+
 def binary_inputs(op_name: str, x, y):
     """Converts two operands by TF's rules: a non-tensor adopts the other's dtype;
     two tensors of different dtypes are an error naming the op and both dtypes."""
+    # Fast paths (most calls): two eager tensors of one dtype, or an eager float
+    # tensor with a Python number, which becomes a NumPy scalar of its dtype.
+    tx, ty = type(x), type(y)
+    if tx in EAGER_TYPES:
+        if ty in EAGER_TYPES:
+            if x._value.dtype == y._value.dtype:
+                return x, y
+        elif (ty is float or ty is int) and x._value.dtype.kind == "f":
+            # A 0-d array, not a NumPy scalar: ufuncs take it about 40% faster.
+            return x, Tensor(_array(y, x._value.dtype))
+    elif ty in EAGER_TYPES and (tx is float or tx is int) and y._value.dtype.kind == "f":
+        return Tensor(_array(x, y._value.dtype)), y
     x_t = isinstance(x, Tensor) or getattr(x, "_is_variable", False)
     y_t = isinstance(y, Tensor) or getattr(y, "_is_variable", False)
     if x_t and y_t:

@@ -17,6 +17,9 @@ from tapeflow.framework import dtypes
 from tapeflow.framework.tensor_shape import TensorShape
 
 
+_dtype_of = dtypes._BY_NP.get
+
+
 def _numpy_text(value, is_repr: bool) -> str:
     if isinstance(value, np.ndarray) and value.ndim > 0:
         return repr(value) if is_repr else str(value)
@@ -47,7 +50,8 @@ class Tensor:
     # -- basic properties -------------------------------------------------
     @property
     def dtype(self) -> dtypes.DType:
-        return dtypes.from_numpy(self._value.dtype)
+        d = _dtype_of(self._value.dtype)
+        return d if d is not None else dtypes.from_numpy(self._value.dtype)
 
     @property
     def shape(self) -> TensorShape:

@@ -242,8 +242,10 @@ class Variable:
 
 def _bind_tensor_operators():
     """Variables take part in the same operators as Tensors."""
+    from tapeflow.framework import op as op_mod
     from tapeflow.framework import tensor as tensor_mod
     tensor_mod._OPERATOR_CLASSES.append(Variable)
+    op_mod.EAGER_TYPES.add(Variable)
 
 
 _bind_tensor_operators()

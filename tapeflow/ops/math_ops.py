@@ -120,22 +120,22 @@ def _add_grad(x, y, a, dy):
     return dy, dy
 
 
-def _sub_grad(x, y, a, dy):
-    return dy, -dy
+def _sub_grad(x, y, a, dy, needs):
+    return dy, (-dy if needs[1] else None)
 
 
-def _mul_grad(x, y, a, dy):
-    return dy * x[1], dy * x[0]
+def _mul_grad(x, y, a, dy, needs):
+    return (dy * x[1] if needs[0] else None), (dy * x[0] if needs[1] else None)
 
 
-def _div_grad(x, y, a, dy):
-    return dy / x[1], -dy * y / x[1]
+def _div_grad(x, y, a, dy, needs):
+    return (dy / x[1] if needs[0] else None), (-dy * y / x[1] if needs[1] else None)
 
 
-def _pow_grad(x, y, a, dy):
+def _pow_grad(x, y, a, dy, needs):
     base, p = x
-    dbase = dy * p * pow(base, p - 1)
-    if not p.dtype.is_floating:
+    dbase = dy * p * pow(base, p - 1) if needs[0] else None
+    if not needs[1] or not p.dtype.is_floating:
         return dbase, None
     # d/dp b^p = b^p log b; defined as 0 where b == 0 (as TF does).
     safe = where(base > 0, base, ones_like(base))
@@ -306,18 +306,31 @@ def _matmul_kernel(a, b, transpose_a=False, transpose_b=False):
     return np.matmul(a, b)
 
 
-def _matmul_grad(x, y, attrs, dy):
+def _matmul_grad(x, y, attrs, dy, needs):
     a, b = x
     ta, tb = attrs.get("transpose_a", False), attrs.get("transpose_b", False)
+    da = db = None
+    # Only the wanted side is computed: a Dense layer's input batch needs none.
     if not ta and not tb:
-        da, db = matmul(dy, b, transpose_b=True), matmul(a, dy, transpose_a=True)
+        if needs[0]:
+            da = matmul(dy, b, transpose_b=True)
+        if needs[1]:
+            db = matmul(a, dy, transpose_a=True)
     elif ta and not tb:
-        da, db = matmul(b, dy, transpose_b=True), matmul(a, dy)
+        if needs[0]:
+            da = matmul(b, dy, transpose_b=True)
+        if needs[1]:
+            db = matmul(a, dy)
     elif not ta and tb:
-        da, db = matmul(dy, b), matmul(dy, a, transpose_a=True)
+        if needs[0]:
+            da = matmul(dy, b)
+        if needs[1]:
+            db = matmul(dy, a, transpose_a=True)
     else:
-        da, db = matmul(b, dy, transpose_a=True, transpose_b=True), \
-            matmul(dy, a, transpose_a=True, transpose_b=True)
+        if needs[0]:
+            da = matmul(b, dy, transpose_a=True, transpose_b=True)
+        if needs[1]:
+            db = matmul(dy, a, transpose_a=True, transpose_b=True)
     # Batched matmul broadcasts leading dims; the engine sums them back.
     return da, db
 
