@@ -1,0 +1,277 @@
+"""`tf.data.Dataset`: a lazy, re-iterable pipeline of elements.
+
+Each dataset stage is a small class (sources in `sources.py`, transformations
+in `transforms.py` and `shuffle.py`) that implements two hooks:
+
+- `_iter_flat()`: a generator over elements as flat lists of NumPy arrays;
+- `_indexed()`: `None`, or `(arrays, chunks)` when every element is a row of
+  the same in-memory arrays. `chunks()` then yields, for one pass, the row
+  numbers in order (NumPy int arrays, or `range`s for contiguous runs).
+
+The second form is what makes `from_tensor_slices((x, y)).shuffle(n).batch(b)`
+fast: slicing, `take`/`skip`/`repeat`, the buffer shuffle and `cache` all work
+on row numbers only, and `batch` turns each run of `b` row numbers into one
+vectorised gather that yields a contiguous array. The source is never copied
+per epoch. Other pipelines fall back to element-by-element iteration.
+
+    >>> import numpy as np
+    >>> import tapeflow as tf
+    >>> ds = tf.data.Dataset.from_tensor_slices((np.arange(6), np.arange(6) * 10))
+    >>> [(int(x), int(y)) for x, y in ds.skip(4)]
+    [(4, 40), (5, 50)]
+    >>> ds.batch(4).element_spec
+    (TensorSpec(shape=(None,), dtype=tf.int64, name=None), TensorSpec(shape=(None,), dtype=tf.int64, name=None))
+    >>> [b.shape.as_list() for b, _ in ds.batch(4)]
+    [[4], [2]]
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.data import structure
+from tapeflow.framework.tensor import Tensor
+
+INFINITE = -1   # tf.data.INFINITE_CARDINALITY
+UNKNOWN = -2    # tf.data.UNKNOWN_CARDINALITY
+AUTOTUNE = -1   # tf.data.AUTOTUNE: accepted wherever TF accepts it
+
+
+def rows(arrays, chunks):
+    """Element iteration over an indexed source: one flat list of rows per index."""
+    one_d = [a.ndim == 1 for a in arrays]
+    for chunk in chunks():
+        for i in (chunk if isinstance(chunk, range) else chunk.tolist()):
+            # A row of a 2-D+ source is a view: copy it so a caller that writes
+            # into `.numpy()` cannot change the dataset (1-D rows are scalars).
+            yield [a[i] if d else a[i].copy() for a, d in zip(arrays, one_d)]
+
+
+class Dataset:
+    """A sequence of elements, each a structure (tuple/dict) of tensors.
+
+    Build one with `from_tensor_slices`, `from_tensors`, `range` or
+    `from_generator`, chain transformations (`shuffle`, `batch`, `map`, ...)
+    and iterate it in a `for` loop: every pass starts over from the source.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> ds = tf.data.Dataset.range(10).filter(lambda x: x % 3 == 0).map(lambda x: x * 2)
+        >>> list(ds.as_numpy_iterator())
+        [np.int64(0), np.int64(6), np.int64(12), np.int64(18)]
+    """
+
+    _tf_name = "DatasetV2"
+    _spec = None        # element structure of TensorSpecs, set by each stage
+
+    # -- hooks each stage implements ---------------------------------------
+    def _iter_flat(self):
+        indexed = self._indexed()
+        if indexed is None:
+            raise NotImplementedError(f"{type(self).__name__} must implement _iter_flat")
+        return rows(*indexed)
+
+    def _indexed(self):
+        return None
+
+    def _card(self) -> int:
+        return UNKNOWN
+
+    # -- structure ---------------------------------------------------------
+    @property
+    def element_spec(self):
+        """The structure of `tf.TensorSpec`s describing one element."""
+        return self._spec
+
+    def __repr__(self) -> str:
+        return f"<{self._tf_name} element_spec={self.element_spec!r}>"
+
+    # -- iteration ---------------------------------------------------------
+    def __iter__(self):
+        return DatasetIterator(self)
+
+    def as_numpy_iterator(self):
+        """Iterates the elements as NumPy values (arrays, NumPy scalars), structure kept.
+
+            >>> import tapeflow as tf
+            >>> list(tf.data.Dataset.from_tensor_slices({'a': [1, 2]}).as_numpy_iterator())
+            [{'a': np.int32(1)}, {'a': np.int32(2)}]
+        """
+        packer = structure.make_packer(self.element_spec, wrap=lambda a: a)
+        return (packer(flat) for flat in self._iter_flat())
+
+    def _numpy_batches(self):
+        """Fast path for training loops: flat lists of NumPy arrays, nothing wrapped.
+
+        Pack one with `tapeflow.data.structure.pack(ds.element_spec, flat)`.
+        """
+        return self._iter_flat()
+
+    # -- size --------------------------------------------------------------
+    def cardinality(self) -> Tensor:
+        """Number of elements as an int64 scalar tensor; `INFINITE_CARDINALITY`
+        (-1) or `UNKNOWN_CARDINALITY` (-2) when it is not a known number.
+
+            >>> import tapeflow as tf
+            >>> print(tf.data.Dataset.range(10).batch(3).cardinality())
+            tf.Tensor(4, shape=(), dtype=int64)
+        """
+        return Tensor(np.int64(self._card()))
+
+    def __len__(self) -> int:
+        n = self._card()
+        if n == INFINITE:
+            raise TypeError("The dataset is infinite.")
+        if n == UNKNOWN:
+            raise TypeError("The dataset length is unknown.")
+        return n
+
+    def __bool__(self) -> bool:
+        return True   # never fall back to __len__ (it may be unknown)
+
+    # -- sources -----------------------------------------------------------
+    @staticmethod
+    def from_tensor_slices(tensors, name=None) -> "Dataset":
+        """Slices tensors/arrays (or a tuple/dict of them) along their first axis."""
+        return sources.TensorSliceDataset(tensors)
+
+    @staticmethod
+    def from_tensors(tensors, name=None) -> "Dataset":
+        """A dataset with exactly one element: `tensors` itself."""
+        return sources.TensorDataset(tensors)
+
+    @staticmethod
+    def range(*args, dtype=None, name=None) -> "Dataset":
+        """Like Python's `range`, as int64 scalars (or `dtype`)."""
+        return sources.RangeDataset(*args, dtype=dtype)
+
+    @staticmethod
+    def from_generator(generator, output_types=None, output_shapes=None, args=None,
+                       output_signature=None, name=None) -> "Dataset":
+        """Elements produced by calling `generator(*args)`, checked against a signature."""
+        return sources.GeneratorDataset(generator, output_types, output_shapes, args,
+                                        output_signature)
+
+    @staticmethod
+    def zip(*datasets, name=None) -> "Dataset":
+        """Elements are tuples (or the given structure) of the datasets' elements."""
+        if len(datasets) == 1:
+            datasets = datasets[0]
+        return transforms.ZipDataset(datasets)
+
+    # -- transformations ---------------------------------------------------
+    def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True,
+                name=None) -> "Dataset":
+        """Randomly shuffles with a buffer of `buffer_size` elements, as TF does."""
+        return shuffle_mod.ShuffleDataset(self, buffer_size, seed, reshuffle_each_iteration)
+
+    def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None,
+              deterministic=None, name=None) -> "Dataset":
+        """Stacks consecutive elements into batches of `batch_size`."""
+        return transforms.BatchDataset(self, batch_size, drop_remainder)
+
+    def unbatch(self, name=None) -> "Dataset":
+        """Splits each element along its first axis (the inverse of `batch`)."""
+        return transforms.UnbatchDataset(self)
+
+    def map(self, map_func, num_parallel_calls=None, deterministic=None,
+            name=None) -> "Dataset":
+        """Applies `map_func` to each element (tuples are passed as separate arguments)."""
+        return transforms.MapDataset(self, map_func, num_parallel_calls)
+
+    def filter(self, predicate, name=None) -> "Dataset":
+        """Keeps the elements for which `predicate` returns a true scalar bool tensor."""
+        return transforms.FilterDataset(self, predicate)
+
+    def repeat(self, count=None, name=None) -> "Dataset":
+        """Repeats the dataset `count` times (forever when None or -1)."""
+        return transforms.RepeatDataset(self, count)
+
+    def take(self, count, name=None) -> "Dataset":
+        """At most the first `count` elements (all of them when -1)."""
+        return transforms.TakeDataset(self, count)
+
+    def skip(self, count, name=None) -> "Dataset":
+        """All but the first `count` elements (all skipped when -1)."""
+        return transforms.SkipDataset(self, count)
+
+    def prefetch(self, buffer_size, name=None) -> "Dataset":
+        """Accepted for compatibility; elements are produced on demand (see transforms)."""
+        return transforms.PrefetchDataset(self, buffer_size)
+
+    def cache(self, filename="", name=None) -> "Dataset":
+        """Keeps the elements of the first complete pass in memory and replays them."""
+        return transforms.CacheDataset(self, filename)
+
+    def concatenate(self, dataset, name=None) -> "Dataset":
+        """This dataset's elements followed by `dataset`'s (compatible structures)."""
+        return transforms.ConcatenateDataset(self, dataset)
+
+    def enumerate(self, start=0, name=None) -> "Dataset":
+        """Pairs each element with its int64 position: `(i, element)`."""
+        return transforms.EnumerateDataset(self, start)
+
+    def flat_map(self, map_func, name=None) -> "Dataset":
+        """Maps each element to a dataset and concatenates those datasets."""
+        return transforms.FlatMapDataset(self, map_func)
+
+    def apply(self, transformation_func) -> "Dataset":
+        """`transformation_func(self)`: for reusable pipeline pieces."""
+        return transformation_func(self)
+
+    def reduce(self, initial_state, reduce_func):
+        """Folds the elements into one value: `state = reduce_func(state, element)`."""
+        return transforms.reduce_dataset(self, initial_state, reduce_func)
+
+    def get_single_element(self, name=None):
+        """The only element of a one-element dataset."""
+        return transforms.single_element(self)
+
+    def with_options(self, options, name=None) -> "Dataset":
+        return self
+
+    def options(self):
+        return transforms.Options()
+
+
+class DatasetIterator:
+    """One pass over a dataset; yields tapeflow Tensors in the element structure.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> it = iter(tf.data.Dataset.range(2))
+        >>> next(it)
+        <tf.Tensor: shape=(), dtype=int64, numpy=0>
+        >>> bool(it.get_next_as_optional().has_value())
+        True
+    """
+
+    __slots__ = ("_it", "_pack", "element_spec")
+
+    def __init__(self, dataset):
+        self.element_spec = dataset.element_spec
+        self._pack = structure.make_packer(self.element_spec)
+        self._it = dataset._iter_flat()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self._pack(next(self._it))
+
+    def get_next(self):
+        try:
+            return self.__next__()
+        except StopIteration:
+            from tapeflow.framework.errors import OutOfRangeError
+            raise OutOfRangeError(None, None, "End of sequence") from None
+
+    def get_next_as_optional(self):
+        try:
+            return transforms.Optional(self.__next__())
+        except StopIteration:
+            return transforms.Optional(None, has=False)
+
+
+# Stage modules subclass Dataset, so they are imported after it is defined.
+from tapeflow.data import shuffle as shuffle_mod  # noqa: E402
+from tapeflow.data import sources, transforms  # noqa: E402

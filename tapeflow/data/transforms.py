@@ -1,0 +1,532 @@
+"""Dataset transformations: batch, map, filter, repeat, take, skip, cache, ...
+
+Stages that only reorder or select rows (`take`, `skip`, `repeat`, `cache`,
+`prefetch`, `shuffle`) keep an indexed source indexed, so a `batch` after
+them is still one gather per batch (see `dataset.py`, `fast.py`).
+
+`map` and `filter` run their function eagerly, once per element, on tapeflow
+Tensors. `prefetch` and `num_parallel_calls` are accepted but elements are
+produced on demand in the caller's thread: tapes and traces are process-wide
+state (`framework/context.py`), so a user function run on a background
+thread could record into a tape or a trace of the main thread.
+
+    >>> import tapeflow as tf
+    >>> ds = tf.data.Dataset.range(5).repeat(2).batch(4)
+    >>> [b.numpy().tolist() for b in ds]
+    [[0, 1, 2, 3], [4, 0, 1, 2], [3, 4]]
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+
+import numpy as np
+
+from tapeflow.data import fast, structure
+from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset
+from tapeflow.framework import dtypes
+from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.framework.tensor_spec import TensorSpec
+
+
+def _count(value, what, op):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{op}: `{what}` must be an integer, got {type(value).__name__} "
+                        f"{value!r}.") from None
+
+
+def _fn_name(fn) -> str:
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _call(fn, spec, flat):
+    """Calls a user function the way tf.data does: a tuple element is unpacked."""
+    return fn(*_args(spec, flat))
+
+
+def _normalize_output(value):
+    """A map function's result: lists become tuples (as tf.data does), leaves arrays."""
+    if isinstance(value, list):
+        value = tuple(value)
+    return structure.normalize(value, what="map function output")
+
+
+# -- batch / unbatch ----------------------------------------------------------
+
+class BatchDataset(Dataset):
+    _tf_name = "_BatchDataset"
+
+    def __init__(self, input_ds, batch_size, drop_remainder):
+        self._input = input_ds
+        self._size = _count(batch_size, "batch_size", "batch")
+        if self._size <= 0:
+            raise ValueError(f"batch: `batch_size` must be greater than zero, got "
+                             f"{batch_size!r}.")
+        self._drop = bool(drop_remainder)
+        lead = self._size if self._drop else None
+        self._spec = structure.map_specs(
+            lambda s: TensorSpec(TensorShape([lead]).concatenate(s.shape), s.dtype),
+            input_ds.element_spec)
+
+    def _iter_flat(self):
+        inner = self._input._indexed()
+        if inner is not None:
+            arrays, chunks = inner
+            return fast.batch_rows(arrays, chunks(), self._size, self._drop)
+        return self._stack_elements()
+
+    def _stack_elements(self):
+        size, it = self._size, self._input._iter_flat()
+        while True:
+            group = list(itertools.islice(it, size))
+            if not group or (self._drop and len(group) < size):
+                return
+            yield [_stack(column, i) for i, column in enumerate(zip(*group))]
+
+    def _card(self):
+        n = self._input._card()
+        if n < 0:
+            return n
+        return n // self._size if self._drop else -(-n // self._size)
+
+
+def _stack(column, component):
+    first = np.shape(column[0])
+    for k, a in enumerate(column):
+        if np.shape(a) != first:
+            raise ValueError(
+                f"Cannot batch tensors with different shapes in component {component}. "
+                f"First element had shape {list(first)} and element {k} had shape "
+                f"{list(np.shape(a))}. (Use padded_batch or map elements to one shape.)")
+    return np.stack(column)
+
+
+class UnbatchDataset(Dataset):
+    _tf_name = "_UnbatchDataset"
+
+    def __init__(self, input_ds):
+        for s in structure.flatten(input_ds.element_spec):
+            if s.shape.rank == 0:
+                raise ValueError(f"unbatch: every component must have rank >= 1, got "
+                                 f"{input_ds.element_spec!r}.")
+        self._input = input_ds
+        self._spec = structure.map_specs(
+            lambda s: TensorSpec(s.shape[1:] if s.shape.rank else None, s.dtype),
+            input_ds.element_spec)
+
+    def _iter_flat(self):
+        for flat in self._input._iter_flat():
+            n = len(flat[0])
+            if any(len(a) != n for a in flat):
+                raise ValueError("unbatch: the components of an element have different "
+                                 "first dimensions: " + ", ".join(str(a.shape) for a in flat))
+            for i in range(n):
+                yield [a[i] if a.ndim == 1 else a[i].copy() for a in flat]
+
+
+# -- map / filter / flat_map --------------------------------------------------
+
+class MapDataset(Dataset):
+    _tf_name = "_MapDataset"
+
+    def __init__(self, input_ds, fn, num_parallel_calls):
+        if not callable(fn):
+            raise TypeError(f"map: `map_func` must be callable, got {type(fn).__name__}.")
+        if num_parallel_calls is not None:
+            self._tf_name = "_ParallelMapDataset"
+        self._input, self._fn = input_ds, fn
+
+    @property
+    def element_spec(self):
+        """Found by running the function on the first element (computed once)."""
+        if self._spec is None:
+            for flat in self._input._iter_flat():
+                spec, _ = _normalize_output(_call(self._fn, self._input.element_spec, flat))
+                self._spec = _relax(spec, self._input)
+                break
+            else:
+                raise ValueError(f"map: cannot determine the element_spec of a map over an "
+                                 f"empty dataset (function {_fn_name(self._fn)}).")
+        return self._spec
+
+    def _iter_flat(self):
+        spec, fn = self._input.element_spec, self._fn
+        for flat in self._input._iter_flat():
+            yield _normalize_output(_call(fn, spec, flat))[1]
+
+    def _card(self):
+        return self._input._card()
+
+
+def _relax(spec, input_ds):
+    """Leading dims of a map over batches are unknown when the batches' are."""
+    unknown_batch = any(s.shape.rank and s.shape[0] is None
+                        for s in structure.flatten(input_ds.element_spec))
+    if not unknown_batch:
+        return spec
+    return structure.map_specs(
+        lambda s: TensorSpec([None] + s.shape.as_list()[1:], s.dtype) if s.shape.rank else s,
+        spec)
+
+
+class FilterDataset(Dataset):
+    _tf_name = "_FilterDataset"
+
+    def __init__(self, input_ds, predicate):
+        if not callable(predicate):
+            raise TypeError(f"filter: `predicate` must be callable, got "
+                            f"{type(predicate).__name__}.")
+        self._input, self._fn = input_ds, predicate
+        self._spec = input_ds.element_spec
+
+    def _iter_flat(self):
+        spec, fn = self._spec, self._fn
+        for flat in self._input._iter_flat():
+            keep = fn(*_args(spec, flat))
+            value = keep._value if isinstance(keep, Tensor) else np.asarray(keep)
+            if np.ndim(value) != 0 or np.asarray(value).dtype != np.bool_:
+                raise ValueError(
+                    f"filter: `predicate` {_fn_name(fn)} must return a scalar boolean tensor; "
+                    f"got {TensorSpec(np.shape(value), dtypes.as_dtype(np.asarray(value).dtype))!r}.")
+            if value:
+                yield flat
+
+    def _card(self):
+        return UNKNOWN
+
+
+def _args(spec, flat):
+    element = structure.make_packer(spec)(flat)
+    return element if isinstance(spec, tuple) else (element,)
+
+
+class FlatMapDataset(Dataset):
+    _tf_name = "_FlatMapDataset"
+
+    def __init__(self, input_ds, fn):
+        self._input, self._fn = input_ds, fn
+
+    def _datasets(self):
+        spec = self._input.element_spec
+        for flat in self._input._iter_flat():
+            ds = self._fn(*_args(spec, flat))
+            if not isinstance(ds, Dataset):
+                raise TypeError(f"flat_map: `map_func` {_fn_name(self._fn)} must return a "
+                                f"Dataset, got {type(ds).__name__}.")
+            yield ds
+
+    @property
+    def element_spec(self):
+        if self._spec is None:
+            for ds in self._datasets():
+                self._spec = ds.element_spec
+                break
+            else:
+                raise ValueError("flat_map: cannot determine the element_spec of an empty "
+                                 "dataset.")
+        return self._spec
+
+    def _iter_flat(self):
+        for ds in self._datasets():
+            yield from ds._iter_flat()
+
+
+# -- selection and repetition (keep indexed sources indexed) -----------------------
+
+def _truncate(chunks, count):
+    left = count
+    for chunk in chunks:
+        if left <= 0:
+            return
+        if len(chunk) > left:
+            chunk = chunk[:left]
+        left -= len(chunk)
+        yield chunk
+
+
+def _drop(chunks, count):
+    left = count
+    for chunk in chunks:
+        if left >= len(chunk):
+            left -= len(chunk)
+            continue
+        yield chunk[left:] if left else chunk
+        left = 0
+
+
+class _RowStage(Dataset):
+    """A stage that maps one pass of row chunks to another (indexed) or elements."""
+
+    def __init__(self, input_ds):
+        self._input = input_ds
+        self._spec = input_ds.element_spec
+
+    def _indexed(self):
+        inner = self._input._indexed()
+        if inner is None:
+            return None
+        arrays, chunks = inner
+        return arrays, lambda: self._chunks(chunks)
+
+    def _iter_flat(self):
+        if self._input._indexed() is not None:
+            return super()._iter_flat()
+        return self._elements(self._input)
+
+
+class TakeDataset(_RowStage):
+    _tf_name = "_TakeDataset"
+
+    def __init__(self, input_ds, count):
+        super().__init__(input_ds)
+        self._n = _count(count, "count", "take")
+
+    def _chunks(self, chunks):
+        return chunks() if self._n < 0 else _truncate(chunks(), self._n)
+
+    def _elements(self, ds):
+        it = ds._iter_flat()
+        return it if self._n < 0 else itertools.islice(it, self._n)
+
+    def _card(self):
+        n = self._input._card()
+        if self._n < 0:
+            return n
+        if n == INFINITE:
+            return self._n
+        return min(n, self._n) if n >= 0 else UNKNOWN
+
+
+class SkipDataset(_RowStage):
+    _tf_name = "_SkipDataset"
+
+    def __init__(self, input_ds, count):
+        super().__init__(input_ds)
+        self._n = _count(count, "count", "skip")
+
+    def _chunks(self, chunks):
+        return iter(()) if self._n < 0 else _drop(chunks(), self._n)
+
+    def _elements(self, ds):
+        return iter(()) if self._n < 0 else itertools.islice(ds._iter_flat(), self._n, None)
+
+    def _card(self):
+        n = self._input._card()
+        if n < 0:
+            return n
+        return 0 if self._n < 0 else max(n - self._n, 0)
+
+
+class RepeatDataset(_RowStage):
+    _tf_name = "_RepeatDataset"
+
+    def __init__(self, input_ds, count):
+        super().__init__(input_ds)
+        self._n = -1 if count is None else _count(count, "count", "repeat")
+
+    def _passes(self):
+        return itertools.count() if self._n < 0 else range(self._n)
+
+    def _chunks(self, chunks):
+        for _ in self._passes():
+            empty = True
+            for chunk in chunks():
+                empty = empty and not len(chunk)
+                yield chunk
+            if empty:     # repeating an empty dataset ends instead of spinning forever
+                return
+
+    def _elements(self, ds):
+        for _ in self._passes():
+            empty = True
+            for flat in ds._iter_flat():
+                empty = False
+                yield flat
+            if empty:
+                return
+
+    def _card(self):
+        n = self._input._card()
+        if n == 0 or self._n == 0:
+            return 0
+        if self._n < 0:
+            return INFINITE if n != UNKNOWN else UNKNOWN
+        return n * self._n if n >= 0 else n
+
+
+class PrefetchDataset(_RowStage):
+    _tf_name = "_PrefetchDataset"
+
+    def __init__(self, input_ds, buffer_size):
+        super().__init__(input_ds)
+        _count(buffer_size, "buffer_size", "prefetch")
+
+    def _chunks(self, chunks):
+        return chunks()
+
+    def _elements(self, ds):
+        return ds._iter_flat()
+
+    def _card(self):
+        return self._input._card()
+
+
+class CacheDataset(_RowStage):
+    """Replays the first complete pass (its order too, as after a shuffle)."""
+
+    _tf_name = "_CacheDataset"
+
+    def __init__(self, input_ds, filename):
+        if filename:
+            raise NotImplementedError(
+                f"cache: file caches are not supported (filename={filename!r}); tapeflow "
+                "caches in memory: call cache() with no filename.")
+        super().__init__(input_ds)
+        self._stored = None
+
+    def _chunks(self, chunks):
+        if self._stored is not None:
+            yield from self._stored
+            return
+        seen = []
+        for chunk in chunks():
+            seen.append(chunk)
+            yield chunk
+        self._stored = seen
+
+    def _elements(self, ds):
+        if self._stored is not None:
+            return iter(self._stored)
+        return self._record(ds)
+
+    def _record(self, ds):
+        seen = []
+        for flat in ds._iter_flat():
+            seen.append(flat)
+            yield flat
+        self._stored = seen
+
+    def _card(self):
+        return self._input._card()
+
+
+# -- combining datasets -----------------------------------------------------
+
+class ConcatenateDataset(Dataset):
+    _tf_name = "_ConcatenateDataset"
+
+    def __init__(self, first, second):
+        if not isinstance(second, Dataset):
+            raise TypeError(f"concatenate: expected a Dataset, got {type(second).__name__}.")
+        a, b = first.element_spec, second.element_spec
+        if not structure.specs_compatible(a, b):
+            raise TypeError(f"Incompatible dataset elements:\n  {a!r} vs.\n  {b!r}")
+        self._first, self._second = first, second
+        self._spec = structure.pack(a, [
+            x.most_specific_compatible_type(y)
+            for x, y in zip(structure.flatten(a), structure.flatten(b))])
+
+    def _iter_flat(self):
+        yield from self._first._iter_flat()
+        yield from self._second._iter_flat()
+
+    def _card(self):
+        a, b = self._first._card(), self._second._card()
+        if a == INFINITE or b == INFINITE:
+            return INFINITE
+        if a == UNKNOWN or b == UNKNOWN:
+            return UNKNOWN
+        return a + b
+
+
+class ZipDataset(Dataset):
+    _tf_name = "_ZipDataset"
+
+    def __init__(self, datasets):
+        if isinstance(datasets, list):
+            datasets = tuple(datasets)
+        leaves = structure.flatten(datasets)
+        for d in leaves:
+            if not isinstance(d, Dataset):
+                raise TypeError(f"zip: expected a (nested) tuple/dict of Datasets, got a "
+                                f"{type(d).__name__} in {datasets!r}.")
+        self._datasets = leaves
+        self._spec = structure.pack(datasets, [d.element_spec for d in leaves])
+
+    def _iter_flat(self):
+        its = [d._iter_flat() for d in self._datasets]
+        for parts in zip(*its):
+            yield [a for p in parts for a in p]
+
+    def _card(self):
+        cards = [d._card() for d in self._datasets]
+        known = [c for c in cards if c >= 0]
+        if known:
+            return min(known)
+        return UNKNOWN if UNKNOWN in cards else INFINITE
+
+
+class EnumerateDataset(Dataset):
+    _tf_name = "_EnumerateDataset"
+
+    def __init__(self, input_ds, start):
+        self._input, self._start = input_ds, _count(start, "start", "enumerate")
+        self._spec = (TensorSpec([], dtypes.int64), input_ds.element_spec)
+
+    def _iter_flat(self):
+        for i, flat in enumerate(self._input._iter_flat(), self._start):
+            yield [np.int64(i), *flat]
+
+    def _card(self):
+        return self._input._card()
+
+
+# -- terminal operations -------------------------------------------------------
+
+def reduce_dataset(ds, initial_state, reduce_func):
+    state = initial_state
+    for element in ds:
+        state = reduce_func(state, element)
+    flat = [s if isinstance(s, Tensor) else Tensor(structure.to_array(s))
+            for s in structure.flatten(state)]
+    return structure.pack(state, flat)
+
+
+def single_element(ds):
+    it = iter(ds)
+    try:
+        first = next(it)
+    except StopIteration:
+        raise ValueError("get_single_element: the dataset is empty; expected exactly one "
+                         "element.") from None
+    for _ in it:
+        raise ValueError("get_single_element: the dataset has more than one element; "
+                         "expected exactly one.")
+    return first
+
+
+class Optional:
+    """The result of `get_next_as_optional`: a value, or none at the end."""
+
+    def __init__(self, value, has=True):
+        self._value, self._has = value, has
+
+    def has_value(self):
+        return Tensor(np.bool_(self._has))
+
+    def get_value(self):
+        if not self._has:
+            from tapeflow.framework.errors import InvalidArgumentError
+            raise InvalidArgumentError(None, None, "The optional does not have a value.")
+        return self._value
+
+
+class Options:
+    """`Dataset.options()`: accepted settings with no effect on this runtime."""
+
+    def __init__(self):
+        self.deterministic = None
+        self.experimental_deterministic = None
