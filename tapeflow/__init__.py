@@ -26,10 +26,10 @@ from tapeflow.ops.array_ops import (  # noqa: F401
     size, slice, split, squeeze, stack, stop_gradient, tile, transpose, unstack, zeros,
     zeros_like)
 from tapeflow.ops.math_ops import (  # noqa: F401
-    abs, add, add_n, cast, clip_by_value, cos, divide, equal, exp, greater, greater_equal,
+    abs, add, add_n, cast, clip_by_value, cos, divide, equal, exp, floor, greater, greater_equal,
     less, less_equal, log, logical_and, logical_not, logical_or, maximum, minimum, multiply,
     negative, not_equal, pow, round, rsqrt, saturate_cast, sigmoid, sign, sin, sqrt, square,
-    subtract, tan, tanh, tensordot, truediv, where)
+    realdiv, subtract, tan, tanh, tensordot, truediv, where)
 from tapeflow.ops.math_ops import matmul  # noqa: F401
 from tapeflow.ops.reduce_ops import (  # noqa: F401
     argmax, argmin, reduce_all, reduce_any, reduce_logsumexp, reduce_max, reduce_mean,

@@ -348,7 +348,8 @@ def _matmul_dims(op_name, a_shape, b_shape, ta, tb):
     if k1 is not None and k2 is not None and k1 != k2:
         raise errors.op_error(
             op_name, f"Matrix size-incompatible: In[0]: {a}, In[1]: {b}"
-            + (f" (transpose_a={ta}, transpose_b={tb})" if ta or tb else ""))
+            + (f" (transpose_a={ta}, transpose_b={tb})" if ta or tb else "")
+            + f": the inner dimensions {k1} and {k2} must be equal")
     from tapeflow.ops._shapes import broadcast_shapes
     batch = broadcast_shapes(op_name, TensorShape(a[:-2]), TensorShape(b[:-2]))
     return TensorShape(batch.as_list() + [m, n])
