@@ -1,1 +1,3 @@
-"""tapeflow.function (under construction)."""
+"""`tf.function` and the ops that need graphs: tracing, plans, tf.print, cond, while_loop."""
+from tapeflow.function.polymorphic import Function, function  # noqa: F401
+from tapeflow.function.print_op import print_v2  # noqa: F401

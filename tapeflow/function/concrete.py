@@ -1,0 +1,182 @@
+"""Tracing a Python function into a graph, and the `ConcreteFunction` that runs it.
+
+`trace` runs the Python function once with `context.state.graph` set to a new
+`FuncGraph`: tensor arguments are replaced by placeholders, every op adds a
+node, Python code (including `print`) runs only now. The result is a
+`ConcreteFunction`: the graph, its compiled `Plan`, and how to pack the plan's
+outputs into the structure the Python function returned.
+
+    >>> import tapeflow as tf
+    >>> from tapeflow.function.concrete import trace
+    >>> cf = trace(lambda x: x * 2.0, [tf.TensorSpec([None], tf.float32)], {}, 'double')
+    >>> cf.structured_input_signature
+    ((TensorSpec(shape=(None,), dtype=tf.float32, name=None),), {})
+    >>> cf(tf.constant([1., 2.]))
+    <tf.Tensor: shape=(2,), dtype=float32, numpy=array([2., 4.], dtype=float32)>
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.framework import errors
+from tapeflow.framework.context import state
+from tapeflow.framework.graph import FuncGraph
+from tapeflow.framework.op import convert_to_tensor
+from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor_spec import TensorSpec
+from tapeflow.function.plan import Plan
+from tapeflow.utils import nest
+
+_NUMBERS = (bool, int, float, np.number, np.bool_)
+
+
+class _Literal:
+    """A non-tensor leaf of a function's result, returned as it is."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def is_tensor_leaf(x) -> bool:
+    return isinstance(x, (Tensor, np.ndarray)) and not getattr(x, "_is_variable", False)
+
+
+def trace(python_function, args, kwargs, name, first_trace=True):
+    """Traces `python_function(*args, **kwargs)` into a new ConcreteFunction.
+
+    Leaves of `args`/`kwargs` that are `TensorSpec`s become placeholders; all
+    other leaves (Python values, Variables, objects) are passed as they are.
+
+    Args:
+        python_function: the function to trace.
+        args, kwargs: its arguments, with TensorSpecs where tensors go.
+        name: the function's name (for errors and generated code).
+        first_trace: whether Variables may be created (only on the first trace).
+    """
+    graph = FuncGraph(name, track_variables=True)
+    flat = nest.flatten((list(args), kwargs))
+    placeholders = []
+    sym = []
+    for leaf in flat:
+        if isinstance(leaf, TensorSpec):
+            p = graph.placeholder(leaf.shape, leaf.dtype)
+            placeholders.append(p)
+            sym.append(p)
+        else:
+            sym.append(leaf)
+    sym_args, sym_kwargs = nest.pack_sequence_as((list(args), kwargs), sym)
+    saved = state.graph, state.tapes
+    state.trace_stack.append(saved[0])
+    state.graph, state.tapes = graph, []
+    try:
+        result = python_function(*sym_args, **sym_kwargs)
+    finally:
+        state.graph, state.tapes = saved
+        state.trace_stack.pop()
+    if graph.created_variables and not first_trace:
+        raise ValueError(
+            f"tf.function only supports singleton tf.Variables created on the first call. "
+            f"Make sure the tf.Variable is only created once or created outside tf.function. "
+            f"Function '{name}' created {len(graph.created_variables)} Variable(s) (first: "
+            f"'{graph.created_variables[0].name}') while being traced again for new "
+            "arguments; create them once (e.g. in __init__ or guarded by `if self.v is None`).")
+    return ConcreteFunction(graph, placeholders, result, name,
+                            input_signature=_spec_structure(args, kwargs))
+
+
+def _spec_structure(args, kwargs):
+    return tuple(args), dict(kwargs)
+
+
+def _output_leaf(x, graph, name):
+    """A result leaf as a plan output (tensor or Variable), or a `_Literal`."""
+    if isinstance(x, Tensor):
+        if x._is_symbolic and x.graph is not graph:
+            raise errors.InvalidArgumentError(
+                f"Function '{name}' returns {x!r}, a tensor of another graph "
+                f"('{x.graph.name}'): a tf.function can only return its own tensors.")
+        return x
+    if getattr(x, "_is_variable", False):
+        return x
+    if isinstance(x, _NUMBERS) and not isinstance(x, np.ndarray):
+        # TF returns Python numbers as tensors.
+        return convert_to_tensor(x)
+    if isinstance(x, np.ndarray):
+        return convert_to_tensor(x)
+    return _Literal(x)
+
+
+class ConcreteFunction:
+    """A traced function: graph, compiled plan, and output structure.
+
+    Called with the tensors that fill its placeholders (in the order of its
+    structured signature); Python arguments were fixed at trace time.
+    """
+
+    def __init__(self, graph, placeholders, structured_outputs, name, input_signature=None):
+        self.graph = graph
+        self.name = name
+        self.inputs = list(placeholders)
+        self.structured_outputs = structured_outputs
+        self.structured_input_signature = input_signature
+        leaves = [_output_leaf(x, graph, name) for x in nest.flatten(structured_outputs)]
+        self._leaves = leaves
+        self.outputs = [x for x in leaves if not isinstance(x, _Literal)]
+        self.variables = tuple(graph.variables.values())
+        self.trainable_variables = tuple(v for v in self.variables if v.trainable)
+        self.plan = Plan(graph, self.inputs, self.outputs, name)
+        self._pack = self._make_packer()
+        self._grad = None           # gradients.FunctionGradient, built on first taped call
+
+    def _make_packer(self):
+        structure = self.structured_outputs
+        leaves = self._leaves
+        literal_at = [(i, x.value) for i, x in enumerate(leaves) if isinstance(x, _Literal)]
+        if not nest.is_nested(structure):
+            if literal_at:
+                value = literal_at[0][1]
+                return lambda tensors: value
+            return lambda tensors: tensors[0]
+        if not literal_at:
+            return lambda tensors: nest.pack_sequence_as(structure, tensors)
+
+        def pack(tensors):
+            flat = list(tensors)
+            for i, v in literal_at:
+                flat.insert(i, v)
+            return nest.pack_sequence_as(structure, flat)
+        return pack
+
+    # -- calling ------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        """Calls with tensors (or values convertible to them) for the placeholders."""
+        flat = [x for x in nest.flatten((list(args), kwargs))]
+        tensors = []
+        for x in flat:
+            if isinstance(x, Tensor) or isinstance(x, (np.ndarray, list, float, int)):
+                tensors.append(x if isinstance(x, Tensor) else convert_to_tensor(x))
+        if len(tensors) != len(self.inputs):
+            raise TypeError(
+                f"ConcreteFunction {self.name} expects {len(self.inputs)} tensor argument(s) "
+                f"({', '.join(str(p.shape) + ' ' + p.dtype.name for p in self.inputs)}); "
+                f"received {len(tensors)}.")
+        for i, (t, p) in enumerate(zip(tensors, self.inputs)):
+            if t.dtype is not p.dtype or not p.shape.is_compatible_with(t.shape):
+                raise errors.InvalidArgumentError(
+                    f"ConcreteFunction {self.name}: argument #{i} was traced as a "
+                    f"{p.dtype.name} tensor of shape {p.shape}; received a {t.dtype.name} "
+                    f"tensor of shape {t.shape}.")
+        return self.call_flat(tensors)
+
+    def call_flat(self, tensors):
+        """Runs on eager tensors in placeholder order; records on recording tapes."""
+        if state.tapes:
+            from tapeflow.function.gradients import call_recorded
+            return self._pack(call_recorded(self, tensors))
+        outs = self.plan.run(*[t._value for t in tensors])
+        return self._pack([Tensor(v) for v in outs])
+
+    def __repr__(self):
+        return f"<ConcreteFunction {self.name} inputs={[str(p.shape) for p in self.inputs]}>"
