@@ -1,0 +1,64 @@
+"""tapeflow/ops/conv_ops.py: conv2d and pooling (NHWC) against numeric gradients and TF."""
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow.testing import check_gradients, tf_parity
+
+CONV_CASES = [  # (input shape, filter shape, strides, padding, dilations)
+    ((1, 5, 5, 1), (3, 3, 1, 2), 1, "VALID", 1),
+    ((2, 5, 4, 2), (3, 2, 2, 3), 1, "SAME", 1),
+    ((1, 6, 6, 2), (3, 3, 2, 2), 2, "SAME", 1),
+    ((1, 7, 6, 1), (2, 3, 1, 2), (2, 1), "VALID", 1),
+    ((1, 6, 6, 1), (2, 2, 1, 1), 1, "SAME", 2),
+    ((1, 7, 7, 2), (3, 3, 2, 1), 1, "VALID", (2, 1)),
+]
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=str)
+def test_conv2d_gradients(case, rng):
+    xs, ws, strides, padding, dil = case
+    x, w = rng.normal(size=xs), rng.normal(size=ws)
+    check_gradients(lambda x, w: tf.nn.conv2d(x, w, strides, padding, dilations=dil), [x, w])
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=str)
+def test_conv2d_matches_tensorflow(case, real_tf, rng):
+    xs, ws, strides, padding, dil = case
+    x, w = rng.normal(size=xs).astype(np.float32), rng.normal(size=ws).astype(np.float32)
+    # TF's CPU kernels cannot differentiate dilated convolutions: values only there.
+    tf_parity.check(lambda m, x, w: m.nn.conv2d(x, w, strides, padding, dilations=dil), [x, w],
+                    grads=dil == 1, real_tf=real_tf)
+
+
+def test_conv2d_float32_gradient(rng):
+    x, w = rng.normal(size=(2, 4, 4, 2)).astype(np.float32), rng.normal(size=(3, 3, 2, 2)).astype(np.float32)
+    check_gradients(lambda x, w: tf.nn.conv2d(x, w, 1, "SAME"), [x, w], order=1)
+
+
+def test_conv2d_bad_shapes_are_explained():
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"depth.*\(1, 5, 5, 3\).*\(3, 3, 2, 4\)"):
+        tf.nn.conv2d(tf.ones((1, 5, 5, 3)), tf.ones((3, 3, 2, 4)), 1, "SAME")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="4-dimensional"):
+        tf.nn.conv2d(tf.ones((5, 5, 3)), tf.ones((3, 3, 3, 4)), 1, "SAME")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="larger than the input"):
+        tf.nn.conv2d(tf.ones((1, 2, 2, 1)), tf.ones((3, 3, 1, 1)), 1, "VALID")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="float32.*float64"):
+        tf.nn.conv2d(tf.ones((1, 3, 3, 1)), tf.ones((1, 1, 1, 1), tf.float64), 1, "VALID")
+    with pytest.raises(ValueError, match="padding"):
+        tf.nn.conv2d(tf.ones((1, 3, 3, 1)), tf.ones((1, 1, 1, 1)), 1, "FULL")
+
+
+POOL_CASES = [((1, 4, 4, 2), 2, 2, "VALID"), ((2, 5, 5, 1), 2, 2, "SAME"),
+              ((1, 5, 4, 1), (3, 2), 1, "VALID"), ((1, 6, 6, 1), 3, 2, "SAME")]
+
+
+@pytest.mark.parametrize("case", POOL_CASES, ids=str)
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
+def test_pooling_gradients_and_parity(name, case, real_tf, rng):
+    xs, k, s, p = case
+    # A permutation: no ties, so max pooling's winner is unique in every window.
+    x = rng.permutation(np.prod(xs)).reshape(xs) / 10.0
+    check_gradients(lambda x: getattr(tf.nn, name)(x, k, s, p), [x])
+    tf_parity.check(lambda m, x: getattr(m.nn, name)(x, k, s, p), [x.astype(np.float32)],
+                    real_tf=real_tf)
