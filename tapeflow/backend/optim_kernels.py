@@ -13,6 +13,10 @@ while the dozen ufunc calls run over it. DRAM then sees each array about
 once per step: the memory traffic of a hand-fused loop, with ~100 blocks of
 ~1 us Python overhead per call.
 
+Where numba is installed (see `jit.py`) arrays of at least `jit.MIN_SIZE`
+elements go through one compiled, two-core loop instead (~4x faster again);
+the blockwise NumPy code below is the reference and the fallback.
+
 Scalar coefficients are Python floats on purpose: NumPy treats them as weak
 scalars, so float32 arrays stay float32 (a np.float64 scalar would do too,
 but a 0-d float64 *array* would not).
@@ -30,6 +34,8 @@ import math
 import threading
 
 import numpy as np
+
+from tapeflow.backend import jit
 
 # 32K float32 = 128 KiB per block and array; see the module docstring.
 BLOCK = 32768
@@ -80,6 +86,19 @@ def _blocks(arrays):
         yield list(arrays) + [t1[:n].reshape(var.shape), t2[:n].reshape(var.shape)]
 
 
+def _compiled(arrays):
+    """(kernels, flat views) when the compiled path applies to `arrays`, else (None, None)."""
+    var = arrays[0]
+    if var.size < jit.MIN_SIZE or var.dtype not in (np.float32, np.float64):
+        return None, None
+    if not all(a.flags.c_contiguous and a.dtype == var.dtype for a in arrays):
+        return None, None
+    k = jit.kernels()
+    if k is None:
+        return None, None
+    return k, [a.reshape(-1) for a in arrays]
+
+
 def sgd_update(var, grad, lr, momentum, nesterov, velocity):
     """Keras 3 SGD, in place.
 
@@ -100,6 +119,11 @@ def sgd_update(var, grad, lr, momentum, nesterov, velocity):
         for vb, gb, t1, _ in _blocks((var, g)):
             np.multiply(gb, lr, out=t1)
             vb -= t1
+        return
+    k, flat = _compiled((var, g, velocity))
+    if k is not None:
+        c = var.dtype.type
+        jit.run(k.sgd_momentum, *flat, c(lr), c(momentum), bool(nesterov))
         return
     for vb, gb, velb, t1, t2 in _blocks((var, g, velocity)):
         np.multiply(gb, lr, out=t1)          # t1 = lr*g
@@ -135,6 +159,15 @@ def adam_update(var, m, v, grad, lr, beta_1, beta_2, epsilon, step, vhat=None):
     alpha = float(lr) * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
     c1, c2 = 1.0 - b1, 1.0 - b2
     arrays = (var, m, v, g) if vhat is None else (var, m, v, g, vhat)
+    k, flat = _compiled(arrays)
+    if k is not None:
+        c = var.dtype.type
+        if vhat is None:
+            jit.run(k.adam, *flat, c(alpha), c(c1), c(c2), c(eps))
+        else:
+            fv, fm, fvv, fg, fvh = flat
+            jit.run(k.amsgrad, fv, fm, fvv, fvh, fg, c(alpha), c(c1), c(c2), c(eps))
+        return
     for blk in _blocks(arrays):
         vb, mb, vvb, gb = blk[:4]
         t1, t2 = blk[-2], blk[-1]
@@ -193,6 +226,15 @@ def rmsprop_update(var, ms, grad, lr, rho, momentum, epsilon, centered, mg, mom)
         arrays.append(mg)
     if momentum > 0:
         arrays.append(mom)
+    k, flat = _compiled(arrays)
+    if k is not None:
+        ct = var.dtype.type
+        fv, fms, fg = flat[:3]
+        fmg = flat[3] if centered else fms       # unused placeholders keep one signature
+        fmom = flat[-1] if momentum > 0 else fms
+        jit.run(k.rmsprop, fv, fms, fg, fmg, fmom, ct(lr), ct(rho), ct(c), ct(momentum),
+                ct(eps), bool(centered), momentum > 0)
+        return
     for blk in _blocks(tuple(arrays)):
         vb, msb, gb = blk[:3]
         t1, t2 = blk[-2], blk[-1]
@@ -234,6 +276,11 @@ def adagrad_update(var, acc, grad, lr, epsilon):
     """
     g = _as_grad(grad, var)
     lr, eps = float(lr), float(epsilon)
+    k, flat = _compiled((var, acc, g))
+    if k is not None:
+        c = var.dtype.type
+        jit.run(k.adagrad, *flat, c(lr), c(eps))
+        return
     for vb, accb, gb, t1, _ in _blocks((var, acc, g)):
         np.multiply(gb, gb, out=t1)
         accb += t1

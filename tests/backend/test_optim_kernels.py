@@ -2,10 +2,24 @@
 import numpy as np
 import pytest
 
+from tapeflow.backend import jit
 from tapeflow.backend import optim_kernels as ok
 
-# Sizes: tiny, exactly one block, several blocks with a ragged tail.
-SIZES = [(3,), (ok.BLOCK,), (5, ok.BLOCK // 3 + 7)]
+# Sizes: tiny, exactly one block, several blocks with a ragged tail, and one
+# large enough for the compiled path (when numba is installed).
+SIZES = [(3,), (ok.BLOCK,), (5, ok.BLOCK // 3 + 7), (3, jit.MIN_SIZE // 2 + 5)]
+
+
+@pytest.fixture(autouse=True, params=["numpy", "compiled"])
+def kernel_path(request, monkeypatch):
+    """Runs every test on the blockwise NumPy path and on the compiled one."""
+    if request.param == "numpy":
+        monkeypatch.setenv("TAPEFLOW_JIT", "0")
+    else:
+        monkeypatch.setenv("TAPEFLOW_JIT", "1")
+        if jit.kernels() is None:
+            pytest.skip("numba is not installed")
+    return request.param
 
 
 def _arrays(shape, seed, k):
