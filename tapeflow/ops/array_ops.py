@@ -632,7 +632,9 @@ def _mirror_pad_grad_kernel(x, dy, paddings, mode, constant_values):
     return g
 
 
-_PAD_GRAD_MIRROR = OpDef("MirrorPadGrad", _mirror_pad_grad_kernel, None,
+# Folding borders back is linear in dy, and its adjoint is mirror padding again.
+_PAD_GRAD_MIRROR = OpDef("MirrorPadGrad", _mirror_pad_grad_kernel,
+                         lambda x, y, a, g: (None, execute(_PAD, (g,), a)),
                          shape_fn=lambda i, a: [(i[0].shape, i[0].dtype)])
 _PAD = OpDef("PadV2", _pad_kernel, _pad_grad,
              shape_fn=lambda i, a: [(TensorShape([None if d is None else d + lo + hi for d, (lo, hi)

@@ -86,6 +86,8 @@ def run(expr, args, module, grads=True, seed=0) -> Result:
               for t in ys]
         for c, a in zip(consts, args):
             g = tape.gradient(ys, c, output_gradients=rs) if ys and _is_float(a) else None
+            if g is not None and hasattr(g, "indices"):   # TF's IndexedSlices (gather)
+                g = module.convert_to_tensor(g)
             gs.append(None if g is None else np.asarray(g))
     del tape
     return Result(value, gs)
