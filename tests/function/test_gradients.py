@@ -1,0 +1,117 @@
+"""Gradients through tf.function: tapes inside traced code, and calls under outer tapes."""
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow.testing import check_gradients
+
+
+def test_tape_inside_function_matches_eager(rng):
+    w = tf.Variable(rng.normal(size=(3, 2)).astype(np.float32))
+
+    def grads(x):
+        with tf.GradientTape() as tape:
+            y = tf.reduce_sum(tf.tanh(tf.matmul(x, w)) ** 2)
+        return tape.gradient(y, w)
+
+    x = tf.constant(rng.normal(size=(4, 3)).astype(np.float32))
+    np.testing.assert_allclose(tf.function(grads)(x).numpy(), grads(x).numpy(), rtol=1e-6)
+
+
+def test_tape_watching_a_placeholder_inside_function():
+    @tf.function
+    def df(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = x * x * x
+        return tape.gradient(y, x)
+
+    assert float(df(tf.constant(2.0))) == 12.0
+
+
+def test_nested_tapes_inside_function_give_second_derivative():
+    @tf.function
+    def d2(x):
+        with tf.GradientTape() as t2:
+            t2.watch(x)
+            with tf.GradientTape() as t1:
+                t1.watch(x)
+                y = tf.sin(x)
+            dy = t1.gradient(y, x)
+        return t2.gradient(dy, x)
+
+    np.testing.assert_allclose(d2(tf.constant(0.7)).numpy(), -np.sin(0.7), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_function_call_is_differentiable_first_and_second_order(rng, dtype):
+    @tf.function
+    def f(x, y):
+        return tf.reduce_sum(tf.exp(x) * tf.sin(y), axis=0) + tf.square(x[0])
+
+    x = rng.normal(size=(3, 2)).astype(dtype)
+    y = rng.normal(size=(3, 2)).astype(dtype)
+    check_gradients(f, [x, y], order=2)
+
+
+def test_function_call_differentiates_variables(rng):
+    v = tf.Variable(rng.normal(size=(2, 2)).astype(np.float64))
+    w = tf.Variable(rng.normal(size=(2,)).astype(np.float64))
+
+    @tf.function
+    def f(x, var):
+        return tf.matmul(x, var) * var + w    # `var` an argument, `w` captured
+
+    check_gradients(f, [rng.normal(size=(2, 2)), v], order=2)
+    with tf.GradientTape() as tape:
+        y = f(tf.ones([2, 2], tf.float64), v)
+    np.testing.assert_array_equal(tape.gradient(y, w).numpy(), [2.0, 2.0])
+
+
+def test_function_call_is_one_tape_entry():
+    f = tf.function(lambda x: tf.reduce_sum(tf.tanh(x) * 2.0 + x))
+    x = tf.constant([0.1, 0.2])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = f(x)
+    assert len(tape._entries) == 1
+    expected = 2.0 * (1 - np.tanh([0.1, 0.2]) ** 2) + 1.0
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), expected, rtol=1e-6)
+
+
+def test_third_order_through_nested_tapes():
+    f = tf.function(lambda x: x ** 4)
+    x = tf.constant(1.5)
+    with tf.GradientTape() as t3:
+        t3.watch(x)
+        with tf.GradientTape() as t2:
+            t2.watch(x)
+            with tf.GradientTape() as t1:
+                t1.watch(x)
+                y = f(x)
+            g1 = t1.gradient(y, x)
+        g2 = t2.gradient(g1, x)
+    g3 = t3.gradient(g2, x)
+    np.testing.assert_allclose([float(g1), float(g2), float(g3)],
+                               [4 * 1.5 ** 3, 12 * 1.5 ** 2, 24 * 1.5], rtol=1e-5)
+
+
+def test_unwatched_call_under_tape_gives_no_gradient():
+    f = tf.function(lambda x: x * 2.0)
+    x = tf.constant(1.0)
+    with tf.GradientTape() as tape:
+        y = f(x)
+    assert tape.gradient(y, x) is None
+
+
+def test_integer_inputs_have_no_gradient():
+    @tf.function
+    def f(x, i):
+        return tf.gather(x, i) * 3.0
+
+    x = tf.constant([1.0, 2.0, 3.0])
+    i = tf.constant([2, 0])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = f(x, i)
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [3.0, 0.0, 3.0])
