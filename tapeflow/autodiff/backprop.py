@@ -55,8 +55,13 @@ def unbroadcast(g, x):
     return out
 
 
-def backward(entries, watched, targets, sources, output_gradients, zero_unconnected):
-    """Gradients of sum(targets) w.r.t. each source (list, aligned with `sources`)."""
+def backward(entries, watched, targets, sources, output_gradients, zero_unconnected,
+             aliases=None):
+    """Gradients of sum(targets) w.r.t. each source (list, aligned with `sources`).
+
+    `aliases` maps the id of a snapshot of a Variable (taken when the Variable
+    was updated while the tape recorded) to the Variable it stands for.
+    """
     array_ops, math_ops, _ = _ops()
     grads = {}
     for i, t in enumerate(targets):
@@ -123,6 +128,13 @@ def backward(entries, watched, targets, sources, output_gradients, zero_unconnec
             prev = grads.get(xid)
             grads[xid] = g if prev is None else add(prev, g)
 
+    if aliases:
+        for sid, var in aliases.items():
+            g = grads.pop(sid, None)
+            if g is not None:
+                prev = grads.get(id(var))
+                grads[id(var)] = g if prev is None else add(prev, g)
+
     result = []
     for s in sources:
         g = grads.get(id(s))
@@ -163,7 +175,7 @@ def jacobian(tape, target, sources, zero_unconnected):
         for i in range(n):
             seed = array_ops.reshape(array_ops.one_hot(i, n, dtype=target.dtype), tshape)
             gs = backward(tape._entries, tape._watched, [target], flat_sources, [seed],
-                          zero_unconnected)
+                          zero_unconnected, tape._aliases)
             for r, g in zip(rows, gs):
                 r.append(g)
         out = []
@@ -198,7 +210,7 @@ def batch_jacobian(tape, target, source, zero_unconnected):
             onehot = array_ops.reshape(array_ops.one_hot(j, inner, dtype=target.dtype), tshape[1:])
             seed = array_ops.ones_like(target) * onehot
             (g,) = backward(tape._entries, tape._watched, [target], [source], [seed],
-                            zero_unconnected)
+                            zero_unconnected, tape._aliases)
             if g is None:
                 return None
             cols.append(g)

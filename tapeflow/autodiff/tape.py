@@ -45,6 +45,7 @@ class GradientTape:
         self._entries = []          # (op, inputs, outputs, attrs) in program order
         self._watched = {}          # id -> watched tensor/variable (kept alive here)
         self._variables = {}        # id -> Variable watched, in watch order
+        self._aliases = {}          # id(snapshot) -> Variable (see _freeze_variable)
         self._recording = False
         self._used = False
 
@@ -84,27 +85,47 @@ class GradientTape:
             else:
                 watched[id(outputs)] = outputs
 
+    def _freeze_variable(self, var):
+        """Called just before `var` is updated in place while this tape records.
+
+        Entries that read `var` get a snapshot of the value they saw (as TF's
+        reads do), so their gradient rules do not see the new value; the
+        snapshot's gradient is credited to `var` at the end of the walk.
+        """
+        snap = None
+        entries = self._entries
+        for k, (op, inputs, outputs, attrs) in enumerate(entries):
+            if any(x is var for x in inputs):
+                if snap is None:
+                    snap = Tensor(var._value.copy())
+                    self._watched[id(snap)] = snap
+                    self._aliases[id(snap)] = var
+                entries[k] = (op, tuple(snap if x is var else x for x in inputs), outputs, attrs)
+
     def _watch_variable(self, v):
         self._watched[id(v)] = v
         self._variables[id(v)] = v
 
     def watch(self, tensor) -> None:
         """Ensures `tensor` (a tensor, a Variable, or a nested structure of them) is traced."""
-        for t in nest.flatten(tensor):
+        flat = nest.flatten(tensor)
+        # Check everything first: a bad element leaves the tape as it was.
+        for t in flat:
+            if not (getattr(t, "_is_variable", False) or isinstance(t, Tensor)):
+                raise ValueError(
+                    "GradientTape.watch expects a tf.Tensor or tf.Variable (or a nested "
+                    f"structure of them); received {t!r} of type {type(t).__name__}. Convert "
+                    "values with tf.constant(...) first, and watch that tensor.")
+        for t in flat:
             if getattr(t, "_is_variable", False):
                 self._watch_variable(t)
-            elif isinstance(t, Tensor):
+            else:
                 if not t.dtype.is_floating and not t.dtype.is_complex:
                     import logging
                     logging.getLogger("tapeflow").warning(
                         "The dtype of the watched tensor must be floating (e.g. tf.float32), "
                         "got %r", t.dtype)
                 self._watched[id(t)] = t
-            else:
-                raise ValueError(
-                    "GradientTape.watch expects a tf.Tensor or tf.Variable (or a nested "
-                    f"structure of them); received {t!r} of type {type(t).__name__}. Convert "
-                    "values with tf.constant(...) first, and watch that tensor.")
 
     def watched_variables(self):
         """The Variables this tape watched, in the order it first saw them."""
@@ -126,6 +147,7 @@ class GradientTape:
         self._entries = []
         self._watched = {}
         self._variables = {}
+        self._aliases = {}
         self._used = False
 
     # -- differentiation ---------------------------------------------------------
@@ -166,7 +188,8 @@ class GradientTape:
         try:
             grads = backprop.backward(self._entries, self._watched, flat_targets,
                                       flat_sources, output_gradients,
-                                      unconnected is UnconnectedGradients.ZERO)
+                                      unconnected is UnconnectedGradients.ZERO,
+                                      self._aliases)
         finally:
             if was_recording:
                 self._push()

@@ -184,17 +184,34 @@ class Variable:
                 f"value has shape {t.shape}; the shapes must match.")
         return t
 
+    def _before_update(self):
+        # A recording tape that read this Variable keeps the values it saw.
+        for tape in state.tapes:
+            if id(self) in tape._watched:
+                tape._freeze_variable(self)
+
     def assign(self, value, use_locking=None, name=None, read_value=True):
         """Sets the value in place; returns the variable."""
-        execute(ASSIGN, (self, self._check_value(value, "AssignVariableOp")))
+        value = self._check_value(value, "AssignVariableOp")
+        if state.tapes:
+            self._before_update()
+        execute(ASSIGN, (self, value))
         return self
 
     def assign_add(self, delta, use_locking=None, name=None, read_value=True):
-        execute(ASSIGN_ADD, (self, self._check_value(delta, "AssignAddVariableOp")))
+        """Adds `delta` in place; returns the variable."""
+        delta = self._check_value(delta, "AssignAddVariableOp")
+        if state.tapes:
+            self._before_update()
+        execute(ASSIGN_ADD, (self, delta))
         return self
 
     def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
-        execute(ASSIGN_SUB, (self, self._check_value(delta, "AssignSubVariableOp")))
+        """Subtracts `delta` in place; returns the variable."""
+        delta = self._check_value(delta, "AssignSubVariableOp")
+        if state.tapes:
+            self._before_update()
+        execute(ASSIGN_SUB, (self, delta))
         return self
 
     # -- Python protocol ---------------------------------------------------------
