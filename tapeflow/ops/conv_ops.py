@@ -3,13 +3,21 @@
 The kernels live in `tapeflow/backend/conv.py`; here are the ops, their shape
 rules and gradients. Each backprop op is linear in its two real operands, so
 the family is closed under differentiation (second derivatives work).
+
+While a tape records, the forward convolution keeps its patches (im2col
+matrix) for the filter backprop, which then skips copying the input again
+(`backend.conv.PatchCache`); never for a Variable input, whose array may be
+updated in place before the backward pass.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
 from tapeflow.backend import conv as K
 from tapeflow.framework import errors
+from tapeflow.framework.context import state
 from tapeflow.framework.op import OpDef, as_input, binary_inputs, execute
 from tapeflow.framework.tensor_shape import TensorShape
 
@@ -69,8 +77,14 @@ def _conv_grad(x, y, attrs, dy):
             execute(_CONV_BP_FILTER, (inp, w, dy), attrs))
 
 
+# Set by `conv2d` around its own eager call only: kernels see arrays, not
+# whether a tape will want the patches or whether the input is a Variable.
+_keep = threading.local()
+
+
 def _conv_kernel(x, w, strides, padding, dilations):
-    return K.conv2d(x, w, strides, padding, dilations)
+    return K.conv2d(x, w, strides, padding, dilations,
+                    keep_patches=getattr(_keep, "on", False))
 
 
 def _bp_input_kernel(x, w, dy, strides, padding, dilations):
@@ -128,7 +142,13 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC",  # no
             raise errors.op_error("Conv2D", f"the filter ({kh}x{kw}, dilation {dh}x{dw}) is "
                                   f"larger than the input's spatial size {h}x{wd} with VALID "
                                   f"padding; input shape {x.shape}")
-    return execute(_CONV, (x, w), attrs)
+    if not state.tapes or x._is_variable or state.graph is not None:
+        return execute(_CONV, (x, w), attrs)
+    _keep.on = True
+    try:
+        return execute(_CONV, (x, w), attrs)
+    finally:
+        _keep.on = False
 
 
 convolution = conv2d
