@@ -12,6 +12,8 @@ rule may return a gradient of the broadcast shape.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from tapeflow.framework import errors
 from tapeflow.framework.tensor import Tensor
 
@@ -170,10 +172,17 @@ def jacobian(tape, target, sources, zero_unconnected):
             f"jacobian needs a target of known shape; got {target.shape}.")
     tshape = target.shape.as_list()
 
+    np_dtype = target.dtype._np
+
     def run():
         rows = [[] for _ in flat_sources]
+        flat_seed = np.zeros(n, np_dtype)
         for i in range(n):
-            seed = array_ops.reshape(array_ops.one_hot(i, n, dtype=target.dtype), tshape)
+            # Seeds are plain constants: building them with ops would cost as much as
+            # the backward walk itself for small graphs.
+            flat_seed[i] = 1
+            seed = Tensor(flat_seed.reshape(tshape).copy())
+            flat_seed[i] = 0
             gs = backward(tape._entries, tape._watched, [target], flat_sources, [seed],
                           zero_unconnected, tape._aliases)
             for r, g in zip(rows, gs):
@@ -206,9 +215,17 @@ def batch_jacobian(tape, target, source, zero_unconnected):
 
     def run():
         cols = []
+        batch = array_ops.shape(target)[0] if tshape[0] is None else tshape[0]
+        np_dtype = target.dtype._np
         for j in range(inner):
-            onehot = array_ops.reshape(array_ops.one_hot(j, inner, dtype=target.dtype), tshape[1:])
-            seed = array_ops.ones_like(target) * onehot
+            if target._is_symbolic:
+                onehot = array_ops.reshape(array_ops.one_hot(j, inner, dtype=target.dtype),
+                                           tshape[1:])
+                seed = array_ops.ones_like(target) * onehot
+            else:
+                seed_np = np.zeros((batch, inner), np_dtype)
+                seed_np[:, j] = 1
+                seed = Tensor(seed_np.reshape(tshape))
             (g,) = backward(tape._entries, tape._watched, [target], [source], [seed],
                             zero_unconnected, tape._aliases)
             if g is None:

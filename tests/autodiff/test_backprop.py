@@ -1,0 +1,109 @@
+"""tapeflow/autodiff/backprop.py: jacobians, batch jacobians and the reverse walk."""
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow.testing import tf_parity
+
+
+def test_jacobians_of_any_rank_match_tensorflow(real_tf, rng):
+    x = rng.normal(size=(2, 3)).astype(np.float32)
+    w = rng.normal(size=(3, 4)).astype(np.float32)
+
+    def expr(m, x, w):
+        with m.GradientTape(persistent=True) as tape:
+            tape.watch([x, w])
+            y = m.tanh(m.matmul(x, w))
+            s = m.reduce_sum(y * y)
+            z = m.reshape(y, [2, 2, 2]) * m.sin(x[:, :1, None])
+        # pfor=False: TensorFlow's vectorised jacobian spends seconds tracing.
+        kw = {"experimental_use_pfor": False}
+        return (tape.jacobian(y, x, **kw), tape.jacobian(y, [w, x], **kw),
+                tape.jacobian(s, x, **kw), tape.jacobian(z, w, **kw),
+                tape.jacobian(x * 2.0, x, **kw))
+    tf_parity.check(expr, [x, w], grads=False, real_tf=real_tf)
+
+
+def test_batch_jacobian_matches_tensorflow(real_tf, rng):
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    w = rng.normal(size=(3, 2)).astype(np.float32)
+
+    def expr(m, x, w):
+        with m.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            y = m.nn.softmax(m.matmul(x, w))                        # [4, 2]
+            y3 = m.reshape(m.concat([y, y * y], 1), [4, 2, 2])      # [4, 2, 2]
+        kw = {"experimental_use_pfor": False}
+        return tape.batch_jacobian(y, x, **kw), tape.batch_jacobian(y3, x, **kw)
+    tf_parity.check(expr, [x, w], grads=False, real_tf=real_tf)
+
+
+def test_jacobian_unconnected_and_non_persistent():
+    x, u = tf.constant([1.0, 2.0]), tf.constant([3.0])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, u])
+        y = x * x
+    assert tape.jacobian(y, u) is None
+    z = tape.jacobian(y, u, unconnected_gradients="zero")
+    assert z.shape == (2, 1) and not np.any(z.numpy())
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = x * 3.0
+    np.testing.assert_array_equal(tape.jacobian(y, x).numpy(), 3 * np.eye(2))
+    with pytest.raises(RuntimeError, match="non-persistent"):
+        tape.jacobian(y, x)
+
+
+def test_jacobian_of_a_variable_and_second_order_through_jacobian():
+    v = tf.Variable([1.0, 2.0, 3.0])
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            y = v ** 3
+        j = inner.jacobian(y, v)        # diag(3 v^2)
+        s = tf.reduce_sum(j)
+    np.testing.assert_allclose(j.numpy(), np.diag([3., 12., 27.]))
+    np.testing.assert_allclose(outer.gradient(s, v).numpy(), [6., 12., 18.])
+
+
+def test_batch_jacobian_needs_a_batch_dimension():
+    x = tf.constant(1.0)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = x * 2.0
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"\[batch, \.\.\.\]"):
+        tape.batch_jacobian(y, x)
+
+
+def test_shared_subexpressions_accumulate_once():
+    x = tf.constant([1.0, 2.0])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        a = tf.sin(x)
+        y = a * a + a          # a used three times
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(),
+                               (2 * np.sin([1., 2.]) + 1) * np.cos([1., 2.]), rtol=1e-6)
+
+
+def test_missing_gradient_rule_names_the_op():
+    from tapeflow.framework.op import OpDef, execute
+    op = OpDef("MyOp", lambda x: x * 2)
+    x = tf.constant([1.0])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = execute(op, (x,))
+    with pytest.raises(LookupError, match="No gradient defined for operation 'MyOp'.*float32"):
+        tape.gradient(y, x)
+
+
+def test_gradient_dtype_matches_source_and_broadcasting_is_undone():
+    x = tf.constant(np.ones((3, 1), np.float64))
+    b = tf.Variable(np.zeros((4,), np.float16))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = x * tf.ones((2, 3, 4), tf.float64)
+        z = tf.cast(y, tf.float16) + b
+    gx, gb = tape.gradient(z, [x, b])
+    assert gx.dtype == tf.float64 and gx.shape == (3, 1)
+    np.testing.assert_array_equal(gx.numpy(), np.full((3, 1), 8.0))
+    assert gb.dtype == tf.float16 and gb.shape == (4,)
+    np.testing.assert_array_equal(gb.numpy(), np.full(4, 6.0))
