@@ -75,10 +75,11 @@ class FuncGraph:
         return t
 
     def capture(self, x) -> SymbolicTensor:
-        """The placeholder standing for `x`, a tensor of an enclosing graph."""
-        hit = self.captures.get(id(x))
-        if hit is not None:
-            return hit[1]
+        """The placeholder standing for `x`, a tensor of an enclosing graph.
+
+        Captures are keyed by the tensor of the directly enclosing graph
+        (itself captured from further out when `x` comes from there).
+        """
         outer = self.outer_graph
         if outer is None:
             raise errors.InvalidArgumentError(
@@ -86,8 +87,11 @@ class FuncGraph:
                 f"'{self.name}'. A tensor created inside one tf.function cannot be used "
                 "in another or after it returns: return it from the function instead.")
         source = x if x.graph is outer else outer.capture(x)
-        inner = SymbolicTensor(x.shape, x.dtype, self)
-        self.captures[id(x)] = (source, inner)
+        hit = self.captures.get(id(source))
+        if hit is not None:
+            return hit[1]
+        inner = SymbolicTensor(source.shape, source.dtype, self)
+        self.captures[id(source)] = (source, inner)
         return inner
 
     def add_op(self, op, inputs, attrs):

@@ -79,12 +79,17 @@ class Step:
         return f"<Step {outs} = {self.node.op.name}({ins})>"
 
 
+def is_pure_read(op) -> bool:
+    """Variable reads are flagged stateful (never folded) but have no side effect."""
+    return op.name == "ReadVariableOp"
+
+
 def live_nodes(graph, outputs):
-    """The nodes needed for `outputs`, plus every stateful node (program order)."""
+    """The nodes needed for `outputs`, plus every node with side effects (program order)."""
     needed = set()
     stack = [t.node for t in outputs if getattr(t, "_is_symbolic", False)
              and t.node is not None and t.graph is graph]
-    stack += [n for n in graph.nodes if n.op.stateful]
+    stack += [n for n in graph.nodes if n.op.stateful and not is_pure_read(n.op)]
     while stack:
         node = stack.pop()
         if node.id in needed:

@@ -128,7 +128,7 @@ PRINT = OpDef("PrintV2", _print_kernel, NO_GRADIENT, num_outputs=0,
 
 def _stream_attr(output_stream):
     # The streams are looked up when printing, so redirected stderr/stdout work.
-    if output_stream is sys.stderr or output_stream is sys.__stderr__:
+    if output_stream is None or output_stream is sys.stderr or output_stream is sys.__stderr__:
         return "stderr"
     if output_stream is sys.stdout or output_stream is sys.__stdout__:
         return "stdout"
@@ -143,13 +143,13 @@ def _stream_attr(output_stream):
     return output_stream
 
 
-def print_v2(*inputs, output_stream=sys.stderr, summarize=3, sep=" ", end="\n", name=None):
+def print_v2(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None):
     """`tf.print`: prints `inputs` (tensors, Python values, nested structures).
 
     Args:
         *inputs: what to print, separated by `sep`.
-        output_stream: sys.stderr (default), sys.stdout, a file object, or
-            'file://<path>' to append to a file.
+        output_stream: sys.stderr (the default, looked up at each print),
+            sys.stdout, a file object, or 'file://<path>' to append to a file.
         summarize: how many leading and trailing elements of each dimension
             to show; -1 shows all.
         sep: the separator between inputs.
