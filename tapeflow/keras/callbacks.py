@@ -1,0 +1,320 @@
+"""`keras.callbacks`: hooks into fit/evaluate/predict.
+
+History (always attached by fit), ProgbarLogger (verbose), EarlyStopping,
+ModelCheckpoint, LearningRateScheduler, CSVLogger, LambdaCallback.
+
+    >>> import tapeflow as tf
+    >>> cb = tf.keras.callbacks.EarlyStopping(monitor='loss', patience=2)
+    >>> cb.monitor, cb.patience
+    ('loss', 2)
+"""
+from __future__ import annotations
+
+import csv
+import logging
+import os
+
+import numpy as np
+
+from tapeflow.keras.utils.progbar import Progbar
+
+_logger = logging.getLogger("tapeflow")
+
+
+class Callback:
+    """Base class; every hook receives the epoch/batch number and a `logs` dict."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): pass
+    def on_train_end(self, logs=None): pass
+    def on_epoch_begin(self, epoch, logs=None): pass
+    def on_epoch_end(self, epoch, logs=None): pass
+    def on_train_batch_begin(self, batch, logs=None): pass
+    def on_train_batch_end(self, batch, logs=None): pass
+    def on_test_begin(self, logs=None): pass
+    def on_test_end(self, logs=None): pass
+    def on_test_batch_begin(self, batch, logs=None): pass
+    def on_test_batch_end(self, batch, logs=None): pass
+    def on_predict_begin(self, logs=None): pass
+    def on_predict_end(self, logs=None): pass
+    def on_predict_batch_begin(self, batch, logs=None): pass
+    def on_predict_batch_end(self, batch, logs=None): pass
+
+
+class CallbackList:
+    """Calls each hook on every callback, in order."""
+
+    def __init__(self, callbacks=None, model=None, **params):
+        self.callbacks = list(callbacks or [])
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be keras.callbacks.Callback instances; "
+                                f"received {cb!r} of type {type(cb).__name__}")
+            if model is not None:
+                cb.set_model(model)
+            cb.set_params(params)
+
+    def _call(self, hook, *args):
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+
+    def __getattr__(self, hook):
+        if hook.startswith("on_"):
+            return lambda *args: self._call(hook, *args)
+        raise AttributeError(hook)
+
+
+class History(Callback):
+    """Records each epoch's logs: `history.history['loss']` is a list of floats."""
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(v)
+
+
+class ProgbarLogger(Callback):
+    """Prints 'Epoch i/n' and a progress bar per epoch (verbose 1) or one line (verbose 2)."""
+
+    def __init__(self, verbose=1):
+        super().__init__()
+        self.verbose = verbose
+        self._bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        epochs = self.params.get("epochs", 1)
+        if self.verbose and epochs >= 1:
+            print(f"Epoch {epoch + 1}/{epochs}")
+        self._bar = Progbar(self.params.get("steps"), verbose=self.verbose,
+                            stateful_metrics=self._names())
+        self._seen = 0
+
+    def _names(self):
+        return set(self.params.get("metrics_names", []))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._seen = batch + 1
+        if self.verbose == 1:
+            self._bar.update(self._seen, list((logs or {}).items()), finalize=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._bar is not None:
+            self._bar.update(self._seen, list((logs or {}).items()), finalize=True)
+
+
+class EarlyStopping(Callback):
+    """Stops training when `monitor` has not improved by `min_delta` for `patience` epochs.
+
+    Args:
+        monitor: the logged quantity ('val_loss', 'loss', 'val_accuracy', ...).
+        mode: 'min', 'max' or 'auto' (max for names containing 'acc' or 'auc').
+        restore_best_weights: at the end, put back the weights of the best epoch.
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', received "
+                             f"{mode!r}")
+        self.monitor = monitor
+        self.patience = patience
+        self.verbose = verbose
+        self.baseline = baseline
+        self.min_delta = abs(min_delta)
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        if mode == "auto":
+            mode = "max" if any(s in monitor for s in ("acc", "auc", "precision", "recall")) \
+                else "min"
+        self.mode = mode
+        self.stopped_epoch = 0
+        self.best_weights = None
+
+    def _better(self, current, reference):
+        if self.mode == "min":
+            return current < reference - self.min_delta
+        return current > reference + self.min_delta
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = np.inf if self.mode == "min" else -np.inf
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = (logs or {}).get(self.monitor)
+        if current is None:
+            _logger.warning("Early stopping conditioned on metric `%s` which is not available. "
+                            "Available metrics are: %s", self.monitor,
+                            ",".join(sorted(logs or {})))
+            return
+        if epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+        self.wait += 1
+        if self._better(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._better(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None and self.stopped_epoch:
+            if self.verbose > 0:
+                print(f"Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model (or its weights) after each epoch, or only when `monitor` improves.
+
+    `filepath` may contain `{epoch}` and log names: 'ckpt-{epoch:02d}-{val_loss:.2f}.keras'.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
+        super().__init__()
+        if save_freq != "epoch":
+            raise ValueError(f"ModelCheckpoint: only save_freq='epoch' is supported, received "
+                             f"{save_freq!r}")
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        if mode == "auto":
+            mode = "max" if "acc" in monitor or "auc" in monitor else "min"
+        self.mode = mode
+        self.best = initial_value_threshold if initial_value_threshold is not None else (
+            np.inf if mode == "min" else -np.inf)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                _logger.warning("Can save best model only with %s available, skipping.",
+                                self.monitor)
+                return
+            improved = current < self.best if self.mode == "min" else current > self.best
+            if not improved:
+                if self.verbose:
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                          f"{self.best:.5f}")
+                return
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                      f"{current:.5f}, saving model to {path}")
+            self.best = current
+        elif self.verbose:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+
+class LearningRateScheduler(Callback):
+    """Sets the optimizer's learning rate at each epoch start to `schedule(epoch, lr)`."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        opt = self.model.optimizer
+        lr = float(opt.learning_rate)
+        try:
+            new = self.schedule(epoch, lr)
+        except TypeError:       # a schedule of the epoch only
+            new = self.schedule(epoch)
+        new = float(new)
+        opt.learning_rate = new
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class CSVLogger(Callback):
+    """Appends one row per epoch (epoch, then the sorted log names) to a CSV file."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename = os.fspath(filename)
+        self.sep = separator
+        self.append = append
+        self._file = None
+        self._writer = None
+        self._keys = None
+
+    def on_train_begin(self, logs=None):
+        exists = self.append and os.path.exists(self.filename) and os.path.getsize(
+            self.filename) > 0
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self._header_written = exists
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._keys is None:
+            self._keys = sorted(logs)
+            self._writer = csv.DictWriter(self._file, fieldnames=["epoch"] + self._keys,
+                                          delimiter=self.sep)
+            if not self._header_written:
+                self._writer.writeheader()
+        row = {"epoch": epoch}
+        row.update({k: logs.get(k, "NA") for k in self._keys})
+        self._writer.writerow(row)
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._writer = None
+        self._keys = None
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: on_epoch_end=lambda epoch, logs: ..."""
+
+    def __init__(self, **hooks):
+        super().__init__()
+        for name, fn in hooks.items():
+            if not name.startswith("on_"):
+                raise ValueError(f"LambdaCallback: unknown hook {name!r}")
+            setattr(self, name, fn)

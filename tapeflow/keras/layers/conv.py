@@ -1,0 +1,168 @@
+"""Convolution and pooling layers (NHWC, as Keras's default 'channels_last').
+
+    >>> import tapeflow as tf
+    >>> tf.keras.layers.Conv2D(32, 3)(tf.ones([1, 28, 28, 1])).shape
+    TensorShape([1, 26, 26, 32])
+    >>> tf.keras.layers.MaxPool2D((2, 2))(tf.ones([1, 26, 26, 32])).shape
+    TensorShape([1, 13, 13, 32])
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.keras import activations, initializers, regularizers
+from tapeflow.keras.layers.base import InputSpec, Layer
+from tapeflow.keras.layers.core import _ser_init
+from tapeflow.ops import conv_ops, reduce_ops
+
+
+def _tuple2(value, name):
+    if isinstance(value, (int, np.integer)):
+        return (int(value), int(value))
+    value = tuple(int(v) for v in value)
+    if len(value) != 2:
+        raise ValueError(f"The `{name}` argument must be a tuple of 2 integers, received "
+                         f"{value!r}")
+    return value
+
+
+def _padding(padding):
+    p = str(padding).lower()
+    if p not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same', received {padding!r}")
+    return p
+
+
+def _channels_last(data_format):
+    if data_format not in (None, "channels_last"):
+        raise ValueError(f"tapeflow supports data_format='channels_last' (NHWC) only, received "
+                         f"{data_format!r}")
+    return "channels_last"
+
+
+class Conv2D(Layer):
+    """2-D convolution: kernel (kh, kw, in, filters) glorot-uniform, bias zeros."""
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(filters, (int, np.integer)) or filters <= 0:
+            raise ValueError(f"Conv2D: `filters` must be a positive integer, received {filters!r}")
+        if groups != 1:
+            raise ValueError(f"Conv2D: only groups=1 is supported, received groups={groups}")
+        self.filters = int(filters)
+        self.kernel_size = _tuple2(kernel_size, "kernel_size")
+        self.strides = _tuple2(strides, "strides")
+        self.padding = _padding(padding)
+        self.data_format = _channels_last(data_format)
+        self.dilation_rate = _tuple2(dilation_rate, "dilation_rate")
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.input_spec = InputSpec(ndim=4)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(f'Conv2D layer "{self.name}": the channel dimension of the inputs '
+                             f"must be known; received input shape {input_shape}")
+        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.filters,), initializer=self.bias_initializer,
+                                     regularizer=self.bias_regularizer)
+                     if self.use_bias else None)
+        self.input_spec = InputSpec(ndim=4, axes={-1: channels})
+
+    def call(self, inputs):
+        y = conv_ops.conv2d(inputs, self.kernel, strides=self.strides,
+                            padding=self.padding.upper(), dilations=self.dilation_rate)
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": list(self.kernel_size), "strides": list(self.strides),
+                "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": list(self.dilation_rate),
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": _ser_init(self.kernel_initializer),
+                "bias_initializer": _ser_init(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+
+
+Convolution2D = Conv2D
+
+
+class _Pooling2D(Layer):
+    _op = None
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = _tuple2(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else _tuple2(strides, "strides")
+        self.padding = _padding(padding)
+        self.data_format = _channels_last(data_format)
+        self.input_spec = InputSpec(ndim=4)
+
+    def call(self, inputs):
+        return type(self)._op(inputs, self.pool_size, self.strides, self.padding.upper())
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size),
+                "strides": list(self.strides), "padding": self.padding,
+                "data_format": self.data_format}
+
+
+class MaxPooling2D(_Pooling2D):
+    """Max over pool_size windows moved by strides (default: pool_size)."""
+
+    _op = staticmethod(conv_ops.max_pool2d)
+
+
+class AveragePooling2D(_Pooling2D):
+    """Mean over pool_size windows moved by strides (default: pool_size)."""
+
+    _op = staticmethod(conv_ops.avg_pool2d)
+
+
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+
+
+class _GlobalPooling2D(Layer):
+    _reduce = None
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = _channels_last(data_format)
+        self.keepdims = keepdims
+        self.input_spec = InputSpec(ndim=4)
+
+    def call(self, inputs):
+        return type(self)._reduce(inputs, axis=[1, 2], keepdims=self.keepdims)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format,
+                "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    _reduce = staticmethod(reduce_ops.reduce_mean)
+
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    _reduce = staticmethod(reduce_ops.reduce_max)
+
+
+GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool2D = GlobalMaxPooling2D

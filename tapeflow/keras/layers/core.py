@@ -1,0 +1,226 @@
+"""Core layers: Dense, Activation, Flatten, Reshape, Dropout, Embedding.
+
+    >>> import tapeflow as tf
+    >>> tf.keras.layers.Flatten()(tf.ones([2, 3, 4])).shape
+    TensorShape([2, 12])
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.keras import activations, initializers, regularizers
+from tapeflow.keras.layers.base import InputSpec, Layer
+from tapeflow.ops import array_ops, math_ops, nn_ops
+
+
+def _ser_init(init):
+    return initializers.serialize(init) if isinstance(init, initializers.Initializer) else init
+
+
+class Dense(Layer):
+    """`activation(inputs @ kernel + bias)`; kernel (in, units) glorot-uniform, bias zeros.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.keras.layers.Dense(4)(tf.ones([2, 3])).shape
+        TensorShape([2, 4])
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"Dense: `units` must be a positive integer, received {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.input_spec = InputSpec(min_ndim=2)
+
+    def build(self, input_shape):
+        last = input_shape[-1]
+        if last is None:
+            raise ValueError(f'Dense layer "{self.name}": the last dimension of the inputs must '
+                             f"be known; received input shape {input_shape}")
+        self.kernel = self.add_weight("kernel", (last, self.units),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.units,), initializer=self.bias_initializer,
+                                     regularizer=self.bias_regularizer)
+                     if self.use_bias else None)
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: last})
+
+    def call(self, inputs):
+        if inputs.shape.rank == 2:
+            y = math_ops.matmul(inputs, self.kernel)
+        else:
+            y = math_ops.tensordot(inputs, self.kernel, [[inputs.shape.rank - 1], [0]])
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": _ser_init(self.kernel_initializer),
+                "bias_initializer": _ser_init(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+
+
+class Activation(Layer):
+    """Applies an activation function by name or callable."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class ReLU(Layer):
+    def call(self, inputs):
+        return nn_ops.relu(inputs)
+
+
+class Softmax(Layer):
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def call(self, inputs):
+        return nn_ops.softmax(inputs, axis=self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class Flatten(Layer):
+    """Flattens every dimension but the batch: (N, 24, 24, 64) -> (N, 36864)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = data_format
+        self.input_spec = InputSpec(min_ndim=1)
+
+    def call(self, inputs):
+        dims = inputs.shape.as_list()
+        rest = dims[1:]
+        if all(d is not None for d in rest):
+            n = int(np.prod(rest)) if rest else 1
+            return array_ops.reshape(inputs, (-1, n))
+        return array_ops.reshape(inputs, array_ops.stack(
+            [array_ops.shape(inputs)[0], -1]))
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
+
+
+class Reshape(Layer):
+    """Reshapes each example to `target_shape` (one entry may be -1)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+
+    def call(self, inputs):
+        return array_ops.reshape(inputs, (-1,) + self.target_shape if -1 not in self.target_shape
+                                 else self._resolved(inputs))
+
+    def _resolved(self, inputs):
+        rest = inputs.shape.as_list()[1:]
+        if any(d is None for d in rest):
+            raise ValueError(f'Reshape layer "{self.name}": cannot infer the -1 entry of '
+                             f"target_shape={self.target_shape} from input shape {inputs.shape}")
+        n = int(np.prod(rest))
+        known = int(np.prod([d for d in self.target_shape if d != -1]))
+        if known == 0 or n % known:
+            raise ValueError(f'Reshape layer "{self.name}": an input with {n} values per example '
+                             f"cannot be reshaped to {self.target_shape}")
+        return (-1,) + tuple(n // known if d == -1 else d for d in self.target_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+
+class Dropout(Layer):
+    """During training, zeroes inputs with probability `rate` and scales the rest by
+    1/(1-rate); at inference passes inputs through."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= float(rate) <= 1:
+            raise ValueError(f"Dropout: `rate` must be a float in [0, 1], received {rate!r}")
+        self.rate = float(rate)
+        self.noise_shape = noise_shape
+        self.seed = seed
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0:
+            return inputs
+        if self.rate == 1:
+            return inputs * 0.0
+        noise_shape = self.noise_shape
+        if noise_shape is None and inputs.shape.is_fully_defined():
+            noise_shape = inputs.shape.as_list()
+        elif noise_shape is not None:
+            noise_shape = [d if d is not None else inputs.shape[i]
+                           for i, d in enumerate(noise_shape)]
+        return nn_ops.dropout(inputs, self.rate, noise_shape=noise_shape, seed=self.seed)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,
+                "seed": self.seed}
+
+
+class Embedding(Layer):
+    """Maps integer ids to rows of a (input_dim, output_dim) table."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, mask_zero=False, input_length=None, **kwargs):
+        kwargs.pop("activity_regularizer", None)
+        super().__init__(**kwargs)
+        self.input_dim = int(input_dim)
+        self.output_dim = int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.mask_zero = mask_zero
+        self.input_length = input_length
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer)
+
+    def call(self, inputs):
+        if not inputs.dtype.is_integer:
+            inputs = math_ops.cast(inputs, "int32")
+        return array_ops.gather(self.embeddings, inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim,
+                "output_dim": self.output_dim,
+                "embeddings_initializer": _ser_init(self.embeddings_initializer),
+                "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+                "mask_zero": self.mask_zero, "input_length": self.input_length}
+
+
+class Lambda(Layer):
+    """Wraps a function of tensors as a layer (not serializable to a config)."""
+
+    def __init__(self, function, output_shape=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        self.function = function
+        self.arguments = arguments or {}
+
+    def call(self, inputs):
+        return self.function(inputs, **self.arguments)

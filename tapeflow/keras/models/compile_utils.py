@@ -1,0 +1,110 @@
+"""What `compile` sets up: the loss (one per output, weighted) and the metrics.
+
+Single-output models use the names Keras prints ('loss', 'accuracy');
+multi-output models also log each output's loss and metrics prefixed with the
+output layer's name ('dense_1_loss', 'dense_1_accuracy').
+"""
+from __future__ import annotations
+
+from tapeflow.keras import losses as losses_mod
+from tapeflow.keras import metrics as metrics_mod
+from tapeflow.ops import math_ops
+from tapeflow.utils import nest
+
+
+def _per_output(spec, output_names, what):
+    """A list with one entry per output from a single value, a list or a dict by name."""
+    n = len(output_names)
+    if isinstance(spec, dict):
+        unknown = set(spec) - set(output_names)
+        if unknown:
+            raise ValueError(f"Unknown entries in {what} dictionary: {sorted(unknown)}. Only "
+                             f"expected the model's output names {output_names}")
+        return [spec.get(name) for name in output_names]
+    if isinstance(spec, (list, tuple)) and what != "metrics" or (
+            what == "metrics" and isinstance(spec, (list, tuple)) and spec
+            and all(isinstance(s, (list, tuple)) for s in spec)):
+        if len(spec) != n:
+            raise ValueError(f"When passing a list as {what}, it should have one entry per "
+                             f"model output: the model has {n} outputs, received {len(spec)} "
+                             f"entries")
+        return list(spec)
+    return [spec] * n
+
+
+class LossesContainer:
+    """The compiled loss: sum over outputs of weight * loss(y_true, y_pred)."""
+
+    def __init__(self, loss, loss_weights=None, output_names=("output_1",)):
+        self._spec = loss
+        self._weights_spec = loss_weights
+        self.output_names = list(output_names)
+        self.losses = [losses_mod.get(x) for x in _per_output(loss, self.output_names, "loss")]
+        weights = _per_output(loss_weights, self.output_names, "loss_weights") \
+            if loss_weights is not None else [1.0] * len(self.output_names)
+        self.loss_weights = [1.0 if w is None else float(w) for w in weights]
+        self.tracker = metrics_mod.Mean(name="loss")
+        multi = len(self.output_names) > 1
+        self.per_output_trackers = [metrics_mod.Mean(name=f"{name}_loss") if multi and fn else None
+                                    for name, fn in zip(self.output_names, self.losses)]
+
+    def __call__(self, y_true, y_pred, sample_weight=None, regularization_losses=None):
+        y_true = nest.flatten(y_true) if len(self.output_names) > 1 else [y_true]
+        y_pred = nest.flatten(y_pred) if len(self.output_names) > 1 else [y_pred]
+        if len(y_true) != len(y_pred):
+            raise ValueError(f"The model has {len(y_pred)} outputs but {len(y_true)} targets "
+                             "were given")
+        total = None
+        for fn, w, yt, yp, tracker in zip(self.losses, self.loss_weights, y_true, y_pred,
+                                          self.per_output_trackers):
+            if fn is None:
+                continue
+            value = fn(yt, yp, sample_weight)
+            if tracker is not None:
+                tracker.update_state(value)
+            value = value * w if w != 1.0 else value
+            total = value if total is None else total + value
+        if total is None:
+            raise ValueError("The model was compiled without a loss for any output; pass "
+                             "`loss=` to compile() or override train_step().")
+        if regularization_losses:
+            total = total + math_ops.add_n(regularization_losses) if len(
+                regularization_losses) > 1 else total + regularization_losses[0]
+        self.tracker.update_state(total)
+        return total
+
+    @property
+    def metrics(self):
+        return [self.tracker] + [t for t in self.per_output_trackers if t is not None]
+
+
+class MetricsContainer:
+    """The compiled metrics, updated per output."""
+
+    def __init__(self, metrics, output_names, losses):
+        self.output_names = list(output_names)
+        multi = len(self.output_names) > 1
+        per_output = _per_output(metrics or [], self.output_names, "metrics") if metrics else \
+            [[] for _ in self.output_names]
+        self.metrics_per_output = []
+        for name, spec, loss in zip(self.output_names, per_output, losses):
+            specs = spec if isinstance(spec, (list, tuple)) else ([spec] if spec else [])
+            built = []
+            for s in specs:
+                m = metrics_mod.get(s, loss=loss)
+                if multi:
+                    m.name = f"{name}_{m.name}"
+                built.append(m)
+            self.metrics_per_output.append(built)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        multi = len(self.output_names) > 1
+        y_true = nest.flatten(y_true) if multi else [y_true]
+        y_pred = nest.flatten(y_pred) if multi else [y_pred]
+        for ms, yt, yp in zip(self.metrics_per_output, y_true, y_pred):
+            for m in ms:
+                m.update_state(yt, yp, sample_weight=sample_weight)
+
+    @property
+    def metrics(self):
+        return [m for ms in self.metrics_per_output for m in ms]

@@ -1,0 +1,145 @@
+"""Turns what `fit`/`evaluate`/`predict` receive into batches.
+
+Arrays (NumPy arrays, Tensors, lists or dicts of them for several inputs or
+outputs) are cut into `batch_size` slices, reshuffled each epoch when asked;
+a `tf.data.Dataset` (or any iterable of batches) is iterated as it is, each
+element `x`, `(x, y)` or `(x, y, sample_weight)`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tapeflow.framework.tensor import Tensor
+from tapeflow.utils import nest
+
+
+def _is_array_like(x) -> bool:
+    return isinstance(x, (np.ndarray, Tensor)) or getattr(x, "_is_variable", False)
+
+
+def _to_numpy(x):
+    if isinstance(x, Tensor) or getattr(x, "_is_variable", False):
+        return np.asarray(x._value)
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, (list, tuple)) and x and all(isinstance(v, (int, float, np.number))
+                                                   for v in nest.flatten(x)):
+        return np.asarray(x)
+    return x
+
+
+def is_dataset_like(x) -> bool:
+    """A tf.data.Dataset or another iterable of batches (not an array or a list of arrays)."""
+    if x is None or _is_array_like(x) or isinstance(x, (list, tuple, dict)):
+        return False
+    return hasattr(x, "__iter__")
+
+
+def unpack(data):
+    """(x, y, sample_weight) from a batch: x, (x,), (x, y) or (x, y, sample_weight)."""
+    if isinstance(data, tuple):
+        if len(data) == 1:
+            return data[0], None, None
+        if len(data) == 2:
+            return data[0], data[1], None
+        if len(data) == 3:
+            return data
+        raise ValueError(f"A batch must be x, (x, y) or (x, y, sample_weight); received a tuple "
+                         f"of {len(data)} elements")
+    return data, None, None
+
+
+class ArrayData:
+    """Batches of in-memory arrays."""
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
+        self.x = nest.map_structure(_to_numpy, x)
+        self.y = None if y is None else nest.map_structure(_to_numpy, y)
+        self.sample_weight = None if sample_weight is None else _to_numpy(sample_weight)
+        flat = [a for a in nest.flatten((self.x, self.y, self.sample_weight)) if a is not None]
+        sizes = {int(np.shape(a)[0]) if np.ndim(a) else 0 for a in flat}
+        if len(sizes) != 1:
+            desc = ", ".join(str(np.shape(a)) for a in flat)
+            raise ValueError(f"Data cardinality is ambiguous: make sure all arrays contain the "
+                             f"same number of samples; received arrays of shapes {desc}")
+        self.n = sizes.pop()
+        if self.n == 0:
+            raise ValueError("Expected at least one sample; received empty arrays")
+        self.batch_size = int(batch_size or 32)
+        self.shuffle = shuffle
+        self.steps = math.ceil(self.n / self.batch_size)
+
+    def split(self, fraction):
+        """(train, validation): the last `fraction` of the samples held out, as Keras does."""
+        if not 0 < fraction < 1:
+            raise ValueError(f"validation_split must be in (0, 1), received {fraction}")
+        cut = int(self.n * (1.0 - fraction))
+        if cut == 0 or cut == self.n:
+            raise ValueError(f"validation_split={fraction} leaves no samples on one side "
+                             f"({self.n} samples)")
+
+
+        def part(data, s):
+            return None if data is None else nest.map_structure(lambda a: a[s], data)
+        train = ArrayData(part(self.x, slice(0, cut)), part(self.y, slice(0, cut)),
+                          part(self.sample_weight, slice(0, cut)), self.batch_size, self.shuffle)
+        val = ArrayData(part(self.x, slice(cut, None)), part(self.y, slice(cut, None)),
+                        part(self.sample_weight, slice(cut, None)), self.batch_size, False)
+        return train, val
+
+    def __iter__(self):
+        if self.shuffle:
+            from tapeflow.ops import random_ops
+            order = np.asarray(random_ops.shuffle(np.arange(self.n, dtype=np.int64))._value)
+        else:
+            order = None
+        bs = self.batch_size
+        for start in range(0, self.n, bs):
+            sel = slice(start, start + bs) if order is None else order[start:start + bs]
+
+            def take(a, sel=sel):
+                return a[sel]
+            x = nest.map_structure(take, self.x)
+            y = None if self.y is None else nest.map_structure(take, self.y)
+            sw = None if self.sample_weight is None else self.sample_weight[sel]
+            yield x, y, sw
+
+
+class IterableData:
+    """Batches from a Dataset or any iterable; `steps` limits each pass."""
+
+    def __init__(self, data, steps=None):
+        self.data = data
+        self.steps = steps
+        if steps is None:
+            try:
+                n = len(data)
+                self.steps = int(n) if n >= 0 else None
+            except (TypeError, ValueError):
+                self.steps = None
+
+    def __iter__(self):
+        for i, batch in enumerate(self.data):
+            if self.steps is not None and i >= self.steps:
+                break
+            if isinstance(batch, list):
+                batch = tuple(batch)
+            yield unpack(batch)
+
+
+def make(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None):
+    """An iterable of (x, y, sample_weight) batches with a `steps` count (None if unknown)."""
+    if is_dataset_like(x):
+        if y is not None:
+            raise ValueError("`y` argument is not supported when using a dataset as input: the "
+                             "dataset must yield (x, y) pairs.")
+        return IterableData(x, steps)
+    if x is None:
+        raise ValueError("Expected input data `x`; received None")
+    data = ArrayData(x, y, sample_weight, batch_size, shuffle)
+    if steps is not None:
+        data.steps = min(data.steps, int(steps))
+        data.n = min(data.n, data.steps * data.batch_size)
+    return data

@@ -1,0 +1,126 @@
+"""`keras.Model`: a Layer with training (compile/fit/...), summary and saving.
+
+Three ways to make one, as in Keras:
+
+* functional: `Model(inputs, outputs)` (returns a `Functional`);
+* Sequential: `Sequential([...])` (see `sequential.py`);
+* subclassing: define layers in `__init__` and the forward pass in `call`.
+
+    >>> import tapeflow as tf
+    >>> class Tiny(tf.keras.Model):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc = tf.keras.layers.Dense(2)
+    ...     def call(self, x):
+    ...         return self.fc(x)
+    >>> m = Tiny()
+    >>> m(tf.ones([1, 3])).shape
+    TensorShape([1, 2])
+    >>> len(m.trainable_variables)
+    2
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.keras.layers.base import Layer
+from tapeflow.keras.models import summary as summary_mod
+from tapeflow.keras.models.training import Trainer
+
+
+class Model(Trainer, Layer):
+    """A trainable stack of layers; see the module docstring for the three styles."""
+
+    # Layers inside a model name their weights by their own name ('dense/kernel:0').
+    _scoped_build = False
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from tapeflow.keras.models.functional import Functional
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
+    def __init__(self, *args, **kwargs):
+        if args or "inputs" in kwargs or "outputs" in kwargs:
+            # `Model(inputs, outputs)` was turned into a Functional by __new__; a subclass
+            # that passes inputs/outputs up is a functional model too.
+            from tapeflow.keras.models.functional import Functional
+            Functional.__init__(self, *args, **kwargs)
+            return
+        name = kwargs.pop("name", None)
+        trainable = kwargs.pop("trainable", True)
+        dtype = kwargs.pop("dtype", None)
+        Layer.__init__(self, trainable=trainable, name=name, dtype=dtype, **kwargs)
+        self._init_trainer()
+
+    def call(self, inputs, training=None):
+        raise NotImplementedError(
+            f"Model {type(self).__name__} has no call(): subclass keras.Model and define "
+            "`call(self, inputs)`, or build the model functionally with "
+            "keras.Model(inputs, outputs).")
+
+    def build(self, input_shape):
+        """Builds a subclassed model by running it once on zeros of `input_shape`."""
+        if self.built:
+            return
+        if type(self).call is Model.call:
+            super().build(input_shape)
+            return
+        shape = [1 if d is None else d for d in TensorShape(input_shape).as_list()]
+        self.__dict__["built"] = True
+        self.__dict__["_build_input_shape"] = TensorShape(input_shape)
+        self(np.zeros(shape, np.float32))
+
+    def _maybe_build_shape(self, shapes):
+        # Subclassed models have no weights of their own: their layers build during call.
+        if self.built:
+            return
+        self.__dict__["_build_input_shape"] = shapes
+        self.__dict__["built"] = True
+
+    # -- introspection -------------------------------------------------------------
+    def _summary_layers(self):
+        return list(self._layers)
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None):
+        """Prints the layer table (Keras 2 format) and the parameter counts."""
+        if not self.built:
+            raise ValueError("This model has not yet been built. Build the model first by "
+                             "calling `build()` or by calling the model on a batch of data.")
+        summary_mod.print_summary(self, line_length, positions, print_fn)
+
+    def get_layer(self, name=None, index=None):
+        layers = self._summary_layers()
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
+                                 f"has {len(layers)} layers.")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: "
+                         f"{[layer.name for layer in layers]}.")
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}
+
+    # -- saving (see keras/saving.py) ----------------------------------------------------
+    def save_weights(self, filepath, overwrite=True, save_format=None):
+        from tapeflow.keras import saving
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False):
+        from tapeflow.keras import saving
+        saving.load_weights(self, filepath)
+
+    def save(self, filepath, overwrite=True, include_optimizer=True, save_format=None):
+        from tapeflow.keras import saving
+        saving.save_model(self, filepath, overwrite=overwrite)
+
+    def __reduce__(self):
+        raise TypeError("Keras models cannot be pickled; use model.save(path) and "
+                        "keras.models.load_model(path).")
+

@@ -1,0 +1,34 @@
+"""`keras.utils`: Progbar, to_categorical, set_random_seed."""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.keras.utils.progbar import Progbar  # noqa: F401
+
+
+def to_categorical(y, num_classes=None, dtype="float32"):
+    """Integer class vector -> one-hot matrix.
+
+        >>> to_categorical([0, 2], 3)
+        array([[1., 0., 0.],
+               [0., 0., 1.]], dtype=float32)
+    """
+    y = np.asarray(y, dtype="int64")
+    shape = y.shape
+    if shape and shape[-1] == 1 and len(shape) > 1:
+        shape = shape[:-1]
+    y = y.reshape(-1)
+    if num_classes is None:
+        num_classes = int(y.max()) + 1
+    out = np.zeros((y.shape[0], num_classes), dtype=dtype)
+    out[np.arange(y.shape[0]), y] = 1
+    return out.reshape(shape + (num_classes,))
+
+
+def set_random_seed(seed):
+    """Seeds Python's, NumPy's and tapeflow's random generators."""
+    import random
+    from tapeflow.ops import random_ops
+    random.seed(seed)
+    np.random.seed(seed)
+    random_ops.set_seed(seed)
