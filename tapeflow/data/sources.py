@@ -169,7 +169,9 @@ class GeneratorDataset(Dataset):
                     raise TypeError(f"`generator` {name} yielded an element that could not "
                                     f"be converted to the expected type {s.dtype.name}: "
                                     f"{v!r} ({e})") from None
-                if not s.shape.is_compatible_with(a.shape):
+                dims = s.shape._dims
+                if dims is not None and (len(dims) != a.ndim or any(
+                        d is not None and d != n for d, n in zip(dims, a.shape))):
                     raise ValueError(
                         f"`generator` {name} yielded an element of shape {TensorShape(a.shape)}"
                         f" where an element of shape {s.shape} was expected.")

@@ -72,7 +72,7 @@ def to_array(value, dtype=None, what="element"):
         arr = value
     else:
         try:
-            arr = _python_to_array(value, None)
+            arr = _python_to_array(value, dtype)   # one conversion, straight to `dtype`
         except (TypeError, ValueError) as e:
             raise TypeError(f"tf.data: the {what} {value!r} (of type {type(value).__name__}) "
                             f"cannot be converted to a tensor: {e}") from None
@@ -89,6 +89,15 @@ def normalize(value, what="element"):
     flat = [to_array(v, what=what) for v in flatten(value)]
     specs = [TensorSpec(a.shape, dtypes.from_numpy(a.dtype)) for a in flat]
     return pack(value, specs), flat
+
+
+def flat_arrays(value, what="element") -> list:
+    """The leaves of `value` as arrays, without building specs (the per-element path)."""
+    if type(value) is Tensor:
+        return [value._value]
+    if type(value) is tuple and all(type(v) is Tensor for v in value):
+        return [v._value for v in value]
+    return [to_array(v, what=what) for v in flatten(value)]
 
 
 def pack(structure, flat):

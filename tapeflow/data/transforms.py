@@ -42,9 +42,12 @@ def _fn_name(fn) -> str:
     return getattr(fn, "__name__", type(fn).__name__)
 
 
-def _call(fn, spec, flat):
-    """Calls a user function the way tf.data does: a tuple element is unpacked."""
-    return fn(*_args(spec, flat))
+def _caller(fn, spec):
+    """`flat -> fn(element)` the way tf.data calls user functions: a tuple is unpacked."""
+    pack = structure.make_packer(spec)
+    if isinstance(spec, tuple):
+        return lambda flat: fn(*pack(flat))
+    return lambda flat: fn(pack(flat))
 
 
 def _normalize_output(value):
@@ -143,8 +146,9 @@ class MapDataset(Dataset):
     def element_spec(self):
         """Found by running the function on the first element (computed once)."""
         if self._spec is None:
+            call = _caller(self._fn, self._input.element_spec)
             for flat in self._input._iter_flat():
-                spec, _ = _normalize_output(_call(self._fn, self._input.element_spec, flat))
+                spec, _ = _normalize_output(call(flat))
                 self._spec = _relax(spec, self._input)
                 break
             else:
@@ -153,9 +157,18 @@ class MapDataset(Dataset):
         return self._spec
 
     def _iter_flat(self):
-        spec, fn = self._input.element_spec, self._fn
+        call, n = _caller(self._fn, self._input.element_spec), len(
+            structure.flatten(self.element_spec))
         for flat in self._input._iter_flat():
-            yield _normalize_output(_call(fn, spec, flat))[1]
+            value = call(flat)
+            out = structure.flat_arrays(tuple(value) if isinstance(value, list) else value,
+                                        what="map function output")
+            if len(out) != n:
+                raise ValueError(
+                    f"map: `map_func` {_fn_name(self._fn)} returned {value!r}, which does not "
+                    f"match the structure it returned for the first element: "
+                    f"{self.element_spec!r}.")
+            yield out
 
     def _card(self):
         return self._input._card()
@@ -183,9 +196,9 @@ class FilterDataset(Dataset):
         self._spec = input_ds.element_spec
 
     def _iter_flat(self):
-        spec, fn = self._spec, self._fn
+        fn, call = self._fn, _caller(self._fn, self._spec)
         for flat in self._input._iter_flat():
-            keep = fn(*_args(spec, flat))
+            keep = call(flat)
             value = keep._value if isinstance(keep, Tensor) else np.asarray(keep)
             if np.ndim(value) != 0 or np.asarray(value).dtype != np.bool_:
                 raise ValueError(
@@ -198,11 +211,6 @@ class FilterDataset(Dataset):
         return UNKNOWN
 
 
-def _args(spec, flat):
-    element = structure.make_packer(spec)(flat)
-    return element if isinstance(spec, tuple) else (element,)
-
-
 class FlatMapDataset(Dataset):
     _tf_name = "_FlatMapDataset"
 
@@ -210,9 +218,9 @@ class FlatMapDataset(Dataset):
         self._input, self._fn = input_ds, fn
 
     def _datasets(self):
-        spec = self._input.element_spec
+        call = _caller(self._fn, self._input.element_spec)
         for flat in self._input._iter_flat():
-            ds = self._fn(*_args(spec, flat))
+            ds = call(flat)
             if not isinstance(ds, Dataset):
                 raise TypeError(f"flat_map: `map_func` {_fn_name(self._fn)} must return a "
                                 f"Dataset, got {type(ds).__name__}.")
