@@ -97,10 +97,21 @@ class GradientTape:
         for k, (op, inputs, outputs, attrs) in enumerate(entries):
             if any(x is var for x in inputs):
                 if snap is None:
-                    snap = Tensor(var._value.copy())
+                    snap = self._snapshot(var)
                     self._watched[id(snap)] = snap
                     self._aliases[id(snap)] = var
                 entries[k] = (op, tuple(snap if x is var else x for x in inputs), outputs, attrs)
+
+    @staticmethod
+    def _snapshot(var):
+        if state.graph is None:
+            return Tensor(var._value.copy())
+        # Tracing: a read node, created (so run) before the update, holds the value.
+        saved, state.tapes = state.tapes, []
+        try:
+            return var.read_value()
+        finally:
+            state.tapes = saved
 
     def _watch_variable(self, v):
         self._watched[id(v)] = v

@@ -115,3 +115,18 @@ def test_integer_inputs_have_no_gradient():
         tape.watch(x)
         y = f(x, i)
     np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [3.0, 0.0, 3.0])
+
+
+def test_variable_updated_inside_traced_tape_keeps_the_value_read():
+    w = tf.Variable(2.0)
+
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = w * w * x
+            w.assign_add(1.0)
+        return tape.gradient(loss, w)
+
+    eager = [float(step(tf.constant(1.0))) for _ in range(3)]
+    w.assign(2.0)
+    traced = tf.function(step)
+    assert [float(traced(tf.constant(1.0))) for _ in range(3)] == eager == [4.0, 6.0, 8.0]
