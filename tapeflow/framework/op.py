@@ -14,11 +14,19 @@ where none)`; `needs`, when the rule declares it, says which inputs want one.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.context import state
 from tapeflow.framework.tensor import Tensor
+
+# TF computes inf/nan silently (exp(100.) in float32 is inf); NumPy would warn
+# from inside tapeflow's kernels. Filtered by module, so that user NumPy code
+# keeps its warnings, and at no cost unless a warning is actually raised.
+warnings.filterwarnings("ignore", r"(overflow|divide by zero|invalid value|underflow) "
+                        r"encountered", RuntimeWarning, r"tapeflow(\.|$)")
 
 _ndarray = np.ndarray
 _array = np.array
