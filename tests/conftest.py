@@ -14,3 +14,11 @@ def real_tf():
 def rng():
     """A NumPy generator seeded per test, so test data never depends on test order."""
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True)
+def _tapeflow_kernels_compute_inf_silently():
+    """pytest resets warning filters per test; tapeflow's own (no NumPy overflow
+    warnings from its kernels, as TF) is put back so tests see what users see."""
+    from tapeflow.framework.op import silence_kernel_warnings
+    silence_kernel_warnings()

@@ -25,8 +25,13 @@ from tapeflow.framework.tensor import Tensor
 # TF computes inf/nan silently (exp(100.) in float32 is inf); NumPy would warn
 # from inside tapeflow's kernels. Filtered by module, so that user NumPy code
 # keeps its warnings, and at no cost unless a warning is actually raised.
-warnings.filterwarnings("ignore", r"(overflow|divide by zero|invalid value|underflow) "
-                        r"encountered", RuntimeWarning, r"tapeflow(\.|$)")
+def silence_kernel_warnings():
+    """Installs the filter (again: test runners reset warning filters per test)."""
+    warnings.filterwarnings("ignore", r"(overflow|divide by zero|invalid value|underflow) "
+                            r"encountered", RuntimeWarning, r"tapeflow(\.|$)")
+
+
+silence_kernel_warnings()
 
 _ndarray = np.ndarray
 _array = np.array
