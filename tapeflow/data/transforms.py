@@ -42,9 +42,9 @@ def _fn_name(fn) -> str:
     return getattr(fn, "__name__", type(fn).__name__)
 
 
-def _caller(fn, spec):
+def _caller(fn, spec, wrap=Tensor):
     """`flat -> fn(element)` the way tf.data calls user functions: a tuple is unpacked."""
-    pack = structure.make_packer(spec)
+    pack = structure.make_packer(spec, wrap)
     if isinstance(spec, tuple):
         return lambda flat: fn(*pack(flat))
     return lambda flat: fn(pack(flat))
@@ -141,10 +141,12 @@ class MapDataset(Dataset):
         if num_parallel_calls is not None:
             self._tf_name = "_ParallelMapDataset"
         self._input, self._fn = input_ds, fn
+        self._spec = _traced_spec(fn, input_ds.element_spec)
 
     @property
     def element_spec(self):
-        """Found by running the function on the first element (computed once)."""
+        """Traced from the input spec, as TF does; if tracing fails (the function
+        needs concrete values), found by running it on the first element."""
         if self._spec is None:
             call = _caller(self._fn, self._input.element_spec)
             for flat in self._input._iter_flat():
@@ -172,6 +174,32 @@ class MapDataset(Dataset):
 
     def _card(self):
         return self._input._card()
+
+
+def _traced_spec(fn, in_spec):
+    """The output spec of `fn` from one symbolic call on placeholders (None on failure).
+
+    Shapes that depend on values (`tf.fill([n], n)`) come out unknown, as in TF.
+    Tapes are paused so the trace records nothing in the caller's tapes.
+    """
+    from tapeflow.framework.context import state
+    from tapeflow.framework.graph import FuncGraph
+    graph = FuncGraph("dataset_map")
+    placeholders = [graph.placeholder(s.shape, s.dtype) for s in structure.flatten(in_spec)]
+    saved = state.graph, state.tapes
+    state.graph, state.tapes = graph, []
+    try:
+        out = _caller(fn, in_spec, wrap=lambda t: t)(placeholders)
+        if isinstance(out, list):
+            out = tuple(out)
+        specs = [TensorSpec(v.shape, v.dtype) if isinstance(v, Tensor) and v._is_symbolic
+                 else TensorSpec.from_tensor(structure.to_array(v))
+                 for v in structure.flatten(out)]
+        return structure.pack(out, specs)
+    except Exception:   # noqa: BLE001 - any failure: fall back to a concrete first call
+        return None
+    finally:
+        state.graph, state.tapes = saved
 
 
 def _relax(spec, input_ds):

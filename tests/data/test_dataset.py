@@ -137,12 +137,22 @@ def test_map_passes_tuple_components_as_arguments_and_gets_tensors():
     seen = []
 
     def f(x, y):
-        seen.append((type(x), type(y)))
+        seen.append((isinstance(x, tf.Tensor) and isinstance(y, tf.Tensor), x._is_symbolic))
         return x * 2, tf.cast(y, tf.float32)
     ds = D.from_tensor_slices((np.arange(3), np.arange(3))).map(f, num_parallel_calls=tf.data.AUTOTUNE)
     assert ds.element_spec == (tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.float32))
     assert [(int(a), float(b)) for a, b in ds] == [(0, 0.0), (2, 1.0), (4, 2.0)]
-    assert all(t == (tf.Tensor, tf.Tensor) for t in seen)
+    assert all(ok for ok, _ in seen)
+    assert [symbolic for _, symbolic in seen].count(False) == 3   # plus one trace for the spec
+
+
+def test_map_spec_is_traced_like_tensorflow():
+    ds = D.range(1, 4).map(lambda v: tf.fill([v], v))        # length depends on the value
+    assert ds.element_spec == tf.TensorSpec([None], tf.int64)
+    assert [a.tolist() for a in _np(ds)] == [[1], [2, 2], [3, 3, 3]]
+    # A function that needs concrete values still works: its spec comes from a first call.
+    ds = D.range(3).map(lambda v: int(v.numpy()) * 2)
+    assert ds.element_spec == tf.TensorSpec([], tf.int32) and [int(v) for v in ds] == [0, 2, 4]
 
 
 def test_map_over_batches_keeps_unknown_batch_dim():
