@@ -59,7 +59,14 @@ class Dense(Layer):
         if inputs.shape.rank == 2:
             y = math_ops.matmul(inputs, self.kernel)
         else:
-            y = math_ops.tensordot(inputs, self.kernel, [[inputs.shape.rank - 1], [0]])
+            # (..., in) -> (N, in) @ kernel -> (..., units): one BLAS call, any leading dims.
+            dims = inputs.shape.as_list()
+            y = math_ops.matmul(array_ops.reshape(inputs, (-1, dims[-1])), self.kernel)
+            if all(d is not None for d in dims[1:-1]):
+                y = array_ops.reshape(y, [-1] + dims[1:-1] + [self.units])
+            else:
+                lead = array_ops.shape(inputs)[:-1]
+                y = array_ops.reshape(y, array_ops.concat([lead, [self.units]], 0))
         if self.bias is not None:
             y = y + self.bias
         return self.activation(y)

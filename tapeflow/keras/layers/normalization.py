@@ -17,7 +17,21 @@ from __future__ import annotations
 from tapeflow.keras import initializers, regularizers
 from tapeflow.keras.layers.base import Layer
 from tapeflow.keras.layers.core import _ser_init
-from tapeflow.ops import array_ops, math_ops, nn_ops
+from tapeflow.ops import array_ops, math_ops, nn_ops, reduce_ops
+
+
+def _moments(x, axes, keepdims):
+    """Mean and biased variance over `axes`.
+
+    The variance is taken of `x - mean` with the mean differentiable (no
+    stop_gradient shift): the first derivative is the same either way, but only
+    this form has the right second derivative.
+    """
+    mean = reduce_ops.reduce_mean(x, axis=axes, keepdims=True)
+    var = reduce_ops.reduce_mean(math_ops.square(x - mean), axis=axes, keepdims=keepdims)
+    if not keepdims:
+        mean = array_ops.squeeze(mean, axes)
+    return mean, var
 
 
 def _axes(axis, rank):
@@ -74,7 +88,7 @@ class BatchNormalization(Layer):
 
     def call(self, inputs, training=None):
         if training:
-            mean, var = nn_ops.moments(inputs, self._reduce_axes)
+            mean, var = _moments(inputs, self._reduce_axes, keepdims=False)
             m = self.momentum
             self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
             self.moving_variance.assign(self.moving_variance * m + var * (1.0 - m))
@@ -120,7 +134,7 @@ class LayerNormalization(Layer):
             input_shape[a] if a in self._axes else 1 for a in range(rank)]
 
     def call(self, inputs):
-        mean, var = nn_ops.moments(inputs, self._axes, keepdims=True)
+        mean, var = _moments(inputs, self._axes, keepdims=True)
         gamma, beta = self.gamma, self.beta
         if self._param_shape is not None:
             gamma = None if gamma is None else array_ops.reshape(gamma, self._param_shape)
@@ -133,5 +147,3 @@ class LayerNormalization(Layer):
                 "beta_initializer": _ser_init(self.beta_initializer),
                 "gamma_initializer": _ser_init(self.gamma_initializer)}
 
-
-_ = math_ops

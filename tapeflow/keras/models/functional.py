@@ -133,6 +133,9 @@ class Functional(Model):
         return self._output_names()
 
     def _output_names(self):
+        if "_flat_outputs" not in self.__dict__:       # a Sequential not built yet
+            layers = self.__dict__.get("_seq_layers") or []
+            return [layers[-1].name if layers else "output_1"]
         return [t._keras_history[0].name for t in self._flat_outputs]
 
     @property
