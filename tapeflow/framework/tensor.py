@@ -21,10 +21,16 @@ _dtype_of = dtypes._BY_NP.get
 
 
 def _numpy_text(value, is_repr: bool) -> str:
+    """The value as TF prints it: str() of the array (or NumPy scalar) in `str`,
+    repr() of the array, or of the widened Python number for a scalar, in `repr`."""
     if isinstance(value, np.ndarray) and value.ndim > 0:
-        return repr(value) if is_repr else str(value)
-    # Rank 0: print the number itself, as TF does ('6.0', not 'np.float32(6.0)').
-    return str(value.item() if value.dtype.kind != "f" else value)
+        if not is_repr:
+            return str(value)
+        text = repr(value)
+        return "\n" + text if "\n" in text else text
+    if is_repr:
+        return repr(value.item())       # float32 4.1267757 -> 4.126775741577148, as TF
+    return str(value[()] if isinstance(value, np.ndarray) else value)
 
 
 class Tensor:
@@ -74,7 +80,10 @@ class Tensor:
 
     def numpy(self):
         """The value as a NumPy array (a NumPy scalar for rank 0); a copy-free view."""
-        return self._value
+        v = self._value
+        if type(v) is np.ndarray and not v.ndim:
+            return v[()]
+        return v
 
     def ref(self):
         return _TensorRef(self)
