@@ -130,29 +130,29 @@ class Dataset:
 
     # -- sources -----------------------------------------------------------
     @staticmethod
-    def from_tensor_slices(tensors, name=None) -> "Dataset":
+    def from_tensor_slices(tensors, name=None) -> Dataset:
         """Slices tensors/arrays (or a tuple/dict of them) along their first axis."""
         return sources.TensorSliceDataset(tensors)
 
     @staticmethod
-    def from_tensors(tensors, name=None) -> "Dataset":
+    def from_tensors(tensors, name=None) -> Dataset:
         """A dataset with exactly one element: `tensors` itself."""
         return sources.TensorDataset(tensors)
 
     @staticmethod
-    def range(*args, dtype=None, name=None) -> "Dataset":
+    def range(*args, dtype=None, name=None) -> Dataset:
         """Like Python's `range`, as int64 scalars (or `dtype`)."""
         return sources.RangeDataset(*args, dtype=dtype)
 
     @staticmethod
     def from_generator(generator, output_types=None, output_shapes=None, args=None,
-                       output_signature=None, name=None) -> "Dataset":
+                       output_signature=None, name=None) -> Dataset:
         """Elements produced by calling `generator(*args)`, checked against a signature."""
         return sources.GeneratorDataset(generator, output_types, output_shapes, args,
                                         output_signature)
 
     @staticmethod
-    def zip(*datasets, name=None) -> "Dataset":
+    def zip(*datasets, name=None) -> Dataset:
         """Elements are tuples (or the given structure) of the datasets' elements."""
         if len(datasets) == 1:
             datasets = datasets[0]
@@ -160,61 +160,71 @@ class Dataset:
 
     # -- transformations ---------------------------------------------------
     def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True,
-                name=None) -> "Dataset":
+                name=None) -> Dataset:
         """Randomly shuffles with a buffer of `buffer_size` elements, as TF does."""
         return shuffle_mod.ShuffleDataset(self, buffer_size, seed, reshuffle_each_iteration)
 
     def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None,
-              deterministic=None, name=None) -> "Dataset":
+              deterministic=None, name=None) -> Dataset:
         """Stacks consecutive elements into batches of `batch_size`."""
-        return transforms.BatchDataset(self, batch_size, drop_remainder)
+        return batching.BatchDataset(self, batch_size, drop_remainder)
 
-    def unbatch(self, name=None) -> "Dataset":
+    def padded_batch(self, batch_size, padded_shapes=None, padding_values=None,
+                     drop_remainder=False, name=None) -> Dataset:
+        """Batches elements of different shapes, padding them to a common shape."""
+        return batching.PaddedBatchDataset(self, batch_size, padded_shapes, padding_values,
+                                           drop_remainder)
+
+    def unbatch(self, name=None) -> Dataset:
         """Splits each element along its first axis (the inverse of `batch`)."""
-        return transforms.UnbatchDataset(self)
+        return batching.UnbatchDataset(self)
 
     def map(self, map_func, num_parallel_calls=None, deterministic=None,
-            name=None) -> "Dataset":
+            name=None) -> Dataset:
         """Applies `map_func` to each element (tuples are passed as separate arguments)."""
         return transforms.MapDataset(self, map_func, num_parallel_calls)
 
-    def filter(self, predicate, name=None) -> "Dataset":
+    def filter(self, predicate, name=None) -> Dataset:
         """Keeps the elements for which `predicate` returns a true scalar bool tensor."""
         return transforms.FilterDataset(self, predicate)
 
-    def repeat(self, count=None, name=None) -> "Dataset":
+    def repeat(self, count=None, name=None) -> Dataset:
         """Repeats the dataset `count` times (forever when None or -1)."""
         return transforms.RepeatDataset(self, count)
 
-    def take(self, count, name=None) -> "Dataset":
+    def take(self, count, name=None) -> Dataset:
         """At most the first `count` elements (all of them when -1)."""
         return transforms.TakeDataset(self, count)
 
-    def skip(self, count, name=None) -> "Dataset":
+    def skip(self, count, name=None) -> Dataset:
         """All but the first `count` elements (all skipped when -1)."""
         return transforms.SkipDataset(self, count)
 
-    def prefetch(self, buffer_size, name=None) -> "Dataset":
+    def shard(self, num_shards, index, name=None) -> Dataset:
+        """Every `num_shards`-th element, starting at `index`."""
+        return transforms.ShardDataset(self, num_shards, index)
+
+    def prefetch(self, buffer_size, name=None) -> Dataset:
         """Accepted for compatibility; elements are produced on demand (see transforms)."""
         return transforms.PrefetchDataset(self, buffer_size)
 
-    def cache(self, filename="", name=None) -> "Dataset":
+    def cache(self, filename="", name=None) -> Dataset:
         """Keeps the elements of the first complete pass in memory and replays them."""
         return transforms.CacheDataset(self, filename)
 
-    def concatenate(self, dataset, name=None) -> "Dataset":
+    def concatenate(self, dataset, name=None) -> Dataset:
         """This dataset's elements followed by `dataset`'s (compatible structures)."""
         return transforms.ConcatenateDataset(self, dataset)
 
-    def enumerate(self, start=0, name=None) -> "Dataset":
+    def enumerate(self, start=0, name=None) -> Dataset:
         """Pairs each element with its int64 position: `(i, element)`."""
         return transforms.EnumerateDataset(self, start)
 
-    def flat_map(self, map_func, name=None) -> "Dataset":
+    def flat_map(self, map_func, name=None) -> Dataset:
         """Maps each element to a dataset and concatenates those datasets."""
         return transforms.FlatMapDataset(self, map_func)
 
-    def apply(self, transformation_func) -> "Dataset":
+    def apply(self, transformation_func) -> Dataset:
         """`transformation_func(self)`: for reusable pipeline pieces."""
         return transformation_func(self)
 
@@ -226,7 +236,7 @@ class Dataset:
         """The only element of a one-element dataset."""
         return transforms.single_element(self)
 
-    def with_options(self, options, name=None) -> "Dataset":
+    def with_options(self, options, name=None) -> Dataset:
         return self
 
     def options(self):
@@ -273,5 +283,5 @@ class DatasetIterator:
 
 
 # Stage modules subclass Dataset, so they are imported after it is defined.
-from tapeflow.data import shuffle as shuffle_mod  # noqa: E402
-from tapeflow.data import sources, transforms  # noqa: E402
+from tapeflow.data import batching, sources, transforms
+from tapeflow.data import shuffle as shuffle_mod

@@ -17,6 +17,8 @@ epoch (Keras's shuffle), then gathers.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 
@@ -35,7 +37,7 @@ def _join(pieces):
     if len(pieces) == 1:
         return pieces[0]
     if all(isinstance(p, range) for p in pieces) and all(
-            p.step == 1 and q.step == 1 and p.stop == q.start for p, q in zip(pieces, pieces[1:])):
+            p.step == 1 and q.step == 1 and p.stop == q.start for p, q in itertools.pairwise(pieces)):
         return range(pieces[0].start, pieces[-1].stop)
     return np.concatenate([np.arange(p.start, p.stop, p.step) if isinstance(p, range) else p
                            for p in pieces])

@@ -18,15 +18,13 @@ thread could record into a tape or a trace of the main thread.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
 
 import numpy as np
 
-from tapeflow.data import fast, structure
+from tapeflow.data import structure
 from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset
 from tapeflow.framework import dtypes
 from tapeflow.framework.tensor import Tensor
-from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.framework.tensor_spec import TensorSpec
 
 
@@ -55,79 +53,6 @@ def _normalize_output(value):
     if isinstance(value, list):
         value = tuple(value)
     return structure.normalize(value, what="map function output")
-
-
-# -- batch / unbatch ----------------------------------------------------------
-
-class BatchDataset(Dataset):
-    _tf_name = "_BatchDataset"
-
-    def __init__(self, input_ds, batch_size, drop_remainder):
-        self._input = input_ds
-        self._size = _count(batch_size, "batch_size", "batch")
-        if self._size <= 0:
-            raise ValueError(f"batch: `batch_size` must be greater than zero, got "
-                             f"{batch_size!r}.")
-        self._drop = bool(drop_remainder)
-        lead = self._size if self._drop else None
-        self._spec = structure.map_specs(
-            lambda s: TensorSpec(TensorShape([lead]).concatenate(s.shape), s.dtype),
-            input_ds.element_spec)
-
-    def _iter_flat(self):
-        inner = self._input._indexed()
-        if inner is not None:
-            arrays, chunks = inner
-            return fast.batch_rows(arrays, chunks(), self._size, self._drop)
-        return self._stack_elements()
-
-    def _stack_elements(self):
-        size, it = self._size, self._input._iter_flat()
-        while True:
-            group = list(itertools.islice(it, size))
-            if not group or (self._drop and len(group) < size):
-                return
-            yield [_stack(column, i) for i, column in enumerate(zip(*group))]
-
-    def _card(self):
-        n = self._input._card()
-        if n < 0:
-            return n
-        return n // self._size if self._drop else -(-n // self._size)
-
-
-def _stack(column, component):
-    first = np.shape(column[0])
-    for k, a in enumerate(column):
-        if np.shape(a) != first:
-            raise ValueError(
-                f"Cannot batch tensors with different shapes in component {component}. "
-                f"First element had shape {list(first)} and element {k} had shape "
-                f"{list(np.shape(a))}. (Use padded_batch or map elements to one shape.)")
-    return np.stack(column)
-
-
-class UnbatchDataset(Dataset):
-    _tf_name = "_UnbatchDataset"
-
-    def __init__(self, input_ds):
-        for s in structure.flatten(input_ds.element_spec):
-            if s.shape.rank == 0:
-                raise ValueError(f"unbatch: every component must have rank >= 1, got "
-                                 f"{input_ds.element_spec!r}.")
-        self._input = input_ds
-        self._spec = structure.map_specs(
-            lambda s: TensorSpec(s.shape[1:] if s.shape.rank else None, s.dtype),
-            input_ds.element_spec)
-
-    def _iter_flat(self):
-        for flat in self._input._iter_flat():
-            n = len(flat[0])
-            if any(len(a) != n for a in flat):
-                raise ValueError("unbatch: the components of an element have different "
-                                 "first dimensions: " + ", ".join(str(a.shape) for a in flat))
-            for i in range(n):
-                yield [a[i] if a.ndim == 1 else a[i].copy() for a in flat]
 
 
 # -- map / filter / flat_map --------------------------------------------------
@@ -391,6 +316,33 @@ class RepeatDataset(_RowStage):
         if self._n < 0:
             return INFINITE if n != UNKNOWN else UNKNOWN
         return n * self._n if n >= 0 else n
+
+
+class ShardDataset(_RowStage):
+    _tf_name = "_ShardDataset"
+
+    def __init__(self, input_ds, num_shards, index):
+        super().__init__(input_ds)
+        self._k = _count(num_shards, "num_shards", "shard")
+        self._i = _count(index, "index", "shard")
+        if self._k < 1 or not 0 <= self._i < self._k:
+            raise ValueError(f"shard: `index` must be between 0 and {self._k - 1} and "
+                             f"`num_shards` >= 1; got num_shards={num_shards}, index={index}.")
+
+    def _chunks(self, chunks):
+        pos = 0          # position of the chunk's first row in the whole stream
+        for chunk in chunks():
+            start = (self._i - pos) % self._k
+            pos += len(chunk)
+            if start < len(chunk):
+                yield chunk[start::self._k]
+
+    def _elements(self, ds):
+        return itertools.islice(ds._iter_flat(), self._i, None, self._k)
+
+    def _card(self):
+        n = self._input._card()
+        return n if n < 0 else (n - self._i + self._k - 1) // self._k if n > self._i else 0
 
 
 class PrefetchDataset(_RowStage):

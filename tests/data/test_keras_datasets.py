@@ -118,7 +118,7 @@ def test_real_fashion_mnist_files_match_the_download_checksums():
 
 def test_fashion_mnist_reads_idx_gz_from_the_keras_cache(keras_home):
     arrays = _write_fashion(keras_home / "fashion-mnist")
-    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
+    (x_train, _), (x_test, y_test) = fashion_mnist.load_data()
     np.testing.assert_array_equal(x_train, arrays["train-images-idx3-ubyte.gz"])
     np.testing.assert_array_equal(y_test, arrays["t10k-labels-idx1-ubyte.gz"])
     assert x_train.dtype == np.uint8 and x_test.shape == (4, 28, 28)
@@ -163,7 +163,7 @@ def test_mnist_reads_the_npz(keras_home):
               "y_test": rng.integers(0, 10, 2, dtype=np.uint8)}
     keras_home.mkdir(parents=True)
     np.savez(keras_home / "mnist.npz", **arrays)
-    (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    (x_train, _), (_, y_test) = mnist.load_data()
     np.testing.assert_array_equal(x_train, arrays["x_train"])
     np.testing.assert_array_equal(y_test, arrays["y_test"])
 
@@ -227,7 +227,7 @@ def test_cifar100_fine_and_coarse_labels(keras_home):
     keras_home.mkdir(parents=True)
     _write_cifar100_archive(keras_home / "cifar-100-python.tar.gz")
     (x_train, fine), _ = cifar100.load_data()
-    (_, coarse), (x_test, _) = cifar100.load_data(label_mode="coarse")
+    (_, coarse), _ = cifar100.load_data(label_mode="coarse")
     assert x_train.shape == (5, 32, 32, 3) and fine.shape == (5, 1) and fine.dtype == np.uint8
     _, d = _cifar_batch(5, {"fine_labels": 100, "coarse_labels": 20}, 0)
     assert fine[:, 0].tolist() == d[b"fine_labels"]

@@ -1,0 +1,199 @@
+"""Batching: `batch`, `padded_batch`, `unbatch`.
+
+Over an indexed source (`dataset.py`) `batch` is one gather per batch
+(`fast.batch_rows`); otherwise elements are collected and stacked, and their
+shapes must agree (`padded_batch` pads them to a common shape instead).
+
+    >>> import tapeflow as tf
+    >>> ds = tf.data.Dataset.range(1, 4).map(lambda n: tf.fill([n], n))
+    >>> [b.tolist() for b in ds.padded_batch(2).as_numpy_iterator()]
+    [[[1, 0], [2, 2]], [[3, 3, 3]]]
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from tapeflow.data import fast, structure
+from tapeflow.data.dataset import Dataset
+from tapeflow.data.transforms import _count
+from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor_shape import TensorShape, as_shape
+from tapeflow.framework.tensor_spec import TensorSpec
+
+
+class BatchDataset(Dataset):
+    _tf_name = "_BatchDataset"
+
+    def __init__(self, input_ds, batch_size, drop_remainder):
+        self._input = input_ds
+        self._size = _count(batch_size, "batch_size", "batch")
+        if self._size <= 0:
+            raise ValueError(f"batch: `batch_size` must be greater than zero, got "
+                             f"{batch_size!r}.")
+        self._drop = bool(drop_remainder)
+        lead = self._size if self._drop else None
+        self._spec = structure.map_specs(
+            lambda s: TensorSpec(TensorShape([lead]).concatenate(s.shape), s.dtype),
+            input_ds.element_spec)
+
+    def _iter_flat(self):
+        inner = self._input._indexed()
+        if inner is not None:
+            arrays, chunks = inner
+            return fast.batch_rows(arrays, chunks(), self._size, self._drop)
+        return self._stack_elements()
+
+    def _stack_elements(self):
+        size, it = self._size, self._input._iter_flat()
+        while True:
+            group = list(itertools.islice(it, size))
+            if not group or (self._drop and len(group) < size):
+                return
+            yield [_stack(column, i) for i, column in enumerate(zip(*group))]
+
+    def _card(self):
+        n = self._input._card()
+        if n < 0:
+            return n
+        return n // self._size if self._drop else -(-n // self._size)
+
+
+def _stack(column, component):
+    first = np.shape(column[0])
+    for k, a in enumerate(column):
+        if np.shape(a) != first:
+            raise ValueError(
+                f"Cannot batch tensors with different shapes in component {component}. "
+                f"First element had shape {list(first)} and element {k} had shape "
+                f"{list(np.shape(a))}. (Use padded_batch or map elements to one shape.)")
+    return np.stack(column)
+
+
+class UnbatchDataset(Dataset):
+    _tf_name = "_UnbatchDataset"
+
+    def __init__(self, input_ds):
+        for s in structure.flatten(input_ds.element_spec):
+            if s.shape.rank == 0:
+                raise ValueError(f"unbatch: every component must have rank >= 1, got "
+                                 f"{input_ds.element_spec!r}.")
+        self._input = input_ds
+        self._spec = structure.map_specs(
+            lambda s: TensorSpec(s.shape[1:] if s.shape.rank else None, s.dtype),
+            input_ds.element_spec)
+
+    def _iter_flat(self):
+        for flat in self._input._iter_flat():
+            n = len(flat[0])
+            if any(len(a) != n for a in flat):
+                raise ValueError("unbatch: the components of an element have different "
+                                 "first dimensions: " + ", ".join(str(a.shape) for a in flat))
+            for i in range(n):
+                yield [a[i] if a.ndim == 1 else a[i].copy() for a in flat]
+
+
+
+
+class PaddedBatchDataset(Dataset):
+    """`padded_batch`: batches elements of different shapes, padding each component.
+
+    Each component is padded at the end of every axis, to `padded_shapes`
+    where given (a None dim: the largest in the batch), with `padding_values`
+    (default 0 / False).
+    """
+
+    _tf_name = "_PaddedBatchDataset"
+
+    def __init__(self, input_ds, batch_size, padded_shapes, padding_values, drop_remainder):
+        self._input = input_ds
+        self._size = _count(batch_size, "batch_size", "padded_batch")
+        if self._size <= 0:
+            raise ValueError(f"padded_batch: `batch_size` must be greater than zero, got "
+                             f"{batch_size!r}.")
+        self._drop = bool(drop_remainder)
+        in_specs = structure.flatten(input_ds.element_spec)
+        if padded_shapes is None:
+            shapes = [TensorShape([None] * s.shape.rank) if s.shape.rank is not None else None
+                      for s in in_specs]
+            if any(s is None for s in shapes):
+                raise ValueError("padded_batch: `padded_shapes` is required when a component's "
+                                 f"rank is unknown: {input_ds.element_spec!r}.")
+        else:
+            shapes = _leaf_shapes(padded_shapes, len(in_specs))
+        for spec, shape in zip(in_specs, shapes):
+            if not as_shape([None] * shape.rank).is_compatible_with(spec.shape):
+                raise ValueError(f"padded_batch: padded shape {shape} is incompatible with the "
+                                 f"component shape {spec.shape}.")
+        self._shapes = shapes
+        if padding_values is None:
+            values = [np.zeros((), s.dtype._np) for s in in_specs]
+        else:
+            values = structure.flatten(padding_values) if isinstance(
+                padding_values, (tuple, dict)) else [padding_values] * len(in_specs)
+            if len(values) != len(in_specs):
+                raise ValueError(f"padded_batch: `padding_values` {padding_values!r} does not "
+                                 f"match the element structure {input_ds.element_spec!r}.")
+            values = [structure.to_array(v, s.dtype, what="padding value")
+                      for v, s in zip(values, in_specs)]
+        self._values = values
+        lead = self._size if self._drop else None
+        self._spec = structure.pack(input_ds.element_spec, [
+            TensorSpec(TensorShape([lead]).concatenate(shape), s.dtype)
+            for s, shape in zip(in_specs, shapes)])
+
+    def _iter_flat(self):
+        size, it = self._size, self._input._iter_flat()
+        while True:
+            group = list(itertools.islice(it, size))
+            if not group or (self._drop and len(group) < size):
+                return
+            yield [_pad_stack(column, shape, value)
+                   for column, shape, value in zip(zip(*group), self._shapes, self._values)]
+
+    def _card(self):
+        n = self._input._card()
+        if n < 0:
+            return n
+        return n // self._size if self._drop else -(-n // self._size)
+
+
+def _leaf_shapes(padded_shapes, n) -> list:
+    """`padded_shapes` leaves: a list/tuple of ints/None (or a TensorShape) is one shape."""
+    def is_shape(s):
+        return isinstance(s, TensorShape) or isinstance(s, (list, tuple)) and all(
+            d is None or isinstance(d, (int, np.integer)) or hasattr(d, "numpy") for d in s)
+
+    def leaves(s):
+        if is_shape(s):
+            return [TensorShape([None if d is None or int(d) == -1 else int(d) for d in s])]
+        if isinstance(s, dict):
+            return [x for k in sorted(s) for x in leaves(s[k])]
+        if isinstance(s, tuple):
+            return [x for v in s for x in leaves(v)]
+        if isinstance(s, Tensor):
+            return [TensorShape([None if int(d) == -1 else int(d) for d in s.numpy()])]
+        raise TypeError(f"padded_batch: cannot read a shape from {s!r}.")
+    out = leaves(padded_shapes)
+    if len(out) != n:
+        raise ValueError(f"padded_batch: `padded_shapes` {padded_shapes!r} has {len(out)} "
+                         f"shapes for {n} components.")
+    return out
+
+
+def _pad_stack(column, shape, value):
+    ranks = {np.ndim(a) for a in column}
+    if ranks != {shape.rank}:
+        raise ValueError(f"padded_batch: expected components of rank {shape.rank}, got ranks "
+                         f"{sorted(ranks)}.")
+    biggest = np.max([np.shape(a) for a in column], axis=0) if shape.rank else ()
+    target = tuple(int(b) if d is None else d for d, b in zip(shape, biggest))
+    for a in column:
+        if any(n > t for n, t in zip(np.shape(a), target)):
+            raise ValueError(f"padded_batch: attempted to pad to a smaller size than the input "
+                             f"element: element shape {np.shape(a)}, padded shape {target}.")
+    out = np.full((len(column),) + target, value, dtype=np.asarray(column[0]).dtype)
+    for i, a in enumerate(column):
+        out[(i,) + tuple(slice(0, n) for n in np.shape(a))] = a
+    return out
