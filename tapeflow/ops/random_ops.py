@@ -63,7 +63,11 @@ def _uniform_kernel(shape, dtype, minval, maxval, seed):
     rng = _rng(seed)
     if np.dtype(dtype).kind in "iu":
         return rng.integers(minval, maxval, size=shape, dtype=dtype)
-    return (rng.random(shape, dtype=np.float64) * (maxval - minval) + minval).astype(dtype)
+    out = (rng.random(shape, dtype=np.float64) * (maxval - minval) + minval).astype(dtype)
+    # Rounding to float32/16 can land a draw just below maxval on maxval itself;
+    # the interval is half-open, as TF's.
+    top = np.nextafter(np.asarray(maxval, dtype), np.asarray(minval, dtype))
+    return np.minimum(out, top, out=out) if out.ndim else np.minimum(out, top)
 
 
 def _truncated_normal_kernel(shape, dtype, mean, stddev, seed):
