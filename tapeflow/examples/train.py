@@ -69,7 +69,7 @@ def load_dataset(name: str | None):
     if name is None:
         try:
             return tf.keras.datasets.mnist.load_data(), "mnist"
-        except Exception as e:  # the loader's own error says where it looked
+        except OSError as e:  # the loader's own error says where it looked
             print(f"MNIST is not available ({_first_line(e)});\n"
                   f"using Fashion-MNIST instead (--dataset to choose).", flush=True)
             name = "fashion_mnist"
@@ -78,7 +78,8 @@ def load_dataset(name: str | None):
 
 
 def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
+    """The error's first sentence: the loader's full message (where to put the file) is long."""
+    text = str(e).strip().split(". ")[0].splitlines()
     return f"{type(e).__name__}: {text[0] if text else ''}"
 
 
