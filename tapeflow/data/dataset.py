@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.data import structure
+from tapeflow.framework.context import init_scope, state
 from tapeflow.framework.tensor import Tensor
 
 INFINITE = -1   # tf.data.INFINITE_CARDINALITY
@@ -97,7 +98,13 @@ class Dataset:
             [{'a': np.int32(1)}, {'a': np.int32(2)}]
         """
         packer = structure.make_packer(self.element_spec, wrap=lambda a: a)
-        return (packer(flat) for flat in self._iter_flat())
+        it = self._iter_flat()
+        while True:
+            with init_scope():
+                flat = next(it, None)
+            if flat is None:
+                return
+            yield packer(flat)
 
     def _numpy_batches(self):
         """Fast path for training loops: flat lists of NumPy arrays, nothing wrapped.
@@ -266,7 +273,15 @@ class DatasetIterator:
         return self
 
     def __next__(self):
-        return self._pack(next(self._it))
+        st = state
+        if st.graph is None and not st.tapes:
+            return self._pack(next(self._it))
+        # Inside a trace or under a tape, the pipeline (user map functions included)
+        # still runs eagerly and unrecorded: tf.data elements are inputs, not part of
+        # the caller's graph or gradient.
+        with init_scope():
+            flat = next(self._it)
+        return self._pack(flat)
 
     def get_next(self):
         try:

@@ -295,3 +295,11 @@ def test_pipelines_match_tensorflow(name, real_tf):
             vb = vb if not isinstance(vb, tuple) else np.array(vb)
             np.testing.assert_array_equal(va, vb)
             assert np.asarray(va).dtype == np.asarray(vb).dtype
+
+
+def test_map_functions_are_not_recorded_by_an_open_tape():
+    w = tf.Variable(2.0)
+    ds = D.from_tensor_slices(np.ones(3, np.float32)).map(lambda v: v * w)
+    with tf.GradientTape() as tape:
+        total = tf.add_n([x for x in ds]) * w
+    assert float(tape.gradient(total, w)) == pytest.approx(6.0)   # d(6 * w)/dw, data as constants
