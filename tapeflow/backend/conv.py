@@ -34,7 +34,12 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 # Inner stages the profiler (bench/profile_step.py) times separately.
-PROFILED = ("im2col", "col2im")
+PROFILED = ("im2col", "col2im", "gemm")
+
+
+def gemm(a, b, out=None):
+    """The BLAS matrix product every convolution kernel here goes through."""
+    return np.matmul(a, b, out=out)
 
 
 def same_padding(size, k, stride, dilation):
@@ -191,7 +196,7 @@ def conv2d(x, w, strides, padding, dilations, keep_patches=False):
         raise ValueError(f"input depth {x.shape[3]} does not match the filter's input depth {ci}")
     cols = im2col(x, kh, kw, strides, padding, dilations)
     n, oh, ow = cols.shape[:3]
-    out = cols.reshape(n * oh * ow, kh * kw * ci) @ w.reshape(kh * kw * ci, co)
+    out = gemm(cols.reshape(n * oh * ow, kh * kw * ci), w.reshape(kh * kw * ci, co))
     if keep_patches:
         patch_cache.put(x, (w.shape, tuple(strides), padding, tuple(dilations)), cols)
     return out.reshape(n, oh, ow, co)
@@ -216,7 +221,7 @@ def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations):
     dh, dw = dilations
     for i in range(kh):
         for j in range(kw):
-            np.matmul(dy2, w[i, j].T, out=tap)
+            gemm(dy2, w[i, j].T, out=tap)
             out[:, i * dh: i * dh + sh * (oh - 1) + 1: sh,
                 j * dw: j * dw + sw * (ow - 1) + 1: sw, :] += tap4
     return out[:, pt: pt + h, pl: pl + wd, :]
@@ -228,7 +233,7 @@ def conv2d_backprop_filter(x, w_shape, dy, strides, padding, dilations):
     if cols is None:
         cols = im2col(x, kh, kw, strides, padding, dilations)
     n, oh, ow = cols.shape[:3]
-    dw = cols.reshape(n * oh * ow, kh * kw * ci).T @ dy.reshape(n * oh * ow, co)
+    dw = gemm(cols.reshape(n * oh * ow, kh * kw * ci).T, dy.reshape(n * oh * ow, co))
     return dw.reshape(kh, kw, ci, co)
 
 

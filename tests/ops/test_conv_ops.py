@@ -62,3 +62,50 @@ def test_pooling_gradients_and_parity(name, case, real_tf, rng):
     check_gradients(lambda x: getattr(tf.nn, name)(x, k, s, p), [x])
     tf_parity.check(lambda m, x: getattr(m.nn, name)(x, k, s, p), [x.astype(np.float32)],
                     real_tf=real_tf)
+
+
+# -- kernel paths: many channels (strided-view im2col) and patches kept for the backward pass --
+
+def test_conv2d_gradients_with_many_channels(rng):
+    x, w = rng.normal(size=(2, 5, 5, 8)), rng.normal(size=(3, 3, 8, 3))
+    check_gradients(lambda x, w: tf.nn.conv2d(x, w, 1, "VALID"), [x, w])
+
+
+def test_two_layer_conv_gradients_match_tensorflow(real_tf, rng):
+    # The seed CNN's shape of computation: C=1 then C>=8, relu between, under one tape.
+    x = rng.normal(size=(2, 9, 9, 1)).astype(np.float32)
+    w1 = rng.normal(size=(3, 3, 1, 8)).astype(np.float32)
+    w2 = rng.normal(size=(3, 3, 8, 4)).astype(np.float32)
+    tf_parity.check(lambda m, x, w1, w2: m.nn.conv2d(m.nn.relu(m.nn.conv2d(x, w1, 1, "VALID")),
+                                                     w2, 1, "VALID"),
+                    [x, w1, w2], real_tf=real_tf)
+
+
+def test_recorded_conv_keeps_patches_until_the_filter_gradient(rng):
+    from tapeflow.backend import conv as K
+    x = tf.constant(rng.normal(size=(2, 6, 6, 8)).astype(np.float32))
+    w = tf.Variable(rng.normal(size=(3, 3, 8, 2)).astype(np.float32))
+    before = len(K.patch_cache)
+    with tf.GradientTape() as tape:
+        y = tf.nn.conv2d(x, w, 1, "VALID")
+    assert len(K.patch_cache) == before + 1
+    dw = tape.gradient(y, w)
+    assert len(K.patch_cache) == before
+    want = K.conv2d_backprop_filter(x.numpy(), (3, 3, 8, 2), np.ones((2, 4, 4, 2), np.float32),
+                                    (1, 1), "VALID", (1, 1))
+    np.testing.assert_allclose(dw.numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_conv_without_tape_or_on_a_variable_keeps_nothing(rng):
+    from tapeflow.backend import conv as K
+    before = len(K.patch_cache)
+    x = tf.Variable(rng.normal(size=(1, 5, 5, 8)).astype(np.float32))
+    w = tf.Variable(rng.normal(size=(3, 3, 8, 2)).astype(np.float32))
+    tf.nn.conv2d(x, w, 1, "VALID")
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(tf.nn.conv2d(x, w, 1, "VALID"))
+    assert len(K.patch_cache) == before
+    dw = tape.gradient(y, w)
+    want = K.conv2d_backprop_filter(x.numpy(), (3, 3, 8, 2), np.ones((1, 3, 3, 2), np.float32),
+                                    (1, 1), "VALID", (1, 1))
+    np.testing.assert_allclose(dw.numpy(), want, rtol=1e-5, atol=1e-5)

@@ -1,0 +1,128 @@
+"""tapeflow/backend/conv.py: convolution kernels against direct loops and their adjoints."""
+import gc
+
+import numpy as np
+import pytest
+
+from tapeflow.backend import conv as K
+
+# (x shape, filter shape, strides, padding, dilations); C >= 8 takes the strided-view im2col.
+CASES = [
+    ((2, 7, 6, 1), (3, 3, 1, 4), (1, 1), "VALID", (1, 1)),
+    ((2, 7, 6, 9), (3, 3, 9, 5), (1, 1), "VALID", (1, 1)),
+    ((1, 8, 7, 8), (3, 2, 8, 3), (2, 1), "SAME", (1, 1)),
+    ((2, 9, 9, 12), (3, 3, 12, 2), (1, 2), "VALID", (2, 1)),
+    ((1, 6, 6, 10), (2, 3, 10, 4), (1, 1), ((1, 0), (2, 1)), (1, 1)),
+    ((1, 6, 5, 3), (3, 3, 3, 2), (2, 2), "SAME", (1, 1)),
+]
+
+
+def _direct_conv(x, w, strides, padding, dilations):
+    """A plain loop over output pixels and taps, in float64."""
+    kh, kw, ci, co = w.shape
+    pads, oh, ow = K.conv_geometry(x.shape, (kh, kw), strides, padding, dilations)
+    xp = np.pad(x.astype(np.float64), ((0, 0), pads[0], pads[1], (0, 0)))
+    out = np.zeros((x.shape[0], oh, ow, co))
+    for a in range(oh):
+        for b in range(ow):
+            for i in range(kh):
+                for j in range(kw):
+                    px = xp[:, a * strides[0] + i * dilations[0], b * strides[1] + j * dilations[1]]
+                    out[:, a, b] += px @ w[i, j]
+    return out
+
+
+def _case_arrays(case, rng):
+    xs, ws, strides, padding, dil = case
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    return x, w, strides, padding, dil
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_conv2d_matches_direct_loop(case, rng):
+    x, w, s, p, d = _case_arrays(case, rng)
+    got = K.conv2d(x, w, s, p, d)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, _direct_conv(x, w, s, p, d), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_im2col_rows_are_the_windows(case, rng):
+    x, w, s, p, d = _case_arrays(case, rng)
+    kh, kw = w.shape[:2]
+    cols = K.im2col(x, kh, kw, s, p, d)
+    pads, oh, ow = K.conv_geometry(x.shape, (kh, kw), s, p, d)
+    xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    for a, b in [(0, 0), (oh - 1, ow - 1), (oh // 2, ow - 1)]:
+        want = xp[:, a * s[0]: a * s[0] + (kh - 1) * d[0] + 1: d[0],
+                  b * s[1]: b * s[1] + (kw - 1) * d[1] + 1: d[1], :]
+        np.testing.assert_array_equal(cols[:, a, b], want)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_col2im_is_the_adjoint_of_im2col(case, rng):
+    x, w, s, p, d = _case_arrays(case, rng)
+    kh, kw = w.shape[:2]
+    cols = K.im2col(x, kh, kw, s, p, d)
+    c = rng.standard_normal(cols.shape).astype(np.float32)
+    back = K.col2im(c, x.shape, s, p, d)
+    assert back.shape == x.shape
+    lhs = np.sum(cols.astype(np.float64) * c)
+    rhs = np.sum(x.astype(np.float64) * back)
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-4)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_backprops_are_the_adjoints_of_conv2d(case, rng):
+    # <conv(x, w), dy> = <x, bp_input(dy)> = <w, bp_filter(dy)>
+    x, w, s, p, d = _case_arrays(case, rng)
+    y = _direct_conv(x, w, s, p, d)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx = K.conv2d_backprop_input(x.shape, w, dy, s, p, d)
+    dw = K.conv2d_backprop_filter(x, w.shape, dy, s, p, d)
+    assert dx.shape == x.shape and dw.shape == w.shape
+    assert dx.dtype == dw.dtype == np.float32
+    inner = np.sum(y * dy)
+    np.testing.assert_allclose(np.sum(x.astype(np.float64) * dx), inner, rtol=1e-4)
+    np.testing.assert_allclose(np.sum(w.astype(np.float64) * dw), inner, rtol=1e-4)
+
+
+def test_kept_patches_serve_the_filter_backprop_once(rng):
+    x, w, s, p, d = _case_arrays(CASES[1], rng)
+    cache = K.patch_cache
+    before = len(cache)
+    y = K.conv2d(x, w, s, p, d, keep_patches=True)
+    assert len(cache) == before + 1
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    kept = K.conv2d_backprop_filter(x, w.shape, dy, s, p, d)
+    assert len(cache) == before          # taken, not kept twice
+    fresh = K.conv2d_backprop_filter(x, w.shape, dy, s, p, d)
+    np.testing.assert_allclose(kept, fresh, rtol=1e-5, atol=1e-5)
+
+
+def test_kept_patches_need_the_same_geometry(rng):
+    x, w, s, p, d = _case_arrays(CASES[1], rng)
+    K.conv2d(x, w, s, p, d, keep_patches=True)
+    assert K.patch_cache.take(x, (w.shape, (2, 2), p, d)) is None
+    assert K.patch_cache.take(x.copy(), (w.shape, tuple(s), p, tuple(d))) is None
+    assert K.patch_cache.take(x, (w.shape, tuple(s), p, tuple(d))) is not None
+
+
+def test_kept_patches_die_with_their_input(rng):
+    x, w, s, p, d = _case_arrays(CASES[1], rng)
+    before = len(K.patch_cache)
+    K.conv2d(x, w, s, p, d, keep_patches=True)
+    del x
+    gc.collect()
+    assert len(K.patch_cache) == before
+
+
+def test_patch_cache_is_bounded():
+    cache = K.PatchCache(max_entries=2, max_bytes=1 << 20)
+    xs = [np.zeros(4, np.float32) for _ in range(3)]
+    for x in xs:
+        cache.put(x, "g", np.zeros(10, np.float32))
+    assert len(cache) == 2 and cache.take(xs[0], "g") is None
+    cache.put(xs[0], "g", np.zeros(1 << 19, np.float32))   # 2 MiB: over the byte cap alone
+    assert len(cache) == 0
