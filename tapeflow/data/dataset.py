@@ -216,8 +216,8 @@ class Dataset:
         return transforms.PrefetchDataset(self, buffer_size)
 
     def cache(self, filename="", name=None) -> Dataset:
-        """Keeps the elements of the first complete pass in memory and replays them."""
-        return transforms.CacheDataset(self, filename)
+        """Replays the first complete pass: from memory, or from `filename` when given."""
+        return cache_mod.cache(self, filename)
 
     def concatenate(self, dataset, name=None) -> Dataset:
         """This dataset's elements followed by `dataset`'s (compatible structures)."""
@@ -299,4 +299,5 @@ class DatasetIterator:
 
 # Stage modules subclass Dataset, so they are imported after it is defined.
 from tapeflow.data import batching, sources, transforms
+from tapeflow.data import cache as cache_mod
 from tapeflow.data import shuffle as shuffle_mod

@@ -362,45 +362,6 @@ class PrefetchDataset(_RowStage):
         return self._input._card()
 
 
-class CacheDataset(_RowStage):
-    """Replays the first complete pass (its order too, as after a shuffle)."""
-
-    _tf_name = "_CacheDataset"
-
-    def __init__(self, input_ds, filename):
-        if filename:
-            raise NotImplementedError(
-                f"cache: file caches are not supported (filename={filename!r}); tapeflow "
-                "caches in memory: call cache() with no filename.")
-        super().__init__(input_ds)
-        self._stored = None
-
-    def _chunks(self, chunks):
-        if self._stored is not None:
-            yield from self._stored
-            return
-        seen = []
-        for chunk in chunks():
-            seen.append(chunk)
-            yield chunk
-        self._stored = seen
-
-    def _elements(self, ds):
-        if self._stored is not None:
-            return iter(self._stored)
-        return self._record(ds)
-
-    def _record(self, ds):
-        seen = []
-        for flat in ds._iter_flat():
-            seen.append(flat)
-            yield flat
-        self._stored = seen
-
-    def _card(self):
-        return self._input._card()
-
-
 # -- combining datasets -----------------------------------------------------
 
 class ConcatenateDataset(Dataset):
