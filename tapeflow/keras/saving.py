@@ -33,6 +33,7 @@ import zipfile
 import numpy as np
 
 FORMAT_VERSION = 1
+_MISSING = object()      # a layer input not rebuilt yet
 _CONFIG = "config.json"
 _WEIGHTS = "model.weights.npz"
 
@@ -254,13 +255,27 @@ def functional_from_config(config, custom_objects=None):
                 custom_objects), [])
 
     def resolve(x):
+        # Walked by hand: a {'__keras_tensor__': ref} dict is a leaf, not a structure.
         if isinstance(x, dict) and "__keras_tensor__" in x:
             name, node_index, tensor_index = x["__keras_tensor__"]
             outs = created[name][1]
             if node_index >= len(outs):
-                return None
+                return _MISSING
             return nest.flatten(outs[node_index])[tensor_index]
+        if isinstance(x, list):
+            return [resolve(v) for v in x]
+        if isinstance(x, dict):
+            return {k: resolve(v) for k, v in x.items()}
         return x
+
+    def missing(x):
+        if x is _MISSING:
+            return True
+        if isinstance(x, list):
+            return any(missing(v) for v in x)
+        if isinstance(x, dict):
+            return any(missing(v) for v in x.values())
+        return False
 
     pending = [(e["name"], i, call) for e in config["layers"]
                for i, call in enumerate(e.get("inbound_nodes", []))]
@@ -271,9 +286,8 @@ def functional_from_config(config, custom_objects=None):
             if i != len(created[name][1]):
                 rest.append((name, i, call))
                 continue
-            args = nest.map_structure(resolve, call["args"], )
-            kwargs = nest.map_structure(resolve, call["kwargs"])
-            if any(v is None for v in nest.flatten((args, kwargs))):
+            args, kwargs = resolve(call["args"]), resolve(call["kwargs"])
+            if missing(args) or missing(kwargs):
                 rest.append((name, i, call))
                 continue
             created[name][1].append(created[name][0](*args, **kwargs))

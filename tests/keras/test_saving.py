@@ -1,0 +1,149 @@
+"""save_weights/load_weights and save/load_model: bit-exact round trips, safe failures."""
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow import keras
+
+L = keras.layers
+
+
+@pytest.fixture(autouse=True)
+def _fresh():
+    keras.backend.clear_session()
+
+
+def _sequential():
+    return keras.Sequential([L.Conv2D(2, 3, activation="relu", input_shape=(6, 6, 1)),
+                             L.BatchNormalization(), L.MaxPool2D(), L.Flatten(),
+                             L.Dropout(0.2), L.Dense(3, activation="softmax")])
+
+
+def _functional():
+    a, b = keras.Input(shape=(4,), name="a"), keras.Input(shape=(2,), name="b")
+    h = L.Dense(5, activation="tanh")(L.Concatenate()([a, b]))
+    h = L.LayerNormalization()(h)
+    return keras.Model([a, b], [L.Dense(1, name="out1")(h), L.Dense(2, name="out2")(h)])
+
+
+class Sub(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = L.Dense(4, activation="relu")
+        self.fc2 = L.Dense(2)
+
+    def call(self, x):
+        return self.fc2(self.fc1(x))
+
+
+def _subclassed():
+    m = Sub()
+    m(np.ones((1, 3)))
+    return m
+
+
+def _inputs(model):
+    if isinstance(model, Sub):
+        return np.random.default_rng(0).standard_normal((5, 3))
+    if len(model.inputs) == 2:
+        return [np.ones((5, 4)), np.ones((5, 2))]
+    return np.random.default_rng(0).standard_normal((5, 6, 6, 1))
+
+
+def _perturb(model):
+    """Changes every weight so that a round trip is not trivially equal to init."""
+    for w in model.weights:
+        w.assign(w.numpy() + np.random.default_rng(1).standard_normal(w.shape.as_list()).astype(
+            np.float32))
+
+
+@pytest.mark.parametrize("make", [_sequential, _functional, _subclassed])
+def test_weights_round_trip_bit_exactly(tmp_path, make):
+    model = make()
+    _perturb(model)
+    path = tmp_path / "w.weights.npz"
+    model.save_weights(str(path))
+    keras.backend.clear_session()
+    other = make()
+    other.load_weights(str(path))
+    for a, b in zip(model.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make", [_sequential, _functional])
+def test_model_round_trips_architecture_and_weights(tmp_path, make):
+    model = make()
+    _perturb(model)
+    model.compile("adam", "mse" if isinstance(model.outputs, list) and len(model.outputs) == 2
+                  else "sparse_categorical_crossentropy", metrics=["accuracy"])
+    path = tmp_path / "m.keras"
+    model.save(str(path))
+    loaded = keras.models.load_model(str(path))
+    assert type(loaded) is type(model)
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    x = _inputs(model)
+    for a, b in zip(tf.nest.flatten(model(x)), tf.nest.flatten(loaded(x))):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert loaded._is_compiled and type(loaded.optimizer).__name__ == "Adam"
+
+
+def test_subclassed_model_loads_with_custom_objects(tmp_path):
+    model = _subclassed()
+    path = tmp_path / "sub.keras"
+    model.save(str(path))
+    with pytest.raises(ValueError, match=r"subclassed model \(Sub\).*custom_objects"):
+        keras.models.load_model(str(path))
+    loaded = keras.models.load_model(str(path), custom_objects={"Sub": Sub})
+    x = _inputs(model)
+    np.testing.assert_array_equal(model(x).numpy(), loaded(x).numpy())
+
+
+def test_model_file_is_a_zip_of_json_config_and_npz_weights(tmp_path):
+    path = tmp_path / "m.keras"
+    _sequential().save(str(path))
+    with zipfile.ZipFile(path) as z:
+        assert sorted(z.namelist()) == ["config.json", "model.weights.npz"]
+        config = json.loads(z.read("config.json"))
+    assert config["format"] == "tapeflow.keras" and config["model"]["class_name"] == "Sequential"
+
+
+def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    model = _sequential()
+    path = tmp_path / "m.keras"
+    model.save(str(path))
+    before = path.read_bytes()
+    from tapeflow.keras import saving
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+    monkeypatch.setattr(saving.np, "savez", broken)
+    _perturb(model)
+    with pytest.raises(OSError, match="disk full"):
+        model.save(str(path))
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["m.keras"]       # no temporary file left behind
+
+
+def test_loading_mismatched_weights_changes_nothing(tmp_path):
+    path = tmp_path / "w.weights.npz"
+    keras.Sequential([L.Dense(3, input_shape=(4,))]).save_weights(str(path))
+    other = keras.Sequential([L.Dense(3, input_shape=(5,))])
+    before = other.get_weights()
+    with pytest.raises(ValueError, match=r"shape \(5, 3\) in the model but \(4, 3\) in the "
+                                         r"file"):
+        other.load_weights(str(path))
+    for a, b in zip(before, other.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_weights_file_loads_without_pickle(tmp_path):
+    path = tmp_path / "w.weights.npz"
+    _sequential().save_weights(str(path))
+    with np.load(path, allow_pickle=False) as npz:
+        assert "__names__" in npz.files and npz["0"].dtype == np.float32
