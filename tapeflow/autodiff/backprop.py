@@ -18,9 +18,16 @@ from tapeflow.framework import errors
 from tapeflow.framework.tensor import Tensor
 
 
+_OPS = None
+
+
 def _ops():
-    from tapeflow.ops import array_ops, math_ops, reduce_ops
-    return array_ops, math_ops, reduce_ops
+    # Imported on first use: the op modules import this package's custom_gradient.
+    global _OPS
+    if _OPS is None:
+        from tapeflow.ops import array_ops, math_ops, reduce_ops
+        _OPS = (array_ops, math_ops, reduce_ops)
+    return _OPS
 
 
 def _is_float(x) -> bool:
@@ -65,23 +72,23 @@ def backward(entries, watched, targets, sources, output_gradients, zero_unconnec
     was updated while the tape recorded) to the Variable it stands for.
     """
     array_ops, math_ops, _ = _ops()
+    add = math_ops.add
+    source_ids = {id(s) for s in sources}
     grads = {}
     for i, t in enumerate(targets):
-        if t is None or not (id(t) in watched or any(s is t for s in sources)):
-            continue
-        if not _is_float(t):
+        if t is None or not (id(t) in watched or id(t) in source_ids) or not _is_float(t):
             continue
         if output_gradients is not None and output_gradients[i] is not None:
             seed = output_gradients[i]
             if not isinstance(seed, Tensor):
                 seed = array_ops.constant(seed, dtype=t.dtype)
+        elif t._value is not None:
+            seed = Tensor(np.ones(t._value.shape, t._value.dtype))   # a constant: no op needed
         else:
             seed = array_ops.ones_like(t)
         prev = grads.get(id(t))
-        grads[id(t)] = seed if prev is None else math_ops.add(prev, seed)
+        grads[id(t)] = seed if prev is None else add(prev, seed)
 
-    source_ids = {id(s) for s in sources}
-    add = math_ops.add
     pop = grads.pop
     for op, inputs, outputs, attrs in reversed(entries):
         # An output's gradient is complete once its producer is reached (entries

@@ -181,7 +181,8 @@ class GradientTape:
             unconnected_gradients: 'none' (None for unconnected sources) or 'zero'.
         """
         self._check_usable("gradient")
-        unconnected = UnconnectedGradients(unconnected_gradients)
+        unconnected = unconnected_gradients if type(unconnected_gradients) is \
+            UnconnectedGradients else UnconnectedGradients(unconnected_gradients)
         flat_sources = nest.flatten(sources)
         for s in flat_sources:
             if not (isinstance(s, Tensor) or getattr(s, "_is_variable", False)):
@@ -206,8 +207,10 @@ class GradientTape:
                 self._push()
         if not self._persistent:
             self._used = True
-            if not was_recording:
+            if not was_recording:      # nothing more can be asked: free what was kept
                 self._entries = []
+                self._watched = {}
+                self._aliases = {}
         return nest.pack_sequence_as(sources, grads)
 
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,

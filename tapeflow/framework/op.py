@@ -124,8 +124,8 @@ def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as e:
             raise _kernel_error(op, inputs, attrs, e) from None
         if op.num_outputs == 1:
-            if type(out) is not _ndarray:
-                out = _as_value(out)
+            if type(out) is not _ndarray and not isinstance(out, _generic):
+                out = np.asarray(out)
             if op.aliases and inputs[0]._is_variable:
                 out = out.copy()
             outs = Tensor(out)

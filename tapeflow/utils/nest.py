@@ -18,8 +18,18 @@ def _is_namedtuple(x) -> bool:
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
 
 
+_LEAF_TYPES: set = set()   # types seen not to be sequences or mappings (skips the ABC check)
+
+
 def is_nested(x) -> bool:
-    return isinstance(x, (list, tuple, Mapping))
+    """True for lists, tuples (namedtuples too) and mappings."""
+    t = type(x)
+    if t in _LEAF_TYPES:
+        return False
+    if isinstance(x, (list, tuple, Mapping)):
+        return True
+    _LEAF_TYPES.add(t)
+    return False
 
 
 def _sorted_keys(d):
