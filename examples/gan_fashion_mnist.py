@@ -25,10 +25,8 @@ NOISE_DIM = 64
 def make_generator():
     return tf.keras.Sequential([
         tf.keras.Input(shape=(NOISE_DIM,)),
-        tf.keras.layers.Dense(256),
-        tf.keras.layers.LeakyReLU(0.2),
-        tf.keras.layers.Dense(512),
-        tf.keras.layers.LeakyReLU(0.2),
+        tf.keras.layers.Dense(256, activation=tf.nn.leaky_relu),   # leaky: alpha 0.2
+        tf.keras.layers.Dense(512, activation=tf.nn.leaky_relu),
         tf.keras.layers.Dense(28 * 28, activation='tanh'),
         tf.keras.layers.Reshape((28, 28, 1)),
     ], name='generator')
@@ -38,10 +36,8 @@ def make_discriminator():
     return tf.keras.Sequential([
         tf.keras.Input(shape=(28, 28, 1)),
         tf.keras.layers.Flatten(),
-        tf.keras.layers.Dense(512),
-        tf.keras.layers.LeakyReLU(0.2),
-        tf.keras.layers.Dense(256),
-        tf.keras.layers.LeakyReLU(0.2),
+        tf.keras.layers.Dense(512, activation=tf.nn.leaky_relu),
+        tf.keras.layers.Dense(256, activation=tf.nn.leaky_relu),
         tf.keras.layers.Dense(1),
     ], name='discriminator')
 
