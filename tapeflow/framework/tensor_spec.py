@@ -41,7 +41,7 @@ class TensorSpec:
         False
     """
 
-    __slots__ = ("_shape", "_dtype", "_name")
+    __slots__ = ("_dtype", "_name", "_shape")
 
     def __init__(self, shape, dtype=dtypes.float32, name=None):
         self._shape = as_shape(shape)
@@ -64,14 +64,14 @@ class TensorSpec:
         return self._name
 
     @classmethod
-    def from_tensor(cls, tensor, name=None) -> "TensorSpec":
+    def from_tensor(cls, tensor, name=None) -> TensorSpec:
         """The spec of a tensor (or NumPy array): its exact shape and dtype."""
         if isinstance(tensor, np.ndarray | np.generic):
             return cls(tensor.shape, dtypes.from_numpy(tensor.dtype), name)
         return cls(tensor.shape, tensor.dtype, name)
 
     @classmethod
-    def from_spec(cls, spec, name=None) -> "TensorSpec":
+    def from_spec(cls, spec, name=None) -> TensorSpec:
         return cls(spec.shape, spec.dtype, name if name is not None else spec.name)
 
     def is_compatible_with(self, spec_or_tensor) -> bool:
@@ -90,7 +90,7 @@ class TensorSpec:
             return False
         return dtype is self._dtype and self._shape.is_compatible_with(shape)
 
-    def most_specific_compatible_type(self, other) -> "TensorSpec":
+    def most_specific_compatible_type(self, other) -> TensorSpec:
         """A spec both fit: dims that differ become None (dtypes must agree)."""
         if dtypes.as_dtype(other.dtype) is not self._dtype:
             raise ValueError(f"TensorSpec: no common type for {self!r} and {other!r}: the "
