@@ -113,8 +113,12 @@ def backward(entries, watched, targets, sources, output_gradients, zero_unconnec
                 f"inputs were {names}. Wrap the computation in tf.stop_gradient if no "
                 "gradient should flow through it, or define one with tf.custom_gradient.")
         if op.grad_needs:
-            in_grads = rule(inputs, outputs, attrs, dy,
-                            tuple(id(x) in watched and _is_float(x) for x in inputs))
+            if len(inputs) == 2:    # binary ops: the common case, without a generator
+                a, b = inputs
+                needs = (id(a) in watched and _is_float(a), id(b) in watched and _is_float(b))
+            else:
+                needs = tuple(id(x) in watched and _is_float(x) for x in inputs)
+            in_grads = rule(inputs, outputs, attrs, dy, needs)
         else:
             in_grads = rule(inputs, outputs, attrs, dy)
         for x, g in zip(inputs, in_grads):
