@@ -203,6 +203,11 @@ def test_cifar10_from_the_tar_gz_archive(keras_home):
     first = batches["data_batch_1"][b"data"][0].reshape(3, 32, 32)
     np.testing.assert_array_equal(x_train[0], first.transpose(1, 2, 0))   # channels last
     assert y_test[:, 0].tolist() == batches["test_batch"][b"labels"]
+    # The batches were kept extracted, as Keras does; the next load reads them from there.
+    assert sorted(os.listdir(keras_home / "cifar-10-batches-py")) == sorted(batches)
+    os.remove(keras_home / "cifar-10-batches-py.tar.gz")
+    (x_again, _), _ = cifar10.load_data()
+    np.testing.assert_array_equal(x_again, x_train)
 
 
 def test_cifar10_from_the_extracted_folder(keras_home):
@@ -298,7 +303,8 @@ def test_download_checks_the_checksum_then_renames(keras_home, tmp_path, monkeyp
     monkeypatch.setattr(cifar10, "REMOTE", _files.Remote(source.as_uri(), digest))
     (x_train, _), _ = cifar10.load_data()
     assert x_train.shape == (20, 32, 32, 3)
-    assert sorted(p.name for p in keras_home.iterdir()) == ["cifar-10-batches-py.tar.gz"]
+    assert sorted(p.name for p in keras_home.iterdir()) == ["cifar-10-batches-py",
+                                                            "cifar-10-batches-py.tar.gz"]
 
 
 def test_download_with_a_wrong_checksum_leaves_nothing(keras_home, tmp_path, monkeypatch):

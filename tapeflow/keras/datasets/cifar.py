@@ -2,13 +2,15 @@
 
 Keras keeps CIFAR as the extracted folder (`cifar-10-batches-py/`, or under
 `cifar-10-batches-py-target/`) or as the downloaded archive; both are read
-here, the archive directly (its members are read in memory, never extracted,
-so no path inside it can write anywhere).
+here. The archive's members are read in memory by their expected names (a path
+inside the archive never chooses where anything is written), then written to
+the extracted folder so that later loads skip the decompression.
 """
 from __future__ import annotations
 
 import os
 import tarfile
+import tempfile
 import zlib
 
 import numpy as np
@@ -68,8 +70,31 @@ def read_batches(folder: str, names, archives, remote: _files.Remote, loader: st
                 source=f" (from {remote.url}, sha256 {remote.digest}; or its extracted "
                              f"folder {folder}/)") from None
     out = _archive_members(archive, folder, names)
+    _keep_extracted(os.path.join(cache, folder), out)
     out["__where__"] = archive
     return out
+
+
+def _keep_extracted(folder: str, members: dict) -> None:
+    """Writes the batches beside the archive, as Keras extracts it, so later loads skip
+    the decompression. Each file appears complete or not at all (temp name, then
+    rename); a read-only cache only loses the speed-up."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        for name, data in members.items():
+            target = os.path.join(folder, name)
+            if os.path.exists(target):
+                continue
+            fd, tmp = tempfile.mkstemp(prefix=name + ".", suffix=".part", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                os.replace(tmp, target)
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+    except OSError:
+        pass
 
 
 def to_keras_layout(images, labels):
