@@ -160,3 +160,14 @@ def test_bad_buffer_size_is_explained():
         D.range(3).shuffle(0)
     with pytest.raises(TypeError, match="buffer_size"):
         D.range(3).shuffle("big")
+
+
+def test_tensorflows_own_shuffle_has_the_same_position_distribution(real_tf):
+    """The reference probabilities above are TF's: checked against TF's tf.data itself."""
+    n, b, trials = 6, 2, 2000
+    ds = real_tf.data.Dataset.range(n).shuffle(b, seed=1).batch(n).repeat(trials)
+    counts = np.zeros((n, n))
+    for batch in ds.as_numpy_iterator():
+        counts[batch, np.arange(n)] += 1
+    got = counts / trials
+    assert np.abs(got - _exact_position_probabilities(n, b)).max() < 4.5 * np.sqrt(0.25 / trials)
