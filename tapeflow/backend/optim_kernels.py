@@ -39,6 +39,8 @@ from tapeflow.backend import jit
 
 # 32K float32 = 128 KiB per block and array; see the module docstring.
 BLOCK = 32768
+# Up to this many elements an update skips the blocking (one block anyway).
+SMALL = 4096
 
 _local = threading.local()
 
@@ -158,6 +160,22 @@ def adam_update(var, m, v, grad, lr, beta_1, beta_2, epsilon, step, vhat=None):
     # alpha in double precision: 1-beta_2**t is ~1e-3 at step 1 and would lose digits in float32.
     alpha = float(lr) * math.sqrt(1.0 - b2 ** t) / (1.0 - b1 ** t)
     c1, c2 = 1.0 - b1, 1.0 - b2
+    if var.size <= SMALL and vhat is None:
+        # Tiny variables (biases, small layers): the same ufuncs in the same order as
+        # the blocked loop below, without its bookkeeping, which costs more here.
+        t1 = g - m
+        t1 *= c1
+        m += t1
+        t1 = g * g
+        t1 -= v
+        t1 *= c2
+        v += t1
+        t1 = np.sqrt(v)
+        t1 += eps
+        t2 = m / t1
+        t2 *= alpha
+        var -= t2
+        return
     arrays = (var, m, v, g) if vhat is None else (var, m, v, g, vhat)
     k, flat = _compiled(arrays)
     if k is not None:

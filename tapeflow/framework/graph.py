@@ -26,6 +26,11 @@ from tapeflow.framework.tensor_shape import TensorShape
 # Sizes given to unknown dimensions when probing: even, and unlike common sizes.
 _PROBE_SIZES = (6, 12)
 
+# Ops whose result depends only on their inputs' shapes and dtypes: folded to a
+# constant when those shapes are fully known (a gradient's seed `ones_like(loss)`,
+# the zeros of an unused branch), so the ops downstream of them fold too.
+SHAPE_ONLY_OPS = frozenset({"OnesLike", "ZerosLike", "Shape", "Size", "Rank"})
+
 
 class Node:
     """One op call in a graph: inputs are SymbolicTensors of this graph, eager
@@ -108,6 +113,11 @@ class FuncGraph:
                 symbolic = True
         if not symbolic and not op.stateful:
             return _run_eagerly(op, inputs, attrs)
+        if op.name in SHAPE_ONLY_OPS and all(
+                not x._is_symbolic or x.shape.is_fully_defined() for x in inputs):
+            from tapeflow.framework.tensor import Tensor
+            return _run_eagerly(op, [Tensor(_stand_in(x, 1)) if x._is_symbolic else x
+                                     for x in inputs], attrs)
         if captured is not None:
             inputs = captured
         specs = op.shape_fn(inputs, attrs) if op.shape_fn is not None else _probe(op, inputs, attrs)

@@ -39,6 +39,7 @@ import sys
 import numpy as np
 
 from tapeflow.framework import errors
+from tapeflow.function import fastpath
 
 _ndarray = np.ndarray
 _generic = np.generic
@@ -99,6 +100,31 @@ def live_nodes(graph, outputs):
             if x._is_symbolic and x.node is not None:
                 stack.append(x.node)
     return [n for n in graph.nodes if n.id in needed]
+
+
+_LITERALS = (bool, int, float, str, type(None))
+
+
+def _is_literal(v) -> bool:
+    if isinstance(v, tuple):
+        return all(_is_literal(x) for x in v)
+    return type(v) in _LITERALS and (type(v) is not float or v == v and abs(v) != float("inf"))
+
+
+def _attr_args(attrs, env, k):
+    """Keyword arguments for a kernel call: literals written inline (no dict to
+    unpack at run time), other values bound as constants of the generated code."""
+    args = []
+    for i, (name, value) in enumerate(attrs.items()):
+        if not name.isidentifier():
+            env[f"a{k}"] = attrs
+            return [f"**a{k}"]
+        if _is_literal(value):
+            args.append(f"{name}={value!r}")
+        else:
+            env[f"a{k}_{i}"] = value
+            args.append(f"{name}=a{k}_{i}")
+    return args
 
 
 class Plan:
@@ -199,12 +225,16 @@ class Plan:
         lines = [f"def plan({args}):"]
         self._line_step = {}
         for k, step in enumerate(self.steps):
-            env[f"k{k}"] = step.kernel
             call_args = [ref(kind, v) for kind, v in step.inputs]
-            if step.attrs:
-                env[f"a{k}"] = step.attrs
-                call_args.append(f"**a{k}")
-            call = f"k{k}({', '.join(call_args)})"
+            fast = fastpath.specialize(step.node)
+            if fast is not None:
+                template, constants = fast
+                env.update(constants)
+                call = template.format(*call_args)
+            else:
+                env[f"k{k}"] = step.kernel
+                call_args += _attr_args(step.attrs, env, k)
+                call = f"k{k}({', '.join(call_args)})"
             op = step.node.op
             self._line_step[len(lines) + 1] = step
             if op.num_outputs == 1:
