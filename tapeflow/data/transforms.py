@@ -1,8 +1,9 @@
-"""Dataset transformations: batch, map, filter, repeat, take, skip, cache, ...
+"""Dataset transformations: map, filter, flat_map, take, skip, repeat, shard, zip, ...
 
-Stages that only reorder or select rows (`take`, `skip`, `repeat`, `cache`,
-`prefetch`, `shuffle`) keep an indexed source indexed, so a `batch` after
-them is still one gather per batch (see `dataset.py`, `fast.py`).
+Stages that only reorder or select rows (`take`, `skip`, `repeat`, `shard`,
+`prefetch`; `shuffle` and `cache` in their own modules) keep an indexed
+source indexed, so a `batch` after them is still one gather per batch (see
+`dataset.py`, `fast.py`).
 
 `map` and `filter` run their function eagerly, once per element, on tapeflow
 Tensors. `prefetch` and `num_parallel_calls` are accepted but elements are
@@ -24,6 +25,7 @@ import numpy as np
 from tapeflow.data import structure
 from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset
 from tapeflow.framework import dtypes
+from tapeflow.framework.context import init_scope
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_spec import TensorSpec
 
@@ -74,11 +76,12 @@ class MapDataset(Dataset):
         needs concrete values), found by running it on the first element."""
         if self._spec is None:
             call = _caller(self._fn, self._input.element_spec)
-            for flat in self._input._iter_flat():
-                spec, _ = _normalize_output(call(flat))
-                self._spec = _relax(spec, self._input)
-                break
-            else:
+            with init_scope():       # a concrete call, even if asked while tracing
+                for flat in self._input._iter_flat():
+                    spec, _ = _normalize_output(call(flat))
+                    self._spec = _relax(spec, self._input)
+                    break
+            if self._spec is None:
                 raise ValueError(f"map: cannot determine the element_spec of a map over an "
                                  f"empty dataset (function {_fn_name(self._fn)}).")
         return self._spec
@@ -93,8 +96,7 @@ class MapDataset(Dataset):
             if len(out) != n:
                 raise ValueError(
                     f"map: `map_func` {_fn_name(self._fn)} returned {value!r}, which does not "
-                    f"match the structure it returned for the first element: "
-                    f"{self.element_spec!r}.")
+                    f"match the structure of its element_spec {self.element_spec!r}.")
             yield out
 
     def _card(self):
