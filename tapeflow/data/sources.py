@@ -131,7 +131,7 @@ class GeneratorDataset(Dataset):
         elif output_types is not None:
             types = _tuplify(output_types)
             if output_shapes is None:
-                spec = structure.map_specs(lambda t: TensorSpec(None, t), _leafify(types))
+                spec = _leafify(types)
             else:
                 flat_t = structure.flatten(_leafify(types))
                 flat_s = _flatten_shapes(output_shapes)

@@ -81,7 +81,8 @@ def to_array(value, dtype=None, what="element"):
     if arr.dtype.kind in "OUSV":
         raise TypeError(f"tf.data: the {what} has NumPy dtype {arr.dtype}, which tapeflow "
                         "tensors do not support; expected numbers or bools.")
-    return arr
+    # Rank 0 as a NumPy scalar, as eager tensors and TF's as_numpy_iterator give it.
+    return arr[()] if type(arr) is np.ndarray and arr.ndim == 0 else arr
 
 
 def normalize(value, what="element"):

@@ -303,3 +303,15 @@ def test_map_functions_are_not_recorded_by_an_open_tape():
     with tf.GradientTape() as tape:
         total = tf.add_n([x for x in ds]) * w
     assert float(tape.gradient(total, w)) == pytest.approx(6.0)   # d(6 * w)/dw, data as constants
+
+
+def test_from_generator_tuple_types_without_shapes_have_unknown_shapes():
+    def gen():
+        for i in range(3):
+            yield i, [float(i)] * 2
+    ds = D.from_generator(gen, output_types=(tf.int32, tf.float32))
+    assert ds.element_spec == (tf.TensorSpec(None, tf.int32), tf.TensorSpec(None, tf.float32))
+    first = next(ds.as_numpy_iterator())
+    assert type(first[0]) is np.int32 and first[1].tolist() == [0.0, 0.0]   # scalars as NumPy's
+    shaped = D.from_generator(gen, output_types=(tf.int32, tf.float32), output_shapes=((), (2,)))
+    assert shaped.element_spec[1] == tf.TensorSpec([2], tf.float32)
