@@ -16,7 +16,7 @@ import itertools
 import numpy as np
 
 from tapeflow.data import fast, structure
-from tapeflow.data.dataset import Dataset
+from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset
 from tapeflow.data.transforms import _count
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape, as_shape
@@ -83,6 +83,17 @@ class UnbatchDataset(Dataset):
         self._spec = structure.map_specs(
             lambda s: TensorSpec(s.shape[1:] if s.shape.rank else None, s.dtype),
             input_ds.element_spec)
+
+    def _card(self):
+        n = self._input._card()
+        leads = {s.shape[0] if s.shape.rank else None
+                 for s in structure.flatten(self._input.element_spec)}
+        lead = leads.pop() if len(leads) == 1 else None
+        if n == 0 or lead == 0:
+            return 0
+        if lead is None or n == UNKNOWN:
+            return UNKNOWN
+        return INFINITE if n == INFINITE else n * lead
 
     def _iter_flat(self):
         for flat in self._input._iter_flat():
