@@ -18,6 +18,7 @@ import numpy as np
 from tapeflow.data import fast, structure
 from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset
 from tapeflow.data.transforms import _count
+from tapeflow.framework import errors
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape, as_shape
 from tapeflow.framework.tensor_spec import TensorSpec
@@ -64,7 +65,7 @@ def _stack(column, component):
     first = np.shape(column[0])
     for k, a in enumerate(column):
         if np.shape(a) != first:
-            raise ValueError(
+            raise errors.InvalidArgumentError(
                 f"Cannot batch tensors with different shapes in component {component}. "
                 f"First element had shape {list(first)} and element {k} had shape "
                 f"{list(np.shape(a))}. (Use padded_batch or map elements to one shape.)")
