@@ -73,6 +73,28 @@ def _sum(node):
     return f"_add_reduce({{0}}, {axis!r}, {_DTYPE_NAMES[d]}, None, {bool(attrs['keepdims'])!r})"
 
 
+def _conv_keep_patches(x, w, strides, padding, dilations):
+    from tapeflow.backend import conv
+    return conv.conv2d(x, w, strides, padding, dilations, keep_patches=True)
+
+
+CONSTANTS["_conv_keep_patches"] = _conv_keep_patches
+
+
+def _conv2d(node, context):
+    # The plan knows what a tape-less trace cannot: that a filter backprop later in this
+    # plan reads the same input array. Its patches are then kept for it (an
+    # intermediate or an argument's array, never a Variable's, which may be updated).
+    slot = context.get("slot_of", {}).get(id(node.inputs[0]))
+    if slot is None or slot not in context.get("filter_grad_inputs", ()):
+        return None
+    a = node.attrs
+    if set(a) != {"strides", "padding", "dilations"}:
+        return None
+    return (f"_conv_keep_patches({{0}}, {{1}}, {a['strides']!r}, {a['padding']!r}, "
+            f"{a['dilations']!r})")
+
+
 def _relu(node):
     (x,) = node.inputs
     d = _float_dtype(x)
@@ -90,18 +112,25 @@ def _rules():
     global _RULES
     if _RULES is None:
         from tapeflow.ops import math_ops, nn_ops, reduce_ops
+        from tapeflow.ops import conv_ops
         _RULES = {"AddV2": (np.add, _binary), "Sub": (np.subtract, _binary),
                   "Mul": (np.multiply, _binary), "MatMul": (math_ops._matmul_kernel, _matmul),
-                  "Sum": (reduce_ops._sum_kernel, _sum), "Relu": (nn_ops._relu_kernel, _relu)}
+                  "Sum": (reduce_ops._sum_kernel, _sum), "Relu": (nn_ops._relu_kernel, _relu),
+                  "Conv2D": (conv_ops._conv_kernel, _conv2d)}
     return _RULES
 
 
-def specialize(node):
-    """(template, constants) for `node`, or None to call its kernel."""
+def specialize(node, context=None):
+    """(template, constants) for `node`, or None to call its kernel.
+
+    `context` is what the plan knows around the node: `slot_of` (id of a tensor ->
+    its slot) and `filter_grad_inputs` (slots read by a Conv2DBackpropFilter).
+    """
     if not ENABLED:
         return None
     hit = _rules().get(node.op.name)
     if hit is None or hit[0] is not node.op.kernel or node.op.num_outputs != 1:
         return None
-    template = hit[1](node)
+    rule = hit[1]
+    template = rule(node, context or {}) if rule is _conv2d else rule(node)
     return None if template is None else (template, CONSTANTS)

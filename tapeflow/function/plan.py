@@ -203,6 +203,7 @@ class Plan:
         for k, step in enumerate(steps):
             step.free = tuple(sorted(frees.get(k, ())))
         self.n_slots = n_slots
+        self._slot_of = slot_of
         return steps
 
     # -- 4: code generation -----------------------------------------------------------
@@ -224,9 +225,12 @@ class Plan:
         args = ", ".join(f"s{i}" for i in range(len(self.inputs)))
         lines = [f"def plan({args}):"]
         self._line_step = {}
+        context = {"slot_of": self._slot_of, "filter_grad_inputs": {
+            step.inputs[0][1] for step in self.steps
+            if step.node.op.name == "Conv2DBackpropFilter" and step.inputs[0][0] == "slot"}}
         for k, step in enumerate(self.steps):
             call_args = [ref(kind, v) for kind, v in step.inputs]
-            fast = fastpath.specialize(step.node)
+            fast = fastpath.specialize(step.node, context)
             if fast is not None:
                 template, constants = fast
                 env.update(constants)

@@ -124,3 +124,38 @@ def test_plan_of_a_graph_with_a_foreign_tensor_is_rejected():
 
     with pytest.raises(tf.errors.InvalidArgumentError, match="cannot be used in another"):
         use(tf.constant(1.0))
+
+
+def _train_convnet(steps):
+    rng = np.random.default_rng(3)
+    model = tf.keras.Sequential([tf.keras.layers.Input(shape=(8, 8, 1)),
+                                 tf.keras.layers.Conv2D(4, 3, activation="relu"),
+                                 tf.keras.layers.Conv2D(3, 3, activation="relu"),
+                                 tf.keras.layers.Flatten(),
+                                 tf.keras.layers.Dense(2)])
+    model.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in model.weights])
+    opt = tf.keras.optimizers.Adam(0.01)
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(model(x)))
+        opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                                model.trainable_variables))
+        return loss
+
+    x = tf.constant(rng.random((4, 8, 8, 1)).astype(np.float32))
+    losses = [step(x).numpy() for _ in range(steps)]
+    return losses, [w.numpy() for w in model.weights], step.get_concrete_function(x)
+
+
+def test_conv_patches_are_kept_for_the_filter_backprop_in_the_same_plan(monkeypatch):
+    from tapeflow.backend import conv
+    fast = _train_convnet(3)
+    assert fast[2].plan.source.count("_conv_keep_patches(") == 2
+    assert not conv.patch_cache._entries          # every kept entry was taken
+    monkeypatch.setattr(fastpath, "ENABLED", False)
+    slow = _train_convnet(3)
+    np.testing.assert_array_equal(fast[0], slow[0])
+    for a, b in zip(fast[1], slow[1]):
+        np.testing.assert_array_equal(a, b)
