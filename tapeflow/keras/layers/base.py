@@ -233,7 +233,9 @@ class Layer:
                 if not any(v is x for x in d["_layers"]):
                     d["_layers"].append(v)
         elif isinstance(value, Variable) and "_tracked_variables" in d:
-            if not any(value is v for v in d["_tracked_variables"]):
+            # Weights from add_weight are listed already; track only other Variables.
+            if not any(value is v for v in d["_tracked_variables"] + d["_trainable_weights"]
+                       + d["_non_trainable_weights"]):
                 d["_tracked_variables"].append(value)
         object.__setattr__(self, name, value)
 
@@ -278,31 +280,26 @@ class Layer:
         return out
 
     def _own_variables(self):
-        return self._trainable_weights + self._non_trainable_weights + [
-            v for v in self._tracked_variables
-            if not any(v is w for w in self._trainable_weights + self._non_trainable_weights)]
+        return self._trainable_weights + self._non_trainable_weights + self._tracked_variables
 
     @property
     def trainable_weights(self) -> list:
         if not self._trainable:
             return []
-        out = [v for v in self._trainable_weights]
-        out += [v for v in self._tracked_variables if v.trainable and not any(
-            v is w for w in self._trainable_weights + self._non_trainable_weights)]
+        out = self._trainable_weights + [v for v in self._tracked_variables if v.trainable]
         for layer in self._layers:
             out += layer.trainable_weights
-        return _dedup(out)
+        return _dedup(out) if self._layers else out
 
     @property
     def non_trainable_weights(self) -> list:
         if not self._trainable:
             return self.weights
-        out = list(self._non_trainable_weights)
-        out += [v for v in self._tracked_variables if not v.trainable and not any(
-            v is w for w in self._trainable_weights + self._non_trainable_weights)]
+        out = self._non_trainable_weights + [v for v in self._tracked_variables
+                                             if not v.trainable]
         for layer in self._layers:
             out += layer.non_trainable_weights
-        return _dedup(out)
+        return _dedup(out) if self._layers else out
 
     @property
     def weights(self) -> list:
@@ -314,8 +311,9 @@ class Layer:
         out = _dedup(out)
         if not self._trainable:
             return out
-        trainable = [v for v in out if any(v is w for w in self.trainable_weights)]
-        return trainable + [v for v in out if not any(v is w for w in trainable)]
+        trainable_ids = {id(v) for v in self.trainable_weights}
+        return [v for v in out if id(v) in trainable_ids] + [
+            v for v in out if id(v) not in trainable_ids]
 
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights
