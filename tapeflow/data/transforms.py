@@ -414,10 +414,10 @@ class ZipDataset(Dataset):
 
     def _card(self):
         cards = [d._card() for d in self._datasets]
+        if UNKNOWN in cards:          # as TF: one unknown input makes the length unknown
+            return UNKNOWN
         known = [c for c in cards if c >= 0]
-        if known:
-            return min(known)
-        return UNKNOWN if UNKNOWN in cards else INFINITE
+        return min(known) if known else INFINITE
 
 
 class EnumerateDataset(Dataset):

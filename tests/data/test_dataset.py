@@ -315,3 +315,11 @@ def test_from_generator_tuple_types_without_shapes_have_unknown_shapes():
     assert type(first[0]) is np.int32 and first[1].tolist() == [0.0, 0.0]   # scalars as NumPy's
     shaped = D.from_generator(gen, output_types=(tf.int32, tf.float32), output_shapes=((), (2,)))
     assert shaped.element_spec[1] == tf.TensorSpec([2], tf.float32)
+
+
+def test_zip_cardinality_follows_tensorflow():
+    assert len(D.zip((D.range(3), D.range(5)))) == 3
+    assert int(D.zip((D.range(3), D.range(2).repeat())).cardinality()) == 3
+    assert int(D.zip((D.range(3).repeat(), D.range(2).repeat())).cardinality()) == -1
+    unknown = D.range(5).filter(lambda v: v > 1)
+    assert int(D.zip((unknown, D.range(100))).cardinality()) == tf.data.UNKNOWN_CARDINALITY
