@@ -88,6 +88,7 @@ class Dataset:
 
     # -- iteration ---------------------------------------------------------
     def __iter__(self):
+        _check_not_tracing("iterating")
         return DatasetIterator(self)
 
     def as_numpy_iterator(self):
@@ -97,6 +98,7 @@ class Dataset:
             >>> list(tf.data.Dataset.from_tensor_slices({'a': [1, 2]}).as_numpy_iterator())
             [{'a': np.int32(1)}, {'a': np.int32(2)}]
         """
+        _check_not_tracing("as_numpy_iterator() on")
         packer = structure.make_packer(self.element_spec, wrap=lambda a: a)
         it = self._iter_flat()
         while True:
@@ -248,6 +250,20 @@ class Dataset:
 
     def options(self):
         return transforms.Options()
+
+
+def _check_not_tracing(what: str) -> None:
+    """Refuses to read a dataset while a function is traced.
+
+    The elements would be baked into the traced graph as constants: every
+    later call would replay the first pass's batches. Failing loudly beats that.
+    """
+    if state.graph is not None:
+        raise NotImplementedError(
+            f"tapeflow does not support {what} a tf.data.Dataset inside a function being "
+            f"traced ('{state.graph.name}'): its elements would be frozen into the graph as "
+            "constants. Iterate the dataset outside the tf.function and call the function "
+            "once per batch (for x, y in ds: train_step(x, y)).")
 
 
 class DatasetIterator:

@@ -323,3 +323,14 @@ def test_zip_cardinality_follows_tensorflow():
     assert int(D.zip((D.range(3).repeat(), D.range(2).repeat())).cardinality()) == -1
     unknown = D.range(5).filter(lambda v: v > 1)
     assert int(D.zip((unknown, D.range(100))).cardinality()) == tf.data.UNKNOWN_CARDINALITY
+
+
+def test_iterating_inside_a_traced_function_is_refused_not_frozen():
+    ds = D.range(3)
+
+    @tf.function
+    def total(d):
+        return tf.add_n([x for x in d])
+    with pytest.raises(NotImplementedError, match="outside the tf.function"):
+        total(ds)
+    assert [int(v) for v in ds] == [0, 1, 2]      # eager iteration is unaffected
