@@ -21,6 +21,7 @@ blocks, and ratios from the same run.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -31,9 +32,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import numpy as np  # noqa: E402
-
-import workloads  # noqa: E402
+import numpy as np
+import workloads
 
 VARIANTS = (("tapeflow", True), ("tapeflow", False), ("tensorflow", True),
             ("tensorflow", False), ("pytorch", False))
@@ -51,7 +51,7 @@ def mlp_params(seed=0):
     rng = np.random.default_rng(seed)
     sizes = [MLP_IN] + [MLP_WIDTH] * MLP_DEPTH + [MLP_OUT]
     out = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
+    for a, b in itertools.pairwise(sizes):
         lim = np.sqrt(6.0 / (a + b))
         out += [rng.uniform(-lim, lim, (a, b)).astype(np.float32), np.zeros(b, np.float32)]
     return out

@@ -155,7 +155,7 @@ class ConcreteFunction:
         flat = [x for x in nest.flatten((list(args), kwargs))]
         tensors = []
         for x in flat:
-            if isinstance(x, Tensor) or isinstance(x, (np.ndarray, list, float, int)):
+            if isinstance(x, (Tensor, np.ndarray, list, float, int)):
                 tensors.append(x if isinstance(x, Tensor) else convert_to_tensor(x))
         if len(tensors) != len(self.inputs):
             raise TypeError(

@@ -111,8 +111,7 @@ def _rules():
     to that very kernel, so an op of the same name elsewhere is left alone."""
     global _RULES
     if _RULES is None:
-        from tapeflow.ops import math_ops, nn_ops, reduce_ops
-        from tapeflow.ops import conv_ops
+        from tapeflow.ops import conv_ops, math_ops, nn_ops, reduce_ops
         _RULES = {"AddV2": (np.add, _binary), "Sub": (np.subtract, _binary),
                   "Mul": (np.multiply, _binary), "MatMul": (math_ops._matmul_kernel, _matmul),
                   "Sum": (reduce_ops._sum_kernel, _sum), "Relu": (nn_ops._relu_kernel, _relu),

@@ -34,6 +34,7 @@ and writes of Variables happen as they did in the traced Python code.
 from __future__ import annotations
 
 import linecache
+import math
 import sys
 
 import numpy as np
@@ -64,7 +65,7 @@ class Step:
         free: slots whose last use is this step, freed right after it.
     """
 
-    __slots__ = ("node", "kernel", "attrs", "inputs", "outputs", "free")
+    __slots__ = ("attrs", "free", "inputs", "kernel", "node", "outputs")
 
     def __init__(self, node, kernel, attrs, inputs, outputs):
         self.node = node
@@ -108,7 +109,7 @@ _LITERALS = (bool, int, float, str, type(None))
 def _is_literal(v) -> bool:
     if isinstance(v, tuple):
         return all(_is_literal(x) for x in v)
-    return type(v) in _LITERALS and (type(v) is not float or v == v and abs(v) != float("inf"))
+    return type(v) in _LITERALS and (type(v) is not float or math.isfinite(v))
 
 
 def _attr_args(attrs, env, k):

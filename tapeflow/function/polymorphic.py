@@ -39,6 +39,16 @@ RETRACE_WARNING_THRESHOLD = 5
 logger = logging.getLogger("tapeflow")
 
 
+class _StrongRef:
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __call__(self):
+        return self.obj
+
+
 class Function:
     """A callable that traces `python_function` into graphs and runs their plans.
 
@@ -98,8 +108,8 @@ class Function:
         if bound is None:
             try:
                 ref = weakref.ref(instance)
-            except TypeError:
-                ref = (lambda obj: lambda: obj)(instance)
+            except TypeError:            # not weak-referenceable: hold it
+                ref = _StrongRef(instance)
             bound = Function(self._python_function, self._name, self._input_signature,
                              self._reduce_retracing, self._jit_compile, _instance_ref=ref)
             try:

@@ -18,7 +18,7 @@ import sys
 
 import numpy as np
 
-from tapeflow.framework.op import OpDef, NO_GRADIENT, execute
+from tapeflow.framework.op import NO_GRADIENT, OpDef, execute
 from tapeflow.framework.tensor import Tensor
 from tapeflow.utils import nest
 
@@ -43,10 +43,8 @@ def format_scalar(x) -> str:
     short, full = (6, 9) if dtype is not None and dtype.itemsize <= 4 else (15, 17)
     text = f"{float(x):.{short}g}"
     as_type = dtype.type if dtype is not None else float
-    if as_type(text) != x and not (x != x):
+    if as_type(text) != x and not np.isnan(x):
         text = f"{float(x):.{full}g}"
-    if text in ("inf", "-inf", "nan"):
-        return text
     return text
 
 
@@ -171,4 +169,3 @@ def print_v2(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=N
     attrs = {"templates": templates, "sep": sep, "end": end,
              "stream": _stream_attr(output_stream), "summarize": int(summarize)}
     execute(PRINT, tuple(tensors), attrs)
-    return None

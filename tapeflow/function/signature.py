@@ -221,8 +221,8 @@ def describe_change(names, old_key, new_key):
                     continue
                 if _is_tensor_token(o) and _is_tensor_token(n):
                     if o[2] != n[2]:
-                        return name, f"dtype {dtypes.from_numpy(o[2]).name} -> " \
-                                     f"{dtypes.from_numpy(n[2]).name}"
+                        old_d, new_d = dtypes.from_numpy(o[2]).name, dtypes.from_numpy(n[2]).name
+                        return name, f"dtype {old_d} -> {new_d}"
                     return name, f"shape {_shape_text(o[1])} -> {_shape_text(n[1])}"
                 return name, f"{_token_text(o)} -> {_token_text(n)}"
         return name, "its structure changed"

@@ -14,7 +14,7 @@ def test_unused_pure_ops_are_dropped_but_side_effects_kept():
     v = tf.Variable(0.0)
 
     def f(x):
-        unused = tf.exp(x) * 3.0          # dead: nothing uses it
+        _ = tf.exp(x) * 3.0               # dead: nothing uses it
         v.assign_add(1.0)                 # stateful: kept although its result is unused
         return x + 1.0
 
