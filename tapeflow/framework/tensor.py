@@ -218,10 +218,14 @@ class SymbolicTensor(Tensor):
             "a NumPy call, which is not supported inside tf.function.")
 
     def __bool__(self):
+        where = f" while tracing '{self.graph.name}'" if self.graph is not None else ""
         raise TypeError(
-            "Using a symbolic `tf.Tensor` as a Python `bool` is not allowed: AutoGraph is "
-            "disabled in this function. Use tf.cond/tf.where for tensor-valued conditions, "
-            "or decide the branch outside tf.function.")
+            f"Using a symbolic `tf.Tensor` as a Python `bool` is not allowed{where}: the "
+            f"tensor {self.name} (shape={self._shape}, dtype={self._dtype.name}) has no value "
+            "until the function runs, and tapeflow does not convert Python `if`/`while` "
+            "(AutoGraph). Use tf.cond(pred, true_fn, false_fn) or tf.where for "
+            "tensor-valued conditions, tf.while_loop for loops, or pass the condition as a "
+            "Python value (the function then traces once per value).")
 
     def __len__(self):
         n = self._shape[0] if self._shape.rank else None

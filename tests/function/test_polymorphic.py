@@ -195,7 +195,9 @@ def test_symbolic_tensor_as_bool_is_a_clear_error():
             return x
         return -x
 
-    with pytest.raises(TypeError, match="symbolic `tf.Tensor` as a Python `bool`.*tf.cond"):
+    with pytest.raises(TypeError, match=r"symbolic `tf.Tensor` as a Python `bool` is not "
+                                        r"allowed while tracing 'f': the tensor Greater:0 "
+                                        r"\(shape=\(\), dtype=bool\).*tf.cond"):
         f(tf.constant(1.0))
 
 
