@@ -233,6 +233,17 @@ class Dataset:
         """Maps each element to a dataset and concatenates those datasets."""
         return transforms.FlatMapDataset(self, map_func)
 
+    def interleave(self, map_func, cycle_length=None, block_length=None,
+                   num_parallel_calls=None, deterministic=None, name=None) -> Dataset:
+        """Maps elements to datasets and mixes them: `block_length` elements from each
+        of `cycle_length` open datasets in turn."""
+        return nested.InterleaveDataset(self, map_func, cycle_length, block_length,
+                                        num_parallel_calls)
+
+    def window(self, size, shift=None, stride=1, drop_remainder=False, name=None) -> Dataset:
+        """Groups elements into windows: each element becomes a small dataset (per component)."""
+        return nested.WindowDataset(self, size, shift, stride, drop_remainder)
+
     def apply(self, transformation_func) -> Dataset:
         """`transformation_func(self)`: for reusable pipeline pieces."""
         return transformation_func(self)
@@ -314,6 +325,6 @@ class DatasetIterator:
 
 
 # Stage modules subclass Dataset, so they are imported after it is defined.
-from tapeflow.data import batching, sources, transforms
+from tapeflow.data import batching, nested, sources, transforms
 from tapeflow.data import cache as cache_mod
 from tapeflow.data import shuffle as shuffle_mod

@@ -128,6 +128,11 @@ def make_packer(spec, wrap=Tensor):
     The common shapes (one tensor, a flat tuple) get a closure without any
     structure walking, since it runs once per element.
     """
+    leaves = flatten(spec)
+    if not all(isinstance(s, TensorSpec) for s in leaves):
+        # Elements that are datasets (`window`) pass through unwrapped.
+        wraps = [wrap if isinstance(s, TensorSpec) else (lambda a: a) for s in leaves]
+        return lambda flat: pack(spec, [w(a) for w, a in zip(wraps, flat)])
     if not isinstance(spec, (tuple, Mapping)):
         return lambda flat: wrap(flat[0])
     if type(spec) is tuple and not any(isinstance(s, (tuple, Mapping)) for s in spec):
