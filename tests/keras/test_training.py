@@ -220,6 +220,25 @@ def test_custom_train_step_override_is_used_by_fit():
             return super().train_step(data)
 
     model = Counting()
-    model.compile("sgd", "mse")
+    model.compile("sgd", "mse", run_eagerly=True)
     model.fit(np.ones((20, 2)), np.ones((20, 1)), batch_size=10, epochs=2, verbose=0)
     assert len(calls) == 4
+    # By default the step is traced once by tf.function: Python runs at trace time only.
+    calls.clear()
+    model.compile("sgd", "mse")
+    model.fit(np.ones((20, 2)), np.ones((20, 1)), batch_size=10, epochs=2, verbose=0)
+    assert len(calls) == 1 and int(model.optimizer.iterations) == 4
+
+
+def test_traced_and_eager_fit_give_identical_weights():
+    x, y = _data()
+    weights = []
+    for eager in (True, False):
+        tf.random.set_seed(0)
+        model = _mlp()
+        model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"], run_eagerly=eager)
+        model.fit(x, y, batch_size=24, epochs=2, verbose=0)    # a partial last batch
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)

@@ -76,7 +76,8 @@ class Trainer:
 
     @property
     def run_eagerly(self):
-        return self._run_eagerly is not False and not self._jit_compile
+        """True runs each step as plain Python; the default (as Keras) traces it once."""
+        return bool(self._run_eagerly) and not self._jit_compile
 
     @run_eagerly.setter
     def run_eagerly(self, value):
@@ -143,9 +144,9 @@ class Trainer:
         if self.run_eagerly:
             return fn
         try:
-            from tapeflow import function as function_mod
-            wrap = getattr(function_mod, "function")
-        except (ImportError, AttributeError):
+            # The package, not `tapeflow.function` (which names the decorator itself).
+            from tapeflow.function.polymorphic import function as wrap
+        except ImportError:
             return fn
         return wrap(fn, jit_compile=self._jit_compile) if self._jit_compile else wrap(fn)
 
