@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from tapeflow.backend import blas
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import (NO_GRADIENT, OpDef, as_input, binary_inputs,
                                    convert_to_tensor, execute)
@@ -18,11 +19,27 @@ from tapeflow.ops._shapes import BOOL, elementwise, same_as_first
 # reads top to bottom as: unary ops, binary ops, comparisons, matmul, cast.
 
 
-def _unary(name, kernel, grad, doc=""):
+def _dtype_error(op_name, x, allowed="a floating-point or complex tensor"):
+    return errors.op_error(
+        op_name, f"expected {allowed}, got a {x.dtype.name} tensor of shape {x.shape}; "
+        "convert it first, e.g. tf.cast(x, tf.float32)")
+
+
+def _unary(name, kernel, grad, doc="", float_only=True):
+    """A unary op; `float_only` ones reject integer/bool inputs (as TF's kernels do)
+    instead of letting NumPy promote them to float64."""
     op = OpDef(name, kernel, grad, shape_fn=same_as_first)
 
-    def fn(x, name=None):
-        return execute(op, (as_input(x),))
+    if float_only:
+        def fn(x, name=None):
+            x = as_input(x)
+            v = x._value
+            if (v.dtype.kind if v is not None else x.dtype._np.kind) not in "fc":
+                raise _dtype_error(op.name, x)
+            return execute(op, (x,))
+    else:
+        def fn(x, name=None):
+            return execute(op, (as_input(x),))
 
     fn.__name__ = fn.__qualname__ = name.lower()
     fn.__doc__ = doc or f"Elementwise `{name}` of `x` (op '{name}')."
@@ -42,19 +59,27 @@ def _binary(name, kernel, grad, out_dtype=None, doc=""):
 
 # -- unary ------------------------------------------------------------------
 
-negative = _unary("Neg", np.negative, lambda x, y, a, dy: (negative(dy),))
+negative = _unary("Neg", np.negative, lambda x, y, a, dy: (negative(dy),), float_only=False)
 neg = negative
-abs = _unary("Abs", np.abs, lambda x, y, a, dy: (dy * sign(x[0]),))  # noqa: A001
-sign = _unary("Sign", np.sign, NO_GRADIENT)
+abs = _unary("Abs", np.abs, lambda x, y, a, dy: (dy * sign(x[0]),), float_only=False)  # noqa: A001
+sign = _unary("Sign", np.sign, NO_GRADIENT, float_only=False)
 floor = _unary("Floor", np.floor, NO_GRADIENT)
 ceil = _unary("Ceil", np.ceil, NO_GRADIENT)
 # TF's round is banker's rounding (half to even), which np.round implements.
-round = _unary("Round", np.round, NO_GRADIENT)  # noqa: A001
+round = _unary("Round", np.round, NO_GRADIENT, float_only=False)  # noqa: A001
 rint = _unary("Rint", np.rint, NO_GRADIENT)
-logical_not = _unary("LogicalNot", np.logical_not, NO_GRADIENT)
 is_nan = _unary("IsNan", np.isnan, NO_GRADIENT)
 is_inf = _unary("IsInf", np.isinf, NO_GRADIENT)
 is_finite = _unary("IsFinite", np.isfinite, NO_GRADIENT)
+_LOGICAL_NOT = OpDef("LogicalNot", np.logical_not, NO_GRADIENT, shape_fn=same_as_first)
+
+
+def logical_not(x, name=None):
+    """Elementwise `not` of a bool tensor."""
+    x = as_input(x)
+    if x.dtype is not dtypes.bool:
+        raise _dtype_error("LogicalNot", x, "a bool tensor")
+    return execute(_LOGICAL_NOT, (x,))
 exp = _unary("Exp", np.exp, lambda x, y, a, dy: (dy * y,))
 expm1 = _unary("Expm1", np.expm1, lambda x, y, a, dy: (dy * (y + 1),))
 log = _unary("Log", np.log, lambda x, y, a, dy: (dy / x[0],))
@@ -67,7 +92,7 @@ def _rsqrt_kernel(x):
 
 
 rsqrt = _unary("Rsqrt", _rsqrt_kernel, lambda x, y, a, dy: (dy * -0.5 * y * y * y,))
-square = _unary("Square", np.square, lambda x, y, a, dy: (dy * 2 * x[0],))
+square = _unary("Square", np.square, lambda x, y, a, dy: (dy * 2 * x[0],), float_only=False)
 reciprocal = _unary("Reciprocal", np.reciprocal, lambda x, y, a, dy: (-dy * y * y,))
 sin = _unary("Sin", np.sin, lambda x, y, a, dy: (dy * cos(x[0]),))
 cos = _unary("Cos", np.cos, lambda x, y, a, dy: (-dy * sin(x[0]),))
@@ -299,6 +324,7 @@ def ones_like(x, dtype=None, name=None):
 # -- matmul -------------------------------------------------------------------
 
 def _matmul_kernel(a, b, transpose_a=False, transpose_b=False):
+    blas.tick()     # BLAS threads follow the machine's load (backend/blas.py)
     if transpose_a:
         a = np.swapaxes(a, -1, -2)
     if transpose_b:

@@ -172,3 +172,21 @@ def test_float16_values_and_gradient(rng):
     x = rng.uniform(-1, 1, (4,)).astype(np.float16)
     check_gradients(lambda x: tf.tanh(x) * x, [x], order=1)
     assert tf.exp(tf.constant(x)).dtype == tf.float16
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "sin", "tanh", "sigmoid", "floor",
+                                  "reciprocal", "is_nan"])
+def test_float_only_ops_reject_integers_instead_of_promoting(name):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=rf"floating-point.*int32 tensor of shape \(2,\).*tf.cast"):
+        getattr(tf.math, name)(tf.constant([1, 2]))
+
+
+def test_integer_friendly_unary_ops_keep_the_dtype(real_tf):
+    def expr(m):
+        i = m.constant([-3, 0, 2])
+        return (-i, m.abs(i), m.sign(i), m.square(i), m.round(i),
+                m.logical_not(m.constant([True, False])))
+    tf_parity.check(expr, [], real_tf=real_tf)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="bool tensor"):
+        tf.logical_not(tf.constant([1, 0]))
