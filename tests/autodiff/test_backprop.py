@@ -107,3 +107,19 @@ def test_gradient_dtype_matches_source_and_broadcasting_is_undone():
     np.testing.assert_array_equal(gx.numpy(), np.full((3, 1), 8.0))
     assert gb.dtype == tf.float16 and gb.shape == (4,)
     np.testing.assert_array_equal(gb.numpy(), np.full(4, 6.0))
+
+
+def test_rules_skip_gradients_nobody_asked_for(monkeypatch):
+    from tapeflow.ops import math_ops
+    calls = []
+    kernel = math_ops._MATMUL.kernel
+    monkeypatch.setattr(math_ops._MATMUL, "kernel",
+                        lambda *a, **k: calls.append(1) or kernel(*a, **k))
+    x = tf.ones((4, 3))                   # data: not watched
+    w = tf.Variable(tf.ones((3, 2)))
+    with tf.GradientTape() as tape:
+        y = tf.matmul(x, w)
+    calls.clear()
+    g = tape.gradient(y, w)
+    assert len(calls) == 1                # only x^T dy; never dy w^T for the data
+    np.testing.assert_array_equal(g.numpy(), np.full((3, 2), 4.0))
