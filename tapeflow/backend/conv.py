@@ -33,12 +33,15 @@ import weakref
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from tapeflow.backend import blas
+
 # Inner stages the profiler (bench/profile_step.py) times separately.
 PROFILED = ("im2col", "col2im", "gemm")
 
 
 def gemm(a, b, out=None):
     """The BLAS matrix product every convolution kernel here goes through."""
+    blas.tick()
     return np.matmul(a, b, out=out)
 
 

@@ -31,7 +31,7 @@ import threading
 MIN_SIZE = 1 << 16
 
 _lock = threading.Lock()
-_state = {"kernels": None, "tried": False}
+_state = {"kernels": None, "tried": False, "threads": None}
 
 
 def enabled() -> bool:
@@ -51,6 +51,14 @@ def kernels():
                     _state["kernels"] = None
                 _state["tried"] = True
     return _state["kernels"]
+
+
+def set_num_threads(n: int) -> None:
+    """Threads for the parallel loops (applied now if numba is loaded, else when it is)."""
+    _state["threads"] = n
+    k = _state["kernels"]
+    if k is not None:
+        k.set_threads(n)
 
 
 def run(fn, *args):
@@ -136,4 +144,12 @@ def _build():
     k.numba_version = numba.__version__
     k.adam, k.amsgrad, k.sgd_momentum = adam, amsgrad, sgd_momentum
     k.rmsprop, k.adagrad = rmsprop, adagrad
+    limit = numba.config.NUMBA_NUM_THREADS
+
+    def set_threads(n):
+        numba.set_num_threads(max(1, min(int(n), limit)))
+
+    k.set_threads = set_threads
+    if _state["threads"] is not None:
+        set_threads(_state["threads"])
     return k

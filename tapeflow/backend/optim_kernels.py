@@ -35,7 +35,7 @@ import threading
 
 import numpy as np
 
-from tapeflow.backend import jit
+from tapeflow.backend import blas, jit
 
 # 32K float32 = 128 KiB per block and array; see the module docstring.
 BLOCK = 32768
@@ -98,6 +98,7 @@ def _compiled(arrays):
     k = jit.kernels()
     if k is None:
         return None, None
+    blas.tick()         # its thread count also sets the compiled loops'
     return k, [a.reshape(-1) for a in arrays]
 
 
