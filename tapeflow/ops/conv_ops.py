@@ -71,10 +71,12 @@ def _conv_shape(inputs, attrs):
     return [(_conv_out_shape(x.shape, (kh, kw), attrs, co), x.dtype)]
 
 
-def _conv_grad(x, y, attrs, dy):
+def _conv_grad(x, y, attrs, dy, needs):
+    # `needs` skips the input gradient of a first layer fed with data (a
+    # product and a scatter-add the size of the input, for nothing).
     inp, w = x
-    return (execute(_CONV_BP_INPUT, (inp, w, dy), attrs),
-            execute(_CONV_BP_FILTER, (inp, w, dy), attrs))
+    return (execute(_CONV_BP_INPUT, (inp, w, dy), attrs) if needs[0] else None,
+            execute(_CONV_BP_FILTER, (inp, w, dy), attrs) if needs[1] else None)
 
 
 # Set by `conv2d` around its own eager call only: kernels see arrays, not

@@ -109,3 +109,24 @@ def test_conv_without_tape_or_on_a_variable_keeps_nothing(rng):
     want = K.conv2d_backprop_filter(x.numpy(), (3, 3, 8, 2), np.ones((1, 3, 3, 2), np.float32),
                                     (1, 1), "VALID", (1, 1))
     np.testing.assert_allclose(dw.numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_conv_input_gradient_is_skipped_when_unwanted(rng):
+    x = tf.constant(rng.normal(size=(1, 5, 5, 1)).astype(np.float32))
+    w = tf.Variable(rng.normal(size=(3, 3, 1, 2)).astype(np.float32))
+    ran = []
+    from tapeflow.ops import conv_ops
+    kernel = conv_ops._CONV_BP_INPUT.kernel
+    conv_ops._CONV_BP_INPUT.kernel = lambda *a, **k: ran.append(1) or kernel(*a, **k)
+    try:
+        with tf.GradientTape() as tape:
+            y = tf.nn.conv2d(x, w, 1, "VALID")
+        assert tape.gradient(y, w) is not None
+        assert ran == []
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.nn.conv2d(x, w, 1, "VALID")
+        assert tape.gradient(y, x) is not None
+        assert ran == [1]
+    finally:
+        conv_ops._CONV_BP_INPUT.kernel = kernel
