@@ -246,3 +246,10 @@ def test_merge_layers():
     np.testing.assert_allclose(L.Add()([a, b]).numpy(), 3.0)
     with pytest.raises(ValueError, match=r"list of at least 2 inputs; received 1"):
         L.Add()(a)
+
+
+def test_integer_inputs_are_cast_except_for_embedding():
+    assert L.Dense(2)(np.array([[1, 2]])).dtype == tf.float32
+    inp = keras.Input(shape=(3,), dtype="int32")
+    model = keras.Model(inp, L.Dense(1)(L.Flatten()(L.Embedding(10, 2)(inp))))
+    assert model(np.array([[1, 2, 9]])).shape == tf.TensorShape([1, 1])

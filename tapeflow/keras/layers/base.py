@@ -141,21 +141,24 @@ class KerasNode:
         return nest.map_structure(lambda t: t.shape, self.outputs)
 
 
-def _float_cast(x, dtype):
-    """Casts floating tensors to the layer dtype (NumPy float64 data -> float32)."""
+def _autocast(x, dtype, kinds="fiub"):
+    """Converts inputs to tensors; casts those whose NumPy kind is in `kinds` to `dtype`.
+
+    As Keras 3: a float32 layer fed float64 NumPy data, or integers, computes in
+    float32. Layers that need their integer inputs (Embedding) opt out.
+    """
     if isinstance(x, Tensor):
         if x._is_symbolic:
             d = x._dtype
         else:
             d = dtypes.from_numpy(x._value.dtype)
-        if d is not dtype and d.is_floating:
+        if d is not dtype and d._np.kind in kinds:
             return math_ops.cast(x, dtype)
         return x
     if getattr(x, "_is_variable", False):
         return x
     if isinstance(x, (np.ndarray, np.generic, list, tuple, float, int)):
-        t = convert_to_tensor(x)
-        return _float_cast(t, dtype)
+        return _autocast(convert_to_tensor(x), dtype, kinds)
     return x
 
 
@@ -184,6 +187,8 @@ class Layer:
     # Weights created while building are named '<layer>/<weight>:0'; Sequential and
     # functional models hold independent layers and build without a scope of their own.
     _scoped_build = True
+    # NumPy kinds of inputs cast to the layer dtype on call ('f' float, 'i'/'u' int, 'b' bool).
+    _autocast_kinds = "fiub"
 
     def __init__(self, trainable=True, name=None, dtype=None, dynamic=False, input_shape=None,
                  batch_input_shape=None, input_dim=None, batch_size=None, **kwargs):
@@ -436,13 +441,13 @@ class Layer:
         rest = args[1:]
         if _any_keras_tensor(inputs, rest, kwargs):
             return self._symbolic_call(inputs, rest, kwargs)
-        # 2. Floating inputs take the layer's dtype (NumPy float64 data -> float32).
-        dtype = self._dtype
+        # 2. Numeric inputs take the layer's dtype (NumPy float64 data -> float32).
+        dtype, kinds = self._dtype, self._autocast_kinds
         if type(inputs) is Tensor:
-            if inputs._value.dtype is not dtype._np and inputs._value.dtype.kind == "f":
+            if inputs._value.dtype is not dtype._np and inputs._value.dtype.kind in kinds:
                 inputs = math_ops.cast(inputs, dtype)
         else:
-            inputs = nest.map_structure(lambda x: _float_cast(x, dtype), inputs)
+            inputs = nest.map_structure(lambda x: _autocast(x, dtype, kinds), inputs)
         # 3. `training`: explicit, or inherited from the enclosing call.
         ctx = _call_ctx
         training = kwargs.get("training")
@@ -505,7 +510,8 @@ class Layer:
             call_kwargs.pop("training", None)
         try:
             dtype = self._dtype
-            cast_inputs = nest.map_structure(lambda x: _float_cast(x, dtype), inputs)
+            kinds = self._autocast_kinds
+            cast_inputs = nest.map_structure(lambda x: _autocast(x, dtype, kinds), inputs)
             if not self.built:
                 with name_scope(self._name if self._scoped_build else ""):
                     self._maybe_build(cast_inputs)

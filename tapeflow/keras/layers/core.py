@@ -192,6 +192,8 @@ class Dropout(Layer):
 class Embedding(Layer):
     """Maps integer ids to rows of a (input_dim, output_dim) table."""
 
+    _autocast_kinds = ""        # the ids stay integers
+
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, mask_zero=False, input_length=None, **kwargs):
         kwargs.pop("activity_regularizer", None)

@@ -34,6 +34,9 @@ class Model(Trainer, Layer):
 
     # Layers inside a model name their weights by their own name ('dense/kernel:0').
     _scoped_build = False
+    # Float data is cast once at the model's door; integer ids reach the layers (Embedding)
+    # that want them, and other layers cast them themselves.
+    _autocast_kinds = "f"
 
     def __new__(cls, *args, **kwargs):
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
