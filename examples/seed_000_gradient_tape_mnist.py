@@ -9,9 +9,11 @@ in when MNIST's file is not on this machine, and two environment knobs shorten a
 """
 import os
 
-import numpy as np  # noqa: F401 (imported by the seed)
+import numpy as np
 
 import tapeflow as tf
+
+np.set_printoptions(legacy="1.25")  # tapeflow: show NumPy scalars as the seed's NumPy 1.x did
 
 print(repr(tf.__version__))
 

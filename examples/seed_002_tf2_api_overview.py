@@ -30,10 +30,15 @@ def load(dataset):
     except OSError as e:
         if dataset is not keras.datasets.mnist:
             raise
-        print(str(e).splitlines()[0])
-        print("-> using Fashion-MNIST (same shapes) instead")
+        if not load.said_so:
+            print(str(e).splitlines()[0])
+            print("-> using Fashion-MNIST (same shapes) instead")
+            load.said_so = True
         (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
     return (x_train[:LIMIT], y_train[:LIMIT]), (x_test[:LIMIT], y_test[:LIMIT])
+
+
+load.said_so = False
 
 
 gpus = tf.config.experimental.list_physical_devices('GPU')
