@@ -95,8 +95,12 @@ class FunctionGradient:
             else:
                 mask.append(True)
         mask = tuple(mask)
-        backward, used = self._backward_for(mask)
-        args = [outputs[n_out + i] for i in used] + [d for d, m in zip(dys, mask) if m]
+        backward, used, used_vars = self._backward_for(mask)
+        # The entry's Variable inputs: the Variables, or the snapshots a tape put in
+        # their place when they were updated after the call (the values the call read).
+        var_inputs = inputs[len(inputs) - len(self.variables):]
+        args = ([outputs[n_out + i] for i in used] + [var_inputs[i] for i in used_vars]
+                + [d for d, m in zip(dys, mask) if m])
         grads = backward.call_flat(args)
         return tuple(grads)
 
@@ -114,6 +118,8 @@ class FunctionGradient:
         for t in self.saved:
             mapped[id(t)] = graph.placeholder(t.shape, t.dtype)
         saved_ph = [mapped[id(t)] for t in self.saved]
+        var_ph = [graph.placeholder(v.shape, v.dtype) for v in self.variables]
+        var_map = {id(v): p for v, p in zip(self.variables, var_ph)}
 
         def m(x):
             if x._is_symbolic:
@@ -121,7 +127,7 @@ class FunctionGradient:
                 if p is None:
                     p = mapped[id(x)] = graph.placeholder(x.shape, x.dtype)
                 return p
-            return x
+            return var_map.get(id(x), x) if x._is_variable else x
 
         forward_targets = list(concrete.outputs) + self.saved
         targets, dy_ph = [], []
@@ -135,8 +141,8 @@ class FunctionGradient:
             entries.append((node.op, tuple(m(x) for x in node.inputs),
                             outs if node.op.num_outputs != 1 else outs[0], node.attrs))
         watched = {id(mapped[i]): mapped[i] for i in self.watched if i in mapped}
-        watched.update((id(v), v) for v in self.variables)
-        sources = [m(p) for p in concrete.inputs] + list(self.variables)
+        watched.update((id(p), p) for p in var_ph)
+        sources = [m(p) for p in concrete.inputs] + var_ph
         saved_state = state.graph, state.tapes
         state.graph, state.tapes = graph, []
         try:
@@ -150,15 +156,17 @@ class FunctionGradient:
         for node in live_nodes(graph, outs):
             used_ids.update(id(x) for x in node.inputs)
         used_ids.update(id(g) for g in outs)
-        extra = [p for i, p in mapped.items() if p not in saved_ph and id(p) in used_ids]
+        saved_ids = {id(p) for p in saved_ph}
+        extra = [p for p in mapped.values() if id(p) not in saved_ids and id(p) in used_ids]
         if extra:
             raise errors.InternalError(
                 f"The backward function of '{concrete.name}' reads {extra[0]!r}, a forward "
                 "value that was not saved.")
         used = [i for i, p in enumerate(saved_ph) if id(p) in used_ids]
-        inputs = [saved_ph[i] for i in used] + dy_ph
+        used_vars = [i for i, p in enumerate(var_ph) if id(p) in used_ids]
+        inputs = [saved_ph[i] for i in used] + [var_ph[i] for i in used_vars] + dy_ph
         backward = ConcreteFunction(graph, inputs, grads, concrete.name + "_backward")
-        return backward, used
+        return backward, used, used_vars
 
 
 def call_recorded(concrete, tensors):

@@ -130,3 +130,15 @@ def test_variable_updated_inside_traced_tape_keeps_the_value_read():
     w.assign(2.0)
     traced = tf.function(step)
     assert [float(traced(tf.constant(1.0))) for _ in range(3)] == eager == [4.0, 6.0, 8.0]
+
+
+def test_variable_updated_after_a_call_keeps_the_value_the_call_read():
+    w = tf.Variable(3.0)
+    f = tf.function(lambda x: w * w * x)
+    x = tf.constant(2.0)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = f(x)
+        w.assign(100.0)
+    assert float(tape.gradient(y, x)) == 9.0       # w*w with the w the call read
+    assert float(tape.gradient(y, w)) == 12.0      # 2*w*x
