@@ -253,3 +253,14 @@ def test_integer_inputs_are_cast_except_for_embedding():
     inp = keras.Input(shape=(3,), dtype="int32")
     model = keras.Model(inp, L.Dense(1)(L.Flatten()(L.Embedding(10, 2)(inp))))
     assert model(np.array([[1, 2, 9]])).shape == tf.TensorShape([1, 1])
+
+
+def test_dropout_gradient_is_the_scaled_mask():
+    x = tf.constant(np.ones((50, 4), np.float32))
+    drop = L.Dropout(0.3)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = drop(x, training=True)
+    g = tape.gradient(tf.reduce_sum(y), x)
+    np.testing.assert_allclose(g.numpy(), y.numpy())        # y = 1 * mask
+    assert set(np.unique(y.numpy()).round(5)) <= {0.0, round(1 / 0.7, 5)}

@@ -242,3 +242,14 @@ def test_traced_and_eager_fit_give_identical_weights():
         weights.append(model.get_weights())
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)
+
+
+def test_traced_fit_with_dropout_batchnorm_and_a_partial_batch_traces_twice():
+    x, y = np.random.default_rng(0).random((70, 6, 6, 1)), np.arange(70) % 3
+    model = keras.Sequential([L.Conv2D(4, 3, activation="relu"), L.BatchNormalization(),
+                              L.MaxPool2D(), L.Flatten(), L.Dropout(0.5),
+                              L.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    h = model.fit(x, y, batch_size=32, epochs=3, verbose=0, validation_split=0.2)
+    assert all(np.isfinite(h.history["val_loss"]))
+    assert model.train_function.experimental_get_tracing_count() == 2    # 32, then any size

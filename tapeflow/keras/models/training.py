@@ -148,7 +148,9 @@ class Trainer:
             from tapeflow.function.polymorphic import function as wrap
         except ImportError:
             return fn
-        return wrap(fn, jit_compile=self._jit_compile) if self._jit_compile else wrap(fn)
+        # reduce_retracing: the partial last batch (or a second batch size) makes one more
+        # trace with the batch dimension unknown, not one trace per size.
+        return wrap(fn, jit_compile=self._jit_compile, reduce_retracing=True)
 
     def make_train_function(self, force=False):
         if self.train_function is None or force:
