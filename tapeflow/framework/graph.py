@@ -58,12 +58,17 @@ class FuncGraph:
         track_variables: keep the Variables created while this graph is
             current in `created_variables` (`tf.function` uses it to allow
             Variables only on the first trace).
+        fold_shapes: fold ops that only read their inputs' shapes
+            (`SHAPE_ONLY_OPS`) when those are fully known; for graphs that are
+            run, not those whose symbolic tensors users keep (Keras builds).
     """
 
     # None: Variables created while this graph is current are not noted.
     created_variables = None
+    fold_shapes = False
 
-    def __init__(self, name: str = "graph", outer_graph=None, track_variables=False):
+    def __init__(self, name: str = "graph", outer_graph=None, track_variables=False,
+                 fold_shapes=False):
         self.name = name
         self.nodes: list[Node] = []
         self.inputs: list[SymbolicTensor] = []
@@ -73,6 +78,8 @@ class FuncGraph:
         self.captures = {}           # id(outer tensor) -> (outer tensor, inner placeholder)
         if track_variables:
             self.created_variables = []
+        if fold_shapes:
+            self.fold_shapes = True
 
     def placeholder(self, shape, dtype, name=None) -> SymbolicTensor:
         t = SymbolicTensor(TensorShape(shape), dtypes.as_dtype(dtype), self)
@@ -113,7 +120,7 @@ class FuncGraph:
                 symbolic = True
         if not symbolic and not op.stateful:
             return _run_eagerly(op, inputs, attrs)
-        if op.name in SHAPE_ONLY_OPS and all(
+        if self.fold_shapes and op.name in SHAPE_ONLY_OPS and all(
                 not x._is_symbolic or x.shape.is_fully_defined() for x in inputs):
             from tapeflow.framework.tensor import Tensor
             return _run_eagerly(op, [Tensor(_stand_in(x, 1)) if x._is_symbolic else x

@@ -55,7 +55,7 @@ def trace(python_function, args, kwargs, name, first_trace=True):
         name: the function's name (for errors and generated code).
         first_trace: whether Variables may be created (only on the first trace).
     """
-    graph = FuncGraph(name, track_variables=True)
+    graph = FuncGraph(name, track_variables=True, fold_shapes=True)
     flat = nest.flatten((list(args), kwargs))
     placeholders = []
     sym = []

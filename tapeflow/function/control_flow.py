@@ -48,7 +48,7 @@ class _Branch:
 
     def __init__(self, fn, args, name, arg_shapes=None):
         outer = state.graph
-        self.graph = FuncGraph(name, outer_graph=outer)
+        self.graph = FuncGraph(name, outer_graph=outer, fold_shapes=True)
         self.params = [self.graph.placeholder(
             arg_shapes[i] if arg_shapes is not None else a.shape, a.dtype)
             for i, a in enumerate(args)]

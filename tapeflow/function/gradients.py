@@ -113,7 +113,7 @@ class FunctionGradient:
     def _trace_backward(self, mask):
         from tapeflow.function.concrete import ConcreteFunction
         concrete = self.concrete
-        graph = FuncGraph(concrete.name + "_backward")
+        graph = FuncGraph(concrete.name + "_backward", fold_shapes=True)
         mapped = {}
         for t in self.saved:
             mapped[id(t)] = graph.placeholder(t.shape, t.dtype)
