@@ -1,7 +1,8 @@
 """`tf.data.Dataset`: a lazy, re-iterable pipeline of elements.
 
-Each dataset stage is a small class (sources in `sources.py`, transformations
-in `transforms.py` and `shuffle.py`) that implements two hooks:
+Each dataset stage is a small class (sources in `sources.py`; stages in
+`transforms.py`, `batching.py`, `shuffle.py`, `cache.py`, `nested.py`) that
+implements two hooks:
 
 - `_iter_flat()`: a generator over elements as flat lists of NumPy arrays;
 - `_indexed()`: `None`, or `(arrays, chunks)` when every element is a row of
