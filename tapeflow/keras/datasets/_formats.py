@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import pickle
 import zipfile
 import zlib
@@ -68,7 +69,7 @@ def parse_idx(data: bytes, name: str, ndim: int) -> np.ndarray:
         raise _corrupt(name, "the header ends early")
     dims = tuple(int(d) for d in np.frombuffer(data, ">u4", rank, offset=4))
     dtype = np.dtype(_IDX_DTYPES[code])
-    expected = int(np.prod(dims)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize     # Python ints: no overflow on odd headers
     if len(data) - header != expected:
         raise _corrupt(name, f"the header promises shape {dims} ({expected} bytes of data) "
                              f"but the file holds {len(data) - header} bytes")
