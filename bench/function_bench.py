@@ -227,10 +227,20 @@ def main(argv=None):
         return
     frameworks = args.frameworks.split(",")
     print(f"tf.function benchmark: {os.cpu_count()} CPUs, median of {args.rounds} interleaved "
-          "blocks per variant")
+          f"blocks per variant; load average {_load()} at start")
     for workload in args.only.split(","):
         block = {"mlp": 50, "cnn": 3}[workload]
         report(workload, run_workload(workload, args.rounds, block, frameworks))
+        sys.stdout.flush()
+    # Other processes competing for the cores distort multi-threaded BLAS most of all.
+    print(f"\nload average {_load()} at the end")
+
+
+def _load():
+    try:
+        return "/".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 if __name__ == "__main__":

@@ -162,13 +162,8 @@ class Function:
 
     def _trace(self, names, values, spec_key, key):
         sym = sig_mod.trace_values(values, spec_key)
-        binder = self._binder
-        n_args = len(names)
-
-        def fn(*args, **kwargs):
-            return self._call_python(*args, **kwargs)
-
-        concrete = trace(lambda *vals: binder.call(fn, names, list(vals)), sym[:n_args], {},
+        binder, call_python = self._binder, self._call_python
+        concrete = trace(lambda *vals: binder.call(call_python, names, list(vals)), sym, {},
                          self._name, first_trace=self._tracing_count == 0)
         self._tracing_count += 1
         self._traces.append((spec_key, concrete))
