@@ -62,7 +62,8 @@ def _binary(name, kernel, grad, out_dtype=None, doc=""):
 negative = _unary("Neg", np.negative, lambda x, y, a, dy: (negative(dy),), float_only=False)
 neg = negative
 abs = _unary("Abs", np.abs, lambda x, y, a, dy: (dy * sign(x[0]),), float_only=False)  # noqa: A001
-sign = _unary("Sign", np.sign, NO_GRADIENT, float_only=False)
+# Sign's gradient is zero (not None), as in TF: sign(x) * y still connects x.
+sign = _unary("Sign", np.sign, lambda x, y, a, dy: (zeros_like(dy),), float_only=False)
 floor = _unary("Floor", np.floor, NO_GRADIENT)
 ceil = _unary("Ceil", np.ceil, NO_GRADIENT)
 # TF's round is banker's rounding (half to even), which np.round implements.
