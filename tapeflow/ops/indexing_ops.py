@@ -99,9 +99,11 @@ def slice(input_, begin, size, name=None):  # noqa: A001
 def _gather_kernel(params, indices, axis, batch_dims):
     if batch_dims == 0:
         n = params.shape[axis]
-        if indices.size and (indices.max() >= n or indices.min() < -n):
-            bad = indices[(indices >= n) | (indices < -n)].flat[0]
-            raise IndexError(f"indices contains {bad}, which is not in [0, {n})")
+        if indices.size and (indices.max() >= n or indices.min() < 0):
+            # TF's CPU kernel rejects negative indices too (no wrap-around).
+            pos = np.argwhere((indices >= n) | (indices < 0))[0]
+            where = ",".join(str(int(p)) for p in pos)
+            raise IndexError(f"indices[{where}] = {indices[tuple(pos)]} is not in [0, {n})")
         return np.take(params, indices, axis=axis)
     # batch_dims > 0: gather per leading batch index.
     out = [_gather_kernel(p, i, axis - batch_dims, batch_dims - 1) for p, i in zip(params, indices)]
