@@ -22,7 +22,7 @@ import os
 
 from tapeflow.data import structure
 from tapeflow.data.dataset import UNKNOWN, Dataset
-from tapeflow.data.transforms import _caller, _count, _fn_name
+from tapeflow.data.transforms import _caller, _count, _fn_name, check_arity
 from tapeflow.framework.tensor_shape import TensorShape
 
 
@@ -67,6 +67,7 @@ class InterleaveDataset(Dataset):
         if self._block < 1 and self._block != -1:
             raise ValueError(f"interleave: `block_length` must be >= 1, got {block_length!r}.")
         self._block = max(self._block, 1)
+        check_arity(fn, input_ds.element_spec, "interleave")
         self._input, self._fn = input_ds, fn
 
     def _datasets(self):

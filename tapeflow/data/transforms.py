@@ -18,6 +18,7 @@ thread could record into a tape or a trace of the main thread.
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 
 import numpy as np
@@ -50,6 +51,23 @@ def _caller(fn, spec, wrap=Tensor):
     return lambda flat: fn(pack(flat))
 
 
+def check_arity(fn, spec, op: str, what: str = "map_func") -> None:
+    """Fails at construction, as TF does, when `fn` cannot take this dataset's elements."""
+    n = len(spec) if isinstance(spec, tuple) else 1
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):     # builtins without a signature: let the call decide
+        return
+    try:
+        signature.bind(*range(n))
+    except TypeError as e:
+        passed = (f"tuples, passed as {n} separate arguments" if isinstance(spec, tuple)
+                  else "passed as one argument")
+        raise TypeError(
+            f"{op}: `{what}` {_fn_name(fn)}{signature} cannot be called with this dataset's "
+            f"elements ({e}). The elements are {passed}; element_spec: {spec!r}.") from None
+
+
 def _normalize_output(value):
     """A map function's result: lists become tuples (as tf.data does), leaves arrays."""
     if isinstance(value, list):
@@ -67,6 +85,7 @@ class MapDataset(Dataset):
             raise TypeError(f"map: `map_func` must be callable, got {type(fn).__name__}.")
         if num_parallel_calls is not None:
             self._tf_name = "_ParallelMapDataset"
+        check_arity(fn, input_ds.element_spec, "map")
         self._input, self._fn = input_ds, fn
         self._spec = _traced_spec(fn, input_ds.element_spec)
 
@@ -147,6 +166,7 @@ class FilterDataset(Dataset):
         if not callable(predicate):
             raise TypeError(f"filter: `predicate` must be callable, got "
                             f"{type(predicate).__name__}.")
+        check_arity(predicate, input_ds.element_spec, "filter", "predicate")
         self._input, self._fn = input_ds, predicate
         self._spec = input_ds.element_spec
 
@@ -170,6 +190,7 @@ class FlatMapDataset(Dataset):
     _tf_name = "_FlatMapDataset"
 
     def __init__(self, input_ds, fn):
+        check_arity(fn, input_ds.element_spec, "flat_map")
         self._input, self._fn = input_ds, fn
 
     def _datasets(self):

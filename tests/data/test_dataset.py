@@ -334,3 +334,12 @@ def test_iterating_inside_a_traced_function_is_refused_not_frozen():
     with pytest.raises(NotImplementedError, match="outside the tf.function"):
         total(ds)
     assert [int(v) for v in ds] == [0, 1, 2]      # eager iteration is unaffected
+
+
+def test_map_function_of_the_wrong_arity_fails_at_map_time():
+    pairs = D.from_tensor_slices((np.arange(3), np.arange(3)))
+    with pytest.raises(TypeError, match="2 separate arguments"):
+        pairs.map(lambda x: x)
+    with pytest.raises(TypeError, match="predicate"):
+        D.range(3).filter(lambda x, y: True)
+    assert len(list(pairs.map(lambda *xs: xs[0]))) == 3     # *args accepts any arity
