@@ -253,3 +253,21 @@ def test_traced_fit_with_dropout_batchnorm_and_a_partial_batch_traces_twice():
     h = model.fit(x, y, batch_size=32, epochs=3, verbose=0, validation_split=0.2)
     assert all(np.isfinite(h.history["val_loss"]))
     assert model.train_function.experimental_get_tracing_count() == 2    # 32, then any size
+
+
+def test_class_weight_matches_keras(real_tf):
+    x, y = _data()
+    ours = _mlp()
+    theirs = real_tf.keras.Sequential([real_tf.keras.Input((5,)),
+                                       real_tf.keras.layers.Dense(8, activation="relu"),
+                                       real_tf.keras.layers.Dense(3, activation="softmax")])
+    theirs.set_weights(ours.get_weights())
+    weights = {0: 0.5, 1: 2.0, 2: 1.0}
+    for m in (ours, theirs):
+        m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    h1 = ours.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, class_weight=weights)
+    h2 = theirs.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0,
+                    class_weight=weights)
+    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-4)
+    with pytest.raises(ValueError, match=r"no entry for class\(es\) \[2\]"):
+        ours.fit(x, y, verbose=0, class_weight={0: 1.0, 1: 1.0})

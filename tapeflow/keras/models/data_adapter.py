@@ -129,8 +129,45 @@ class IterableData:
             yield unpack(batch)
 
 
-def make(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None):
+def class_weights_for(y, class_weight):
+    """Per-example weights class_weight[label] (labels: ids, (N, 1) ids or one-hot rows)."""
+    y = np.asarray(y._value if isinstance(y, Tensor) else y)
+    labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
+    labels = labels.astype(np.int64)
+    missing = sorted(set(np.unique(labels).tolist()) - set(int(k) for k in class_weight))
+    if missing:
+        raise ValueError(f"class_weight has no entry for class(es) {missing}; expected a weight "
+                         f"for every label, received keys {sorted(class_weight)}")
+    table = np.zeros(labels.max() + 1 if labels.size else 1, np.float32)
+    for k, w in class_weight.items():
+        if int(k) < len(table):
+            table[int(k)] = w
+    return table[labels]
+
+
+class _ClassWeighted:
+    """Adds class-weight sample weights to each batch of another batch source."""
+
+    def __init__(self, data, class_weight):
+        self.data, self.class_weight = data, class_weight
+        self.steps = data.steps
+
+    def __iter__(self):
+        for x, y, sw in self.data:
+            cw = class_weights_for(y, self.class_weight)
+            yield x, y, cw if sw is None else np.asarray(sw) * cw
+
+
+def make(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None,
+         class_weight=None):
     """An iterable of (x, y, sample_weight) batches with a `steps` count (None if unknown)."""
+    if class_weight:
+        if y is not None and not is_dataset_like(x):
+            cw = class_weights_for(y, class_weight)
+            sample_weight = cw if sample_weight is None else np.asarray(sample_weight) * cw
+        else:
+            return _ClassWeighted(make(x, y, sample_weight, batch_size, shuffle, steps),
+                                  class_weight)
     if is_dataset_like(x):
         if y is not None:
             raise ValueError("`y` argument is not supported when using a dataset as input: the "

@@ -177,7 +177,8 @@ class Trainer:
         if kwargs:
             raise TypeError(f"fit() got unexpected keyword arguments {sorted(kwargs)}")
         verbose = 1 if verbose == "auto" else int(verbose)
-        data = data_adapter.make(x, y, sample_weight, batch_size, shuffle, steps_per_epoch)
+        data = data_adapter.make(x, y, sample_weight, batch_size, bool(shuffle),
+                                 steps_per_epoch, class_weight)
         val = None
         if validation_data is not None:
             val = self._validation_data(validation_data, validation_batch_size or batch_size,
