@@ -17,6 +17,8 @@ blocks, and ratios from the same run.
 
     python bench/function_bench.py                    # about 2 minutes on 2 cores
     python bench/function_bench.py --rounds 5 --only mlp
+    python bench/function_bench.py --threads 1        # one BLAS/OpenMP thread per worker:
+                                                      # steadier on a machine others load
 """
 from __future__ import annotations
 
@@ -159,10 +161,16 @@ def worker(workload, fw, use_function, block):
 
 # -- parent: interleaves the variants ---------------------------------------------------------
 
-def _start(workload, fw, use_function, block):
+def _start(workload, fw, use_function, block, threads=None):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", workload, fw,
            "1" if use_function else "0", str(block)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    if threads:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+            env[var] = str(threads)
+        if fw == "pytorch":
+            cmd.append(f"--torch-threads={threads}")
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     line = p.stdout.readline()
     if line.strip() != "ready":
@@ -171,7 +179,7 @@ def _start(workload, fw, use_function, block):
     return p
 
 
-def run_workload(workload, rounds, block, frameworks):
+def run_workload(workload, rounds, block, frameworks, threads=None):
     procs = {}
     for fw, fn in VARIANTS:
         if fw not in frameworks:
@@ -181,7 +189,7 @@ def run_workload(workload, rounds, block, frameworks):
         except ImportError:
             print(f"  ({workloads.LABELS[fw]} is not installed: skipped)")
             continue
-        p = _start(workload, fw, fn, block)
+        p = _start(workload, fw, fn, block, threads)
         if p is None:
             print(f"  ({_variant_name(fw, fn)} failed to start: skipped)")
             continue
@@ -219,18 +227,25 @@ def main(argv=None):
     parser.add_argument("--only", default="mlp,cnn", help="workloads: mlp, cnn")
     parser.add_argument("--rounds", type=int, default=7, help="timed blocks per variant")
     parser.add_argument("--frameworks", default="tapeflow,tensorflow,pytorch")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS/OpenMP threads per worker (default: each library's own)")
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--torch-threads", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         workload, fw, fn, block = args.worker
+        if args.torch_threads:
+            import torch
+            torch.set_num_threads(args.torch_threads)
         worker(workload, fw, fn == "1", int(block))
         return
     frameworks = args.frameworks.split(",")
     print(f"tf.function benchmark: {os.cpu_count()} CPUs, median of {args.rounds} interleaved "
-          f"blocks per variant; load average {_load()} at start")
+          f"blocks per variant; load average {_load()} at start"
+          + (f"; {args.threads} BLAS thread(s) per worker" if args.threads else ""))
     for workload in args.only.split(","):
         block = {"mlp": 50, "cnn": 3}[workload]
-        report(workload, run_workload(workload, args.rounds, block, frameworks))
+        report(workload, run_workload(workload, args.rounds, block, frameworks, args.threads))
         sys.stdout.flush()
     # Other processes competing for the cores distort multi-threaded BLAS most of all.
     print(f"\nload average {_load()} at the end")
