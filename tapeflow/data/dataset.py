@@ -162,6 +162,22 @@ class Dataset:
                                         output_signature)
 
     @staticmethod
+    def random(seed=None, rerandomize_each_iteration=None, name=None) -> Dataset:
+        """An infinite stream of random non-negative int64 scalars."""
+        return selection.RandomDataset(seed)
+
+    @staticmethod
+    def sample_from_datasets(datasets, weights=None, seed=None, stop_on_empty_dataset=False,
+                             rerandomize_each_iteration=None) -> Dataset:
+        """Each element from one of `datasets`, picked at random with `weights`."""
+        return selection.SampleDataset(datasets, weights, seed, stop_on_empty_dataset)
+
+    @staticmethod
+    def choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset=True) -> Dataset:
+        """Each element from `datasets[c]`, `c` the next value of `choice_dataset`."""
+        return selection.ChooseDataset(datasets, choice_dataset, stop_on_empty_dataset)
+
+    @staticmethod
     def zip(*datasets, name=None) -> Dataset:
         """Elements are tuples (or the given structure) of the datasets' elements."""
         if len(datasets) == 1:
@@ -245,6 +261,18 @@ class Dataset:
         """Groups elements into windows: each element becomes a small dataset (per component)."""
         return nested.WindowDataset(self, size, shift, stride, drop_remainder)
 
+    def take_while(self, predicate, name=None) -> Dataset:
+        """Elements up to (not including) the first for which `predicate` is false."""
+        return selection.TakeWhileDataset(self, predicate)
+
+    def unique(self, name=None) -> Dataset:
+        """The first occurrence of each (scalar integer) element."""
+        return selection.UniqueDataset(self)
+
+    def scan(self, initial_state, scan_func, name=None) -> Dataset:
+        """A running state: `scan_func(state, element) -> (new_state, output)`."""
+        return selection.ScanDataset(self, initial_state, scan_func)
+
     def apply(self, transformation_func) -> Dataset:
         """`transformation_func(self)`: for reusable pipeline pieces."""
         return transformation_func(self)
@@ -326,6 +354,6 @@ class DatasetIterator:
 
 
 # Stage modules subclass Dataset, so they are imported after it is defined.
-from tapeflow.data import batching, nested, sources, transforms
+from tapeflow.data import batching, nested, selection, sources, transforms
 from tapeflow.data import cache as cache_mod
 from tapeflow.data import shuffle as shuffle_mod

@@ -15,3 +15,15 @@ UNKNOWN_CARDINALITY = UNKNOWN
 def cardinality(dataset):
     """`dataset.cardinality()`, as a function."""
     return dataset.cardinality()
+
+
+def sample_from_datasets(datasets, weights=None, seed=None, stop_on_empty_dataset=False):
+    """`tf.data.Dataset.sample_from_datasets`, under its older name."""
+    from tapeflow.data.dataset import Dataset
+    return Dataset.sample_from_datasets(datasets, weights, seed, stop_on_empty_dataset)
+
+
+def choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset=True):
+    """`tf.data.Dataset.choose_from_datasets`, under its older name."""
+    from tapeflow.data.dataset import Dataset
+    return Dataset.choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset)
