@@ -32,6 +32,8 @@ from tapeflow.ops.math_ops import (  # noqa: F401
     negative, not_equal, pow, round, rsqrt, saturate_cast, sigmoid, sign, sin, sqrt, square,
     realdiv, subtract, tan, tanh, tensordot, truediv, where)
 from tapeflow.ops.clip_ops import clip_by_global_norm, clip_by_norm, norm  # noqa: F401
+from tapeflow.ops.einsum_ops import einsum  # noqa: F401
+from tapeflow.ops.sort_ops import argsort, sort  # noqa: F401
 from tapeflow.ops.math_ops import matmul  # noqa: F401
 from tapeflow.ops.reduce_ops import (  # noqa: F401
     argmax, argmin, reduce_all, reduce_any, reduce_logsumexp, reduce_max, reduce_mean,

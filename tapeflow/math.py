@@ -7,6 +7,9 @@ from tapeflow.ops.math_ops import (  # noqa: F401
     scalar_mul, sigmoid, sign, sin, sinh, softplus, sqrt, square, squared_difference, subtract,
     tan, tanh, truediv)
 from tapeflow.ops.reduce_ops import (  # noqa: F401
-    argmax, argmin, count_nonzero, reduce_all, reduce_any, reduce_logsumexp, reduce_max,
-    reduce_mean, reduce_min, reduce_prod, reduce_std, reduce_sum, reduce_variance)
+    argmax, argmin, count_nonzero, reduce_all, reduce_any, reduce_euclidean_norm,
+    reduce_logsumexp, reduce_max, reduce_mean, reduce_min, reduce_prod, reduce_std, reduce_sum,
+    reduce_variance)
+from tapeflow.ops.scan_ops import cumsum, segment_sum, unsorted_segment_sum  # noqa: F401
+from tapeflow.ops.sort_ops import in_top_k, top_k  # noqa: F401
 from tapeflow.ops.nn_ops import log_softmax, softmax  # noqa: F401

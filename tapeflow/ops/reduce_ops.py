@@ -176,6 +176,13 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
     return out
 
 
+def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
+    """sqrt(sum(x**2)) over `axis`."""
+    from tapeflow.ops import math_ops
+    x = as_input(input_tensor)
+    return math_ops.sqrt(reduce_sum(x * x, axis=axis, keepdims=keepdims))
+
+
 def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
     from tapeflow.ops import math_ops
     x = as_input(input_tensor)

@@ -1,0 +1,116 @@
+"""`tf.einsum`: Einstein summation, with a gradient that is itself an einsum.
+
+The equation is first made explicit (an output after '->', every '...' spelt
+out as letters), so the gradient of operand k is the einsum of the incoming
+gradient with the other operands, giving operand k's letters; letters summed
+away inside operand k alone come back by broadcasting.
+
+    >>> import tapeflow as tf
+    >>> tf.einsum('ij,jk->ik', tf.ones((2, 3)), tf.ones((3, 2))).numpy()
+    array([[3., 3.],
+           [3., 3.]], dtype=float32)
+    >>> tf.einsum('bi,bi->b', [[1., 2.]], [[3., 4.]]).numpy()
+    array([11.], dtype=float32)
+"""
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from tapeflow.framework import errors
+from tapeflow.framework.op import OpDef, as_input, execute
+from tapeflow.framework.tensor_shape import TensorShape
+
+
+def _explicit(equation: str, ranks) -> str:
+    """`equation` with an explicit output and each '...' replaced by letters."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(ranks):
+        raise ValueError(f"einsum: the equation {equation!r} has {len(terms)} operands but "
+                         f"{len(ranks)} tensors were given.")
+    spare = [c for c in string.ascii_letters if c not in eq]
+    n_ell = max((r - len(t.replace("...", "")) for t, r in zip(terms, ranks) if "..." in t),
+                default=0)
+    ell = "".join(spare[:n_ell])
+    fixed = []
+    for t, r in zip(terms, ranks):
+        if "..." in t:
+            k = r - len(t.replace("...", ""))
+            t = t.replace("...", ell[n_ell - k:] if k else "")
+        if len(t) != r:
+            raise ValueError(f"einsum: operand subscripts {t!r} do not match a tensor of rank {r} "
+                             f"in {equation!r}.")
+        fixed.append(t)
+    if arrow:
+        out = out.replace("...", ell)
+    else:   # implicit mode: letters used exactly once, sorted (after the '...' ones)
+        counts = {c: "".join(fixed).count(c) for c in "".join(fixed)}
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    return ",".join(fixed) + "->" + out
+
+
+def _einsum_kernel(*arrays, equation):
+    big = sum(a.size for a in arrays) > 4096 or len(arrays) > 2
+    return np.asarray(np.einsum(equation, *arrays, optimize=big))
+
+
+def _einsum_grad(x, y, attrs, dy, needs):
+    from tapeflow.ops import array_ops
+    lhs, out = attrs["equation"].split("->")
+    terms = lhs.split(",")
+    grads = []
+    for k, (t, xk) in enumerate(zip(terms, x)):
+        if not needs[k]:
+            grads.append(None)
+            continue
+        if len(set(t)) != len(t):
+            raise errors.op_error("Einsum", f"the gradient of an operand with a repeated "
+                                  f"subscript ({t!r}, a diagonal) is not supported")
+        others = [terms[j] for j in range(len(terms)) if j != k]
+        avail = set(out).union(*others) if others else set(out)
+        kept = "".join(c for c in t if c in avail)
+        eq = ",".join([out] + others) + "->" + kept
+        g = execute(_EINSUM, (dy,) + tuple(x[j] for j in range(len(terms)) if j != k),
+                    {"equation": eq})
+        if kept != t:   # letters summed inside operand k only: broadcast back
+            shape = xk.shape.as_list()
+            g = array_ops.reshape(g, [d if c in avail else 1 for c, d in zip(t, shape)])
+            g = array_ops.broadcast_to(g, array_ops.shape(xk))
+        grads.append(g)
+    return tuple(grads)
+
+
+def _einsum_shape(inputs, attrs):
+    lhs, out = attrs["equation"].split("->")
+    sizes = {}
+    for t, x in zip(lhs.split(","), inputs):
+        for c, d in zip(t, x.shape.as_list()):
+            if d is not None and d != 1:
+                sizes[c] = d
+            else:
+                sizes.setdefault(c, d)
+    return [(TensorShape([sizes.get(c) for c in out]), inputs[0].dtype)]
+
+
+_EINSUM = OpDef("Einsum", _einsum_kernel, _einsum_grad, shape_fn=_einsum_shape)
+
+
+def einsum(equation, *inputs, **kwargs):
+    """Einstein summation over `inputs` as `equation` says (e.g. 'bij,bjk->bik').
+
+    Raises:
+        InvalidArgumentError: operands of different dtypes, or sizes that disagree.
+    """
+    xs = tuple(as_input(t) for t in inputs)
+    if not xs:
+        raise ValueError("einsum: at least one tensor is required.")
+    if any(x.dtype is not xs[0].dtype for x in xs):
+        raise errors.op_error("Einsum", "all operands must have one dtype; got "
+                              + ", ".join(x.dtype.name for x in xs))
+    if any(x.shape.rank is None for x in xs):
+        raise errors.op_error("Einsum", "operands must have known ranks")
+    eq = _explicit(equation, [x.shape.rank for x in xs])
+    return execute(_EINSUM, xs, {"equation": eq})

@@ -1,0 +1,156 @@
+"""Sorting along the last axis: `tf.math.top_k`, `tf.sort`, `tf.argsort`, `tf.math.in_top_k`.
+
+`top_k` is the primitive (TF builds sort and argsort on it too). Its gradient
+scatters into the chosen positions (`TopKGrad`), whose own gradient gathers
+them back (`GatherLast`): the pair is adjoint, so derivatives of any order work.
+Ties keep the lower index first, as TF's kernel does.
+
+    >>> import tapeflow as tf
+    >>> tf.math.top_k([1., 3., 3., 2.], k=2).indices.numpy()
+    array([1, 2], dtype=int32)
+    >>> tf.sort([3, 1, 2], direction='DESCENDING').numpy()
+    array([3, 2, 1], dtype=int32)
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from tapeflow.framework import dtypes, errors
+from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, execute
+from tapeflow.framework.tensor_shape import TensorShape
+
+
+class TopKV2(NamedTuple):
+    """What `top_k` returns: the k largest values and their indices."""
+
+    values: object
+    indices: object
+
+
+def _topk_kernel(x, k):
+    # A stable sort of -x puts ties in index order; bools/unsigned sort as int64.
+    key = -x.astype(np.int64) if x.dtype.kind in "bu" else -x
+    idx = np.argsort(key, axis=-1, kind="stable")[..., :k]
+    return np.take_along_axis(x, idx, axis=-1), idx.astype(np.int32)
+
+
+def _gather_last_kernel(x, idx):
+    return np.take_along_axis(x, idx.astype(np.intp), axis=-1)
+
+
+def _topk_grad_kernel(x, idx, dy):
+    g = np.zeros(x.shape, dy.dtype)
+    np.put_along_axis(g, idx.astype(np.intp), dy, axis=-1)   # top_k's indices are distinct
+    return g
+
+
+_GATHER_LAST = OpDef(
+    "GatherLast", _gather_last_kernel,
+    lambda x, y, a, dy: (execute(_TOPK_GRAD, (x[0], x[1], dy)), None),
+    shape_fn=lambda i, a: [(i[1].shape, i[0].dtype)])
+_TOPK_GRAD = OpDef(
+    "TopKGrad", _topk_grad_kernel,
+    lambda x, y, a, g: (None, None, execute(_GATHER_LAST, (g, x[1]))),
+    shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)])
+
+
+def _topk_shape(inputs, attrs):
+    dims = inputs[0].shape.as_list()
+    shape = TensorShape(dims[:-1] + [attrs["k"]])
+    return [(shape, inputs[0].dtype), (shape, dtypes.int32)]
+
+
+_TOPK = OpDef("TopKV2", _topk_kernel,
+              lambda x, y, a, dy: (execute(_TOPK_GRAD, (x[0], y[1], dy[0])),),
+              num_outputs=2, shape_fn=_topk_shape)
+
+
+def top_k(input, k=1, sorted=True, index_type=dtypes.int32, name=None):  # noqa: A002
+    """The `k` largest entries along the last axis, and their indices.
+
+    Raises:
+        InvalidArgumentError: `k` is negative or larger than the last dimension.
+    """
+    x = as_input(input)
+    k = int(k)
+    n = x.shape[-1] if x.shape.rank else None
+    if x.shape.rank == 0:
+        raise errors.op_error("TopKV2", "input must be at least 1-dimensional; got a scalar")
+    if k < 0 or (n is not None and k > n):
+        raise errors.op_error("TopKV2", f"input must have at least k={k} columns (and k >= 0); "
+                              f"got shape {x.shape}")
+    values, indices = execute(_TOPK, (x,), {"k": k})
+    return TopKV2(values, indices)
+
+
+def _check_direction(direction):
+    if direction not in ("ASCENDING", "DESCENDING"):
+        raise ValueError(f"direction must be 'ASCENDING' or 'DESCENDING'; got {direction!r}.")
+
+
+def _last_axis(x, axis, op_name):
+    rank = x.shape.rank
+    if axis not in (-1, rank - 1):
+        raise errors.op_error(op_name, f"only the last axis is supported (axis=-1); got "
+                              f"axis={axis} for a tensor of rank {rank}")
+
+
+def sort(values, axis=-1, direction="ASCENDING", name=None):
+    """Sorted along the last axis (`direction` 'ASCENDING' or 'DESCENDING')."""
+    _check_direction(direction)
+    x = as_input(values)
+    _last_axis(x, axis, "Sort")
+    n = x.shape[-1]
+    if direction == "DESCENDING":
+        return top_k(x, n).values
+    if x.dtype.is_unsigned or x.dtype.is_bool:
+        idx = top_k(-_signed(x), n).indices
+        return _take_last(x, idx)
+    return -top_k(-x, n).values
+
+
+def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
+    """Indices that sort the last axis (int32); ties keep index order."""
+    _check_direction(direction)
+    x = as_input(values)
+    _last_axis(x, axis, "ArgSort")
+    n = x.shape[-1]
+    if direction == "DESCENDING":
+        return top_k(x, n).indices
+    return top_k(-_signed(x), n).indices
+
+
+def _signed(x):
+    from tapeflow.ops import math_ops
+    return math_ops.cast(x, dtypes.int64) if x.dtype.is_unsigned or x.dtype.is_bool else x
+
+
+def _take_last(x, idx):
+    return execute(_GATHER_LAST, (x, idx))
+
+
+_IN_TOP_K = OpDef(
+    "InTopKV2",
+    lambda pred, tgt, k: _in_top_k_kernel(pred, tgt, k), NO_GRADIENT,
+    shape_fn=lambda i, a: [(i[1].shape, dtypes.bool)])
+
+
+def _in_top_k_kernel(pred, tgt, k):
+    n = pred.shape[-1]
+    if tgt.size and (tgt.min() < 0 or tgt.max() >= n):
+        raise ValueError(f"targets must be class indices in [0, {n}); got {tgt.tolist()}")
+    picked = np.take_along_axis(pred, tgt.astype(np.intp)[:, None], axis=-1)
+    # In the top k if fewer than k classes score strictly higher (ties are all in, as TF).
+    higher = np.sum(pred > picked, axis=-1)
+    return (higher < k) & np.isfinite(picked[:, 0])
+
+
+def in_top_k(targets, predictions, k, name=None):
+    """Whether each target class is among the `k` highest predictions of its row."""
+    p, t = as_input(predictions), as_input(targets)
+    if p.shape.rank != 2 or t.shape.rank != 1:
+        raise errors.op_error("InTopKV2", f"predictions must be [batch, classes] and targets "
+                              f"[batch]; got shapes {p.shape} and {t.shape}")
+    return execute(_IN_TOP_K, (p, t), {"k": int(k)})

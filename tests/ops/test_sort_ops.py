@@ -1,0 +1,36 @@
+"""tapeflow/ops/sort_ops.py: top_k, sort, argsort, in_top_k."""
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow.testing import check_gradients, tf_parity
+
+
+def test_values_and_indices_match_tensorflow(real_tf):
+    def expr(m):
+        x = m.constant([[3., 1., 2., 3.], [0., -1., 5., 5.]])
+        i = m.constant([3, 1, 2, 1])
+        tk = m.math.top_k(x, 3)
+        return (tk.values, tk.indices, m.sort(x), m.sort(x, direction="DESCENDING"),
+                m.argsort(x), m.argsort(x, direction="DESCENDING"), m.sort(i),
+                m.argsort(i), m.math.top_k(i, 2).indices,
+                m.math.in_top_k([0, 2], x[:, :3], 1), m.math.in_top_k([3, 2], x, 1))
+    tf_parity.check(expr, [], real_tf=real_tf)
+
+
+def test_gradients_first_and_second_order(rng, real_tf):
+    x = rng.permutation(12).reshape(3, 4) / 3.0
+    check_gradients(lambda x: tf.math.top_k(x, 2).values, [x])
+    check_gradients(lambda x: tf.sort(x) * tf.range(4, dtype=tf.float64), [x])
+    check_gradients(lambda x: tf.sort(x, direction="DESCENDING") ** 2, [x])
+    tf_parity.check(lambda m, x: (m.math.top_k(x, 3).values, m.sort(x)),
+                    [x.astype(np.float32)], real_tf=real_tf)
+
+
+def test_bad_arguments_are_explained():
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at least k=5"):
+        tf.math.top_k(tf.ones((2, 3)), 5)
+    with pytest.raises(ValueError, match="direction"):
+        tf.sort([1, 2], direction="UP")
+    with pytest.raises(tf.errors.InvalidArgumentError, match="last axis"):
+        tf.sort(tf.ones((2, 3)), axis=0)
