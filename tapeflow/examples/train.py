@@ -157,12 +157,18 @@ def train(args: argparse.Namespace) -> dict:
         # Sums over the epoch so far, to turn running means into per-window means.
         prev = (0, 0.0, 0, 0.0)     # (steps, loss sum, examples, correct)
         seen = 0
+        # Into a file or pipe the bar only prints its final line; say how far we are every
+        # tenth of the epoch instead, so a logged run shows progress.
+        log_every = 0 if sys.stdout.isatty() else max(steps // 10, 1)
         start = time.perf_counter()
         for step, (images, labels) in enumerate(train_ds, 1):
             trainer.train_step(images, labels)
             seen += int(images.shape[0])
             loss, acc = float(trainer.train_loss.result()), float(trainer.train_acc.result())
             bar.update(step, values=[("loss", loss), ("accuracy", acc)])
+            if log_every and step % log_every == 0 and step < steps:
+                print(f"  {step}/{steps} - {time.perf_counter() - start:.0f}s - loss: {loss:.4f}"
+                      f" - accuracy: {acc:.4f}", flush=True)
             if step % every == 0 or step == steps:
                 cur = (step, loss * step, seen, acc * seen)
                 history["train"]["x"].append(epoch + step / steps)
