@@ -40,13 +40,31 @@ def cache(input_ds, filename):
 
 
 class MemoryCacheDataset(_RowStage):
-    """Replays the first complete pass (its order too, as after a shuffle)."""
+    """Replays the first complete pass (its order too, as after a shuffle).
+
+    Over an indexed input only the row numbers are kept. Other inputs keep
+    their elements; when every component has one shape they are stacked, so
+    that from the second pass on the cache is an indexed source and
+    `map(expensive).cache().shuffle(n).batch(b)` gathers its batches.
+    """
 
     _tf_name = "_CacheDataset"
 
     def __init__(self, input_ds):
         super().__init__(input_ds)
-        self._stored = None
+        self._stored = None      # row chunks (indexed input) or flat elements
+        self._stacked = None     # the elements as arrays with a leading axis
+
+    def _indexed(self):
+        if self._stacked is not None:
+            n = len(self._stacked[0])
+            return self._stacked, lambda: iter((range(n),))
+        return super()._indexed()
+
+    def _iter_flat(self):
+        if self._indexed() is not None:
+            return rows(*self._indexed())
+        return self._elements(self._input)
 
     def _chunks(self, chunks):
         if self._stored is not None:
@@ -68,10 +86,27 @@ class MemoryCacheDataset(_RowStage):
         for flat in ds._iter_flat():
             seen.append(flat)
             yield flat
-        self._stored = seen
+        self._stacked = _stack_if_uniform(seen)
+        self._stored = None if self._stacked is not None else seen
 
     def _card(self):
+        if self._stacked is not None:
+            return len(self._stacked[0])
         return self._input._card()
+
+
+def _stack_if_uniform(elements):
+    """Each component stacked into one array, or None when shapes differ (or no elements)."""
+    if not elements:
+        return None
+    out = []
+    for i in range(len(elements[0])):
+        column = [e[i] for e in elements]
+        first = np.shape(column[0])
+        if any(np.shape(a) != first for a in column):
+            return None
+        out.append(np.stack(column))
+    return out
 
 
 class FileCacheDataset(Dataset):

@@ -68,3 +68,25 @@ def test_a_corrupt_cache_file_is_named(tmp_path):
     (tmp_path / ("c" + cache_mod.SUFFIX)).write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="c.tfdata-cache.npz is not a readable cache file"):
         list(D.range(3).cache(path))
+
+
+def test_memory_cache_of_a_map_becomes_an_indexed_source():
+    calls = []
+
+    def double(x):
+        calls.append(1)
+        return x * 2
+    ds = D.from_tensor_slices(np.arange(10)).map(double).cache()
+    assert ds._indexed() is None                          # nothing cached yet
+    first = sorted(int(v) for v in ds.shuffle(10))
+    assert ds._indexed() is not None and len(ds) == 10   # now rows of stacked arrays
+    batches = [b.numpy() for b in ds.shuffle(10, seed=1).batch(4)]
+    assert sorted(np.concatenate(batches).tolist()) == first == list(range(0, 20, 2))
+    assert len(calls) == 11                               # one trace + the first pass only
+
+
+def test_memory_cache_keeps_ragged_elements_as_they_are():
+    ds = D.range(1, 4).map(lambda n: tf.fill([n], n)).cache()
+    first = [v.tolist() for v in ds.as_numpy_iterator()]
+    assert [v.tolist() for v in ds.as_numpy_iterator()] == first == [[1], [2, 2], [3, 3, 3]]
+    assert ds._indexed() is None
