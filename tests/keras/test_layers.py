@@ -215,6 +215,9 @@ def _check_layer(layer, x, order=2):
     (lambda: L.Conv2D(2, 3, strides=2, padding="same"), (1, 5, 5, 1)),
     (lambda: L.LayerNormalization(), (3, 4)),
     (lambda: L.AveragePooling2D(2), (1, 4, 4, 2)),
+    (lambda: L.MaxPooling2D(2), (1, 4, 4, 2)),
+    (lambda: L.Flatten(), (2, 2, 3)),
+    (lambda: L.Reshape((3, 2)), (2, 6)),
     (lambda: L.GlobalAveragePooling2D(), (1, 3, 3, 2)),
 ])
 def test_layer_gradients_numeric_vs_analytic(make, shape):

@@ -85,6 +85,7 @@ def test_model_round_trips_architecture_and_weights(tmp_path, make):
     loaded = keras.models.load_model(str(path))
     assert type(loaded) is type(model)
     assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
+    assert [w.name for w in loaded.weights] == [w.name for w in model.weights]
     for a, b in zip(model.get_weights(), loaded.get_weights()):
         np.testing.assert_array_equal(a, b)
     x = _inputs(model)

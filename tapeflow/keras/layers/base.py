@@ -432,7 +432,8 @@ class Layer:
 
     def build_from_config(self, config):
         if config and not self.built:
-            self._maybe_build_shape(_shape_from_json(config["input_shape"]))
+            with name_scope(self._name if self._scoped_build else ""):
+                self._maybe_build_shape(_shape_from_json(config["input_shape"]))
 
     # -- calling ---------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
