@@ -134,7 +134,8 @@ def main(argv=None):
             times[(name, "a")].append(_time_per_call(square, budget))
             times[(name, "b")].append(_time_per_call(chain, budget))
 
-    print(f"eager overhead, median of {rounds} interleaved rounds (python {sys.version.split()[0]})")
+    pyver = sys.version.split()[0]
+    print(f"eager overhead, median of {rounds} interleaved rounds (python {pyver})")
     labels = {"a": "(a) x*x + grad, scalar Variable",
               "b": f"(b) {CHAIN} x sin(h)*1.01 + grad, 16-vector"}
     for w in "ab":

@@ -216,7 +216,8 @@ def batch_jacobian(tape, target, source, zero_unconnected):
     tshape = target.shape.as_list()
     if target.shape.rank is None or target.shape.rank < 1 or any(d is None for d in tshape[1:]):
         raise errors.InvalidArgumentError(
-            f"batch_jacobian needs a target of shape [batch, ...] with known inner dims; got {target.shape}.")
+            "batch_jacobian needs a target of shape [batch, ...] with known inner dims; "
+            f"got {target.shape}.")
     if source.shape.rank is None or source.shape.rank < 1:
         raise errors.InvalidArgumentError(
             f"batch_jacobian needs a source of shape [batch, ...]; got {source.shape}.")

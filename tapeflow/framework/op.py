@@ -147,7 +147,8 @@ def _python_to_array(value, dtype):
         np_dtype = dtype._np
         if isinstance(value, (_ndarray, _generic)):
             src = value.dtype
-            if src.kind == "f" and np_dtype.kind in "iub" or src.kind == "c" and np_dtype.kind != "c":
+            if (src.kind == "f" and np_dtype.kind in "iub"
+                    or src.kind == "c" and np_dtype.kind != "c"):
                 raise TypeError(f"Cannot convert a {src} array to a tensor of dtype "
                                 f"{dtype.name} without losing information; use tf.cast.")
             return np.asarray(value, dtype=np_dtype)

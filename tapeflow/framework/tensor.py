@@ -110,7 +110,8 @@ class Tensor:
         if self._value.size != 1:
             raise TypeError(f"Only size-1 tensors can be converted to Python {kind}s; "
                             f"got a tensor of shape {tuple(self._value.shape)}.")
-        return self._value.reshape(()).item() if isinstance(self._value, np.ndarray) else self._value.item()
+        v = self._value
+        return v.reshape(()).item() if isinstance(v, np.ndarray) else v.item()
 
     def __float__(self) -> float:
         return float(self._scalar("float"))

@@ -97,7 +97,8 @@ class Variable:
                     "pass a callable/constant initial value.")
             if dtype is not None:
                 dtype = dtypes.as_dtype(dtype)
-                if isinstance(initial_value, Tensor) or getattr(initial_value, "_is_variable", False):
+                if isinstance(initial_value, Tensor) or getattr(initial_value, "_is_variable",
+                                                                False):
                     value = np.asarray(initial_value._value).astype(dtype._np)
                 else:
                     value = np.asarray(convert_to_tensor(initial_value, dtype)._value)
@@ -105,7 +106,8 @@ class Variable:
                 value = np.asarray(convert_to_tensor(initial_value)._value)
         self._value = np.array(value, copy=True, order="C")
         self._shape_decl = None if shape is None else TensorShape(shape)
-        if self._shape_decl is not None and not self._shape_decl.is_compatible_with(self._value.shape):
+        if (self._shape_decl is not None
+                and not self._shape_decl.is_compatible_with(self._value.shape)):
             raise ValueError(f"Variable shape {self._shape_decl} is incompatible with its initial "
                              f"value of shape {self._value.shape}")
         self._trainable = bool(trainable)

@@ -55,7 +55,8 @@ def constant(value, dtype=None, shape=None, name=None):
     if isinstance(value, Tensor) and not value._is_symbolic:
         t = value if dtype is None else Tensor(value._value.astype(dtypes.as_dtype(dtype)._np))
     elif getattr(value, "_is_variable", False):
-        t = Tensor(value.numpy() if dtype is None else value.numpy().astype(dtypes.as_dtype(dtype)._np))
+        v = value.numpy()
+        t = Tensor(v if dtype is None else v.astype(dtypes.as_dtype(dtype)._np))
     else:
         t = convert_to_tensor(value, dtype)
     if shape is not None:
@@ -74,7 +75,8 @@ def constant(value, dtype=None, shape=None, name=None):
 
 
 def _fill_kernel(shape, value):
-    return np.full(tuple(int(d) for d in np.atleast_1d(shape)), value, dtype=np.asarray(value).dtype)
+    dims = tuple(int(d) for d in np.atleast_1d(shape))
+    return np.full(dims, value, dtype=np.asarray(value).dtype)
 
 
 def _fill_shape(inputs, attrs):
@@ -206,7 +208,8 @@ def _shape_kernel(x, out):
 
 
 _SHAPE = OpDef("Shape", _shape_kernel, NO_GRADIENT,
-               shape_fn=lambda i, a: [(TensorShape([i[0].shape.rank]), dtypes.from_numpy(a["out"]))])
+               shape_fn=lambda i, a: [(TensorShape([i[0].shape.rank]),
+                                       dtypes.from_numpy(a["out"]))])
 
 
 def shape(input, out_type=dtypes.int32, name=None):  # noqa: A002
@@ -364,9 +367,13 @@ def _transpose_grad(x, y, attrs, dy):
     return (transpose(dy, inv),)
 
 
+def _transpose_shape(inputs, attrs):
+    dims = inputs[0].shape.as_list()
+    return [(TensorShape([dims[p] for p in attrs["perm"]]), inputs[0].dtype)]
+
+
 _TRANSPOSE = OpDef("Transpose", lambda x, perm: np.transpose(x, perm), _transpose_grad,
-                   shape_fn=lambda i, a: [(TensorShape([i[0].shape.as_list()[p] for p in a["perm"]]),
-                                           i[0].dtype)], aliases=True)
+                   shape_fn=_transpose_shape, aliases=True)
 
 
 def transpose(a, perm=None, conjugate=False, name="transpose"):
@@ -445,7 +452,8 @@ def _check_same_dtype(op_name, xs):
     for i, x in enumerate(xs[1:], 1):
         if x.dtype is not d:
             raise errors.op_error(op_name, f"cannot compute {op_name} as input #{i}(zero-based) "
-                                  f"was expected to be a {d.name} tensor but is a {x.dtype.name} tensor")
+                                  f"was expected to be a {d.name} tensor but is a "
+                                  f"{x.dtype.name} tensor")
 
 
 def concat(values, axis, name="concat"):
@@ -553,14 +561,15 @@ def split(value, num_or_size_splits, axis=0, num=None, name="split"):
                                   f"num_split {n}")
         sizes = [dim // n] * n
     else:
-        sizes = [int(s) for s in (num_or_size_splits._value.tolist()
-                                  if isinstance(num_or_size_splits, Tensor) else num_or_size_splits)]
+        raw = num_or_size_splits
+        sizes = [int(s) for s in (raw._value.tolist() if isinstance(raw, Tensor) else raw)]
         if -1 in sizes and dim is not None:
             sizes[sizes.index(-1)] = dim - (sum(sizes) + 1)
         if dim is not None and sum(sizes) != dim:
             raise errors.op_error("SplitV", f"Determined shape must either match input shape "
                                   f"along split_dim exactly if fully specified, or be less than "
-                                  f"the size of the input along split_dim; sizes {sizes} vs dim {dim}")
+                                  "the size of the input along split_dim; "
+                                  f"sizes {sizes} vs dim {dim}")
     op = OpDef("SplitV", _split_kernel, lambda x, y, a, dy: (concat(list(dy), axis=a["axis"]),),
                num_outputs=len(sizes), shape_fn=_split_shape)
     out = execute(op, (x,), {"sizes": tuple(sizes), "axis": axis})
@@ -586,7 +595,8 @@ _TILE = OpDef("Tile", lambda x, multiples: np.tile(x, multiples), _tile_grad,
 def tile(input, multiples, name=None):  # noqa: A002
     """Repeats `input` `multiples[i]` times along each dim i."""
     x = as_input(input)
-    m = tuple(int(v) for v in (multiples._value.tolist() if isinstance(multiples, Tensor) else multiples))
+    raw = multiples._value.tolist() if isinstance(multiples, Tensor) else multiples
+    m = tuple(int(v) for v in raw)
     if len(m) != x.shape.rank:
         raise errors.op_error("Tile", f"Expected multiples argument to be a vector of length "
                               f"{x.shape.rank} but got length {len(m)}")

@@ -297,8 +297,8 @@ def saturate_cast(value, dtype, name=None):
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
     """Clips to [min, max]; the gradient passes where the value was inside the range."""
     t = as_input(t)
-    lo = convert_to_tensor(clip_value_min, t.dtype) if not isinstance(clip_value_min, Tensor) else clip_value_min
-    hi = convert_to_tensor(clip_value_max, t.dtype) if not isinstance(clip_value_max, Tensor) else clip_value_max
+    lo, hi = (v if isinstance(v, Tensor) else convert_to_tensor(v, t.dtype)
+              for v in (clip_value_min, clip_value_max))
     return minimum(maximum(t, lo), hi)
 
 
@@ -325,12 +325,13 @@ def ones_like(x, dtype=None, name=None):
 # -- matmul -------------------------------------------------------------------
 
 def _matmul_kernel(a, b, transpose_a=False, transpose_b=False):
-    blas.tick()     # BLAS threads follow the machine's load (backend/blas.py)
     if transpose_a:
         a = np.swapaxes(a, -1, -2)
     if transpose_b:
         b = np.swapaxes(b, -1, -2)
-    return np.matmul(a, b)
+    # Large 2-D products are split over both cores by tapeflow's own pool,
+    # which copes with a busy machine better than OpenBLAS's threads (blas.py).
+    return blas.matmul(a, b)
 
 
 def _matmul_grad(x, y, attrs, dy, needs):
