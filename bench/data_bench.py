@@ -11,7 +11,7 @@ the frameworks, so a busy neighbour slows both alike; medians are reported
 with the ratio TF / tapeflow (> 1: tapeflow is faster). Also timed: the
 plain `batch(32)` pipeline (no shuffle), and building the dataset.
 
-    python bench/data_bench.py [--rounds 5] [--quick]
+    python bench/data_bench.py [--rounds 5] [--quick] [--map]
 
 Without Fashion-MNIST's files (Debian's dataset-fashion-mnist, or the Keras
 cache) random images of the same shape and dtype are used, and it says so.
@@ -59,6 +59,9 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--quick", action="store_true", help="12,000 images, 2 rounds")
+    p.add_argument("--map", action="store_true",
+                   help="also time a per-element map (cast, scale) before shuffle+batch, "
+                        "and the same map after batch")
     args = p.parse_args(argv)
     rounds = 2 if args.quick else args.rounds
     x, y, source = _data(args.quick)
@@ -73,7 +76,9 @@ def main(argv=None) -> None:
 
     print(f"data: {source}, x {x.shape} {x.dtype}, y {y.shape} {y.dtype}; "
           f"{rounds} rounds, medians")
-    times = {name: {"build": [], "shuffle+batch": [], "batch": []} for name in frameworks}
+    keys = ["shuffle+batch", "batch", "build"] + (
+        ["map+shuffle+batch", "shuffle+batch+map"] if args.map else [])
+    times = {name: {k: [] for k in keys} for name in frameworks}
     batches = {}
     for _ in range(rounds):
         for name, tf in frameworks.items():
@@ -88,9 +93,17 @@ def main(argv=None) -> None:
             t = time.perf_counter()
             _epoch(plain)
             times[name]["batch"].append(time.perf_counter() - t)
+            if args.map:
+                def scale(image, label, tf=tf):
+                    return tf.cast(image, tf.float32) * 2.0, label
+                for key, pipe in (("map+shuffle+batch", ds.map(scale).shuffle(10000).batch(32)),
+                                  ("shuffle+batch+map", ds.shuffle(10000).batch(32).map(scale))):
+                    t = time.perf_counter()
+                    _epoch(pipe)
+                    times[name][key].append(time.perf_counter() - t)
     print(f"{'pipeline (one epoch)':<24}" + "".join(f"{n:>14}" for n in frameworks)
           + ("      TF/tapeflow" if len(frameworks) > 1 else ""))
-    for key in ("shuffle+batch", "batch", "build"):
+    for key in keys:
         meds = {n: statistics.median(times[n][key]) for n in frameworks}
         row = f"{key:<24}" + "".join(f"{meds[n] * 1e3:>11.1f} ms" for n in frameworks)
         if len(frameworks) > 1:
