@@ -1,3 +1,4 @@
+# ruff: noqa  -- the seed programs' code is kept verbatim (imports, %-formatting)
 """The Keras code of seeds 002, 003 and 004, with only the import changed.
 
 Fast tests feed random arrays of the seeds' shapes (few samples) through the

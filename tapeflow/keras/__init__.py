@@ -9,8 +9,18 @@ callbacks, training loops, saving and dataset loaders, with Keras's API.
     (3, 1)
 """
 from tapeflow.keras import (  # noqa: F401
-    activations, backend, callbacks, initializers, layers, losses, metrics, models, optimizers,
-    regularizers, utils)
+    activations,
+    backend,
+    callbacks,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    models,
+    optimizers,
+    regularizers,
+    utils,
+)
 from tapeflow.keras.layers import Input, Layer  # noqa: F401
 from tapeflow.keras.models import Model, Sequential  # noqa: F401
 from tapeflow.keras.saving import load_model  # noqa: F401

@@ -141,8 +141,8 @@ def serialize_layer(layer) -> dict:
     if isinstance(layer, Lambda):
         raise ValueError(f'Cannot save the architecture of Lambda layer "{layer.name}": its '
                          "function is Python code. Save the weights with save_weights().")
-    from tapeflow.keras.models.model import Model
     from tapeflow.keras.models.functional import Functional
+    from tapeflow.keras.models.model import Model
     if isinstance(layer, Model) and not isinstance(layer, Functional):
         raise ValueError(f'Cannot save the architecture of the subclassed model "{layer.name}" '
                          f"({type(layer).__name__}): its call() is Python code. Use "
@@ -221,7 +221,7 @@ def functional_config(model) -> dict:
             for node_index in nodes_used[id(layer)][1]:
                 node = layer._inbound_nodes[node_index]
 
-                def ref(x):
+                def ref(x, layer=layer):
                     if is_keras_tensor(x):
                         return {"__keras_tensor__": _tensor_ref(x, nodes_used)}
                     if hasattr(x, "_value") or isinstance(x, np.ndarray):
@@ -241,8 +241,8 @@ def functional_config(model) -> dict:
 
 
 def functional_from_config(config, custom_objects=None):
-    from tapeflow.keras.models.functional import Functional
     from tapeflow.keras.layers.input_layer import InputLayer
+    from tapeflow.keras.models.functional import Functional
     from tapeflow.utils import nest
     created = {}        # layer name -> (layer, [outputs of each replayed call])
     for entry in config["layers"]:
@@ -366,7 +366,7 @@ def save_model(model, filepath, overwrite=True):
     _atomic_write(filepath, write, overwrite)
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Rebuilds a model saved by `model.save(path)`, with its weights (and compile state)."""
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):

@@ -147,15 +147,15 @@ def test_get_config_round_trips(make):
 # -- output shapes and values against TensorFlow --------------------------------------------
 
 SHAPE_CASES = [
-    ("Dense", dict(units=5), (2, 3)),
-    ("Dense", dict(units=5), (2, 4, 3)),
-    ("Conv2D", dict(filters=4, kernel_size=3), (2, 8, 8, 3)),
-    ("Conv2D", dict(filters=4, kernel_size=3, strides=2, padding="same"), (2, 7, 7, 3)),
-    ("MaxPooling2D", dict(pool_size=(2, 2)), (2, 7, 7, 3)),
-    ("AveragePooling2D", dict(pool_size=3, strides=2, padding="same"), (2, 7, 7, 3)),
+    ("Dense", {"units": 5}, (2, 3)),
+    ("Dense", {"units": 5}, (2, 4, 3)),
+    ("Conv2D", {"filters": 4, "kernel_size": 3}, (2, 8, 8, 3)),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same"}, (2, 7, 7, 3)),
+    ("MaxPooling2D", {"pool_size": (2, 2)}, (2, 7, 7, 3)),
+    ("AveragePooling2D", {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 7, 7, 3)),
     ("GlobalAveragePooling2D", {}, (2, 5, 5, 3)),
     ("Flatten", {}, (2, 3, 4, 5)),
-    ("Reshape", dict(target_shape=(6, -1)), (2, 3, 4)),
+    ("Reshape", {"target_shape": (6, -1)}, (2, 3, 4)),
     ("LayerNormalization", {}, (2, 3, 4)),
     ("BatchNormalization", {}, (2, 5, 5, 3)),
 ]

@@ -127,8 +127,8 @@ def test_mean_metric_is_callable_and_formats_like_tf():
     m(tf.constant(1.0))
     out = m(np.array([2.0, 3.0]))
     assert out.dtype == tf.float32 and out.shape == tf.TensorShape([])
-    assert "{:.5f}".format(m.result()) == "2.00000"
-    assert "{:.2f}%".format(m.result() * 100) == "200.00%"
+    assert f"{m.result():.5f}" == "2.00000"
+    assert f"{m.result() * 100:.2f}%" == "200.00%"
 
 
 def test_metric_state_lives_in_variables_updated_in_place():

@@ -28,7 +28,7 @@ def _summary_text(model):
 
 def _seed_000_summary():
     text = (SEEDS / "000_53540ddaeb34bf4e.txt").read_text(encoding="utf-8")
-    match = re.search(r'<pre>(Model: "model".*?)</pre>', text, re.S)
+    match = re.search(r'<pre>(Model: "model".*?)</pre>', text, re.DOTALL)
     return match.group(1)
 
 

@@ -47,7 +47,7 @@ def test_keras3_default_hyperparameters():
 
 
 def test_exponential_decay_schedule_matches_keras(real_tf):
-    args = dict(initial_learning_rate=0.1, decay_steps=2, decay_rate=0.5)
+    args = {"initial_learning_rate": 0.1, "decay_steps": 2, "decay_rate": 0.5}
     ours_opt = keras.optimizers.SGD(keras.optimizers.schedules.ExponentialDecay(**args))
     theirs_opt = real_tf.keras.optimizers.SGD(
         real_tf.keras.optimizers.schedules.ExponentialDecay(**args))

@@ -80,7 +80,7 @@ def test_fit_accepts_a_tapeflow_dataset_and_learns():
     hist = model.fit(ds, epochs=6, verbose=0)
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     assert hist.history["accuracy"][-1] > 0.8
-    loss, acc = model.evaluate(ds, verbose=0)
+    _, acc = model.evaluate(ds, verbose=0)
     assert acc > 0.8
 
 
@@ -199,7 +199,8 @@ def test_learning_rate_scheduler_and_csv_logger(tmp_path):
     sched = keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)
     model.fit(x, y, epochs=3, verbose=0, callbacks=[sched, keras.callbacks.CSVLogger(str(log))])
     assert float(model.optimizer.learning_rate) == pytest.approx(0.1 * 0.5 ** 3)
-    rows = list(csv.DictReader(open(log)))
+    with open(log) as f:
+        rows = list(csv.DictReader(f))
     assert [r["epoch"] for r in rows] == ["0", "1", "2"]
     assert float(rows[2]["learning_rate"]) == pytest.approx(0.0125)
 

@@ -1,12 +1,38 @@
 """`keras.layers`: the layer classes (re-exports)."""
 from tapeflow.keras.layers.base import InputSpec, Layer  # noqa: F401
 from tapeflow.keras.layers.conv import (  # noqa: F401
-    AveragePooling2D, AvgPool2D, Conv2D, Convolution2D, GlobalAveragePooling2D,
-    GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
+    AveragePooling2D,
+    AvgPool2D,
+    Conv2D,
+    Convolution2D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+)
 from tapeflow.keras.layers.core import (  # noqa: F401
-    Activation, Dense, Dropout, Embedding, Flatten, Lambda, ReLU, Reshape, Softmax)
+    Activation,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    Lambda,
+    ReLU,
+    Reshape,
+    Softmax,
+)
 from tapeflow.keras.layers.input_layer import Input, InputLayer  # noqa: F401
 from tapeflow.keras.layers.merge import (  # noqa: F401
-    Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract, add, concatenate)
-from tapeflow.keras.layers.normalization import (  # noqa: F401
-    BatchNormalization, LayerNormalization)
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    concatenate,
+)
+from tapeflow.keras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401

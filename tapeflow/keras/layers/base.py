@@ -56,7 +56,7 @@ def is_keras_tensor(x) -> bool:
 class _CallContext:
     """The `training` value set by the outermost call that gave one, for nested layers."""
 
-    __slots__ = ("training", "depth")
+    __slots__ = ("depth", "training")
 
     def __init__(self):
         self.training = None
@@ -127,7 +127,7 @@ def check_input_spec(layer_name, spec, inputs):
 class KerasNode:
     """One recorded call of a layer on Keras tensors: what went in, what came out."""
 
-    __slots__ = ("layer", "args", "kwargs", "outputs", "flat_inputs", "__weakref__")
+    __slots__ = ("__weakref__", "args", "flat_inputs", "kwargs", "layer", "outputs")
 
     def __init__(self, layer, args, kwargs, outputs):
         self.layer = layer

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from tapeflow.framework.op import OpDef, execute
 from tapeflow.keras import activations, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
-from tapeflow.framework.op import OpDef, execute
 from tapeflow.ops import array_ops, math_ops, nn_ops, random_ops
 
 

@@ -49,7 +49,7 @@ class InputLayer(Layer):
 
 
 def Input(shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None,
-          ragged=None, batch_shape=None, **kwargs):  # noqa: N802 (Keras's public name)
+          ragged=None, batch_shape=None, **kwargs):
     """A symbolic tensor to build a functional model from.
 
     Args:

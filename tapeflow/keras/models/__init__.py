@@ -8,6 +8,7 @@ from tapeflow.keras.saving import load_model  # noqa: F401
 def model_from_json(json_string, custom_objects=None):
     """A model (new weights) from `model.to_json()`."""
     import json
+
     from tapeflow.keras.saving import deserialize_layer
     return deserialize_layer(json.loads(json_string), custom_objects)
 

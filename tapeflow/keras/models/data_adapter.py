@@ -134,7 +134,7 @@ def class_weights_for(y, class_weight):
     y = np.asarray(y._value if isinstance(y, Tensor) else y)
     labels = y.argmax(axis=-1) if y.ndim > 1 and y.shape[-1] > 1 else y.reshape(len(y), -1)[:, 0]
     labels = labels.astype(np.int64)
-    missing = sorted(set(np.unique(labels).tolist()) - set(int(k) for k in class_weight))
+    missing = sorted(set(np.unique(labels).tolist()) - {int(k) for k in class_weight})
     if missing:
         raise ValueError(f"class_weight has no entry for class(es) {missing}; expected a weight "
                          f"for every label, received keys {sorted(class_weight)}")

@@ -1,7 +1,7 @@
 """`keras.optimizers`: optimizer classes, `get` by name, learning-rate schedules."""
 from tapeflow.keras.optimizers import schedules  # noqa: F401
-from tapeflow.keras.optimizers.algorithms import SGD, Adagrad, Adam, AdamW, RMSprop  # noqa: F401
-from tapeflow.keras.optimizers.base import Optimizer  # noqa: F401
+from tapeflow.keras.optimizers.algorithms import SGD, Adagrad, Adam, AdamW, RMSprop
+from tapeflow.keras.optimizers.base import Optimizer
 
 _BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
 

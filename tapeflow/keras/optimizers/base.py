@@ -292,8 +292,9 @@ class Optimizer:
         if tape is None:
             if not callable(loss):
                 raise ValueError("minimize: `loss` must be a callable when no `tape` is given")
-            with GradientTape() as tape:
+            with GradientTape() as own_tape:
                 loss = loss()
+            tape = own_tape
         grads = tape.gradient(loss, var_list)
         return self.apply_gradients(zip(grads, var_list))
 

@@ -28,6 +28,7 @@ def to_categorical(y, num_classes=None, dtype="float32"):
 def set_random_seed(seed):
     """Seeds Python's, NumPy's and tapeflow's random generators."""
     import random
+
     from tapeflow.ops import random_ops
     random.seed(seed)
     np.random.seed(seed)
