@@ -209,3 +209,19 @@ def _pad_stack(column, shape, value):
     for i, a in enumerate(column):
         out[(i,) + tuple(slice(0, n) for n in np.shape(a))] = a
     return out
+
+
+def rebatch(input_ds, batch_size, drop_remainder):
+    """`rebatch`: the rows of the batches, batched again (the leading dim stays known
+    when every input batch has a size that `batch_size` divides)."""
+    size = _count(batch_size, "batch_size", "rebatch")
+    out = BatchDataset(UnbatchDataset(input_ds), size, drop_remainder)
+    leads = {s.shape[0] if s.shape.rank else None
+             for s in structure.flatten(input_ds.element_spec)}
+    lead = leads.pop() if len(leads) == 1 else None
+    if lead is not None and lead % size == 0:
+        out._spec = structure.map_specs(
+            lambda s: TensorSpec(TensorShape([size]).concatenate(s.shape[1:]), s.dtype),
+            out.element_spec)
+    out._tf_name = "_RebatchDataset"
+    return out

@@ -162,6 +162,12 @@ class Dataset:
                                         output_signature)
 
     @staticmethod
+    def counter(start=0, step=1, dtype=None, name=None) -> Dataset:
+        """`start`, `start + step`, ... forever (int64 unless `dtype`)."""
+        from tapeflow.framework import dtypes
+        return selection.CounterDataset(start, step, dtype or dtypes.int64)
+
+    @staticmethod
     def random(seed=None, rerandomize_each_iteration=None, name=None) -> Dataset:
         """An infinite stream of random non-negative int64 scalars."""
         return selection.RandomDataset(seed)
@@ -200,6 +206,10 @@ class Dataset:
         """Batches elements of different shapes, padding them to a common shape."""
         return batching.PaddedBatchDataset(self, batch_size, padded_shapes, padding_values,
                                            drop_remainder)
+
+    def rebatch(self, batch_size, drop_remainder=False, name=None) -> Dataset:
+        """Re-cuts batched elements into batches of `batch_size`."""
+        return batching.rebatch(self, batch_size, drop_remainder)
 
     def unbatch(self, name=None) -> Dataset:
         """Splits each element along its first axis (the inverse of `batch`)."""

@@ -12,6 +12,18 @@ INFINITE_CARDINALITY = INFINITE
 UNKNOWN_CARDINALITY = UNKNOWN
 
 
+def Counter(start=0, step=1, dtype=None):   # TF's public name, capitalised
+    """`tf.data.Dataset.counter`, under its older name."""
+    from tapeflow.data.dataset import Dataset
+    return Dataset.counter(start, step, dtype)
+
+
+def assert_cardinality(expected_cardinality):
+    """Declares a dataset's length (checked while iterating): use with `Dataset.apply`."""
+    from tapeflow.data.selection import assert_cardinality as make
+    return make(expected_cardinality)
+
+
 def cardinality(dataset):
     """`dataset.cardinality()`, as a function."""
     return dataset.cardinality()

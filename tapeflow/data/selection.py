@@ -224,3 +224,69 @@ def _check_datasets(datasets, op):
             raise TypeError(f"{op}: all datasets must have compatible elements; got {first!r} "
                             f"and {d.element_spec!r}.")
     return datasets
+
+
+class AssertCardinalityDataset(Dataset):
+    """`assert_cardinality(n)`: declares the length, and checks it while iterating."""
+
+    _tf_name = "_AssertCardinalityDataset"
+
+    def __init__(self, input_ds, expected):
+        self._input, self._n = input_ds, int(expected)
+        self._spec = input_ds.element_spec
+
+    def _iter_flat(self):
+        count = 0
+        for flat in self._input._iter_flat():
+            count += 1
+            if self._n >= 0 and count > self._n:
+                raise _failed(f"Input dataset was expected to contain {self._n} elements but "
+                              f"contained at least {count} elements.")
+            yield flat
+        if self._n == INFINITE or count < self._n:
+            raise _failed(f"Input dataset was expected to contain {_describe(self._n)} but "
+                          f"contained only {count} elements.")
+
+    def _card(self):
+        return self._n
+
+
+def _describe(n):
+    return "an infinite number of elements" if n == INFINITE else f"{n} elements"
+
+
+def _failed(message):
+    from tapeflow.framework.errors import FailedPreconditionError
+    return FailedPreconditionError(None, None, message)
+
+
+def assert_cardinality(expected_cardinality):
+    """`tf.data.experimental.assert_cardinality`: a function for `Dataset.apply`.
+
+        >>> import tapeflow as tf
+        >>> g = tf.data.Dataset.from_generator(lambda: iter(range(3)),
+        ...                                    output_signature=tf.TensorSpec([], tf.int64))
+        >>> len(g.apply(tf.data.experimental.assert_cardinality(3)))
+        3
+    """
+    n = int(expected_cardinality)
+    return lambda ds: AssertCardinalityDataset(ds, n)
+
+
+class CounterDataset(Dataset):
+    """`Dataset.counter(start, step)`: start, start + step, ... forever."""
+
+    _tf_name = "_CounterDataset"
+
+    def __init__(self, start, step, dtype):
+        self._start, self._step = int(start), int(step)
+        self._spec = TensorSpec([], dtypes.as_dtype(dtype))
+
+    def _iter_flat(self):
+        cast, value = self._spec.dtype.as_numpy_dtype, self._start
+        while True:
+            yield [cast(value)]
+            value += self._step
+
+    def _card(self):
+        return INFINITE

@@ -75,3 +75,31 @@ def test_random_is_seeded_and_infinite():
     assert int(D.random(seed=5).cardinality()) == tf.data.INFINITE_CARDINALITY
     assert _np(D.random(seed=5).take(4)) == _np(D.random(seed=5).take(4))
     assert all(v >= 0 for v in _np(D.random().take(100)))
+
+
+def _gen3():
+    return D.from_generator(lambda: iter(range(3)), output_signature=tf.TensorSpec([], tf.int64))
+
+
+def test_assert_cardinality_declares_and_checks_the_length():
+    ds = _gen3().apply(tf.data.experimental.assert_cardinality(3))
+    assert len(ds) == 3 and [int(v) for v in ds] == [0, 1, 2]
+    with pytest.raises(tf.errors.FailedPreconditionError, match="expected to contain 5 elements "
+                       "but contained only 3"):
+        list(_gen3().apply(tf.data.experimental.assert_cardinality(5)))
+    with pytest.raises(tf.errors.FailedPreconditionError, match="contained at least 3"):
+        list(_gen3().apply(tf.data.experimental.assert_cardinality(2)))
+
+
+def test_counter():
+    assert [int(v) for v in D.counter(start=3, step=2).take(3)] == [3, 5, 7]
+    assert int(D.counter().cardinality()) == tf.data.INFINITE_CARDINALITY
+    assert [int(v) for v in tf.data.experimental.Counter(1).take(2)] == [1, 2]
+
+
+def test_rebatch_matches_tensorflow(real_tf):
+    for make in (lambda t: t.data.Dataset.range(7).batch(3).rebatch(2),
+                 lambda t: t.data.Dataset.range(8).batch(4, drop_remainder=True).rebatch(2)):
+        ours, theirs = make(tf), make(real_tf)
+        assert repr(ours.element_spec) == repr(theirs.element_spec)
+        assert _np(ours) == _np(theirs)
