@@ -39,10 +39,6 @@ class _Literal:
         self.value = value
 
 
-def is_tensor_leaf(x) -> bool:
-    return isinstance(x, (Tensor, np.ndarray)) and not getattr(x, "_is_variable", False)
-
-
 def trace(python_function, args, kwargs, name, first_trace=True):
     """Traces `python_function(*args, **kwargs)` into a new ConcreteFunction.
 
@@ -100,11 +96,8 @@ def _output_leaf(x, graph, name):
         return x
     if getattr(x, "_is_variable", False):
         return x
-    if isinstance(x, _NUMBERS) and not isinstance(x, np.ndarray):
-        # TF returns Python numbers as tensors.
-        return convert_to_tensor(x)
-    if isinstance(x, np.ndarray):
-        return convert_to_tensor(x)
+    if isinstance(x, (*_NUMBERS, np.ndarray)):
+        return convert_to_tensor(x)      # TF returns Python numbers as tensors too
     return _Literal(x)
 
 

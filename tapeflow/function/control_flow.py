@@ -112,15 +112,42 @@ def _union_variables(*branches):
 
 def replay(graph, placeholders, values, outputs):
     """Runs `graph`'s nodes again through `execute` on `values` (so tapes and the
-    current graph see each op); returns the values of `outputs`."""
+    current graph see each op); returns the values of `outputs`.
+
+    Used to differentiate a branch or loop body: only the nodes `outputs` depend
+    on run, so side effects (assign, print) are not repeated; a random draw they
+    depend on would differ from the forward pass, so that is an error.
+    """
     mapped = {id(p): v for p, v in zip(placeholders, values)}
+    needed = {n.id for n in _data_nodes(graph, outputs)}
     for node in graph.nodes:
+        if node.id not in needed:
+            continue
+        if node.op.stateful and not is_pure_read(node.op):
+            raise errors.UnimplementedError(
+                None, None, f"Cannot differentiate through the traced '{graph.name}' graph: "
+                f"its result depends on the stateful op {node.op.name}, whose value would "
+                "differ when run again for the gradient (e.g. a random draw). Compute it "
+                "outside the tf.cond/tf.while_loop and pass it in.")
         ins = [mapped.get(id(x), x) if x._is_symbolic else x for x in node.inputs]
         outs = execute(node.op, ins, node.attrs)
         outs = outs if isinstance(outs, tuple) else (outs,)
         for o, new in zip(node.outputs, outs):
             mapped[id(o)] = new
     return [mapped.get(id(t), t) if t._is_symbolic else t for t in outputs]
+
+
+def _data_nodes(graph, outputs):
+    """The nodes of `graph` that `outputs` depend on (data dependencies only)."""
+    needed, stack = {}, [t.node for t in outputs
+                         if t._is_symbolic and t.node is not None and t.graph is graph]
+    while stack:
+        node = stack.pop()
+        if node.id in needed:
+            continue
+        needed[node.id] = node
+        stack.extend(x.node for x in node.inputs if x._is_symbolic and x.node is not None)
+    return needed.values()
 
 
 # -- cond ----------------------------------------------------------------------------------

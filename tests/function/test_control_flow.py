@@ -199,3 +199,34 @@ def test_while_loop_gradient_with_zero_iterations():
         return tape.gradient(y, x)
 
     assert float(f(tf.constant(2.0))) == 1.0
+
+
+def test_cond_gradient_does_not_repeat_branch_side_effects(capsys):
+    v = tf.Variable(0.0)
+
+    @tf.function
+    def f(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            def true_fn():
+                tf.print("taken")
+                v.assign_add(1.0)
+                return x * x
+            y = tf.cond(x > 0, true_fn, lambda: x)
+        return tape.gradient(y, x)
+
+    assert float(f(tf.constant(3.0))) == 6.0
+    assert float(v) == 1.0
+    assert capsys.readouterr().err == "taken\n"
+
+
+def test_cond_gradient_through_a_random_draw_is_a_clear_error():
+    @tf.function
+    def f(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.cond(x > 0, lambda: x * tf.random.uniform([]), lambda: x)
+        return tape.gradient(y, x)
+
+    with pytest.raises(tf.errors.UnimplementedError, match="RandomUniform"):
+        f(tf.constant(1.0))
