@@ -296,9 +296,16 @@ class Dataset:
         return transforms.single_element(self)
 
     def with_options(self, options, name=None) -> Dataset:
-        return self
+        """This dataset carrying `options` (a `tf.data.Options`)."""
+        return transforms.OptionsDataset(self, options)
 
     def options(self):
+        """The options set by the nearest `with_options` upstream (defaults otherwise)."""
+        ds = self
+        while ds is not None:
+            if isinstance(ds, transforms.OptionsDataset):
+                return ds._options
+            ds = getattr(ds, "_input", None)
         return transforms.Options()
 
 

@@ -6,9 +6,20 @@
     >>> print(tf.data.experimental.cardinality(tf.data.Dataset.range(3)))
     tf.Tensor(3, shape=(), dtype=int64)
 """
+import enum
+
 from tapeflow.data.dataset import AUTOTUNE, INFINITE, UNKNOWN  # noqa: F401
 
 INFINITE_CARDINALITY = INFINITE
+
+
+class AutoShardPolicy(enum.IntEnum):
+    """How a distributed input pipeline is split (kept in `Options`; single process here)."""
+    OFF = -1
+    AUTO = 0
+    FILE = 1
+    DATA = 2
+    HINT = 3
 UNKNOWN_CARDINALITY = UNKNOWN
 
 

@@ -496,9 +496,59 @@ class Optional:
         return self._value
 
 
+class _OptionGroup:
+    """A group of `tf.data.Options` settings: any attribute can be set and read back."""
+
+    def __getattr__(self, name):
+        """Settings never set read as None (TF's "use the default")."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({vars(self)})"
+
+
 class Options:
-    """`Dataset.options()`: accepted settings with no effect on this runtime."""
+    """`tf.data.Options`: settings for threading, optimisation and distribution.
+
+    tapeflow produces elements on demand in one thread, so these settings are
+    kept (and returned by `Dataset.options()`) but change nothing.
+
+        >>> import tapeflow as tf
+        >>> options = tf.data.Options()
+        >>> options.experimental_distribute.auto_shard_policy = (
+        ...     tf.data.experimental.AutoShardPolicy.OFF)
+        >>> ds = tf.data.Dataset.range(3).with_options(options)
+        >>> ds.options().experimental_distribute.auto_shard_policy.name
+        'OFF'
+    """
 
     def __init__(self):
         self.deterministic = None
         self.experimental_deterministic = None
+        self.experimental_distribute = _OptionGroup()
+        self.experimental_optimization = _OptionGroup()
+        self.threading = _OptionGroup()
+        self.autotune = _OptionGroup()
+
+
+class OptionsDataset(_RowStage):
+    """`with_options`: the input, unchanged, carrying its options."""
+
+    _tf_name = "_OptionsDataset"
+
+    def __init__(self, input_ds, options):
+        if not isinstance(options, Options):
+            raise TypeError(f"with_options: expected a tf.data.Options, got "
+                            f"{type(options).__name__}.")
+        super().__init__(input_ds)
+        self._options = options
+
+    def _chunks(self, chunks):
+        return chunks()
+
+    def _elements(self, ds):
+        return ds._iter_flat()
+
+    def _card(self):
+        return self._input._card()

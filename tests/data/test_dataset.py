@@ -343,3 +343,16 @@ def test_map_function_of_the_wrong_arity_fails_at_map_time():
     with pytest.raises(TypeError, match="predicate"):
         D.range(3).filter(lambda x, y: True)
     assert len(list(pairs.map(lambda *xs: xs[0]))) == 3     # *args accepts any arity
+
+
+def test_with_options_keeps_elements_and_options():
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.deterministic = False
+    ds = D.range(3).with_options(options).batch(2)
+    assert [b.tolist() for b in _np(ds)] == [[0, 1], [2]]
+    assert ds.options().deterministic is False
+    assert ds.options().experimental_distribute.auto_shard_policy.name == "DATA"
+    assert D.range(3).options().threading.private_threadpool_size is None
+    with pytest.raises(TypeError, match="tf.data.Options"):
+        D.range(3).with_options({"deterministic": False})
