@@ -6,7 +6,32 @@
 """
 from __future__ import annotations
 
+import weakref
+
 from tapeflow.ops import math_ops, nn_ops, reduce_ops
+
+# Outputs of softmax/sigmoid activations -> the logits they came from, as Keras 3 keeps
+# `_keras_logits`: a cross-entropy given such an output computes from the logits (one
+# stable fused op, no clipping, a cheaper gradient). Keyed by id, entries vanish with
+# the output (weakref callback), so no tensor is kept alive by this table.
+_LOGITS: dict = {}
+
+
+def _remember_logits(output, logits, kind):
+    key = id(output)
+
+    def drop(_ref, key=key):
+        _LOGITS.pop(key, None)
+    _LOGITS[key] = (weakref.ref(output, drop), logits, kind)
+    return output
+
+
+def logits_of(output, kind):
+    """The logits `output` was computed from by a `kind` ('softmax'/'sigmoid') activation."""
+    entry = _LOGITS.get(id(output))
+    if entry is not None and entry[2] == kind and entry[0]() is output:
+        return entry[1]
+    return None
 
 
 def linear(x):
@@ -21,7 +46,8 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
 
 def softmax(x, axis=-1):
-    return nn_ops.softmax(x, axis=axis)
+    out = nn_ops.softmax(x, axis=axis)
+    return _remember_logits(out, x, "softmax") if axis in (-1, x.shape.rank - 1) else out
 
 
 def log_softmax(x, axis=-1):
@@ -29,7 +55,7 @@ def log_softmax(x, axis=-1):
 
 
 def sigmoid(x):
-    return math_ops.sigmoid(x)
+    return _remember_logits(math_ops.sigmoid(x), x, "sigmoid")
 
 
 def tanh(x):

@@ -144,3 +144,34 @@ def test_compile_accuracy_picks_the_accuracy_for_the_loss():
     acc = model.compiled_metrics.metrics[0]
     acc.update_state(np.array([1, 2]), np.array([[0, 1, 0, 0], [0, 0, 0, 1.0]]))
     assert acc.name == "accuracy" and float(acc.result()) == 0.5
+
+
+def test_crossentropy_of_a_softmax_output_uses_its_logits_as_keras(real_tf):
+    logits = np.array([[30.0, 0.0, -5.0], [0.0, 1.0, 2.0]], np.float32)   # p ~ 1e-13
+    ours_p = keras.layers.Activation("softmax")(logits)
+    theirs_p = real_tf.keras.layers.Activation("softmax")(logits)
+    for name, y in (("SparseCategoricalCrossentropy", np.array([1, 2])),
+                    ("CategoricalCrossentropy", np.eye(3, dtype=np.float32)[[1, 2]])):
+        ours = getattr(keras.losses, name)()(y, ours_p)
+        theirs = getattr(real_tf.keras.losses, name)()(y, theirs_p)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5)
+        assert float(ours) > 15       # unclipped: -log(1e-13) / 2, not the clipped 16.1 / 2
+    sig = keras.layers.Dense(2, activation="sigmoid")
+    x = np.array([[40.0, -3.0]], np.float32)
+    out = sig(x)
+    expected = keras.losses.BinaryCrossentropy(from_logits=True)(
+        np.array([[0.0, 1.0]]), x @ sig.kernel.numpy() + sig.bias.numpy())
+    np.testing.assert_allclose(keras.losses.BinaryCrossentropy()(np.array([[0.0, 1.0]]),
+                                                                 out).numpy(),
+                               expected.numpy(), rtol=1e-6)
+
+
+def test_gradient_through_softmax_output_and_loss_is_softmax_minus_onehot():
+    logits = tf.constant(LOGITS)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = keras.losses.SparseCategoricalCrossentropy(reduction="sum")(
+            LABELS, keras.activations.softmax(logits))
+    g = tape.gradient(loss, logits).numpy()
+    p = np.exp(LOGITS) / np.exp(LOGITS).sum(-1, keepdims=True)
+    np.testing.assert_allclose(g, p - ONEHOT, rtol=1e-5, atol=1e-6)
