@@ -1,31 +1,43 @@
-"""BLAS thread count: set it, and adapt it to how busy the machine is.
+"""Matrix products on all cores that keep going when the machine is busy.
 
-NumPy's OpenBLAS runs every matrix product on all cores, and its threads
-meet at a barrier after each block of work. When other processes keep the
-cores busy, one of our threads is regularly descheduled and the others spin
+NumPy's OpenBLAS splits each product statically over its threads, which
+meet at a barrier after each block. When other processes keep the cores
+busy, one of those threads is regularly descheduled and the others spin
 waiting for it: measured on the 2-core machine with other jobs running, the
-seed CNN's step took ~1.0 s with 2 BLAS threads and ~0.27 s with 1 (on a
-quiet machine 2 threads make the products ~1.8x faster). So by default
-(`TAPEFLOW_BLAS_THREADS=auto`) `tick()`, called by the kernels before their
-products, looks every `INTERVAL` seconds at how much CPU time the *other*
-processes used (system busy time from /proc/stat minus this process's own
-CPU time) and runs BLAS, and numba's parallel loops, on one thread while
-they take more than half a core, on all cores otherwise.
+seed CNN's step took ~1.0 s with 2 OpenBLAS threads and ~0.27 s with 1,
+while on a quiet machine 2 threads make the products ~1.8x faster.
 
-`TAPEFLOW_BLAS_THREADS=N` fixes the count instead. Without /proc (not
-Linux) or without a recognisable OpenBLAS, nothing changes.
+So by default (`TAPEFLOW_BLAS_THREADS=auto`) tapeflow does the splitting
+itself: OpenBLAS runs single-threaded, and `parallel(tasks)` hands a
+product's (or a convolution's) row blocks to a small pool -- the calling
+thread plus one worker per extra core -- that take blocks from a shared
+counter until none are left. A descheduled thread then delays only its own
+block; whoever runs takes the rest (measured: conv GEMM under load, median
+20-31 ms pooled against 38-45 ms for OpenBLAS's own two threads).
+
+`tick()`, called by the kernels, also looks every `INTERVAL` seconds at how
+much CPU the *other* processes use (busy time in /proc/stat minus this
+process's CPU time) and runs numba's parallel loops (statically split too)
+on one thread while that exceeds half a core.
+
+`TAPEFLOW_BLAS_THREADS=N` gives OpenBLAS N threads of its own instead, with
+no pool. Without a recognisable OpenBLAS the pool is not used.
 
 Example:
+    >>> import numpy as np
     >>> from tapeflow.backend import blas
-    >>> n = blas.get_num_threads()    # None when the BLAS cannot be controlled
-    >>> n is None or n >= 1
+    >>> a = np.ones((512, 64), np.float32); b = np.ones((64, 256), np.float32)
+    >>> bool((matmul(a, b) == 64).all())
     True
 """
 from __future__ import annotations
 
 import ctypes
 import glob
+import itertools
 import os
+import queue
+import threading
 import time
 
 import numpy as np
@@ -92,6 +104,148 @@ def _set_numba_threads(n):
     jit.set_num_threads(n)
 
 
+# -- the pool ---------------------------------------------------------------------------
+
+# Products below this many flops run as one call: ~20 us of hand-off per block
+# would cost more than the second core gains.
+MIN_FLOPS = 16e6
+
+
+class _Job:
+    """Tasks taken from a shared counter by every participant until none is left."""
+
+    __slots__ = ("tasks", "next", "left", "lock", "done", "error")
+
+    def __init__(self, tasks):
+        self.tasks = tasks
+        self.next = itertools.count()      # next() on a count is atomic under the GIL
+        self.left = len(tasks)
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.error = None
+
+    def work(self):
+        n = len(self.tasks)
+        while True:
+            i = next(self.next)
+            if i >= n:
+                return
+            try:
+                self.tasks[i]()
+            except BaseException as e:     # re-raised in the caller
+                self.error = e
+            with self.lock:
+                self.left -= 1
+                if self.left == 0:
+                    self.done.set()
+
+
+class _Pool:
+    def __init__(self, workers):
+        self.workers = workers
+        self.queue = queue.SimpleQueue()
+        self.started = False
+        self.lock = threading.Lock()
+
+    def _start(self):
+        with self.lock:
+            if not self.started:
+                for _ in range(self.workers):
+                    threading.Thread(target=self._loop, daemon=True,
+                                     name="tapeflow-blas").start()
+                self.started = True
+
+    def _loop(self):
+        while True:
+            self.queue.get().work()
+
+    def run(self, tasks):
+        if len(tasks) == 1 or self.workers == 0:
+            for t in tasks:
+                t()
+            return
+        if not self.started:
+            self._start()
+        job = _Job(tasks)
+        for _ in range(min(self.workers, len(tasks) - 1)):
+            self.queue.put(job)
+        job.work()
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+
+
+_pool = {"pool": None, "pid": None}
+
+
+def pool_size():
+    """Threads that share a product's blocks (1: no pool, OpenBLAS splits alone)."""
+    if _mode() != "auto" or _NCPU < 2 or not _ensure():
+        return 1
+    return _NCPU
+
+
+def _get_pool():
+    p = _pool["pool"]
+    if p is None or _pool["pid"] != os.getpid():          # threads do not survive fork
+        if _ensure():
+            _lib["set"](1)                                # blocks run single-threaded BLAS
+        p = _pool["pool"] = _Pool(_NCPU - 1)
+        _pool["pid"] = os.getpid()
+    return p
+
+
+def parallel(tasks):
+    """Runs the callables in `tasks` (each releasing the GIL in NumPy/BLAS) on the pool."""
+    if len(tasks) > 1 and pool_size() > 1:
+        _get_pool().run(tasks)
+    else:
+        for t in tasks:
+            t()
+
+
+def blocks(n, parts):
+    """`parts` near-equal (start, stop) ranges covering range(n) (fewer when n is small)."""
+    parts = max(1, min(parts, n))
+    step = -(-n // parts)
+    return [(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+def matmul(a, b, out=None):
+    """a @ b for 2-D arrays, split into blocks over the pool when it is large.
+
+    Rows of the result when there are many, else a split of the inner
+    dimension with partial products summed (one (m, n) buffer per block) when
+    it dominates, else columns.
+    """
+    tick()
+    if a.ndim != 2 or b.ndim != 2:
+        return np.matmul(a, b, out=out)
+    m, k = a.shape
+    n = b.shape[1]
+    size = pool_size()
+    if size < 2 or 2.0 * m * k * n < MIN_FLOPS or k != b.shape[0]:
+        return np.matmul(a, b, out=out)
+    dtype = np.result_type(a, b)
+    if out is None:
+        out = np.empty((m, n), dtype)
+    parts = 2 * size
+    if m >= parts * 64:
+        tasks = [lambda i=i, j=j: np.matmul(a[i:j], b, out=out[i:j]) for i, j in blocks(m, parts)]
+    elif k >= 4 * max(m, n):
+        rng = blocks(k, parts)
+        part = np.empty((len(rng), m, n), dtype)
+        tasks = [lambda t=t, i=i, j=j: np.matmul(a[:, i:j], b[i:j], out=part[t])
+                 for t, (i, j) in enumerate(rng)]
+        parallel(tasks)
+        return np.sum(part, axis=0, out=out)
+    else:
+        tasks = [lambda i=i, j=j: np.matmul(a, b[:, i:j], out=out[:, i:j])
+                 for i, j in blocks(n, parts)]
+    parallel(tasks)
+    return out
+
+
 def _mode():
     v = os.environ.get("TAPEFLOW_BLAS_THREADS", "auto").strip().lower()
     if v in ("", "auto"):
@@ -144,7 +298,10 @@ def tick():
     want = 1 if others > BUSY_CORES else _NCPU
     if want != _auto["threads"]:
         _auto["threads"] = want
-        set_num_threads(want)
+        if pool_size() > 1:
+            _set_numba_threads(want)      # OpenBLAS stays single-threaded under the pool
+        else:
+            set_num_threads(want)
 
 
 def _reset_auto():

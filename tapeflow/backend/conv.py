@@ -40,9 +40,8 @@ PROFILED = ("im2col", "col2im", "gemm")
 
 
 def gemm(a, b, out=None):
-    """The BLAS matrix product every convolution kernel here goes through."""
-    blas.tick()
-    return np.matmul(a, b, out=out)
+    """A whole-array product (split over the pool by blas.matmul when large)."""
+    return blas.matmul(a, b, out=out)
 
 
 def same_padding(size, k, stride, dilation):
@@ -103,19 +102,32 @@ def im2col(x, kh, kw, strides, padding, dilations):
     elements long, is faster.
     """
     pads, oh, ow = conv_geometry(x.shape, (kh, kw), strides, padding, dilations)
-    xp = _pad(x, pads)
     n, _, _, c = x.shape
     cols = np.empty((n, oh, ow, kh, kw, c), dtype=x.dtype)
+    _fill_cols(_pad(x, pads), cols, strides, dilations)
+    return cols
+
+
+def _fill_cols(xp, cols, strides, dilations):
+    """Copies the windows of the padded input `xp` into `cols` (N, Ho, Wo, kh, kw, C)."""
+    _, oh, ow, kh, kw, c = cols.shape
     if c >= _STRIDED_MIN_C:
         np.copyto(cols, window_view(xp, kh, kw, oh, ow, strides, dilations))
-        return cols
+        return
     sh, sw = strides
     dh, dw = dilations
     for i in range(kh):
         for j in range(kw):
             cols[:, :, :, i, j, :] = xp[:, i * dh: i * dh + sh * (oh - 1) + 1: sh,
                                         j * dw: j * dw + sw * (ow - 1) + 1: sw, :]
-    return cols
+
+
+def _image_blocks(n, flops):
+    """Blocks of images for the pool (see blas.py), or None: too small, or one image."""
+    size = blas.pool_size()
+    if size < 2 or n < 2 or flops < blas.MIN_FLOPS:
+        return None
+    return blas.blocks(n, 2 * size)
 
 
 def col2im(cols, x_shape, strides, padding, dilations):
@@ -193,13 +205,33 @@ patch_cache = PatchCache()
 
 
 def conv2d(x, w, strides, padding, dilations, keep_patches=False):
-    """NHWC convolution; with `keep_patches` the patches stay in `patch_cache` for the backprop."""
+    """NHWC convolution; with `keep_patches` the patches stay in `patch_cache` for the backprop.
+
+    Blocks of images go to the pool (blas.py), each copying its own patches
+    and multiplying them: the copies run on both cores too, and each block's
+    patches are still in cache for its product.
+    """
     kh, kw, ci, co = w.shape
     if x.shape[3] != ci:
         raise ValueError(f"input depth {x.shape[3]} does not match the filter's input depth {ci}")
-    cols = im2col(x, kh, kw, strides, padding, dilations)
-    n, oh, ow = cols.shape[:3]
-    out = gemm(cols.reshape(n * oh * ow, kh * kw * ci), w.reshape(kh * kw * ci, co))
+    pads, oh, ow = conv_geometry(x.shape, (kh, kw), strides, padding, dilations)
+    n = x.shape[0]
+    k = kh * kw * ci
+    w2 = w.reshape(k, co)
+    xp = _pad(x, pads)
+    cols = np.empty((n, oh, ow, kh, kw, ci), dtype=x.dtype)
+    out = np.empty((n * oh * ow, co), dtype=np.result_type(x, w))
+    parts = _image_blocks(n, 2.0 * n * oh * ow * k * co)
+    if parts is None:
+        _fill_cols(xp, cols, strides, dilations)
+        gemm(cols.reshape(-1, k), w2, out=out)
+    else:
+        r = oh * ow
+
+        def block(i0, i1):
+            _fill_cols(xp[i0:i1], cols[i0:i1], strides, dilations)
+            np.matmul(cols[i0:i1].reshape(-1, k), w2, out=out[i0 * r: i1 * r])
+        blas.parallel([lambda i0=i0, i1=i1: block(i0, i1) for i0, i1 in parts])
     if keep_patches:
         patch_cache.put(x, (w.shape, tuple(strides), padding, tuple(dilations)), cols)
     return out.reshape(n, oh, ow, co)
@@ -208,36 +240,60 @@ def conv2d(x, w, strides, padding, dilations, keep_patches=False):
 def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations):
     kh, kw, ci, co = w.shape
     n, oh, ow, _ = dy.shape
-    rows = n * oh * ow
-    dy2 = dy.reshape(rows, co)
     pads, _, _ = conv_geometry(x_shape, (kh, kw), strides, padding, dilations)
     (pt, pb), (pl, pr) = pads
     h, wd = x_shape[1], x_shape[2]
     dtype = np.result_type(dy, w)
     out = np.zeros((n, h + pt + pb, wd + pl + pr, ci), dtype=dtype)
-    # One product per tap, (rows, O) @ (O, C) with W[i, j] read transposed by
-    # BLAS (no copy), into one reused buffer of the input's size (it stays in
-    # cache for the add that follows), then added into the tap's window.
-    tap = np.empty((rows, ci), dtype=dtype)
-    tap4 = tap.reshape(n, oh, ow, ci)
     sh, sw = strides
     dh, dw = dilations
-    for i in range(kh):
-        for j in range(kw):
-            gemm(dy2, w[i, j].T, out=tap)
-            out[:, i * dh: i * dh + sh * (oh - 1) + 1: sh,
-                j * dw: j * dw + sw * (ow - 1) + 1: sw, :] += tap4
+
+    def block(i0, i1):
+        # One product per tap, (rows, O) @ (O, C) with W[i, j] read transposed
+        # by BLAS (no copy), into one buffer reused across taps (it stays in
+        # cache for the add that follows), then added into the tap's window.
+        rows = (i1 - i0) * oh * ow
+        dy2 = dy[i0:i1].reshape(rows, co)
+        tap = np.empty((rows, ci), dtype=dtype)
+        tap4 = tap.reshape(i1 - i0, oh, ow, ci)
+        for i in range(kh):
+            for j in range(kw):
+                np.matmul(dy2, w[i, j].T, out=tap)
+                out[i0:i1, i * dh: i * dh + sh * (oh - 1) + 1: sh,
+                    j * dw: j * dw + sw * (ow - 1) + 1: sw, :] += tap4
+
+    blas.tick()
+    parts = _image_blocks(n, 2.0 * n * oh * ow * kh * kw * ci * co) or [(0, n)]
+    blas.parallel([lambda i0=i0, i1=i1: block(i0, i1) for i0, i1 in parts])
     return out[:, pt: pt + h, pl: pl + wd, :]
 
 
 def conv2d_backprop_filter(x, w_shape, dy, strides, padding, dilations):
     kh, kw, ci, co = w_shape
+    k = kh * kw * ci
     cols = patch_cache.take(x, (tuple(w_shape), tuple(strides), padding, tuple(dilations)))
-    if cols is None:
-        cols = im2col(x, kh, kw, strides, padding, dilations)
-    n, oh, ow = cols.shape[:3]
-    dw = gemm(cols.reshape(n * oh * ow, kh * kw * ci).T, dy.reshape(n * oh * ow, co))
-    return dw.reshape(kh, kw, ci, co)
+    n, oh, ow = dy.shape[:3]
+    parts = _image_blocks(n, 2.0 * n * oh * ow * k * co)
+    if parts is None:
+        if cols is None:
+            cols = im2col(x, kh, kw, strides, padding, dilations)
+        dw = gemm(cols.reshape(-1, k).T, dy.reshape(-1, co))
+        return dw.reshape(kh, kw, ci, co)
+    # Each block's share of the sum over rows, added at the end (len(parts) small matrices).
+    xp = None if cols is not None else _pad(x, conv_geometry(x.shape, (kh, kw), strides, padding,
+                                                             dilations)[0])
+    part = np.empty((len(parts), k, co), dtype=np.result_type(x, dy))
+
+    def block(t, i0, i1):
+        if cols is None:
+            c = np.empty((i1 - i0, oh, ow, kh, kw, ci), dtype=x.dtype)
+            _fill_cols(xp[i0:i1], c, strides, dilations)
+        else:
+            c = cols[i0:i1]
+        np.matmul(c.reshape(-1, k).T, dy[i0:i1].reshape(-1, co), out=part[t])
+    blas.parallel([lambda t=t, i0=i0, i1=i1: block(t, i0, i1)
+                   for t, (i0, i1) in enumerate(parts)])
+    return part.sum(axis=0).reshape(kh, kw, ci, co)
 
 
 # -- pooling -------------------------------------------------------------------

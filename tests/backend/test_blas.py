@@ -49,6 +49,7 @@ class _FakeMachine:
         monkeypatch.setattr(blas, "_NCPU", 2)
         self.chosen = []
         monkeypatch.setattr(blas, "set_num_threads", self.chosen.append)
+        monkeypatch.setattr(blas, "_set_numba_threads", self.chosen.append)
 
     def advance(self, seconds, others_cores, own_cores):
         self.now += seconds
@@ -87,3 +88,41 @@ def test_auto_looks_at_most_once_per_interval(monkeypatch):
     m.advance(blas.INTERVAL / 10, others_cores=2.0, own_cores=0.0)
     blas.tick()
     assert m.chosen == []
+
+
+# -- the pool and the blocked product -----------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(1024, 96, 80), (16, 8192, 96), (16, 96, 9000), (3, 4, 5)],
+                         ids=["rows", "inner", "columns", "small"])
+def test_matmul_matches_numpy_for_every_split(shape, rng):
+    m, k, n = shape
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    got = blas.matmul(a, b)
+    assert got.shape == (m, n) and got.dtype == np.float32
+    np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
+
+
+def test_matmul_takes_transposed_views_and_writes_out(rng):
+    a = rng.standard_normal((96, 2048)).astype(np.float32)      # used as a.T: (2048, 96)
+    b = rng.standard_normal((80, 96)).astype(np.float32)        # used as b.T: (96, 80)
+    out = np.empty((2048, 80), np.float32)
+    got = blas.matmul(a.T, b.T, out=out)
+    assert got is out
+    np.testing.assert_allclose(out, a.T.astype(np.float64) @ b.T, rtol=1e-4, atol=1e-3)
+
+
+def test_parallel_runs_every_task_once_and_reraises():
+    done = []
+    blas.parallel([lambda i=i: done.append(i) for i in range(7)])
+    assert sorted(done) == list(range(7))
+
+    def boom():
+        raise ValueError("task failed")
+    with pytest.raises(ValueError, match="task failed"):
+        blas.parallel([lambda: None, boom, lambda: None])
+
+
+def test_blocks_cover_the_range():
+    assert blas.blocks(10, 4) == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert blas.blocks(2, 4) == [(0, 1), (1, 2)]

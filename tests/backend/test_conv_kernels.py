@@ -4,7 +4,17 @@ import gc
 import numpy as np
 import pytest
 
+from tapeflow.backend import blas
 from tapeflow.backend import conv as K
+
+
+@pytest.fixture(autouse=True, params=["whole", "blocks"])
+def split(request, monkeypatch):
+    """Runs each test on whole arrays and split into blocks of images over the pool."""
+    if request.param == "blocks":
+        monkeypatch.setattr(blas, "MIN_FLOPS", 0)
+        monkeypatch.setattr(blas, "pool_size", lambda: 2)
+    return request.param
 
 # (x shape, filter shape, strides, padding, dilations); C >= 8 takes the strided-view im2col.
 CASES = [
