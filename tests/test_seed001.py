@@ -25,7 +25,8 @@ CELLS = [
      "with tf.GradientTape(persistent=True) as tape:\n"
      "  y = x @ w + b\n"
      "  loss = tf.reduce_mean(y**2)", ""),
-    ("[dl_dw, dl_db] = tape.gradient(loss, [w, b]) # 각 소스에 대한 그래디언트는 소스의 형상을 갖는다\n\n"
+    ("[dl_dw, dl_db] = tape.gradient(loss, [w, b]) "
+     "# 각 소스에 대한 그래디언트는 소스의 형상을 갖는다\n\n"
      "print(w.shape)\nprint(dl_dw.shape)", "(3, 2)\n(3, 2)"),
     ("my_vars = {'w':w, 'b':b}\n\ngrad = tape.gradient(loss, my_vars)\ngrad['b']",
      re.compile(r"<tf\.Tensor: shape=\(2,\), dtype=float32, numpy=array\(\[ *-?[\d.e+-]+ *, +"

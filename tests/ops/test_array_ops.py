@@ -22,18 +22,7 @@ SHAPE_EXPRS = {
     "pad_reflect": lambda m, x: m.pad(x, [[1, 1], [2, 1], [1, 0]], mode="REFLECT"),
     "pad_symmetric": lambda m, x: m.pad(x, [[1, 1], [0, 3], [1, 0]], mode="SYMMETRIC"),
     "broadcast_to": lambda m, x: m.broadcast_to(x[:, :1], [4, 2, 3, 4]),
-    "reverse": lambda m, x: m.reverse(x, axis=[0, 2]),
     "identity": lambda m, x: m.identity(x) * 2.0,
-    "slice": lambda m, x: m.slice(x, [0, 1, 1], [2, 2, -1]),
-    "getitem_basic": lambda m, x: x[1],
-    "getitem_slices": lambda m, x: x[:, 1:, ::-2],
-    "getitem_newaxis_ellipsis": lambda m, x: x[m.newaxis, ..., 1],
-    "getitem_negative": lambda m, x: x[-1, -2:, :-1],
-    "gather": lambda m, x: m.gather(x, [2, 0, 2], axis=1),
-    "gather_axis0": lambda m, x: m.gather(x, [[1, 0], [1, 1]]),
-    "gather_batch_dims": lambda m, x: m.gather(x, [[0, 2], [1, 1]], axis=1, batch_dims=1),
-    "gather_nd": lambda m, x: m.gather_nd(x, [[0, 1], [1, 2], [0, 1]]),
-    "boolean_mask": lambda m, x: m.boolean_mask(x, [True, False]),
 }
 
 
@@ -78,14 +67,6 @@ def test_constant_follows_tensorflow_dtype_rules():
         tf.constant(["a", "b"], dtype=tf.float32)
 
 
-def test_getitem_with_tensor_index_and_errors():
-    x = tf.reshape(tf.range(12), [3, 4])
-    assert int(x[tf.constant(1), 2]) == 6
-    np.testing.assert_array_equal(x[1:, tf.constant(-1)].numpy(), [7, 11])
-    with pytest.raises(tf.errors.InvalidArgumentError, match="out of bounds|outside|index"):
-        x[3]
-
-
 def test_stack_concat_errors_name_shapes_and_dtypes():
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"\[2,3\]|\(2, 3\)|2, 3"):
         tf.concat([tf.ones((2, 3)), tf.ones((3, 2))], axis=0)
@@ -100,13 +81,6 @@ def test_split_unstack_squeeze_errors():
         tf.split(tf.ones((5, 2)), 2)
     with pytest.raises((ValueError, tf.errors.InvalidArgumentError), match="1|squeeze|Squeeze"):
         tf.squeeze(tf.ones((2, 3)), axis=0)
-
-
-def test_gather_out_of_range_index_is_an_error():
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"indices\[1\] = 5 is not in \[0, 3\)"):
-        tf.gather(tf.ones((3, 2)), [0, 5])
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"indices\[1,0\] = -1 is not in"):
-        tf.gather(tf.ones((3, 2)), [[0], [-1]])
 
 
 def test_iteration_and_len_unstack_the_first_dimension():

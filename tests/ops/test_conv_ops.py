@@ -32,12 +32,14 @@ def test_conv2d_matches_tensorflow(case, real_tf, rng):
 
 
 def test_conv2d_float32_gradient(rng):
-    x, w = rng.normal(size=(2, 4, 4, 2)).astype(np.float32), rng.normal(size=(3, 3, 2, 2)).astype(np.float32)
+    x = rng.normal(size=(2, 4, 4, 2)).astype(np.float32)
+    w = rng.normal(size=(3, 3, 2, 2)).astype(np.float32)
     check_gradients(lambda x, w: tf.nn.conv2d(x, w, 1, "SAME"), [x, w], order=1)
 
 
 def test_conv2d_bad_shapes_are_explained():
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"depth.*\(1, 5, 5, 3\).*\(3, 3, 2, 4\)"):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"depth.*\(1, 5, 5, 3\).*\(3, 3, 2, 4\)"):
         tf.nn.conv2d(tf.ones((1, 5, 5, 3)), tf.ones((3, 3, 2, 4)), 1, "SAME")
     with pytest.raises(tf.errors.InvalidArgumentError, match="4-dimensional"):
         tf.nn.conv2d(tf.ones((5, 5, 3)), tf.ones((3, 3, 3, 4)), 1, "SAME")

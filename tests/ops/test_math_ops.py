@@ -73,7 +73,8 @@ def test_binary_matches_tensorflow(name, shapes, real_tf, rng):
 
 
 def test_operators_match_tensorflow(real_tf, rng):
-    x, y = rng.uniform(0.5, 2, (2, 3)).astype(np.float32), rng.uniform(0.5, 2, (3,)).astype(np.float32)
+    x = rng.uniform(0.5, 2, (2, 3)).astype(np.float32)
+    y = rng.uniform(0.5, 2, (3,)).astype(np.float32)
 
     def expr(m, x, y):
         return (x + y, x - y, x * y, x / y, x ** y, -x, abs(x), 2.0 * x, 2.0 - x, 3.0 / x,
@@ -101,7 +102,8 @@ def test_matmul_transposes_match_tensorflow(ta, tb, real_tf, rng):
 
 
 def test_matmul_shape_mismatch_names_op_and_shapes():
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"\[2, 3\].*\[4, 5\].*inner dimensions 3 and 4.*MatMul"):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"\[2, 3\].*\[4, 5\].*inner dimensions 3 and 4.*MatMul"):
         tf.matmul(tf.ones((2, 3)), tf.ones((4, 5)))
     with pytest.raises(tf.errors.InvalidArgumentError, match="rank >= 2"):
         tf.matmul(tf.ones((3,)), tf.ones((3, 2)))
@@ -163,7 +165,8 @@ def test_no_gradient_ops_give_none_not_an_error():
 
 
 def test_add_n_and_tensordot(rng, real_tf):
-    a, b = rng.normal(size=(2, 3, 4)).astype(np.float32), rng.normal(size=(4, 3, 5)).astype(np.float32)
+    a = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    b = rng.normal(size=(4, 3, 5)).astype(np.float32)
     tf_parity.check(lambda m, a, b: m.tensordot(a, b, axes=[[1, 2], [1, 0]]), [a, b],
                     real_tf=real_tf)
     tf_parity.check(lambda m, a: m.add_n([a, a * 2.0, m.sin(a)]), [a], real_tf=real_tf)
@@ -180,7 +183,7 @@ def test_float16_values_and_gradient(rng):
                                   "reciprocal", "is_nan"])
 def test_float_only_ops_reject_integers_instead_of_promoting(name):
     with pytest.raises(tf.errors.InvalidArgumentError,
-                       match=rf"floating-point.*int32 tensor of shape \(2,\).*tf.cast"):
+                       match=r"floating-point.*int32 tensor of shape \(2,\).*tf.cast"):
         getattr(tf.math, name)(tf.constant([1, 2]))
 
 

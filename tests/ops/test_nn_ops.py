@@ -85,7 +85,8 @@ def test_dense_cross_entropies(real_tf, rng):
 def test_bias_add(real_tf, rng):
     x, b = rng.normal(size=(2, 3, 4)), rng.normal(size=(4,))
     check_gradients(tf.nn.bias_add, [x, b])
-    tf_parity.check(lambda m, x, b: m.nn.bias_add(x, b), [x.astype(np.float32), b.astype(np.float32)],
+    tf_parity.check(lambda m, x, b: m.nn.bias_add(x, b),
+                    [x.astype(np.float32), b.astype(np.float32)],
                     real_tf=real_tf)
     with pytest.raises(tf.errors.InvalidArgumentError, match="as many biases"):
         tf.nn.bias_add(tf.ones((2, 3)), tf.ones((4,)))

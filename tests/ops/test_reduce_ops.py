@@ -74,7 +74,8 @@ def test_argmax_has_no_gradient():
 
 
 def test_invalid_axis_names_op_and_rank():
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"Invalid reduction dimension 2.*2 dimensions.*Sum"):
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"Invalid reduction dimension 2.*2 dimensions.*Sum"):
         tf.reduce_sum(tf.ones((2, 3)), axis=2)
 
 
