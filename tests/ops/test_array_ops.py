@@ -70,7 +70,8 @@ def test_constant_follows_tensorflow_dtype_rules():
 def test_stack_concat_errors_name_shapes_and_dtypes():
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"\[2,3\]|\(2, 3\)|2, 3"):
         tf.concat([tf.ones((2, 3)), tf.ones((3, 2))], axis=0)
-    with pytest.raises((TypeError, tf.errors.InvalidArgumentError), match="float32.*int32|int32.*float32"):
+    with pytest.raises((TypeError, tf.errors.InvalidArgumentError),
+                       match="float32.*int32|int32.*float32"):
         tf.stack([tf.ones(2), tf.constant([1, 2])])
     with pytest.raises(ValueError, match="reshape|Reshape"):
         tf.reshape(tf.ones(6), [4, -1])
