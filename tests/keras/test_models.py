@@ -118,6 +118,16 @@ def test_lambda_layer_in_a_functional_model():
     np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-6)
 
 
+def test_functional_replays_python_operators_on_keras_tensors():
+    inp = keras.Input(shape=(3,))
+    out = L.Dense(2)(inp / 255.0 * 2.0 + 1.0)
+    model = keras.Model(inp, out[:, :1] - out[:, 1:])
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    dense = model.layers[1]
+    h = (x / 255.0 * 2 + 1) @ dense.kernel.numpy() + dense.bias.numpy()
+    np.testing.assert_allclose(model(x).numpy(), h[:, :1] - h[:, 1:], rtol=1e-5)
+
+
 def test_shared_layer_is_called_twice_with_one_set_of_weights():
     inp = keras.Input(shape=(3,))
     shared = L.Dense(3)

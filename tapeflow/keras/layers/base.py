@@ -45,6 +45,46 @@ class KerasGraph(FuncGraph):
     variables = property(lambda self: {}, lambda self, value: None)
 
 
+    def add_op(self, op, inputs, attrs):
+        outs = super().add_op(op, inputs, attrs)
+        for o in (outs if isinstance(outs, tuple) else (outs,)):
+            if type(o) is SymbolicTensor:
+                o.__class__ = KerasTensor
+        return outs
+
+
+class KerasTensor(SymbolicTensor):
+    """A tensor of a functional build (from `keras.Input` and the layers called on it).
+
+    Python operators on it (`inputs / 255.0`, `a + b`, `x[:, 0]`) are recorded in the
+    Keras graph, so a functional model replays them with its layers.
+    """
+
+    __slots__ = ()
+
+
+def _recorded(name):
+    base = getattr(Tensor, name)
+
+    def operator(self, *args):
+        saved = state.graph, state.tapes
+        state.graph, state.tapes = KERAS_GRAPH, []
+        try:
+            return base(self, *args)
+        finally:
+            state.graph, state.tapes = saved
+    operator.__name__ = name
+    return operator
+
+
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
+              "__truediv__", "__rtruediv__", "__floordiv__", "__rfloordiv__", "__mod__",
+              "__rmod__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__",
+              "__abs__", "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__rand__",
+              "__or__", "__ror__", "__xor__", "__invert__", "__getitem__"):
+    setattr(KerasTensor, _name, _recorded(_name))
+
+
 KERAS_GRAPH = KerasGraph("keras_graph")
 
 

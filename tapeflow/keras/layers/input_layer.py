@@ -8,10 +8,9 @@
 from __future__ import annotations
 
 from tapeflow.framework import dtypes
-from tapeflow.framework.tensor import SymbolicTensor
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.keras import backend
-from tapeflow.keras.layers.base import KERAS_GRAPH, KerasNode, Layer
+from tapeflow.keras.layers.base import KERAS_GRAPH, KerasNode, KerasTensor, Layer
 
 
 class InputLayer(Layer):
@@ -31,8 +30,8 @@ class InputLayer(Layer):
             batch_input_shape = (batch_size,) + tuple(input_shape)
         super().__init__(name=name, dtype=dtype, batch_input_shape=batch_input_shape, **kwargs)
         self.__dict__["built"] = True
-        tensor = SymbolicTensor(TensorShape(batch_input_shape), dtypes.as_dtype(self._dtype),
-                                KERAS_GRAPH)
+        tensor = KerasTensor(TensorShape(batch_input_shape), dtypes.as_dtype(self._dtype),
+                             KERAS_GRAPH)
         node = KerasNode(self, (), {}, tensor)
         self._inbound_nodes.append(node)
         tensor._keras_history = (self, 0, 0)
