@@ -272,3 +272,18 @@ def test_class_weight_matches_keras(real_tf):
     np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-4)
     with pytest.raises(ValueError, match=r"no entry for class\(es\) \[2\]"):
         ours.fit(x, y, verbose=0, class_weight={0: 1.0, 1: 1.0})
+
+
+def test_kernel_regularizer_adds_to_the_training_loss_as_keras(real_tf):
+    x, y = _data()
+    ours = keras.Sequential([L.Dense(3, input_shape=(5,), kernel_regularizer="l2",
+                                     activation="softmax")])
+    theirs = real_tf.keras.Sequential([real_tf.keras.Input((5,)), real_tf.keras.layers.Dense(
+        3, kernel_regularizer="l2", activation="softmax")])
+    theirs.set_weights(ours.get_weights())
+    assert float(ours.losses[0]) == pytest.approx(float(theirs.losses[0]), rel=1e-6)
+    for m in (ours, theirs):
+        m.compile("sgd", "sparse_categorical_crossentropy")
+    h1 = ours.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    h2 = theirs.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-4)
