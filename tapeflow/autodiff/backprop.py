@@ -213,14 +213,17 @@ def jacobian(tape, target, sources, zero_unconnected):
 def batch_jacobian(tape, target, source, zero_unconnected):
     """For each example b: d target[b] / d source[b], assuming examples are independent."""
     array_ops, _, _ = _ops()
+    # As TF: both must be at least [batch, n]; a rank-1 "batch" of scalars is ambiguous.
+    if target.shape.rank is None or target.shape.rank < 2 or \
+            any(d is None for d in target.shape.as_list()[1:]):
+        raise errors.InvalidArgumentError(
+            "batch_jacobian needs a target of shape [batch, ...] with rank >= 2 and known "
+            f"inner dims; got shape {target.shape}.")
+    if source.shape.rank is None or source.shape.rank < 2:
+        raise errors.InvalidArgumentError(
+            f"batch_jacobian needs a source of shape [batch, ...] with rank >= 2; got shape "
+            f"{source.shape}.")
     tshape = target.shape.as_list()
-    if target.shape.rank is None or target.shape.rank < 1 or any(d is None for d in tshape[1:]):
-        raise errors.InvalidArgumentError(
-            "batch_jacobian needs a target of shape [batch, ...] with known inner dims; "
-            f"got {target.shape}.")
-    if source.shape.rank is None or source.shape.rank < 1:
-        raise errors.InvalidArgumentError(
-            f"batch_jacobian needs a source of shape [batch, ...]; got {source.shape}.")
     inner = 1
     for d in tshape[1:]:
         inner *= d

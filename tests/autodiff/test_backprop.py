@@ -72,6 +72,12 @@ def test_batch_jacobian_needs_a_batch_dimension():
         y = x * 2.0
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"\[batch, \.\.\.\]"):
         tape.batch_jacobian(y, x)
+    v = tf.constant([1.0, 2.0])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(v)
+        w = tf.reshape(v, (2, 1)) * v
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"source.*rank >= 2.*\(2,\)"):
+        tape.batch_jacobian(w, v)
 
 
 def test_shared_subexpressions_accumulate_once():
