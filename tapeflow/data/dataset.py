@@ -283,6 +283,21 @@ class Dataset:
         """A running state: `scan_func(state, element) -> (new_state, output)`."""
         return selection.ScanDataset(self, initial_state, scan_func)
 
+    def group_by_window(self, key_func, reduce_func, window_size=None,
+                        window_size_func=None, name=None) -> Dataset:
+        """Groups elements by `key_func` into windows, each reduced to a dataset."""
+        return nested.GroupByWindowDataset(self, key_func, reduce_func, window_size,
+                                           window_size_func)
+
+    def bucket_by_sequence_length(self, element_length_func, bucket_boundaries,
+                                  bucket_batch_sizes, padded_shapes=None, padding_values=None,
+                                  pad_to_bucket_boundary=False, no_padding=False,
+                                  drop_remainder=False, name=None) -> Dataset:
+        """Batches elements of similar length together, padded per batch."""
+        return nested.bucket_by_sequence_length(
+            self, element_length_func, bucket_boundaries, bucket_batch_sizes, padded_shapes,
+            padding_values, pad_to_bucket_boundary, no_padding, drop_remainder)
+
     def apply(self, transformation_func) -> Dataset:
         """`transformation_func(self)`: for reusable pipeline pieces."""
         return transformation_func(self)

@@ -17,12 +17,17 @@ usually flattened back with `flat_map(lambda w: w.batch(n))`.
 """
 from __future__ import annotations
 
+import bisect
 import collections
 import os
+
+import numpy as np
 
 from tapeflow.data import structure
 from tapeflow.data.dataset import UNKNOWN, Dataset
 from tapeflow.data.transforms import _caller, _count, _fn_name, check_arity
+from tapeflow.framework import errors
+from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
 
 
@@ -182,3 +187,130 @@ class WindowDataset(Dataset):
             span = (self._size - 1) * self._stride + 1
             return 0 if n < span else (n - span) // self._shift + 1
         return -(-n // self._shift)
+
+
+class ElementsDataset(Dataset):
+    """A few already-computed elements (one group of `group_by_window`)."""
+
+    _tf_name = "_VariantDataset"
+
+    def __init__(self, elements, spec):
+        self._elements, self._spec = elements, spec
+
+    def _iter_flat(self):
+        return iter(self._elements)
+
+    def _card(self):
+        return len(self._elements)
+
+
+class GroupByWindowDataset(Dataset):
+    """`group_by_window`: elements grouped by `key_func`; each full group (and, at the
+    end, each partial group in key order) goes through `reduce_func(key, window)`."""
+
+    _tf_name = "_GroupByWindowDataset"
+
+    def __init__(self, input_ds, key_func, reduce_func, window_size, window_size_func,
+                 probe_keys=(0,)):
+        if (window_size is None) == (window_size_func is None):
+            raise ValueError("group_by_window: give exactly one of `window_size` and "
+                             "`window_size_func`.")
+        if window_size is not None:
+            size = _count(window_size, "window_size", "group_by_window")
+            window_size_func = lambda key: size
+        check_arity(key_func, input_ds.element_spec, "group_by_window", "key_func")
+        self._input, self._key, self._reduce = input_ds, key_func, reduce_func
+        self._size = window_size_func
+        # reduce_func builds a pipeline over a window: on an empty one it only
+        # describes the output, like TF's trace of it. Dims that differ between the
+        # probed keys are unknown.
+        specs = []
+        for key in probe_keys:
+            probe = reduce_func(Tensor(np.int64(key)), ElementsDataset([], input_ds.element_spec))
+            if not isinstance(probe, Dataset):
+                raise TypeError(f"group_by_window: `reduce_func` {_fn_name(reduce_func)} must "
+                                f"return a Dataset, got {type(probe).__name__}.")
+            specs.append(probe.element_spec)
+        merged = structure.flatten(specs[0])
+        for other in specs[1:]:
+            merged = [a.most_specific_compatible_type(b)
+                      for a, b in zip(merged, structure.flatten(other))]
+        self._spec = structure.pack(specs[0], merged)
+
+    def _key_of(self, call, flat):
+        key = call(flat)
+        value = key._value if isinstance(key, Tensor) else np.asarray(key)
+        if np.ndim(value) != 0 or np.asarray(value).dtype != np.int64:
+            raise ValueError(f"group_by_window: `key_func` {_fn_name(self._key)} must return a "
+                             f"scalar tf.int64 tensor; got dtype {np.asarray(value).dtype} "
+                             f"shape {np.shape(value)}.")
+        return int(value)
+
+    def _window_size(self, key):
+        size = self._size(Tensor(np.int64(key)))
+        size = int(size._value if isinstance(size, Tensor) else size)
+        if size < 1:
+            raise ValueError(f"group_by_window: window size for key {key} must be >= 1, "
+                             f"got {size}.")
+        return size
+
+    def _flush(self, key, elements):
+        ds = self._reduce(Tensor(np.int64(key)), ElementsDataset(elements,
+                                                                 self._input.element_spec))
+        return ds._iter_flat()
+
+    def _iter_flat(self):
+        call = _caller(self._key, self._input.element_spec)
+        groups: dict = {}
+        for flat in self._input._iter_flat():
+            key = self._key_of(call, flat)
+            group = groups.setdefault(key, [])
+            group.append(flat)
+            if len(group) >= self._window_size(key):
+                del groups[key]
+                yield from self._flush(key, group)
+        for key in sorted(groups):            # leftovers in key order, as TF does
+            yield from self._flush(key, groups[key])
+
+    def _card(self):
+        return UNKNOWN
+
+
+def bucket_by_sequence_length(ds, element_length_func, bucket_boundaries, bucket_batch_sizes,
+                              padded_shapes=None, padding_values=None,
+                              pad_to_bucket_boundary=False, no_padding=False,
+                              drop_remainder=False):
+    """Batches elements of similar length together (`group_by_window` + `padded_batch`)."""
+    bounds = [int(b) for b in bucket_boundaries]
+    sizes = [int(b) for b in bucket_batch_sizes]
+    if len(sizes) != len(bounds) + 1:
+        raise ValueError(f"bucket_by_sequence_length: len(bucket_batch_sizes) must equal "
+                         f"len(bucket_boundaries) + 1; got {len(sizes)} and {len(bounds)}.")
+    if bounds != sorted(bounds) or len(set(bounds)) != len(bounds):
+        raise ValueError(f"bucket_by_sequence_length: bucket_boundaries must be strictly "
+                         f"increasing, got {bounds}.")
+    length_of = _caller(element_length_func, ds.element_spec)
+
+    def key(*element):
+        flat = structure.flatten(element if isinstance(ds.element_spec, tuple) else element[0])
+        length = int(length_of([t._value for t in flat]))
+        if pad_to_bucket_boundary and bounds and length >= bounds[-1]:
+            raise errors.InvalidArgumentError(
+                None, None, "When pad_to_bucket_boundary=True, elements must have length < "
+                            f"max(bucket_boundaries) = {bounds[-1]}; got length {length}.")
+        return Tensor(np.int64(bisect.bisect_right(bounds, length)))
+
+    def reduce(bucket, window):
+        size = sizes[int(bucket)]
+        if no_padding:
+            return window.batch(size, drop_remainder=drop_remainder)
+        shapes = padded_shapes
+        if pad_to_bucket_boundary and int(bucket) < len(bounds):
+            fill = bounds[int(bucket)] - 1
+            shapes = structure.map_specs(
+                lambda s: TensorShape([fill if d is None else d for d in s.shape]),
+                window.element_spec) if padded_shapes is None else padded_shapes
+        return window.padded_batch(size, shapes, padding_values, drop_remainder=drop_remainder)
+
+    return GroupByWindowDataset(ds, key, reduce, None, lambda k: sizes[int(k)],
+                                probe_keys=range(len(sizes)))

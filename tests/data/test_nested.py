@@ -56,3 +56,46 @@ def test_window_of_tuples_is_a_tuple_of_datasets():
         ([0, 1], [5, 6]), ([2, 3], [7, 8]), ([4], [9])]
     with pytest.raises(ValueError, match="size"):
         d.range(3).window(0)
+
+
+def _seqs(lib, n=7):
+    data = [[i] * i for i in range(1, n + 1)]
+    return lib.data.Dataset.from_generator(lambda: iter(data),
+                                           output_signature=lib.TensorSpec([None], lib.int32))
+
+
+GROUPINGS = {
+    "group_by_window": lambda t: t.data.Dataset.range(20).group_by_window(
+        key_func=lambda x: x % 3, reduce_func=lambda k, w: w.batch(4), window_size=4),
+    "group_keys_in_output": lambda t: t.data.Dataset.from_tensor_slices(
+        [5, 1, 4, 1, 3, 9, 2, 6, 8]).group_by_window(
+        key_func=lambda x: t.cast(x % 2, t.int64),
+        reduce_func=lambda k, w: w.batch(10).map(lambda b: (k, b)), window_size=3),
+    "bucket": lambda t: _seqs(t).bucket_by_sequence_length(
+        lambda x: t.shape(x)[0], bucket_boundaries=[3, 5], bucket_batch_sizes=[2, 2, 2]),
+    "bucket_pad_to_boundary": lambda t: _seqs(t, 6).bucket_by_sequence_length(
+        lambda x: t.shape(x)[0], bucket_boundaries=[3, 7], bucket_batch_sizes=[2, 2, 2],
+        pad_to_bucket_boundary=True),
+}
+
+
+def _nested_lists(ds):
+    out = []
+    for e in ds.as_numpy_iterator():
+        out.append([v.tolist() for v in e] if isinstance(e, tuple) else e.tolist())
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(GROUPINGS))
+def test_grouping_matches_tensorflow(name, real_tf):
+    ours, theirs = GROUPINGS[name](tf), GROUPINGS[name](real_tf)
+    assert repr(ours.element_spec) == repr(theirs.element_spec)
+    assert _nested_lists(ours) == _nested_lists(theirs)
+
+
+def test_group_by_window_needs_one_window_size():
+    with pytest.raises(ValueError, match="exactly one"):
+        tf.data.Dataset.range(3).group_by_window(lambda x: x, lambda k, w: w)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="pad_to_bucket_boundary"):
+        list(_seqs(tf).bucket_by_sequence_length(
+            lambda x: tf.shape(x)[0], [3, 5], [2, 2, 2], pad_to_bucket_boundary=True))
