@@ -14,6 +14,7 @@ from tapeflow.data.dataset import AUTOTUNE, Dataset, DatasetIterator  # noqa: F4
 from tapeflow.data.dataset import INFINITE as INFINITE_CARDINALITY  # noqa: F401
 from tapeflow.data.dataset import UNKNOWN as UNKNOWN_CARDINALITY  # noqa: F401
 from tapeflow.data.fast import array_batches  # noqa: F401
+from tapeflow.data.nested import DatasetSpec  # noqa: F401
 from tapeflow.data.transforms import Options  # noqa: F401
 
 Iterator = DatasetIterator

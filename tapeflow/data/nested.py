@@ -1,4 +1,5 @@
-"""Stages whose elements are, or come from, datasets: `interleave` and `window`.
+"""Stages whose elements are, or come from, datasets: `interleave`, `window`,
+`group_by_window` and `bucket_by_sequence_length`.
 
 `interleave` keeps `cycle_length` input-derived datasets open and takes
 `block_length` elements from each in turn; an exhausted one is replaced by
