@@ -104,6 +104,8 @@ class _CallContext:
 
 
 _call_ctx = _CallContext()
+# Whether any layer has losses from add_loss to clear at the next outermost call.
+_call_losses_added = [False]
 
 
 class InputSpec:
@@ -229,6 +231,7 @@ class Layer:
     _scoped_build = True
     # NumPy kinds of inputs cast to the layer dtype on call ('f' float, 'i'/'u' int, 'b' bool).
     _autocast_kinds = "fiub"
+    _checked_shape = None         # the last eager input shape that passed the InputSpec
 
     def __init__(self, trainable=True, name=None, dtype=None, dynamic=False, input_shape=None,
                  batch_input_shape=None, input_dim=None, batch_size=None, **kwargs):
@@ -270,6 +273,8 @@ class Layer:
         if "_layers" not in d and name[:1] != "_":
             raise RuntimeError(f"It looks like you are subclassing `{type(self).__name__}` and "
                                "forgot to call `super().__init__()`. Always start with this line.")
+        if name == "input_spec":
+            d["_checked_shape"] = None          # re-check inputs against the new spec
         if isinstance(value, Layer):
             if value is not self and not any(value is x for x in d["_layers"]):
                 d["_layers"].append(value)
@@ -376,6 +381,7 @@ class Layer:
 
     def add_loss(self, loss):
         """Adds a loss tensor (e.g. an activity penalty) to `layer.losses` for this call."""
+        _call_losses_added[0] = True
         self._call_losses.append(loss)
 
     # -- weights ------------------------------------------------------------------
@@ -503,7 +509,7 @@ class Layer:
         outermost = ctx.depth == 0
         ctx.depth += 1
         try:
-            if outermost:
+            if outermost and _call_losses_added[0]:
                 self._clear_call_losses()
             # 4. Build once, from the first input's shape, in this layer's name scope.
             if not self.built:
@@ -512,15 +518,22 @@ class Layer:
                     if self.input_spec is not None:
                         check_input_spec(self._name, self.input_spec, inputs)
                     return self.call(inputs, *rest, **kwargs)
-            # 5. Check the input against what the layer was built for.
+            # 5. Check the input against what the layer was built for (once per new shape).
             if self.input_spec is not None:
-                check_input_spec(self._name, self.input_spec, inputs)
+                if type(inputs) is Tensor:
+                    shape = inputs._value.shape
+                    if shape != self._checked_shape:
+                        check_input_spec(self._name, self.input_spec, inputs)
+                        self.__dict__["_checked_shape"] = shape
+                else:
+                    check_input_spec(self._name, self.input_spec, inputs)
             return self.call(inputs, *rest, **kwargs)
         finally:
             ctx.depth -= 1
             ctx.training = saved_training
 
     def _clear_call_losses(self):
+        _call_losses_added[0] = False
         self._call_losses.clear()
         for layer in self._flatten_layers():
             layer._call_losses.clear()

@@ -57,7 +57,7 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2, axes={-1: last})
 
     def call(self, inputs):
-        if inputs.shape.rank == 2:
+        if inputs.ndim == 2:
             y = math_ops.matmul(inputs, self.kernel)
         else:
             # (..., in) -> (N, in) @ kernel -> (..., units): one BLAS call, any leading dims.

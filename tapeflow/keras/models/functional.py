@@ -16,7 +16,7 @@ the model runs the plan on real tensors.
 from __future__ import annotations
 
 from tapeflow.framework.op import execute
-from tapeflow.framework.tensor import SymbolicTensor
+from tapeflow.framework.tensor import SymbolicTensor, Tensor
 from tapeflow.keras import backend
 from tapeflow.keras.layers.base import InputSpec, Layer, is_keras_tensor
 from tapeflow.keras.layers.input_layer import InputLayer
@@ -103,6 +103,7 @@ class Functional(Model):
         d["_flat_outputs"] = flat_out
         plan = build_plan(flat_in, flat_out)
         d["_plan"] = plan
+        d["_steps"] = None
         layers = [t._keras_history[0] for t in flat_in]
         for kind, node in plan:
             if kind == "layer" and not any(node.layer is x for x in layers):
@@ -166,26 +167,48 @@ class Functional(Model):
                              f"but it received {len(flat)} input tensors.")
         return flat
 
-    def call(self, inputs, training=None, mask=None):
-        values = dict(zip(self._input_ids, self._flatten_call_inputs(inputs)))
+    def _compiled_steps(self):
+        """The plan as tuples the replay loop reads without re-inspecting nodes.
+
+        (0, layer, input_id, output_id) for the common one-tensor-in, one-out call;
+        (1, node) for other layer calls; (2, graph_node) for raw ops.
+        """
+        steps = []
         for kind, node in self._plan:
             if kind == "layer":
-                args, kwargs = node.args, node.kwargs
-                if len(args) == 1 and not kwargs and isinstance(args[0], SymbolicTensor):
-                    out = node.layer(values[id(args[0])])
+                args, outs = node.args, node.outputs
+                if len(args) == 1 and not node.kwargs and isinstance(args[0], SymbolicTensor) \
+                        and isinstance(outs, SymbolicTensor):
+                    steps.append((0, node.layer, id(args[0]), id(outs)))
                 else:
-                    def sub(x):
-                        return values[id(x)] if is_keras_tensor(x) else x
-                    args = nest.map_structure(sub, args)
-                    kwargs = nest.map_structure(sub, kwargs)
-                    out = node.layer(*args, **kwargs)
-                outs = node.outputs
-                if isinstance(outs, SymbolicTensor):
-                    values[id(outs)] = out
-                else:
-                    for sym, val in zip(nest.flatten(outs), nest.flatten(out)):
-                        values[id(sym)] = val
+                    steps.append((1, node))
             else:
+                steps.append((2, node))
+        return steps
+
+    def call(self, inputs, training=None, mask=None):
+        if type(inputs) is Tensor and len(self._input_ids) == 1:
+            values = {self._input_ids[0]: inputs}
+        else:
+            values = dict(zip(self._input_ids, self._flatten_call_inputs(inputs)))
+        steps = self.__dict__.get("_steps")
+        if steps is None:
+            steps = self.__dict__["_steps"] = self._compiled_steps()
+        for step in steps:
+            kind = step[0]
+            if kind == 0:
+                values[step[3]] = step[1](values[step[2]])
+            elif kind == 1:
+                node = step[1]
+
+                def sub(x):
+                    return values[id(x)] if is_keras_tensor(x) else x
+                out = node.layer(*nest.map_structure(sub, node.args),
+                                 **nest.map_structure(sub, node.kwargs))
+                for sym, val in zip(nest.flatten(node.outputs), nest.flatten(out)):
+                    values[id(sym)] = val
+            else:
+                node = step[1]
                 ins = [values.get(id(x), x) if isinstance(x, SymbolicTensor) else x
                        for x in node.inputs]
                 out = execute(node.op, ins, node.attrs)
@@ -194,6 +217,8 @@ class Functional(Model):
                 else:
                     for sym, val in zip(node.outputs, out):
                         values[id(sym)] = val
+        if len(self._output_ids) == 1 and isinstance(self._nested_outputs, SymbolicTensor):
+            return values[self._output_ids[0]]
         flat = [values[i] for i in self._output_ids]
         return nest.pack_sequence_as(self._nested_outputs, flat)
 
