@@ -133,6 +133,7 @@ CONFIG_LAYERS = [
     lambda: L.Embedding(10, 4),
     lambda: L.Concatenate(axis=1),
     lambda: L.Add(),
+    lambda: L.Rescaling(1 / 255, offset=-0.5),
 ]
 
 
@@ -158,6 +159,9 @@ SHAPE_CASES = [
     ("Reshape", {"target_shape": (6, -1)}, (2, 3, 4)),
     ("LayerNormalization", {}, (2, 3, 4)),
     ("BatchNormalization", {}, (2, 5, 5, 3)),
+    ("Rescaling", {"scale": 0.5, "offset": 1.0}, (2, 3)),
+    ("Dropout", {"rate": 0.0}, (2, 3)),
+    ("Activation", {"activation": "softmax"}, (2, 3)),
 ]
 
 
@@ -241,6 +245,16 @@ def test_embedding_gradient_numeric_vs_analytic():
     emb(np.array([0]))
     ids = np.array([[1, 4], [1, 0]])
     check_gradients(lambda table: tf.gather(table, ids), [emb.embeddings.numpy().astype(np.float64)])
+
+
+@pytest.mark.parametrize("name", ["Concatenate", "Add", "Subtract", "Multiply", "Average",
+                                  "Maximum", "Minimum"])
+def test_merge_layers_match_tensorflow(real_tf, name):
+    r = np.random.default_rng(0)
+    a, b = r.standard_normal((2, 3)).astype(np.float32), r.standard_normal((2, 3)).astype(
+        np.float32)
+    np.testing.assert_allclose(getattr(L, name)()([a, b]).numpy(),
+                               getattr(real_tf.keras.layers, name)()([a, b]).numpy(), rtol=1e-6)
 
 
 def test_merge_layers():

@@ -20,6 +20,7 @@ from tapeflow.keras.layers.core import (  # noqa: F401
     Flatten,
     Lambda,
     ReLU,
+    Rescaling,
     Reshape,
     Softmax,
 )

@@ -240,6 +240,21 @@ class Embedding(Layer):
                 "mask_zero": self.mask_zero, "input_length": self.input_length}
 
 
+class Rescaling(Layer):
+    """inputs * scale + offset (e.g. Rescaling(1. / 255) for 8-bit images)."""
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale, self.offset = float(scale), float(offset)
+
+    def call(self, inputs):
+        out = inputs * self.scale
+        return out + self.offset if self.offset else out
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "offset": self.offset}
+
+
 class Lambda(Layer):
     """Wraps a function of tensors as a layer (not serializable to a config)."""
 

@@ -31,3 +31,11 @@ def serialize(optimizer):
 
 def deserialize(config):
     return get(config)
+
+
+# TF 2.11+ code spells some optimizers keras.optimizers.legacy.Adam / .experimental.AdamW.
+class _Namespace:
+    SGD, Adam, AdamW, RMSprop, Adagrad, Optimizer = SGD, Adam, AdamW, RMSprop, Adagrad, Optimizer
+
+
+legacy = experimental = _Namespace
