@@ -22,3 +22,12 @@ def _tapeflow_kernels_compute_inf_silently():
     warnings from its kernels, as TF) is put back so tests see what users see."""
     from tapeflow.framework.op import silence_kernel_warnings
     silence_kernel_warnings()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_global_random_seed():
+    """Each test starts with no global seed (as a fresh program does), so a seed set by
+    one test never changes the random streams of the next."""
+    from tapeflow.ops import random_ops
+    random_ops.set_seed(None)
+    yield

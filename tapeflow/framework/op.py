@@ -161,7 +161,11 @@ def _python_to_array(value, dtype):
         return arr.astype(np_dtype, copy=False)
     if isinstance(value, (_ndarray, _generic)):
         return value
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except ValueError:
+        raise ValueError(f"Can't convert non-rectangular Python sequence to Tensor: "
+                         f"{value!r}") from None
     kind = arr.dtype.kind
     if kind == "f":
         return arr.astype(np.float32)

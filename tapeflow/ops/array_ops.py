@@ -175,6 +175,8 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
     start, limit, delta = vals
     if limit is None:
         start, limit = 0, start
+    if delta == 0:
+        raise errors.op_error("Range", f"Requires delta != 0: {delta}")
     if dtype is None:
         dtype = dtypes.float32 if any(isinstance(v, float) for v in (start, limit, delta)) \
             else dtypes.int32
@@ -380,10 +382,14 @@ def transpose(a, perm=None, conjugate=False, name="transpose"):
     """Permutes dimensions (reverses them by default)."""
     x = as_input(a)
     r = x.shape.rank
-    perm = list(_pyrange(r))[::-1] if perm is None else [int(p) % r for p in (
-        perm._value.tolist() if isinstance(perm, Tensor) else perm)]
-    if sorted(perm) != list(_pyrange(r)):
-        raise errors.op_error("Transpose", f"perm {perm} is not a permutation of [0..{r})")
+    if perm is None:
+        perm = list(_pyrange(r))[::-1]
+    else:
+        raw = [int(p) for p in (perm._value.tolist() if isinstance(perm, Tensor) else perm)]
+        perm = [p % r if -r <= p < r else p for p in raw] if r else raw
+        if sorted(perm) != list(_pyrange(r)):
+            raise errors.op_error("Transpose", f"perm {raw} is not a permutation of the "
+                                  f"{r} dimensions of a tensor of shape {x.shape}")
     return execute(_TRANSPOSE, (x,), {"perm": tuple(perm)})
 
 
@@ -521,10 +527,16 @@ def unstack(value, num=None, axis=0, name="unstack"):
     """Splits along `axis` into a list of tensors of rank one less."""
     x = as_input(value)
     r = x.shape.rank
+    if not r or not -r <= int(axis) < r:
+        raise errors.op_error("Unpack", f"axis = {axis} not in [{-(r or 0)}, {r or 0}) for a "
+                              f"tensor of shape {x.shape}")
     axis = int(axis) % r
-    n = x.shape[axis] if num is None else num
+    n = x.shape[axis] if num is None else int(num)
     if n is None:
         raise ValueError(f"Cannot infer argument `num` from shape {x.shape}")
+    if x.shape[axis] is not None and n != x.shape[axis]:
+        raise errors.op_error("Unpack", f"num = {n} does not match dimension {axis} of shape "
+                              f"{x.shape}")
     op = _UNSTACK_OPS.get(n)
     if op is None:
         op = _UNSTACK_OPS[n] = _unstack_op(n)

@@ -190,6 +190,9 @@ def _insert(dims, axis, v):
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
     """One-hot vectors of length `depth` (out-of-range indices give all `off_value`)."""
     i = as_input(indices)
+    if not i.dtype.is_integer:
+        raise TypeError(f"tf.one_hot: indices must be uint8, int32 or int64 class indices; got "
+                        f"{i.dtype.name}.")
     dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.float32
     return execute(_ONE_HOT, (i,), {
         "depth": int(depth), "on_value": 1 if on_value is None else on_value,

@@ -103,3 +103,16 @@ def test_stop_gradient_blocks_and_identity_passes():
         b = tf.identity(x) * x
     assert float(t.gradient(a, x)) == 9.0
     assert float(t.gradient(b, x)) == 6.0
+
+
+def test_more_bad_arguments_are_explained():
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"perm \[0, 2\].*\(2, 3\)"):
+        tf.transpose(tf.ones((2, 3)), [0, 2])
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"axis = 3 not in \[-2, 2\)"):
+        tf.unstack(tf.ones((2, 3)), axis=3)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="num = 3 does not match"):
+        tf.unstack(tf.ones((2, 3)), num=3)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="delta != 0"):
+        tf.range(0, 10, 0)
+    with pytest.raises(ValueError, match="non-rectangular"):
+        tf.constant([[1, 2], [3]])

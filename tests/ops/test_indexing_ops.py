@@ -46,3 +46,8 @@ def test_gather_out_of_range_index_is_an_error():
         tf.gather(tf.ones((3, 2)), [0, 5])
     with pytest.raises(tf.errors.InvalidArgumentError, match=r"indices\[1,0\] = -1 is not in"):
         tf.gather(tf.ones((3, 2)), [[0], [-1]])
+
+
+def test_one_hot_needs_integer_indices():
+    with pytest.raises(TypeError, match="one_hot: indices must be.*float32"):
+        tf.one_hot([1.5], 3)
