@@ -76,8 +76,9 @@ def _prepare(args, dtype):
 
 
 def _flat_float_outputs(y):
+    from tapeflow.framework.op import as_input
     from tapeflow.utils import nest
-    flat = [t for t in nest.flatten(y) if t is not None]
+    flat = [as_input(t) for t in nest.flatten(y) if t is not None]
     return [t for t in flat if t.dtype.is_floating]
 
 
