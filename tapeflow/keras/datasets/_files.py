@@ -108,6 +108,7 @@ def download(remote: Remote, relative_path: str) -> str:
     fd, partial = tempfile.mkstemp(prefix=os.path.basename(target) + ".", suffix=".part",
                                    dir=os.path.dirname(target))
     try:
+        print(f"Downloading data from {remote.url}", flush=True)   # as Keras announces it
         with os.fdopen(fd, "wb") as out:
             _fetch(remote.url, out)
         if not checksum_ok(partial, remote):
