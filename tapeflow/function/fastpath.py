@@ -1,13 +1,20 @@
 """Plan-time specialisation: a node whose op, attrs and dtypes are known at trace time
 is written into the plan as a direct NumPy expression instead of a kernel call.
 
-Every kernel re-decides at each call what tracing already knows (attrs, dtypes,
-transposes); for the small tensors of a small model that wrapper work costs as
-much as the arithmetic. Each rule here returns a template for the generated
-code, `{0}`, `{1}`, ... standing for the inputs, and the constants it names,
-or None to keep the kernel. A rule must compute exactly what the kernel
-computes (same ufuncs, same order, same dtype): the tests compare plans with
-and without specialisation bit for bit.
+A kernel re-decides at each call what tracing already knows (attrs, dtypes);
+for the small tensors of a small model that wrapper work costs as much as the
+arithmetic (`np.sum`'s Python wrapper is twice the reduction it calls). Each
+rule returns a template for the generated code, `{0}`, `{1}`, ... standing for
+the inputs, or None to keep the kernel.
+
+Rules apply only to the very kernel they were written for (checked by
+identity). Kernels that are plain NumPy ufuncs are replaced by their operator;
+for any other kernel the template is first checked against it on a probe of
+the node's shape and dtype, bit for bit, and the kernel is kept on any
+difference, so a kernel that changes its arithmetic is never bypassed. Ops
+whose kernels have their own fast paths (matrix products and convolutions go
+through tapeflow's BLAS pool) are left to their kernels, except that a
+convolution keeps its patches when the plan knows a filter backprop reads them.
 
     >>> import numpy as np
     >>> import tapeflow as tf
@@ -16,10 +23,10 @@ and without specialisation bit for bit.
     >>> g = FuncGraph('f')
     >>> x = g.placeholder([2, 3], tf.float32)
     >>> state.graph = g
-    >>> y = tf.reduce_sum(tf.matmul(x, x, transpose_b=True) + 1.0, axis=0)
+    >>> y = tf.reduce_sum(tf.nn.relu(x) + 1.0, axis=0)
     >>> state.graph = None
     >>> [specialize(n)[0] for n in g.nodes]
-    ['_matmul({0}, {1}.swapaxes(-1, -2))', '{0} + {1}', '_add_reduce({0}, (0,), _f32, None, False)']
+    ['_maximum({0}, _zero_f32)', '{0} + {1}', '_add_reduce({0}, (0,), _f32, None, False)']
 """
 from __future__ import annotations
 
@@ -29,9 +36,12 @@ ENABLED = True
 
 _BINARY = {"AddV2": "{0} + {1}", "Sub": "{0} - {1}", "Mul": "{0} * {1}"}
 _DTYPE_NAMES = {np.dtype(np.float32): "_f32", np.dtype(np.float64): "_f64"}
-CONSTANTS = {"_matmul": np.matmul, "_add_reduce": np.add.reduce, "_maximum": np.maximum,
+CONSTANTS = {"_add_reduce": np.add.reduce, "_maximum": np.maximum,
              "_f32": np.dtype(np.float32), "_f64": np.dtype(np.float64),
              "_zero_f32": np.zeros((), np.float32), "_zero_f64": np.zeros((), np.float64)}
+_PROBE_DIM = 3
+_MAX_PROBE = 1 << 16
+_checked: dict = {}            # (kernel, template, attrs, dtype, shape) -> bool
 
 
 def _float_dtype(x):
@@ -46,19 +56,6 @@ def _binary(node):
     return _BINARY[node.op.name]
 
 
-def _matmul(node):
-    a, b = node.inputs
-    if _float_dtype(a) is None or a.dtype is not b.dtype:
-        return None
-    attrs = dict(node.attrs)
-    ta, tb = attrs.pop("transpose_a", False), attrs.pop("transpose_b", False)
-    if attrs:
-        return None
-    lhs = "{0}.swapaxes(-1, -2)" if ta else "{0}"
-    rhs = "{1}.swapaxes(-1, -2)" if tb else "{1}"
-    return f"_matmul({lhs}, {rhs})"
-
-
 def _sum(node):
     (x,) = node.inputs
     d = _float_dtype(x)
@@ -71,6 +68,14 @@ def _sum(node):
         return None
     # np.sum(x, axis, dtype=x.dtype, keepdims) is this reduction minus its Python wrapper.
     return f"_add_reduce({{0}}, {axis!r}, {_DTYPE_NAMES[d]}, None, {bool(attrs['keepdims'])!r})"
+
+
+def _relu(node):
+    (x,) = node.inputs
+    d = _float_dtype(x)
+    if d is None or node.attrs:
+        return None
+    return "_maximum({0}, _zero_" + _DTYPE_NAMES[d][1:] + ")"
 
 
 def _conv_keep_patches(x, w, strides, padding, dilations):
@@ -95,28 +100,46 @@ def _conv2d(node, context):
             f"{a['dilations']!r})")
 
 
-def _relu(node):
-    (x,) = node.inputs
-    d = _float_dtype(x)
-    if d is None or node.attrs:
-        return None
-    return "_maximum({0}, _zero_" + _DTYPE_NAMES[d][1:] + ")"
-
-
 _RULES = None
 
 
 def _rules():
-    """op name -> (the kernel the rule stands in for, rule); a rule applies only
-    to that very kernel, so an op of the same name elsewhere is left alone."""
+    """op name -> (the kernel the rule stands in for, rule, whether to probe)."""
     global _RULES
     if _RULES is None:
-        from tapeflow.ops import conv_ops, math_ops, nn_ops, reduce_ops
-        _RULES = {"AddV2": (np.add, _binary), "Sub": (np.subtract, _binary),
-                  "Mul": (np.multiply, _binary), "MatMul": (math_ops._matmul_kernel, _matmul),
-                  "Sum": (reduce_ops._sum_kernel, _sum), "Relu": (nn_ops._relu_kernel, _relu),
-                  "Conv2D": (conv_ops._conv_kernel, _conv2d)}
+        from tapeflow.ops import conv_ops, nn_ops, reduce_ops
+        _RULES = {"AddV2": (np.add, _binary, False), "Sub": (np.subtract, _binary, False),
+                  "Mul": (np.multiply, _binary, False),
+                  "Sum": (reduce_ops._sum_kernel, _sum, True),
+                  "Relu": (nn_ops._relu_kernel, _relu, True),
+                  "Conv2D": (conv_ops._conv_kernel, _conv2d, False)}
     return _RULES
+
+
+def _agrees(node, template):
+    """Whether `template` computes what the node's kernel computes, on a probe input."""
+    (x,) = node.inputs
+    shape = x.shape
+    if shape.rank is None:
+        return False
+    dims = tuple(_PROBE_DIM if d is None else d for d in shape.as_list())
+    key = (node.op.kernel, template, repr(sorted(node.attrs.items())), x.dtype._np, dims)
+    hit = _checked.get(key)
+    if hit is None:
+        n = int(np.prod(dims))
+        if n > _MAX_PROBE:      # same rule on a smaller array of the same rank
+            dims = tuple(min(d, _PROBE_DIM) for d in dims)
+        probe = np.random.default_rng(0).standard_normal(dims).astype(x.dtype._np)
+        try:
+            want = np.asarray(node.op.kernel(probe, **node.attrs))
+            fn = eval("lambda x0: " + template.format("x0"), dict(CONSTANTS))
+            got = np.asarray(fn(probe))
+            hit = (got.dtype == want.dtype and got.shape == want.shape
+                   and bool(np.array_equal(got, want)))
+        except Exception:  # noqa: BLE001 - any failure just keeps the kernel
+            hit = False
+        _checked[key] = hit
+    return hit
 
 
 def specialize(node, context=None):
@@ -130,6 +153,8 @@ def specialize(node, context=None):
     hit = _rules().get(node.op.name)
     if hit is None or hit[0] is not node.op.kernel or node.op.num_outputs != 1:
         return None
-    rule = hit[1]
+    _, rule, probe = hit
     template = rule(node, context or {}) if rule is _conv2d else rule(node)
-    return None if template is None else (template, CONSTANTS)
+    if template is None or (probe and not _agrees(node, template)):
+        return None
+    return template, CONSTANTS

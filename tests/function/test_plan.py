@@ -86,11 +86,11 @@ def _train_mlp(steps, rng_seed=0):
 def test_specialised_plans_are_bit_identical_to_kernel_calls(monkeypatch):
     fast_losses, fast_weights, step = _train_mlp(4)
     source = step.get_concrete_function(tf.zeros([5, 6]), tf.zeros([5], tf.int64)).plan.source
-    assert "_matmul(" in source and "_add_reduce(" in source
+    assert "_maximum(" in source and "_add_reduce(" in source
     monkeypatch.setattr(fastpath, "ENABLED", False)
     slow_losses, slow_weights, step = _train_mlp(4)
     source = step.get_concrete_function(tf.zeros([5, 6]), tf.zeros([5], tf.int64)).plan.source
-    assert "_matmul(" not in source
+    assert "_add_reduce(" not in source
     np.testing.assert_array_equal(fast_losses, slow_losses)
     for a, b in zip(fast_weights, slow_weights):
         np.testing.assert_array_equal(a, b)
@@ -159,3 +159,19 @@ def test_conv_patches_are_kept_for_the_filter_backprop_in_the_same_plan(monkeypa
     np.testing.assert_array_equal(fast[0], slow[0])
     for a, b in zip(fast[1], slow[1]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_specialisation_is_dropped_when_a_kernel_computes_something_else(monkeypatch):
+    from tapeflow.ops import nn_ops
+    monkeypatch.setattr(fastpath, "_RULES", None)
+    cf = _concrete(lambda x: tf.nn.relu(x), tf.ones([3]))
+    assert "_maximum(" in cf.plan.source
+    # A Relu kernel that (deliberately) differs from the expression the rule would write.
+    def odd_relu(x):
+        return np.maximum(x, 0.5).astype(x.dtype)
+    monkeypatch.setattr(nn_ops, "_relu_kernel", odd_relu)
+    monkeypatch.setattr(nn_ops._RELU, "kernel", odd_relu)
+    monkeypatch.setattr(fastpath, "_RULES", None)
+    cf = _concrete(lambda x: tf.nn.relu(x), tf.ones([3]))
+    assert "_maximum(" not in cf.plan.source
+    np.testing.assert_array_equal(cf(tf.constant([0.0, 1.0, -1.0])).numpy(), [0.5, 1.0, 0.5])
