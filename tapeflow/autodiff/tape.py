@@ -75,8 +75,8 @@ class GradientTape:
             if id(x) in watched:
                 hit = True
             elif x._is_variable and self._watch_accessed and x._trainable:
-                self._watch_variable(x)
-                hit = True
+                self._watch_variable(x)    # a read of a trainable Variable, even by a
+                hit = True                 # no-gradient op, makes the tape watch it (as TF)
         if hit and not op.no_grad:
             self._entries.append((op, inputs, outputs, attrs))
             if type(outputs) is tuple:

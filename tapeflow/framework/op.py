@@ -217,7 +217,7 @@ def _flat(value):
 
 def as_input(x, dtype=None):
     """An op input: Tensors and Variables as they are, anything else a constant."""
-    if isinstance(x, Tensor) or getattr(x, "_is_variable", False):
+    if type(x) in EAGER_TYPES or isinstance(x, Tensor) or getattr(x, "_is_variable", False):
         return x
     return convert_to_tensor(x, dtype)
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from tapeflow.backend import blas
 from tapeflow.framework import dtypes, errors
-from tapeflow.framework.op import (NO_GRADIENT, OpDef, as_input, binary_inputs,
+from tapeflow.framework.op import (EAGER_TYPES, NO_GRADIENT, OpDef, as_input, binary_inputs,
                                    convert_to_tensor, execute)
 from tapeflow.framework.tensor import Tensor, override_operator
 from tapeflow.framework.tensor_shape import TensorShape
@@ -32,14 +32,15 @@ def _unary(name, kernel, grad, doc="", float_only=True):
 
     if float_only:
         def fn(x, name=None):
-            x = as_input(x)
+            if type(x) not in EAGER_TYPES:
+                x = as_input(x)
             v = x._value
             if (v.dtype.kind if v is not None else x.dtype._np.kind) not in "fc":
                 raise _dtype_error(op.name, x)
             return execute(op, (x,))
     else:
         def fn(x, name=None):
-            return execute(op, (as_input(x),))
+            return execute(op, (x if type(x) in EAGER_TYPES else as_input(x),))
 
     fn.__name__ = fn.__qualname__ = name.lower()
     fn.__doc__ = doc or f"Elementwise `{name}` of `x` (op '{name}')."
@@ -50,7 +51,9 @@ def _binary(name, kernel, grad, out_dtype=None, doc=""):
     op = OpDef(name, kernel, grad, shape_fn=elementwise(name, out_dtype))
 
     def fn(x, y, name=None):
-        return execute(op, binary_inputs(op.name, x, y))
+        return execute(op, binary_inputs(name_, x, y))
+
+    name_ = name
 
     fn.__doc__ = doc or f"Elementwise `{name}` of `x` and `y`, with broadcasting."
     fn.op = op
