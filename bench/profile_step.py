@@ -11,7 +11,9 @@ Each framework runs in its own subprocess (so one's thread pools never spin
 while another works), one after the other, `--rounds` times interleaved; a
 step time is the median over `--steps` timed steps after warm-up, and each
 framework's figure is the median over rounds. Ratios are of those medians,
-from the same run.
+from the same run. CPU-ms/step (process CPU time, all threads) is printed
+too: on a machine other jobs keep busy it is the steadier measure of work,
+though it also counts threads that spin while they wait.
 
     python bench/profile_step.py                     # batch 32 and 128, all frameworks
     python bench/profile_step.py --batch 32 --only tapeflow --profile
@@ -228,8 +230,14 @@ def _worker(args):
     if args.profile:
         out = _tapeflow_profile(args.batch, args.warmup, args.steps)
     else:
-        times = _time_steps(_STEPS[args.worker](args.batch), args.warmup, args.steps)
-        out = {"step_ms": statistics.median(times) * 1e3, "mean_ms": sum(times) / len(times) * 1e3}
+        step = _STEPS[args.worker](args.batch)
+        for _ in range(args.warmup):
+            step()
+        cpu0 = time.process_time()
+        times = _time_steps(step, 0, args.steps)
+        cpu = (time.process_time() - cpu0) / args.steps
+        out = {"step_ms": statistics.median(times) * 1e3, "mean_ms": sum(times) / len(times) * 1e3,
+               "cpu_ms": cpu * 1e3}
     print("RESULT " + json.dumps(out))
 
 
@@ -281,16 +289,21 @@ def main():
           f"{args.rounds} rounds")
     for batch in args.batch:
         res = {n: [] for n in names}
+        cpu = {n: [] for n in names}
+        load0 = os.getloadavg()[0]
         for _ in range(args.rounds):
             for n in names:
                 r = _run_worker(n, batch, args)
                 if r:
                     res[n].append(r["step_ms"])
-        print(f"\nbatch {batch}")
+                    cpu[n].append(r["cpu_ms"])
+        print(f"\nbatch {batch}  (1-min load average {load0:.1f} -> {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} CPUs)")
         med = {n: statistics.median(v) for n, v in res.items() if v}
         for n, ms in med.items():
             rounds = " ".join(f"{v:.1f}" for v in res[n])
-            print(f"  {n:<10}{ms:>8.1f} ms/step {batch / ms * 1e3:>8.0f} img/s   rounds: {rounds}")
+            print(f"  {n:<10}{ms:>8.1f} ms/step {batch / ms * 1e3:>8.0f} img/s "
+                  f"{statistics.median(cpu[n]):>8.1f} CPU-ms/step   rounds: {rounds}")
         others = [med[n] for n in med if n != "tapeflow"]
         if "tapeflow" in med and others:
             print(f"  best other / tapeflow = {min(others) / med['tapeflow']:.2f}x")
