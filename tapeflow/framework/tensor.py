@@ -92,8 +92,12 @@ class Tensor:
 
     # -- Python protocol ----------------------------------------------------
     def __array__(self, dtype=None, copy=None):
+        # np.array(t) asks for a copy (copy=True): never hand out the tensor's own buffer
+        # then, or mutating the result would change an immutable Tensor.
         v = np.asarray(self._value)
-        return v if dtype is None else v.astype(dtype, copy=False)
+        if dtype is not None and v.dtype != dtype:
+            return v.astype(dtype)
+        return v.copy() if copy else v
 
     def __len__(self) -> int:
         if self._value.ndim == 0:

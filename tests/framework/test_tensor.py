@@ -101,3 +101,11 @@ def test_eager_tensor_has_no_name_and_a_device():
     with pytest.raises(AttributeError, match="eager"):
         t.name
     assert t.device.endswith("CPU:0")
+
+
+def test_np_array_copies_so_the_tensor_stays_immutable():
+    t = tf.constant([1.0, 2.0])
+    a = np.array(t)
+    a[0] = 99.0
+    np.testing.assert_array_equal(t.numpy(), [1.0, 2.0])
+    assert np.shares_memory(np.asarray(t), t.numpy())   # asarray: no copy needed
