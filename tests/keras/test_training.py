@@ -287,3 +287,28 @@ def test_kernel_regularizer_adds_to_the_training_loss_as_keras(real_tf):
     h1 = ours.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
     h2 = theirs.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
     np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-4)
+
+
+def test_epoch_loss_weights_a_partial_last_batch_by_its_size_as_keras(real_tf):
+    x, y = _data(70)
+    ours = _mlp()
+    theirs = real_tf.keras.Sequential([real_tf.keras.Input((5,)),
+                                       real_tf.keras.layers.Dense(8, activation="relu"),
+                                       real_tf.keras.layers.Dense(3, activation="softmax")])
+    theirs.set_weights(ours.get_weights())
+    for m in (ours, theirs):
+        m.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    np.testing.assert_allclose(ours.evaluate(x, y, batch_size=32, verbose=0),
+                               theirs.evaluate(x, y, batch_size=32, verbose=0), rtol=1e-5)
+    h1 = ours.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    h2 = theirs.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(h1.history["loss"], h2.history["loss"], rtol=1e-4)
+
+
+def test_predict_runs_a_huge_batch_in_chunks_with_the_same_result(monkeypatch):
+    from tapeflow.keras.models import training
+    monkeypatch.setattr(training, "PREDICT_CHUNK", 16)
+    x, _ = _data(70)
+    model = _mlp()
+    whole = model(x).numpy()
+    np.testing.assert_allclose(model.predict(x, batch_size=70), whole, rtol=1e-6)

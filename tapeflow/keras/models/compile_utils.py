@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tapeflow.keras import losses as losses_mod
 from tapeflow.keras import metrics as metrics_mod
-from tapeflow.ops import math_ops
+from tapeflow.ops import array_ops, math_ops
 from tapeflow.utils import nest
 
 
@@ -30,6 +30,15 @@ def _per_output(spec, output_names, what):
                              f"entries")
         return list(spec)
     return [spec] * n
+
+
+def _batch_size(t):
+    """The number of examples in `t` (a float, or a float32 scalar tensor when traced)."""
+    if t._is_symbolic:
+        if t.shape.rank and t.shape[0] is not None:
+            return float(t.shape[0])
+        return math_ops.cast(array_ops.shape(t)[0], "float32")
+    return float(t._value.shape[0]) if t._value.ndim else 1.0
 
 
 class LossesContainer:
@@ -54,6 +63,7 @@ class LossesContainer:
         if len(y_true) != len(y_pred):
             raise ValueError(f"The model has {len(y_pred)} outputs but {len(y_true)} targets "
                              "were given")
+        batch = _batch_size(y_pred[0])
         total = None
         for fn, w, yt, yp, tracker in zip(self.losses, self.loss_weights, y_true, y_pred,
                                           self.per_output_trackers):
@@ -61,7 +71,7 @@ class LossesContainer:
                 continue
             value = fn(yt, yp, sample_weight)
             if tracker is not None:
-                tracker.update_state(value)
+                tracker.update_state(value, sample_weight=batch)
             value = value * w if w != 1.0 else value
             total = value if total is None else total + value
         if total is None:
@@ -70,7 +80,8 @@ class LossesContainer:
         if regularization_losses:
             total = total + math_ops.add_n(regularization_losses) if len(
                 regularization_losses) > 1 else total + regularization_losses[0]
-        self.tracker.update_state(total)
+        # Weighted by the batch size, as Keras: a partial last batch counts for what it holds.
+        self.tracker.update_state(total, sample_weight=batch)
         return total
 
     @property

@@ -19,6 +19,10 @@ from tapeflow.keras.utils.progbar import Progbar
 from tapeflow.utils import nest
 
 
+# The most examples `predict` runs through the model at once (see _predict_in_chunks).
+PREDICT_CHUNK = 256
+
+
 def _float_logs(logs):
     return {k: float(v) for k, v in logs.items()}
 
@@ -295,8 +299,8 @@ class Trainer:
         step = -1
         for step, batch in enumerate(data):
             cbs.on_predict_batch_begin(step)
-            out = predict_fn(batch)
-            outputs.append(nest.map_structure(lambda t: np.asarray(t._value), out))
+            out = self._predict_in_chunks(predict_fn, batch)
+            outputs.append(out)
             cbs.on_predict_batch_end(step, {"outputs": out})
             if verbose == 1:
                 bar.update(step + 1, finalize=False)
@@ -309,6 +313,28 @@ class Trainer:
         flat = [nest.flatten(o) for o in outputs]
         merged = [np.concatenate([f[i] for f in flat], axis=0) for i in range(len(flat[0]))]
         return nest.pack_sequence_as(outputs[0], merged)
+
+    def _predict_in_chunks(self, predict_fn, batch):
+        """Outputs (NumPy) for one batch, run PREDICT_CHUNK examples at a time.
+
+        Inference treats examples independently, so a huge batch (the seeds predict the
+        whole test set as one batch) gives the same outputs in pieces, with the memory of a
+        piece: convolution patches of 10,000 images at once would take gigabytes.
+        """
+        x = data_adapter.unpack(batch)[0]
+        flat = nest.flatten(x)
+        n = int(flat[0].shape[0]) if flat and len(flat[0].shape) else 0
+        if n <= PREDICT_CHUNK:
+            return nest.map_structure(lambda t: np.asarray(t._value), predict_fn((x,)))
+        pieces = []
+        for start in range(0, n, PREDICT_CHUNK):
+            part = nest.map_structure(lambda a, s=start: a[s:s + PREDICT_CHUNK], x)
+            pieces.append(nest.map_structure(lambda t: np.asarray(t._value),
+                                             predict_fn((part,))))
+        flat_pieces = [nest.flatten(p) for p in pieces]
+        merged = [np.concatenate([f[i] for f in flat_pieces], axis=0)
+                  for i in range(len(flat_pieces[0]))]
+        return nest.pack_sequence_as(pieces[0], merged)
 
     def predict_on_batch(self, x):
         return np.asarray(self(x, training=False)._value)
