@@ -7,8 +7,8 @@ its nest structure:
 - tensors and NumPy arrays by shape and dtype (their values are fed at run
   time, so any tensor of that shape and dtype reuses the trace);
 - Variables by identity (a trace reads the Variable it was traced with);
-- Python numbers, strings, None by type and value (they are constants of the
-  trace: a new value means a new trace, as in TF);
+- Python numbers by value (they are constants of the trace: a new value means a
+  new trace; as in TF, 1, 1.0 and True are one value), strings and None by value;
 - other objects by equality when hashable, else by identity.
 
 The key of a call is the tuple of its arguments' keys. A *spec key* is a key
@@ -18,7 +18,7 @@ serves every call whose key fits it.
     >>> import tapeflow as tf
     >>> key, tensors = call_key([tf.zeros([2, 3]), 4])
     >>> key
-    (((<TENSOR>, (2, 3), dtype('float32')),), ((<class 'int'>, 4),))
+    (((<TENSOR>, (2, 3), dtype('float32')),), ((<NUMBER>, 4),))
     >>> fits(generalize(key, call_key([tf.zeros([5, 3]), 4])[0]), key)
     True
 """
@@ -49,7 +49,9 @@ class _Token:
 TENSOR = _Token("TENSOR")     # (TENSOR, shape tuple, numpy dtype)
 VARIABLE = _Token("VARIABLE")  # (VARIABLE, id)
 OBJECT = _Token("OBJECT")      # (OBJECT, id) for unhashable objects
-_PLAIN = (bool, int, float, str, bytes, type(None), complex, np.number, np.bool_)
+NUMBER = _Token("NUMBER")      # (NUMBER, value): equal numbers share a trace, as in TF
+_NUMBERS = (bool, int, float, complex, np.number, np.bool_)
+_PLAIN = (str, bytes, type(None))
 
 
 # -- binding ------------------------------------------------------------------------------
@@ -126,6 +128,8 @@ def _leaf(v, tensors):
             raise ValueError(f"tf.function cannot trace for {v!r}: a TensorSpec of unknown "
                              "rank; give its rank, e.g. TensorSpec([None, None]).")
         return (TENSOR, tuple(v.shape.as_list()), v.dtype._np)
+    if isinstance(v, _NUMBERS):
+        return (NUMBER, v)
     if isinstance(v, _PLAIN):
         return (t, v)
     try:
@@ -243,6 +247,8 @@ def _token_text(tok):
         return "a Variable"
     if tok[0] is OBJECT:
         return f"an object (id {tok[1]:#x})"
+    if tok[0] is NUMBER:
+        return f"{type(tok[1]).__name__} {tok[1]!r}"
     if isinstance(tok[0], type):
         return f"{tok[0].__name__} {tok[1]!r}"
     return repr(tok)
