@@ -48,8 +48,7 @@ def test_tracing_count_matches_tensorflow(real_tf, name, relax):
 def test_mlp_train_step_matches_tensorflow_function(real_tf, rng):
     w0 = rng.normal(size=(4, 3)).astype(np.float32)
     x = rng.normal(size=(5, 4)).astype(np.float32)
-    results = []
-    for tf in (tapeflow, real_tf):
+    def run(tf):
         w = tf.Variable(w0)
 
         @tf.function
@@ -59,6 +58,8 @@ def test_mlp_train_step_matches_tensorflow_function(real_tf, rng):
             w.assign_sub(0.1 * tape.gradient(loss, w))
             return loss
 
-        results.append(([float(step(tf.constant(x))) for _ in range(3)], w.numpy()))
+        return [float(step(tf.constant(x))) for _ in range(3)], w.numpy()
+
+    results = [run(tapeflow), run(real_tf)]
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-5, atol=1e-6)
