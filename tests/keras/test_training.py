@@ -312,3 +312,14 @@ def test_predict_runs_a_huge_batch_in_chunks_with_the_same_result(monkeypatch):
     model = _mlp()
     whole = model(x).numpy()
     np.testing.assert_allclose(model.predict(x, batch_size=70), whole, rtol=1e-6)
+
+
+def test_infinite_dataset_needs_steps_per_epoch():
+    x, y = _data()
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16).repeat()
+    model = _mlp()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"dataset is infinite.*steps_per_epoch"):
+        model.fit(ds, epochs=1, verbose=0)
+    h = model.fit(ds, epochs=2, steps_per_epoch=3, verbose=0)
+    assert int(model.optimizer.iterations) == 6 and len(h.history["loss"]) == 2

@@ -7,6 +7,7 @@ element `x`, `(x, y)` or `(x, y, sample_weight)`.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -113,7 +114,16 @@ class IterableData:
     def __init__(self, data, steps=None):
         self.data = data
         self.steps = steps
-        if steps is None:
+        self._given_steps = steps
+        self._iterator = None
+        if steps is None and hasattr(data, "cardinality"):
+            n = int(data.cardinality())
+            if n == -1:          # tf.data.INFINITE_CARDINALITY
+                raise ValueError("The dataset is infinite (e.g. it ends with .repeat()): pass "
+                                 "`steps_per_epoch` (and `validation_steps`) to say how many "
+                                 "batches make an epoch.")
+            self.steps = n if n >= 0 else None
+        elif steps is None:
             try:
                 n = len(data)
                 self.steps = int(n) if n >= 0 else None
@@ -121,9 +131,20 @@ class IterableData:
                 self.steps = None
 
     def __iter__(self):
-        for i, batch in enumerate(self.data):
-            if self.steps is not None and i >= self.steps:
-                break
+        if self._given_steps is None:
+            source = iter(self.data)
+        else:
+            # With steps_per_epoch, epochs continue one iterator (as Keras), so a repeated
+            # dataset is not restarted at every epoch; an exhausted one starts over.
+            if self._iterator is None:
+                self._iterator = iter(self.data)
+            source = self._iterator
+        for i in range(self.steps) if self.steps is not None else itertools.count():
+            try:
+                batch = next(source)
+            except StopIteration:
+                self._iterator = None
+                return
             if isinstance(batch, list):
                 batch = tuple(batch)
             yield unpack(batch)
