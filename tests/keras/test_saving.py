@@ -148,3 +148,27 @@ def test_weights_file_loads_without_pickle(tmp_path):
     _sequential().save_weights(str(path))
     with np.load(path, allow_pickle=False) as npz:
         assert "__names__" in npz.files and npz["0"].dtype == np.float32
+
+
+def test_every_layer_type_round_trips_through_a_model_file(tmp_path):
+    img = keras.Input(shape=(8, 8, 3), name="img")
+    ids = keras.Input(shape=(4,), dtype="int32", name="ids")
+    h = L.Rescaling(1 / 255.0)(img)
+    h = L.Conv2D(4, 3, padding="same", activation="relu")(h)
+    h = L.BatchNormalization()(h)
+    h = L.MaxPooling2D()(h)
+    h = L.AveragePooling2D()(h)
+    g = L.GlobalAveragePooling2D()(h)
+    f = L.Flatten()(L.Reshape((4, 4))(L.Flatten()(h)))
+    e = L.Flatten()(L.Embedding(10, 2)(ids))
+    merged = L.Concatenate()([g, f, e])
+    merged = L.LayerNormalization()(L.Dropout(0.3)(L.Dense(6)(merged)))
+    out = L.Activation("softmax")(L.Add()([L.Dense(3)(merged), L.Dense(3)(merged)]))
+    model = keras.Model([img, ids], out)
+    _perturb(model)
+    path = tmp_path / "all.keras"
+    model.save(str(path))
+    loaded = keras.models.load_model(str(path))
+    x = [np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)), np.array([[1, 2, 3, 9]] * 2)]
+    np.testing.assert_array_equal(model(x).numpy(), loaded(x).numpy())
+    assert [type(a).__name__ for a in loaded.layers] == [type(a).__name__ for a in model.layers]
