@@ -83,6 +83,8 @@ class FuncGraph:
 
     def placeholder(self, shape, dtype, name=None) -> SymbolicTensor:
         t = SymbolicTensor(TensorShape(shape), dtypes.as_dtype(dtype), self)
+        if name:
+            t._name = f"{name}:0"
         self.inputs.append(t)
         return t
 

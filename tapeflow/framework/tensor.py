@@ -180,7 +180,7 @@ class SymbolicTensor(Tensor):
     """A tensor inside a graph being traced: shape and dtype, no value yet."""
 
     __slots__ = ("_shape", "_dtype", "graph", "node", "index", "_keras_history",
-                 "_const")
+                 "_const", "_name")
     _is_symbolic = True
 
     def __init__(self, shape, dtype, graph, node=None, index=0):
@@ -192,6 +192,7 @@ class SymbolicTensor(Tensor):
         self.index = index
         self._keras_history = None
         self._const = None
+        self._name = None           # set for tf.function placeholders: 'images:0'
 
     @property
     def dtype(self) -> dtypes.DType:
@@ -207,6 +208,8 @@ class SymbolicTensor(Tensor):
 
     @property
     def name(self) -> str:
+        if self._name is not None:
+            return self._name
         op = self.node.op.name if self.node is not None else "Placeholder"
         return f"{op}:{self.index}"
 
@@ -258,7 +261,9 @@ class SymbolicTensor(Tensor):
     def __repr__(self) -> str:
         return f"<tf.Tensor '{self.name}' shape={self._shape} dtype={self._dtype.name}>"
 
-    __str__ = __repr__
+    def __str__(self) -> str:
+        # As TF prints a graph tensor: `print(x)` while tracing shows 'Tensor("x:0", ...)'.
+        return f'Tensor("{self.name}", shape={self._shape}, dtype={self._dtype.name})'
 
     def __reduce__(self):
         raise TypeError("A symbolic tf.Tensor cannot be pickled.")

@@ -39,7 +39,7 @@ class _Literal:
         self.value = value
 
 
-def trace(python_function, args, kwargs, name, first_trace=True):
+def trace(python_function, args, kwargs, name, first_trace=True, arg_names=None):
     """Traces `python_function(*args, **kwargs)` into a new ConcreteFunction.
 
     Leaves of `args`/`kwargs` that are `TensorSpec`s become placeholders; all
@@ -50,14 +50,17 @@ def trace(python_function, args, kwargs, name, first_trace=True):
         args, kwargs: its arguments, with TensorSpecs where tensors go.
         name: the function's name (for errors and generated code).
         first_trace: whether Variables may be created (only on the first trace).
+        arg_names: the parameter name of each positional argument; placeholders are
+            named after them ('images:0', nested ones 'images_1:0', ...) as in TF.
     """
     graph = FuncGraph(name, track_variables=True, fold_shapes=True)
+    names = _leaf_names(args, kwargs, arg_names)
     flat = nest.flatten((list(args), kwargs))
     placeholders = []
     sym = []
-    for leaf in flat:
+    for leaf, leaf_name in zip(flat, names):
         if isinstance(leaf, TensorSpec):
-            p = graph.placeholder(leaf.shape, leaf.dtype)
+            p = graph.placeholder(leaf.shape, leaf.dtype, leaf.name or leaf_name)
             placeholders.append(p)
             sym.append(p)
         else:
@@ -80,6 +83,18 @@ def trace(python_function, args, kwargs, name, first_trace=True):
             "arguments; create them once (e.g. in __init__ or guarded by `if self.v is None`).")
     return ConcreteFunction(graph, placeholders, result, name,
                             input_signature=_spec_structure(args, kwargs))
+
+
+def _leaf_names(args, kwargs, arg_names):
+    """A name per leaf of (args, kwargs), in nest.flatten order."""
+    out = []
+    items = [(arg_names[i] if arg_names and i < len(arg_names) else f"args_{i}", a)
+             for i, a in enumerate(args)]
+    items += sorted(kwargs.items())
+    for base, value in items:
+        n = len(nest.flatten(value))
+        out += [base if k == 0 else f"{base}_{k}" for k in range(n)]
+    return out
 
 
 def _spec_structure(args, kwargs):

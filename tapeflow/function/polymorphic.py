@@ -164,7 +164,7 @@ class Function:
         sym = sig_mod.trace_values(values, spec_key)
         binder, call_python = self._binder, self._call_python
         concrete = trace(lambda *vals: binder.call(call_python, names, list(vals)), sym, {},
-                         self._name, first_trace=self._tracing_count == 0)
+                         self._name, first_trace=self._tracing_count == 0, arg_names=names)
         self._tracing_count += 1
         self._traces.append((spec_key, concrete))
         self._warn_if_retracing(names, key)
@@ -188,7 +188,7 @@ class Function:
         concrete = self._cache.get(None)
         if concrete is None:
             concrete = trace(self._call_python, list(self._input_signature), {}, self._name,
-                             first_trace=self._tracing_count == 0)
+                             first_trace=self._tracing_count == 0, arg_names=self._binder.names)
             self._tracing_count += 1
             self._cache[None] = concrete
         return concrete

@@ -267,3 +267,16 @@ def test_retrace_warning_for_python_values(caplog):
 def test_tf_function_rejects_non_callables():
     with pytest.raises(TypeError, match="expects a Python callable"):
         tf.function(3)
+
+
+def test_printing_a_traced_tensor_shows_tf_graph_style_with_argument_names(capsys):
+    @tf.function
+    def f(x, images, pair):
+        print("Traced with", x, images, pair[1])
+        return x
+
+    f(tf.constant(1), tf.zeros([2, 3]), (tf.constant(1.0), tf.constant(2.0)))
+    assert capsys.readouterr().out == (
+        'Traced with Tensor("x:0", shape=(), dtype=int32) '
+        'Tensor("images:0", shape=(2, 3), dtype=float32) '
+        'Tensor("pair_1:0", shape=(), dtype=float32)\n')
