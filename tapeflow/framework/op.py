@@ -204,7 +204,11 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
                                                 for v in _flat(value)):
         from tapeflow.ops import array_ops
         return array_ops.stack([convert_to_tensor(v, dtype) for v in value])
-    return Tensor(_python_to_array(value, dtype))
+    arr = _python_to_array(value, dtype)
+    if type(value) is not _ndarray or not np.may_share_memory(arr, value):
+        return Tensor(arr)
+    # Tensors are immutable: a later write into the caller's array must not reach it.
+    return Tensor(arr.copy())
 
 
 def _flat(value):

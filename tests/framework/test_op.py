@@ -40,3 +40,11 @@ def test_numpy_array_operand_adopts_the_tensor_dtype_where_safe():
     assert out.dtype == tf.float32 and out.numpy().tolist() == [2.0, 6.0]
     with pytest.raises(TypeError, match="float64.*int32|int32"):
         tf.constant([1, 2]) * np.array([0.5, 0.5])
+
+
+def test_tensors_do_not_alias_the_numpy_arrays_they_came_from():
+    a = np.ones(4, np.float32)
+    t, c = tf.constant(a), tf.convert_to_tensor(a)
+    a[0] = 5.0
+    np.testing.assert_array_equal(t.numpy(), np.ones(4))
+    np.testing.assert_array_equal(c.numpy(), np.ones(4))
