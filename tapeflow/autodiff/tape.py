@@ -189,6 +189,11 @@ class GradientTape:
                 raise TypeError(f"GradientTape.gradient: sources must be tensors or Variables; "
                                 f"received {s!r} of type {type(s).__name__}.")
         flat_targets = nest.flatten(target)
+        for t in flat_targets:
+            if t is not None and not (isinstance(t, Tensor) or getattr(t, "_is_variable", False)):
+                raise TypeError(f"GradientTape.gradient: target must be a tensor or a nested "
+                                f"structure of tensors; received {t!r} of type "
+                                f"{type(t).__name__}.")
         if output_gradients is not None:
             output_gradients = nest.flatten(output_gradients)
             if len(output_gradients) != len(flat_targets):

@@ -227,3 +227,11 @@ def test_tape_recording_twice_is_an_error():
     with tape:
         with pytest.raises(ValueError, match="already recording"):
             tape.__enter__()
+
+
+def test_targets_must_be_tensors():
+    x = tf.Variable(1.0)
+    with tf.GradientTape() as tape:
+        y = x * 2.0
+    with pytest.raises(TypeError, match="target must be a tensor.*float"):
+        tape.gradient([y, 3.0], x)
