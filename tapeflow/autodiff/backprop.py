@@ -155,7 +155,9 @@ def backward(entries, watched, targets, sources, output_gradients, zero_unconnec
             g = None
         if g is None and zero_unconnected:
             g = array_ops.zeros_like(s)
-        elif g is not None and s._is_variable and g.dtype is not s.dtype:
+        elif g is not None and s._is_variable and (
+                g._value.dtype != s._value.dtype if g._value is not None else
+                g.dtype is not s.dtype):
             g = math_ops.cast(g, s.dtype)
         result.append(g)
     return result
