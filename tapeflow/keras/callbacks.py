@@ -309,6 +309,70 @@ class CSVLogger(Callback):
         self._keys = None
 
 
+class ReduceLROnPlateau(Callback):
+    """Multiplies the learning rate by `factor` when `monitor` stops improving for `patience`
+    epochs (then waits `cooldown` epochs), never below `min_lr`."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        super().__init__()
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0; received "
+                             f"factor={factor}")
+        self.monitor, self.factor, self.patience = monitor, float(factor), patience
+        self.verbose, self.min_delta, self.cooldown = verbose, min_delta, cooldown
+        self.min_lr = float(min_lr)
+        if mode == "auto":
+            mode = "max" if "acc" in monitor else "min"
+        self.mode = mode
+
+    def on_train_begin(self, logs=None):
+        self.best = np.inf if self.mode == "min" else -np.inf
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        current = logs.get(self.monitor)
+        opt = self.model.optimizer
+        logs["learning_rate"] = float(opt.learning_rate)
+        if current is None:
+            _logger.warning("Learning rate reduction is conditioned on metric `%s` which is not "
+                            "available. Available metrics are: %s", self.monitor,
+                            ",".join(sorted(logs)))
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        better = current < self.best - self.min_delta if self.mode == "min" else \
+            current > self.best + self.min_delta
+        if better:
+            self.best = current
+            self.wait = 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = float(opt.learning_rate)
+                if old > self.min_lr:
+                    new = max(old * self.factor, self.min_lr)
+                    opt.learning_rate = new
+                    if self.verbose > 0:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                              f"to {new}.")
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
+
+
+class TerminateOnNaN(Callback):
+    """Stops training as soon as a batch's loss is NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
 class LambdaCallback(Callback):
     """A callback from functions: on_epoch_end=lambda epoch, logs: ..."""
 

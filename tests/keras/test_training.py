@@ -323,3 +323,18 @@ def test_infinite_dataset_needs_steps_per_epoch():
         model.fit(ds, epochs=1, verbose=0)
     h = model.fit(ds, epochs=2, steps_per_epoch=3, verbose=0)
     assert int(model.optimizer.iterations) == 6 and len(h.history["loss"]) == 2
+
+
+def test_reduce_lr_on_plateau_and_terminate_on_nan():
+    x, y = _data()
+    model = _mlp()
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")   # no progress
+    cb = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_lr=0.0)
+    model.optimizer.learning_rate = 1e-9
+    model.fit(x, y, epochs=4, verbose=0, callbacks=[cb])
+    assert float(model.optimizer.learning_rate) < 1e-9
+    model.compile(keras.optimizers.SGD(1e30), "mse")
+    with np.errstate(over="ignore", invalid="ignore"):
+        h = model.fit(x, np.ones((64, 3)) * 1e30, epochs=5, verbose=0,
+                      callbacks=[keras.callbacks.TerminateOnNaN()])
+    assert len(h.history["loss"]) == 1
