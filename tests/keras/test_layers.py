@@ -282,3 +282,11 @@ def test_dropout_gradient_is_the_scaled_mask():
     g = tape.gradient(total, x)
     np.testing.assert_allclose(g.numpy(), y.numpy())        # y = 1 * mask
     np.testing.assert_allclose(np.unique(y.numpy()), [0.0, 1 / 0.7], rtol=1e-6)
+
+
+def test_frozen_batchnorm_runs_in_inference_mode():
+    bn = L.BatchNormalization()
+    x = np.array([[1.0], [3.0]], np.float32)
+    bn.trainable = False
+    np.testing.assert_allclose(bn(x, training=True).numpy(), bn(x).numpy())
+    np.testing.assert_allclose(bn.moving_mean.numpy(), [0.0])

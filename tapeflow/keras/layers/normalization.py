@@ -87,7 +87,8 @@ class BatchNormalization(Layer):
             p, self._param_shape)
 
     def call(self, inputs, training=None):
-        if training:
+        # A frozen BatchNormalization runs in inference mode (Keras's fine-tuning rule).
+        if training and self.trainable:
             mean, var = _moments(inputs, self._reduce_axes, keepdims=False)
             m = self.momentum
             self.moving_mean.assign(self.moving_mean * m + mean * (1.0 - m))
