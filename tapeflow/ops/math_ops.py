@@ -88,25 +88,48 @@ exp = _unary("Exp", np.exp, lambda x, y, a, dy: (dy * y,))
 expm1 = _unary("Expm1", np.expm1, lambda x, y, a, dy: (dy * (y + 1),))
 log = _unary("Log", np.log, lambda x, y, a, dy: (dy / x[0],))
 log1p = _unary("Log1p", np.log1p, lambda x, y, a, dy: (dy / (x[0] + 1),))
-sqrt = _unary("Sqrt", np.sqrt, lambda x, y, a, dy: (dy * 0.5 / y,))
+# Fused gradient ops (as TF's SqrtGrad, TanhGrad, ...): one dispatch instead of two or
+# three in the backward pass. Each is linear in dy, so its own gradient w.r.t. dy is the
+# same op again; w.r.t. its first input it is written in ops (higher orders still work).
+
+def _grad_op(name, kernel, d_first):
+    """`name(u, dy)`, linear in dy; `d_first(u, dy, g)` is its gradient w.r.t. `u`."""
+    def rule(x, y, a, g, needs):
+        return (d_first(x[0], x[1], g) if needs[0] else None,
+                execute(op, (x[0], g)) if needs[1] else None)
+    op = OpDef(name, kernel, rule, shape_fn=same_as_first)
+    return op
+
+
+_SQRT_GRAD = _grad_op("SqrtGrad", lambda y, dy: dy * (0.5 / y),
+                      lambda y, dy, g: -g * dy * 0.5 / (y * y))
+sqrt = _unary("Sqrt", np.sqrt, lambda x, y, a, dy: (execute(_SQRT_GRAD, (y, dy)),))
 
 
 def _rsqrt_kernel(x):
     return 1 / np.sqrt(x)
 
 
-rsqrt = _unary("Rsqrt", _rsqrt_kernel, lambda x, y, a, dy: (dy * -0.5 * y * y * y,))
+_RSQRT_GRAD = _grad_op("RsqrtGrad", lambda y, dy: dy * (-0.5 * y * y * y),
+                       lambda y, dy, g: g * dy * -1.5 * y * y)
+rsqrt = _unary("Rsqrt", _rsqrt_kernel, lambda x, y, a, dy: (execute(_RSQRT_GRAD, (y, dy)),))
 square = _unary("Square", np.square, lambda x, y, a, dy: (dy * 2 * x[0],), float_only=False)
 reciprocal = _unary("Reciprocal", np.reciprocal, lambda x, y, a, dy: (-dy * y * y,))
-sin = _unary("Sin", np.sin, lambda x, y, a, dy: (dy * cos(x[0]),))
-cos = _unary("Cos", np.cos, lambda x, y, a, dy: (-dy * sin(x[0]),))
+_SIN_GRAD = _grad_op("SinGrad", lambda x, dy: dy * np.cos(x),
+                     lambda x, dy, g: -g * dy * sin(x))
+_COS_GRAD = _grad_op("CosGrad", lambda x, dy: -dy * np.sin(x),
+                     lambda x, dy, g: -g * dy * cos(x))
+sin = _unary("Sin", np.sin, lambda x, y, a, dy: (execute(_SIN_GRAD, (x[0], dy)),))
+cos = _unary("Cos", np.cos, lambda x, y, a, dy: (execute(_COS_GRAD, (x[0], dy)),))
 tan = _unary("Tan", np.tan, lambda x, y, a, dy: (dy * (1 + y * y),))
 asin = _unary("Asin", np.arcsin, lambda x, y, a, dy: (dy * rsqrt(1 - x[0] * x[0]),))
 acos = _unary("Acos", np.arccos, lambda x, y, a, dy: (-dy * rsqrt(1 - x[0] * x[0]),))
 atan = _unary("Atan", np.arctan, lambda x, y, a, dy: (dy / (1 + x[0] * x[0]),))
 sinh = _unary("Sinh", np.sinh, lambda x, y, a, dy: (dy * cosh(x[0]),))
 cosh = _unary("Cosh", np.cosh, lambda x, y, a, dy: (dy * sinh(x[0]),))
-tanh = _unary("Tanh", np.tanh, lambda x, y, a, dy: (dy * (1 - y * y),))
+_TANH_GRAD = _grad_op("TanhGrad", lambda y, dy: dy * (1 - y * y),
+                      lambda y, dy, g: -2 * g * dy * y)
+tanh = _unary("Tanh", np.tanh, lambda x, y, a, dy: (execute(_TANH_GRAD, (y, dy)),))
 
 
 def _sigmoid_kernel(x):
@@ -115,7 +138,10 @@ def _sigmoid_kernel(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-sigmoid = _unary("Sigmoid", _sigmoid_kernel, lambda x, y, a, dy: (dy * y * (1 - y),))
+_SIGMOID_GRAD = _grad_op("SigmoidGrad", lambda y, dy: dy * y * (1 - y),
+                         lambda y, dy, g: g * dy * (1 - 2 * y))
+sigmoid = _unary("Sigmoid", _sigmoid_kernel,
+                 lambda x, y, a, dy: (execute(_SIGMOID_GRAD, (y, dy)),))
 
 
 def _softplus_kernel(x):
@@ -123,7 +149,15 @@ def _softplus_kernel(x):
     return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype, copy=False)
 
 
-softplus = _unary("Softplus", _softplus_kernel, lambda x, y, a, dy: (dy * sigmoid(x[0]),))
+def _sigmoid_slope(x):
+    sx = sigmoid(x)
+    return sx * (1 - sx)
+
+
+_SOFTPLUS_GRAD = _grad_op("SoftplusGrad", lambda x, dy: dy * _sigmoid_kernel(x),
+                          lambda x, dy, g: g * dy * _sigmoid_slope(x))
+softplus = _unary("Softplus", _softplus_kernel,
+                  lambda x, y, a, dy: (execute(_SOFTPLUS_GRAD, (x[0], dy)),))
 
 _ERF_P = 0.3275911
 _ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
