@@ -106,7 +106,7 @@ class Softmax(Layer):
         self.axis = axis
 
     def call(self, inputs):
-        return nn_ops.softmax(inputs, axis=self.axis)
+        return activations.softmax(inputs, axis=self.axis)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
