@@ -338,3 +338,18 @@ def test_reduce_lr_on_plateau_and_terminate_on_nan():
         h = model.fit(x, np.ones((64, 3)) * 1e30, epochs=5, verbose=0,
                       callbacks=[keras.callbacks.TerminateOnNaN()])
     assert len(h.history["loss"]) == 1
+
+
+def test_progbar_redraws_in_place_on_a_terminal(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    out = Terminal()
+    monkeypatch.setattr("sys.stdout", out)
+    bar = keras.utils.Progbar(3, interval=0.0)
+    for i in range(1, 4):
+        bar.update(i, [("loss", 1.0 / i)])
+    text = out.getvalue()
+    assert text.count("\r") == 3 and text.endswith("\n")
+    final = text.split("\r")[-1]
+    assert re.fullmatch(r"3/3 \[={30}\] - \d+s \d+u?m?s/step - loss: 0\.6111\n", final)
