@@ -172,3 +172,42 @@ def test_every_layer_type_round_trips_through_a_model_file(tmp_path):
     x = [np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)), np.array([[1, 2, 3, 9]] * 2)]
     np.testing.assert_array_equal(model(x).numpy(), loaded(x).numpy())
     assert [type(a).__name__ for a in loaded.layers] == [type(a).__name__ for a in model.layers]
+
+
+class Scale(L.Layer):
+    """A custom layer written as the Keras guide shows."""
+
+    def __init__(self, init=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.init = init
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1],), initializer=keras.initializers.Constant(
+            self.init), name="w")
+
+    def call(self, x):
+        return x * self.w
+
+    def get_config(self):
+        return {**super().get_config(), "init": self.init}
+
+
+def test_custom_layer_trains_saves_and_loads_with_custom_objects(tmp_path):
+    inp = keras.Input(shape=(3,))
+    model = keras.Model(inp, L.Dense(1)(Scale(3.0)(inp)))
+    assert model.layers[1].w.name == "scale/w:0"
+    model.compile("sgd", "mse")
+    model.fit(np.ones((8, 3)), np.zeros((8, 1)), verbose=0)
+    path = tmp_path / "custom.keras"
+    model.save(str(path))
+    with pytest.raises(ValueError, match=r"Unknown layer class 'Scale'.*custom_objects"):
+        keras.models.load_model(str(path))
+    loaded = keras.models.load_model(str(path), custom_objects={"Scale": Scale})
+    np.testing.assert_array_equal(loaded(np.ones((2, 3))).numpy(), model(np.ones((2, 3))).numpy())
+
+
+def test_add_weight_accepts_keras2_and_keras3_argument_orders():
+    layer = L.Layer()
+    a = layer.add_weight("a", (2, 3))
+    b = layer.add_weight((4,), "ones")
+    assert a.shape == tf.TensorShape([2, 3]) and (b.numpy() == 1).all()

@@ -387,7 +387,13 @@ class Layer:
     # -- weights ------------------------------------------------------------------
     def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
                    trainable=True, constraint=None, **kwargs):
-        """Creates a weight Variable named '<layer>/<name>:0' and tracks it."""
+        """Creates a weight Variable named '<layer>/<name>:0' and tracks it.
+
+        Accepts Keras 2's order (`add_weight('kernel', shape)`) and Keras 3's
+        (`add_weight((3, 4), 'zeros')`): a first argument that is a shape is the shape.
+        """
+        if isinstance(name, (tuple, list, TensorShape)):
+            name, shape, initializer = None, name, initializer if shape is None else shape
         shape = () if shape is None else tuple(int(s) for s in shape)
         dtype = dtypes.as_dtype(dtype or self._dtype)
         if initializer is None:
