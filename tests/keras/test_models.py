@@ -197,3 +197,18 @@ def test_disconnected_graph_is_reported():
     out = L.Add()([a, b])
     with pytest.raises(ValueError, match=r"Graph disconnected"):
         keras.Model(a, out)
+
+
+def test_inputs_and_losses_by_name():
+    a, b = keras.Input(shape=(2,), name="a"), keras.Input(shape=(3,), name="b")
+    h = L.Concatenate()([a, b])
+    model = keras.Model([a, b], [L.Dense(1, name="reg")(h), L.Dense(3, activation="softmax",
+                                                                    name="cls")(h)])
+    xa, xb = np.ones((6, 2)), np.ones((6, 3))
+    np.testing.assert_array_equal(model({"a": xa, "b": xb})[0].numpy(), model([xa, xb])[0].numpy())
+    model.compile("adam", loss={"reg": "mse", "cls": "sparse_categorical_crossentropy"},
+                  metrics={"cls": ["accuracy"]})
+    h = model.fit({"a": xa, "b": xb}, [np.zeros((6, 1)), np.zeros(6)], epochs=1, verbose=0)
+    assert set(h.history) == {"loss", "reg_loss", "cls_loss", "cls_accuracy"}
+    with pytest.raises(ValueError, match=r"lacks \['b'\]"):
+        model({"a": xa})
