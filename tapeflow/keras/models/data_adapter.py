@@ -52,12 +52,21 @@ def unpack(data):
     return data, None, None
 
 
+def _as_arrays(data):
+    """Arrays of a structure; a nested list of plain numbers is one array, not a structure."""
+    if isinstance(data, (list, tuple)) and data and all(
+            isinstance(v, (int, float, np.number, list, tuple)) for v in data) and all(
+            isinstance(v, (int, float, np.number)) for v in nest.flatten(data)):
+        return np.asarray(data)
+    return nest.map_structure(_to_numpy, data)
+
+
 class ArrayData:
     """Batches of in-memory arrays."""
 
     def __init__(self, x, y=None, sample_weight=None, batch_size=None, shuffle=False):
-        self.x = nest.map_structure(_to_numpy, x)
-        self.y = None if y is None else nest.map_structure(_to_numpy, y)
+        self.x = _as_arrays(x)
+        self.y = None if y is None else _as_arrays(y)
         self.sample_weight = None if sample_weight is None else _to_numpy(sample_weight)
         flat = [a for a in nest.flatten((self.x, self.y, self.sample_weight)) if a is not None]
         sizes = {int(np.shape(a)[0]) if np.ndim(a) else 0 for a in flat}
