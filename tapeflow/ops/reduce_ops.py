@@ -59,9 +59,34 @@ def _expand_back(g, x, attrs):
     return array_ops.reshape(g, shape)
 
 
+def _spread(x, dy, axis, keepdims):
+    """dy (the reduced shape) broadcast back over x's shape: a read-only view, no copy."""
+    if not keepdims and axis is not None:
+        dy = np.expand_dims(dy, axis)
+    return np.broadcast_to(dy, x.shape)
+
+
+def _sum_grad_kernel(x, dy, axis, keepdims):
+    return _spread(x, dy, axis, keepdims)
+
+
+def _mean_grad_kernel(x, dy, axis, keepdims):
+    count = x.size // max(np.size(dy), 1) if np.size(dy) else 1
+    return _spread(x, dy * dy.dtype.type(1.0 / max(count, 1)), axis, keepdims)
+
+
+# One op each in the backward pass. Both are linear in dy and adjoint to the reduction,
+# so their gradient w.r.t. dy is the reduction itself (higher orders work).
+_SUM_GRAD = OpDef("SumGrad", _sum_grad_kernel,
+                  lambda x, y, a, g: (None, execute(_SUM, (g,), a)),
+                  shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)])
+_MEAN_GRAD = OpDef("MeanGrad", _mean_grad_kernel,
+                   lambda x, y, a, g: (None, execute(_MEAN, (g,), a)),
+                   shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)])
+
+
 def _sum_grad(x, y, attrs, dy):
-    from tapeflow.ops import array_ops
-    return (array_ops.broadcast_to(_expand_back(dy, x[0], attrs), array_ops.shape(x[0])),)
+    return (execute(_SUM_GRAD, (x[0], dy), attrs),)
 
 
 def _sum_kernel(x, axis, keepdims):
@@ -76,19 +101,7 @@ def _mean_kernel(x, axis, keepdims):
 
 
 def _mean_grad(x, y, attrs, dy):
-    from tapeflow.ops import array_ops, math_ops
-    xin = x[0]
-    n_in = xin.shape.num_elements()
-    n_out = y.shape.num_elements()
-    if n_in is not None and n_out is not None:
-        count = n_in // max(n_out, 1) if n_out else 1
-        scale = 1.0 / max(count, 1)
-        g = _expand_back(dy, xin, attrs)
-        return (array_ops.broadcast_to(g * scale, array_ops.shape(xin)),)
-    count = math_ops.cast(array_ops.size(xin), dy.dtype) / math_ops.cast(
-        math_ops.maximum(array_ops.size(y), 1), dy.dtype)
-    g = _expand_back(dy, xin, attrs)
-    return (array_ops.broadcast_to(g / count, array_ops.shape(xin)),)
+    return (execute(_MEAN_GRAD, (x[0], dy), attrs),)
 
 
 def _minmax_grad(x, y, attrs, dy):
