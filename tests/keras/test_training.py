@@ -353,3 +353,10 @@ def test_progbar_redraws_in_place_on_a_terminal(monkeypatch):
     assert text.count("\r") == 3 and text.endswith("\n")
     final = text.split("\r")[-1]
     assert re.fullmatch(r"3/3 \[={30}\] - \d+s \d+u?m?s/step - loss: 0\.6111\n", final)
+
+
+def test_fit_without_targets_is_a_clear_error():
+    model = _mlp()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"The data has no targets"):
+        model.fit(_data()[0], verbose=0)

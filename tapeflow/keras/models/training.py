@@ -117,6 +117,9 @@ class Trainer:
         if self.compiled_loss is None:
             raise ValueError("No loss to compute: the model was compiled without `loss`. Pass "
                              "`loss=` to compile() or override train_step().")
+        if y is None:
+            raise ValueError("The data has no targets: fit() and evaluate() need `y` (or a "
+                             "dataset of (x, y) pairs) to compute the loss; received x only.")
         return self.compiled_loss(y, y_pred, sample_weight, self.losses)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
