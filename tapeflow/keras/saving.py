@@ -43,6 +43,9 @@ _WEIGHTS = "model.weights.npz"
 def _atomic_write(path, write_fn, overwrite=True):
     """Calls write_fn(file) on a temporary file beside `path`, then renames it over `path`."""
     path = os.fspath(path)
+    if os.path.isdir(path) or path.endswith(os.sep):
+        raise ValueError(f"Cannot save to {path!r}: it is a directory. tapeflow writes one "
+                         "file; give a file name such as 'model.keras' or 'model.weights.npz'.")
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"{path} exists and overwrite=False")
     folder = os.path.dirname(os.path.abspath(path))
