@@ -114,9 +114,28 @@ def _softmax_kernel(x, axis):
     return e
 
 
-def _softmax_grad(x, y, attrs, dy):
+def _softmax_grad_kernel(y, dy, axis):
+    return (dy - (dy * y).sum(axis=axis, keepdims=True)) * y
+
+
+def _softmax_grad_grad(x, y, attrs, g, needs):
+    # SoftmaxGrad is dy -> J dy with J = diag(y) - y y^T symmetric: its adjoint in dy is
+    # itself; in y it is g*dy - dy*<g, y> - <dy, y>*g (dot products along the axis).
+    yv, dy = x
     ax = attrs["axis"]
-    return ((dy - reduce_ops.reduce_sum(dy * y, axis=ax, keepdims=True)) * y,)
+    d_y = None
+    if needs[0]:
+        d_y = (g * dy - dy * reduce_ops.reduce_sum(g * yv, axis=ax, keepdims=True)
+               - reduce_ops.reduce_sum(dy * yv, axis=ax, keepdims=True) * g)
+    return d_y, (execute(_SOFTMAX_GRAD, (yv, g), attrs) if needs[1] else None)
+
+
+_SOFTMAX_GRAD = OpDef("SoftmaxGrad", _softmax_grad_kernel, _softmax_grad_grad,
+                      shape_fn=same_as_first)
+
+
+def _softmax_grad(x, y, attrs, dy):
+    return (execute(_SOFTMAX_GRAD, (y, dy), attrs),)
 
 
 def _log_softmax_kernel(x, axis):

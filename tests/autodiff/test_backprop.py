@@ -145,6 +145,8 @@ SECOND_ORDER = {
     "logsumexp": lambda m, x: m.reduce_logsumexp(x * x, axis=1),
     "matmul": lambda m, x: m.matmul(x, m.transpose(x)) ** 2,
     "elu_selu": lambda m, x: m.nn.elu(x) * m.nn.selu(x),
+    "softmax": lambda m, x: m.nn.softmax(x * 2.0, axis=0) * m.nn.softmax(x) * x,
+    "mean_sum": lambda m, x: m.reduce_mean(x * x, axis=1, keepdims=True) * m.reduce_sum(x),
 }
 
 
