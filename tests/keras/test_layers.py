@@ -290,3 +290,18 @@ def test_frozen_batchnorm_runs_in_inference_mode():
     bn.trainable = False
     np.testing.assert_allclose(bn(x, training=True).numpy(), bn(x).numpy())
     np.testing.assert_allclose(bn.moving_mean.numpy(), [0.0])
+
+
+def test_activity_regularizer_and_initial_weights_as_keras(real_tf):
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    w = [np.full((3, 2), 0.5, np.float32), np.ones(2, np.float32)]
+    ours = L.Dense(2, activity_regularizer="l2", weights=w)
+    theirs = real_tf.keras.layers.Dense(2, activity_regularizer="l2")
+    ours(x), theirs(x)
+    theirs.set_weights(w)
+    np.testing.assert_array_equal(ours.kernel.numpy(), w[0])
+    ours(x), theirs(x)
+    assert len(ours.losses) == 1
+    np.testing.assert_allclose(float(ours.losses[0]), float(theirs.losses[0]), rtol=1e-5)
+    assert L.Dense.from_config(ours.get_config()).get_config()["activity_regularizer"] == {
+        "class_name": "L2", "config": {"l2": 0.01}}

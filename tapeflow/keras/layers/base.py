@@ -235,13 +235,22 @@ class Layer:
 
     def __init__(self, trainable=True, name=None, dtype=None, dynamic=False, input_shape=None,
                  batch_input_shape=None, input_dim=None, batch_size=None, **kwargs):
-        allowed = {"weights", "activity_regularizer", "autocast", "input_length", "implementation"}
-        bad = set(kwargs) - allowed
+        weights = kwargs.pop("weights", None)
+        activity_regularizer = kwargs.pop("activity_regularizer", None)
+        autocast = kwargs.pop("autocast", True)
+        bad = set(kwargs) - {"input_length", "implementation"}    # legacy, meaningless here
         if bad:
-            raise TypeError(f"Keyword argument not understood: {sorted(bad)[0]!r} (layer "
+            raise TypeError(f"Keyword argument not understood: {min(bad)!r} (layer "
                             f"{type(self).__name__}); expected one of trainable, name, dtype, "
-                            "input_shape, batch_input_shape")
+                            "input_shape, batch_input_shape, weights, activity_regularizer")
         d = self.__dict__
+        d["_initial_weights"] = weights
+        if activity_regularizer is not None:
+            from tapeflow.keras import regularizers
+            activity_regularizer = regularizers.get(activity_regularizer)
+        d["_activity_regularizer"] = activity_regularizer
+        if not autocast:
+            d["_autocast_kinds"] = ""
         d["_layers"] = []
         d["_tracked_variables"] = []
         d["_trainable_weights"] = []
@@ -469,6 +478,9 @@ class Layer:
 
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._activity_regularizer is not None:
+            from tapeflow.keras import regularizers
+            config["activity_regularizer"] = regularizers.serialize(self._activity_regularizer)
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config
@@ -523,7 +535,9 @@ class Layer:
                     self._maybe_build(inputs)
                     if self.input_spec is not None:
                         check_input_spec(self._name, self.input_spec, inputs)
-                    return self.call(inputs, *rest, **kwargs)
+                    outputs = self.call(inputs, *rest, **kwargs)
+                return self._activity_loss(outputs) if self._activity_regularizer is not None \
+                    else outputs
             # 5. Check the input against what the layer was built for (once per new shape).
             if self.input_spec is not None:
                 if type(inputs) is Tensor:
@@ -533,10 +547,23 @@ class Layer:
                         self.__dict__["_checked_shape"] = shape
                 else:
                     check_input_spec(self._name, self.input_spec, inputs)
+            if self._activity_regularizer is not None:
+                return self._activity_loss(self.call(inputs, *rest, **kwargs))
             return self.call(inputs, *rest, **kwargs)
         finally:
             ctx.depth -= 1
             ctx.training = saved_training
+
+    def _activity_loss(self, outputs):
+        """Adds activity_regularizer(outputs) / batch size to the losses (as Keras)."""
+        for out in nest.flatten(outputs):
+            penalty = self._activity_regularizer(out)
+            if out._is_symbolic:
+                batch = math_ops.cast(array_ops.shape(out)[0], out.dtype)
+            else:
+                batch = float(out._value.shape[0]) if out._value.ndim else 1.0
+            self.add_loss(penalty / batch)
+        return outputs
 
     def _clear_call_losses(self):
         _call_losses_added[0] = False
@@ -555,6 +582,9 @@ class Layer:
         with init_scope():
             self.build(shapes)
         self.__dict__["built"] = True
+        if self._initial_weights is not None:       # Layer(weights=[...])
+            self.set_weights(self._initial_weights)
+            self.__dict__["_initial_weights"] = None
 
     def _symbolic_call(self, inputs, rest, kwargs):
         saved_graph, saved_tapes = state.graph, state.tapes

@@ -18,7 +18,6 @@ from tapeflow.keras.models.compile_utils import LossesContainer, MetricsContaine
 from tapeflow.keras.utils.progbar import Progbar
 from tapeflow.utils import nest
 
-
 # The most examples `predict` runs through the model at once (see _predict_in_chunks).
 PREDICT_CHUNK = 256
 
