@@ -64,12 +64,40 @@ def unbroadcast(g, x):
     return out
 
 
+def _unbroadcast_batched(g, shape):
+    """Sums `g` to `shape` = (batch, *x.shape) over everything but the leading axis."""
+    _, _, reduce_ops = _ops()
+    gs = g._value.shape
+    lead = len(gs) - len(shape)
+    axes = [1 + i for i in range(lead)] + [
+        lead + i for i in range(1, len(shape)) if shape[i] == 1 and gs[lead + i] != 1]
+    if axes:
+        g = reduce_ops.reduce_sum(g, axis=axes, keepdims=True)
+    if g._value.shape != shape:
+        array_ops, _, _ = _ops()
+        g = array_ops.reshape(g, list(shape))
+    return g
+
+
+# Ops whose gradient rules only combine dy with broadcasting elementwise ops or matmul
+# (batched over leading axes): a leading batch axis on dy passes through them unchanged,
+# so `jacobian` can push all its rows through one backward walk.
+_BATCHABLE = frozenset({
+    "Neg", "Abs", "Exp", "Expm1", "Log", "Log1p", "Sqrt", "Rsqrt", "Square", "Reciprocal",
+    "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Tanh", "Sigmoid",
+    "Softplus", "Erf", "Relu", "Elu", "AddV2", "Sub", "Mul", "RealDiv", "Pow", "Maximum",
+    "Minimum", "SquaredDifference", "Atan2", "SelectV2", "Identity", "Cast",
+    "ReadVariableOp", "MatMul"})
+
+
 def backward(entries, watched, targets, sources, output_gradients, zero_unconnected,
-             aliases=None):
+             aliases=None, batch=None):
     """Gradients of sum(targets) w.r.t. each source (list, aligned with `sources`).
 
     `aliases` maps the id of a snapshot of a Variable (taken when the Variable
     was updated while the tape recorded) to the Variable it stands for.
+    `batch` (eager only, see `jacobian`): every gradient carries a leading axis
+    of that size, which broadcasting is never undone over.
     """
     array_ops, math_ops, _ = _ops()
     add = math_ops.add
@@ -128,7 +156,12 @@ def backward(entries, watched, targets, sources, output_gradients, zero_unconnec
             if xid not in watched:
                 continue
             xv, gv = x._value, g._value
-            if xv is not None and gv is not None:   # eager: compare the arrays directly
+            if batch is not None:
+                if xv.dtype.kind not in "fc":
+                    continue
+                if gv.shape != (batch,) + xv.shape:
+                    g = _unbroadcast_batched(g, (batch,) + xv.shape)
+            elif xv is not None and gv is not None:   # eager: compare the arrays directly
                 if xv.dtype.kind not in "fc":
                     continue
                 if gv.shape != xv.shape:
@@ -174,8 +207,21 @@ def _with_tape_paused(tape, fn):
             tape._push()
 
 
+def _producers(entries, target):
+    """The recorded calls that `target` depends on (the only ones a walk from it visits)."""
+    needed = {id(target)}
+    out = []
+    for e in reversed(entries):
+        outs = e[2] if type(e[2]) is tuple else (e[2],)
+        if any(id(o) in needed for o in outs):
+            out.append(e)
+            needed.update(id(x) for x in e[1])
+    return out
+
+
 def jacobian(tape, target, sources, zero_unconnected):
-    """Row by row: one backward pass per element of `target`."""
+    """All rows in one batched backward walk when every recorded op allows it
+    (`_BATCHABLE`); otherwise row by row, one walk per element of `target`."""
     from tapeflow.utils import nest
     array_ops, _, _ = _ops()
     flat_sources = nest.flatten(sources)
@@ -186,6 +232,26 @@ def jacobian(tape, target, sources, zero_unconnected):
     tshape = target.shape.as_list()
 
     np_dtype = target.dtype._np
+
+    def run_batched():
+        # All rows at once: the seed is the identity, one row per target element.
+        seed = Tensor(np.eye(n, dtype=np_dtype).reshape([n] + tshape))
+        gs = backward(tape._entries, tape._watched, [target], flat_sources, [seed],
+                      False, tape._aliases, batch=n)
+        out = []
+        for s, g in zip(flat_sources, gs):
+            if g is None:
+                out.append(array_ops.zeros(tshape + s.shape.as_list(), s.dtype)
+                           if zero_unconnected else None)
+            else:
+                out.append(array_ops.reshape(g, tshape + s.shape.as_list()))
+        return out
+
+    if n and target._value is not None and all(
+            e[0].name in _BATCHABLE and (e[0].name != "MatMul" or
+                                          all(x._value.ndim >= 2 for x in e[1]))
+            for e in _producers(tape._entries, target)):
+        return nest.pack_sequence_as(sources, _with_tape_paused(tape, run_batched))
 
     def run():
         rows = [[] for _ in flat_sources]

@@ -162,3 +162,33 @@ def test_first_and_second_derivatives_match_tensorflow(name, real_tf, rng):
         return t.gradient(y, x)
     # The value compared is the first derivative; the gradient compared, the second.
     tf_parity.check(first_derivative, [x], real_tf=real_tf, rtol=2e-4, atol=2e-5)
+
+
+def _jacobians_of_elementwise_and_matmul_graph(x, w, b, v):
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, w, b])
+        h = tf.tanh(tf.matmul(x, w) + b)                   # b broadcasts over rows
+        y = tf.sigmoid(h) * tf.maximum(h, 0.1) / (2.0 + tf.exp(v)) + v * 3.0
+        z = tf.where(y > 0.3, tf.sin(y), y * y) ** 2.0
+    return (tape.jacobian(z, [x, w, b, v]), tape.jacobian(h, b),
+            tape.jacobian(z, v, unconnected_gradients="zero"))
+
+
+def test_batched_jacobian_equals_row_by_row(rng, monkeypatch):
+    from tapeflow.autodiff import backprop
+    x = tf.constant(rng.normal(size=(3, 4)))
+    w = tf.Variable(rng.normal(size=(4, 2)))
+    b = tf.constant(rng.normal(size=(2,)))
+    v = tf.Variable(rng.normal(size=(3, 1)))
+    calls = []
+    real = backprop.backward
+    monkeypatch.setattr(backprop, "backward", lambda *a, **k: calls.append(k) or real(*a, **k))
+    fast = _jacobians_of_elementwise_and_matmul_graph(x, w, b, v)
+    assert calls and all(k.get("batch") for k in calls)       # took the batched walk
+    monkeypatch.setattr(backprop, "_BATCHABLE", frozenset())
+    calls.clear()
+    slow = _jacobians_of_elementwise_and_matmul_graph(x, w, b, v)
+    assert calls and not any(k.get("batch") for k in calls)   # and this time row by row
+    for f, s in zip(tf.nest.flatten(fast), tf.nest.flatten(slow)):
+        assert f.shape == s.shape
+        np.testing.assert_allclose(f.numpy(), s.numpy(), rtol=1e-10, atol=1e-12)
