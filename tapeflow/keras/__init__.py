@@ -12,6 +12,7 @@ from tapeflow.keras import (  # noqa: F401
     activations,
     backend,
     callbacks,
+    constraints,
     initializers,
     layers,
     losses,
@@ -25,9 +26,6 @@ from tapeflow.keras.layers import Input, Layer  # noqa: F401
 from tapeflow.keras.models import Model, Sequential  # noqa: F401
 from tapeflow.keras.saving import load_model  # noqa: F401
 
-try:        # the dataset loaders live in keras/datasets (written separately)
-    from tapeflow.keras import datasets  # noqa: F401
-except ImportError:       # pragma: no cover - only while that package is being written
-    pass
+from tapeflow.keras import datasets  # noqa: F401  (the loaders: mnist, fashion_mnist, cifar)
 
 __version__ = "2.21.0"

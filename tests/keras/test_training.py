@@ -360,3 +360,30 @@ def test_fit_without_targets_is_a_clear_error():
     model.compile("sgd", "sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match=r"The data has no targets"):
         model.fit(_data()[0], verbose=0)
+
+
+def test_metrics_ignore_sample_weight_and_weighted_metrics_use_it_as_keras(real_tf):
+    x, y = _data(32)
+    sw = np.linspace(0, 1, 32)
+    ours = _mlp()
+    theirs = real_tf.keras.Sequential([real_tf.keras.Input((5,)),
+                                       real_tf.keras.layers.Dense(8, activation="relu"),
+                                       real_tf.keras.layers.Dense(3, activation="softmax")])
+    theirs.set_weights(ours.get_weights())
+    for m in (ours, theirs):
+        m.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy"])
+    a = ours.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    b = theirs.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
+    assert set(a) == set(b)
+    for k in a:
+        assert a[k] == pytest.approx(b[k], rel=1e-5), k
+
+
+def test_kernel_constraint_is_applied_after_each_update():
+    model = keras.Sequential([L.Dense(3, input_shape=(5,), kernel_constraint="non_neg")])
+    model.compile(keras.optimizers.SGD(1.0), "mse")
+    model.fit(np.ones((8, 5)), np.full((8, 3), -10.0), verbose=0)
+    assert (model.layers[0].kernel.numpy() >= 0).all()
+    assert keras.constraints.MaxNorm(1.0)(tf.constant([[3.0], [4.0]])).numpy() == \
+        pytest.approx(np.array([[0.6], [0.8]]), rel=1e-5)

@@ -408,6 +408,9 @@ class Layer:
         if initializer is None:
             initializer = "glorot_uniform" if dtype.is_floating else "zeros"
         init = initializers.get(initializer)
+        if constraint is not None:
+            from tapeflow.keras import constraints
+            constraint = constraints.get(constraint)
         with init_scope():
             value = init(shape, dtype=dtype)
             var = Variable(value, name=name or "Variable", trainable=trainable, dtype=dtype,

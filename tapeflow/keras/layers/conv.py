@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tapeflow.keras import activations, initializers, regularizers
+from tapeflow.keras import activations, constraints, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.core import _ser_init
 from tapeflow.ops import conv_ops, reduce_ops
@@ -65,6 +65,8 @@ class Conv2D(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(ndim=4)
 
     def build(self, input_shape):
@@ -74,9 +76,11 @@ class Conv2D(Layer):
                              f"must be known; received input shape {input_shape}")
         self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
                                       initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         self.bias = (self.add_weight("bias", (self.filters,), initializer=self.bias_initializer,
-                                     regularizer=self.bias_regularizer)
+                                     regularizer=self.bias_regularizer,
+                                     constraint=self.bias_constraint)
                      if self.use_bias else None)
         self.input_spec = InputSpec(ndim=4, axes={-1: channels})
 
@@ -96,7 +100,9 @@ class Conv2D(Layer):
                 "kernel_initializer": _ser_init(self.kernel_initializer),
                 "bias_initializer": _ser_init(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
 
 Convolution2D = Conv2D

@@ -14,7 +14,7 @@ the moving statistics. They are non-trainable weights.
 """
 from __future__ import annotations
 
-from tapeflow.keras import initializers, regularizers
+from tapeflow.keras import constraints, initializers, regularizers
 from tapeflow.keras.layers.base import Layer
 from tapeflow.keras.layers.core import _ser_init
 from tapeflow.ops import array_ops, math_ops, nn_ops, reduce_ops
@@ -43,10 +43,13 @@ class BatchNormalization(Layer):
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, **kwargs):
-        for k in ("beta_constraint", "gamma_constraint", "renorm", "fused", "synchronized"):
-            kwargs.pop(k, None)
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, renorm=False, fused=None, synchronized=False, **kwargs):
+        if renorm:
+            raise NotImplementedError("BatchNormalization(renorm=True) is not supported")
         super().__init__(**kwargs)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.axis = axis
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
@@ -66,10 +69,12 @@ class BatchNormalization(Layer):
             raise ValueError(f'BatchNormalization layer "{self.name}": axis {self.axis} of the '
                              f"input must have a known size; received input shape {input_shape}")
         self.gamma = (self.add_weight("gamma", shape, initializer=self.gamma_initializer,
-                                      regularizer=self.gamma_regularizer)
+                                      regularizer=self.gamma_regularizer,
+                                      constraint=self.gamma_constraint)
                       if self.scale else None)
         self.beta = (self.add_weight("beta", shape, initializer=self.beta_initializer,
-                                     regularizer=self.beta_regularizer)
+                                     regularizer=self.beta_regularizer,
+                                     constraint=self.beta_constraint)
                      if self.center else None)
         self.moving_mean = self.add_weight("moving_mean", shape,
                                            initializer=self.moving_mean_initializer,
@@ -112,11 +117,16 @@ class LayerNormalization(Layer):
     """Normalizes each example over `axis` (default last), then scales and shifts."""
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
-                 beta_initializer="zeros", gamma_initializer="ones", **kwargs):
-        for k in ("beta_regularizer", "gamma_regularizer", "beta_constraint",
-                  "gamma_constraint", "rms_scaling"):
-            kwargs.pop(k, None)
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 rms_scaling=False, **kwargs):
+        if rms_scaling:
+            raise NotImplementedError("LayerNormalization(rms_scaling=True) is not supported")
         super().__init__(**kwargs)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.axis = axis
         self.epsilon = float(epsilon)
         self.center, self.scale = center, scale
@@ -127,9 +137,13 @@ class LayerNormalization(Layer):
         rank = input_shape.rank
         self._axes = _axes(self.axis, rank)
         shape = tuple(input_shape[a] for a in self._axes)
-        self.gamma = (self.add_weight("gamma", shape, initializer=self.gamma_initializer)
+        self.gamma = (self.add_weight("gamma", shape, initializer=self.gamma_initializer,
+                                      regularizer=self.gamma_regularizer,
+                                      constraint=self.gamma_constraint)
                       if self.scale else None)
-        self.beta = (self.add_weight("beta", shape, initializer=self.beta_initializer)
+        self.beta = (self.add_weight("beta", shape, initializer=self.beta_initializer,
+                                     regularizer=self.beta_regularizer,
+                                     constraint=self.beta_constraint)
                      if self.center else None)
         self._param_shape = None if self._axes == list(range(rank - len(shape), rank)) else [
             input_shape[a] if a in self._axes else 1 for a in range(rank)]

@@ -90,32 +90,36 @@ class LossesContainer:
 
 
 class MetricsContainer:
-    """The compiled metrics, updated per output."""
+    """The compiled metrics, updated per output.
 
-    def __init__(self, metrics, output_names, losses):
+    `metrics` ignore sample weights and `weighted_metrics` use them, as in Keras.
+    """
+
+    def __init__(self, metrics, output_names, losses, weighted_metrics=None):
         self.output_names = list(output_names)
-        multi = len(self.output_names) > 1
-        per_output = _per_output(metrics or [], self.output_names, "metrics") if metrics else \
-            [[] for _ in self.output_names]
-        self.metrics_per_output = []
-        for name, spec, loss in zip(self.output_names, per_output, losses):
-            specs = spec if isinstance(spec, (list, tuple)) else ([spec] if spec else [])
-            built = []
-            for s in specs:
-                m = metrics_mod.get(s, loss=loss)
-                if multi:
-                    m.name = f"{name}_{m.name}"
-                built.append(m)
-            self.metrics_per_output.append(built)
+        self.metrics_per_output = [[] for _ in self.output_names]     # (metric, weighted)
+        for spec_all, weighted in ((metrics, False), (weighted_metrics, True)):
+            if not spec_all:
+                continue
+            per_output = _per_output(spec_all, self.output_names, "metrics")
+            for i, (name, spec, loss) in enumerate(zip(self.output_names, per_output, losses)):
+                specs = spec if isinstance(spec, (list, tuple)) else ([spec] if spec else [])
+                for s in specs:
+                    m = metrics_mod.get(s, loss=loss)
+                    if weighted and isinstance(s, str):
+                        m.name = f"weighted_{m.name}"
+                    if len(self.output_names) > 1:
+                        m.name = f"{name}_{m.name}"
+                    self.metrics_per_output[i].append((m, weighted))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         multi = len(self.output_names) > 1
         y_true = nest.flatten(y_true) if multi else [y_true]
         y_pred = nest.flatten(y_pred) if multi else [y_pred]
         for ms, yt, yp in zip(self.metrics_per_output, y_true, y_pred):
-            for m in ms:
-                m.update_state(yt, yp, sample_weight=sample_weight)
+            for m, weighted in ms:
+                m.update_state(yt, yp, sample_weight=sample_weight if weighted else None)
 
     @property
     def metrics(self):
-        return [m for ms in self.metrics_per_output for m in ms]
+        return [m for ms in self.metrics_per_output for m, _ in ms]

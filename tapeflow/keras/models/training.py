@@ -63,10 +63,8 @@ class Trainer:
         self.__dict__["compiled_loss"] = LossesContainer(loss, loss_weights, names) \
             if loss is not None else None
         losses = self.compiled_loss.losses if self.compiled_loss else [None] * len(names)
-        all_metrics = list(metrics or []) if not isinstance(metrics, dict) else metrics
-        if weighted_metrics:
-            all_metrics = list(all_metrics) + list(weighted_metrics)
-        self.__dict__["compiled_metrics"] = MetricsContainer(all_metrics, names, losses)
+        self.__dict__["compiled_metrics"] = MetricsContainer(metrics, names, losses,
+                                                             weighted_metrics)
         self.__dict__["_run_eagerly"] = run_eagerly
         self.__dict__["_jit_compile"] = jit_compile
         self.__dict__["_is_compiled"] = True

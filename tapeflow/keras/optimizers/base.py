@@ -89,6 +89,12 @@ class Optimizer:
                              f"global_clipnorm={global_clipnorm}")
         if use_ema:
             raise NotImplementedError("use_ema=True is not supported by tapeflow optimizers")
+        if loss_scale_factor is not None or gradient_accumulation_steps is not None:
+            raise NotImplementedError("loss_scale_factor and gradient_accumulation_steps are not "
+                                      "supported by tapeflow optimizers; received "
+                                      f"loss_scale_factor={loss_scale_factor}, "
+                                      f"gradient_accumulation_steps="
+                                      f"{gradient_accumulation_steps}")
         self.name = name or backend.to_snake_case(type(self).__name__)
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
@@ -212,6 +218,9 @@ class Optimizer:
                     execute(_DECAY, (v, lr), {"weight_decay": float(self.weight_decay)})
         for g, v in zip(grads, variables):
             self.update_step(g, v, lr)
+        for v in variables:
+            if v.constraint is not None:        # e.g. kernel_constraint=MaxNorm(2)
+                v.assign(v.constraint(v))
         self._iterations.assign_add(1)
         return self._iterations
 
