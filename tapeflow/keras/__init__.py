@@ -13,6 +13,7 @@ from tapeflow.keras import (  # noqa: F401
     backend,
     callbacks,
     constraints,
+    datasets,
     initializers,
     layers,
     losses,
@@ -25,7 +26,5 @@ from tapeflow.keras import (  # noqa: F401
 from tapeflow.keras.layers import Input, Layer  # noqa: F401
 from tapeflow.keras.models import Model, Sequential  # noqa: F401
 from tapeflow.keras.saving import load_model  # noqa: F401
-
-from tapeflow.keras import datasets  # noqa: F401  (the loaders: mnist, fashion_mnist, cifar)
 
 __version__ = "2.21.0"
