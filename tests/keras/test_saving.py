@@ -211,3 +211,10 @@ def test_add_weight_accepts_keras2_and_keras3_argument_orders():
     a = layer.add_weight("a", (2, 3))
     b = layer.add_weight((4,), "ones")
     assert a.shape == tf.TensorShape([2, 3]) and (b.numpy() == 1).all()
+
+
+def test_to_json_and_model_from_json_rebuild_the_architecture():
+    model = _functional()
+    clone = keras.models.model_from_json(model.to_json())
+    assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
+    assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]

@@ -110,6 +110,13 @@ class Model(Trainer, Layer):
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
 
+    def to_json(self, **kwargs) -> str:
+        """The architecture as JSON (`keras.models.model_from_json` rebuilds it)."""
+        import json
+
+        from tapeflow.keras import saving
+        return json.dumps(saving.serialize_layer(self), **kwargs)
+
     # -- saving (see keras/saving.py) ----------------------------------------------------
     def save_weights(self, filepath, overwrite=True, save_format=None):
         from tapeflow.keras import saving

@@ -222,7 +222,8 @@ class Trainer:
                 if logger is not None and logger._bar is not None:
                     logger._bar.target = data.steps
             logs = _float_logs(step_logs)
-            if val is not None and (epoch + 1) % validation_freq == 0:
+            if val is not None and ((epoch + 1) in validation_freq if isinstance(
+                    validation_freq, (list, tuple, set)) else (epoch + 1) % validation_freq == 0):
                 val_logs = self._evaluate_data(val, verbose=0)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             cb.on_epoch_end(epoch, logs)
