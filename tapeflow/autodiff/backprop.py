@@ -296,6 +296,26 @@ def batch_jacobian(tape, target, source, zero_unconnected):
     for d in tshape[1:]:
         inner *= d
 
+    def run_batched():
+        # Seed j selects inner element j of every example: all inner elements in one walk.
+        seed_np = np.zeros((inner, tshape[0], inner), target.dtype._np)
+        seed_np[np.arange(inner), :, np.arange(inner)] = 1
+        seed = Tensor(seed_np.reshape([inner] + tshape))
+        (g,) = backward(tape._entries, tape._watched, [target], [source], [seed], False,
+                        tape._aliases, batch=inner)
+        sshape = source.shape.as_list()
+        out_shape = [sshape[0]] + tshape[1:] + sshape[1:]
+        if g is None:
+            return array_ops.zeros(out_shape, source.dtype) if zero_unconnected else None
+        g = array_ops.transpose(g, [1, 0] + list(range(2, len(sshape) + 1)))
+        return array_ops.reshape(g, out_shape)
+
+    if inner and target._value is not None and all(
+            e[0].name in _BATCHABLE and (e[0].name != "MatMul" or
+                                          all(x._value.ndim >= 2 for x in e[1]))
+            for e in _producers(tape._entries, target)):
+        return _with_tape_paused(tape, run_batched)
+
     def run():
         cols = []
         batch = array_ops.shape(target)[0] if tshape[0] is None else tshape[0]

@@ -192,3 +192,26 @@ def test_batched_jacobian_equals_row_by_row(rng, monkeypatch):
     for f, s in zip(tf.nest.flatten(fast), tf.nest.flatten(slow)):
         assert f.shape == s.shape
         np.testing.assert_allclose(f.numpy(), s.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_batched_batch_jacobian_equals_column_by_column(rng, monkeypatch):
+    from tapeflow.autodiff import backprop
+    x = tf.constant(rng.normal(size=(4, 3)))
+    w = tf.constant(rng.normal(size=(3, 2)))
+
+    def batch_jacobians():
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            y = tf.tanh(tf.matmul(x, w)) * 2.0
+            z = y * y + 1.0
+        return tape.batch_jacobian(y, x), tape.batch_jacobian(z, x)
+    calls = []
+    real = backprop.backward
+    monkeypatch.setattr(backprop, "backward", lambda *a, **k: calls.append(k) or real(*a, **k))
+    fast = batch_jacobians()
+    assert len(calls) == 2 and all(k.get("batch") == 2 for k in calls)   # one walk each
+    monkeypatch.setattr(backprop, "_BATCHABLE", frozenset())
+    slow = batch_jacobians()
+    for f, s in zip(fast, slow):
+        assert f.shape == (4, 2, 3) == s.shape
+        np.testing.assert_allclose(f.numpy(), s.numpy(), rtol=1e-10, atol=1e-12)
