@@ -11,10 +11,12 @@ Rules apply only to the very kernel they were written for (checked by
 identity). Kernels that are plain NumPy ufuncs are replaced by their operator;
 for any other kernel the template is first checked against it on a probe of
 the node's shape and dtype, bit for bit, and the kernel is kept on any
-difference, so a kernel that changes its arithmetic is never bypassed. Ops
-whose kernels have their own fast paths (matrix products and convolutions go
-through tapeflow's BLAS pool) are left to their kernels, except that a
-convolution keeps its patches when the plan knows a filter backprop reads them.
+difference, so a kernel that changes its arithmetic is never bypassed. Matrix
+products go through tapeflow's BLAS pool (`backend/blas.py`), which hands a
+product below `MIN_FLOPS` straight to NumPy after its run-time size checks: with
+the shapes known at trace time the plan makes that choice once, and large or
+unknown-size products keep the kernel. A convolution keeps its patches when the
+plan knows a filter backprop reads them.
 
     >>> import numpy as np
     >>> import tapeflow as tf
@@ -36,7 +38,7 @@ ENABLED = True
 
 _BINARY = {"AddV2": "{0} + {1}", "Sub": "{0} - {1}", "Mul": "{0} * {1}"}
 _DTYPE_NAMES = {np.dtype(np.float32): "_f32", np.dtype(np.float64): "_f64"}
-CONSTANTS = {"_add_reduce": np.add.reduce, "_maximum": np.maximum,
+CONSTANTS = {"_matmul": np.matmul, "_add_reduce": np.add.reduce, "_maximum": np.maximum,
              "_f32": np.dtype(np.float32), "_f64": np.dtype(np.float64),
              "_zero_f32": np.zeros((), np.float32), "_zero_f64": np.zeros((), np.float64)}
 _PROBE_DIM = 3
@@ -78,6 +80,26 @@ def _relu(node):
     return "_maximum({0}, _zero_" + _DTYPE_NAMES[d][1:] + ")"
 
 
+def _matmul(node):
+    from tapeflow.backend import blas
+    a, b = node.inputs
+    if _float_dtype(a) is None or a.dtype is not b.dtype:
+        return None
+    attrs = dict(node.attrs)
+    ta, tb = attrs.pop("transpose_a", False), attrs.pop("transpose_b", False)
+    if attrs or not (a.shape.is_fully_defined() and b.shape.is_fully_defined()):
+        return None
+    sa, sb = a.shape.as_list(), b.shape.as_list()
+    if len(sa) == 2 and len(sb) == 2:
+        m, k = (sa[1], sa[0]) if ta else (sa[0], sa[1])
+        n = sb[0] if tb else sb[1]
+        if 2.0 * m * k * n >= blas.MIN_FLOPS:
+            return None             # large: the pool splits it over the cores
+    lhs = "{0}.swapaxes(-1, -2)" if ta else "{0}"
+    rhs = "{1}.swapaxes(-1, -2)" if tb else "{1}"
+    return f"_matmul({lhs}, {rhs})"
+
+
 def _conv_keep_patches(x, w, strides, padding, dilations):
     from tapeflow.backend import conv
     return conv.conv2d(x, w, strides, padding, dilations, keep_patches=True)
@@ -107,9 +129,10 @@ def _rules():
     """op name -> (the kernel the rule stands in for, rule, whether to probe)."""
     global _RULES
     if _RULES is None:
-        from tapeflow.ops import conv_ops, nn_ops, reduce_ops
+        from tapeflow.ops import conv_ops, math_ops, nn_ops, reduce_ops
         _RULES = {"AddV2": (np.add, _binary, False), "Sub": (np.subtract, _binary, False),
                   "Mul": (np.multiply, _binary, False),
+                  "MatMul": (math_ops._matmul_kernel, _matmul, True),
                   "Sum": (reduce_ops._sum_kernel, _sum, True),
                   "Relu": (nn_ops._relu_kernel, _relu, True),
                   "Conv2D": (conv_ops._conv_kernel, _conv2d, False)}
@@ -117,23 +140,29 @@ def _rules():
 
 
 def _agrees(node, template):
-    """Whether `template` computes what the node's kernel computes, on a probe input."""
-    (x,) = node.inputs
-    shape = x.shape
-    if shape.rank is None:
-        return False
-    dims = tuple(_PROBE_DIM if d is None else d for d in shape.as_list())
-    key = (node.op.kernel, template, repr(sorted(node.attrs.items())), x.dtype._np, dims)
+    """Whether `template` computes what the node's kernel computes, on probe inputs."""
+    shapes = []
+    for x in node.inputs:
+        if x.shape.rank is None:
+            return False
+        shapes.append(tuple(_PROBE_DIM if d is None else d for d in x.shape.as_list()))
+    dtypes = tuple(x.dtype._np for x in node.inputs)
+    key = (node.op.kernel, template, repr(sorted(node.attrs.items())), dtypes, tuple(shapes))
     hit = _checked.get(key)
     if hit is None:
-        n = int(np.prod(dims))
-        if n > _MAX_PROBE:      # same rule on a smaller array of the same rank
-            dims = tuple(min(d, _PROBE_DIM) for d in dims)
-        probe = np.random.default_rng(0).standard_normal(dims).astype(x.dtype._np)
+        if sum(int(np.prod(s)) for s in shapes) > _MAX_PROBE:
+            if len(shapes) != 1:
+                _checked[key] = False
+                return False
+            shapes = [tuple(min(d, _PROBE_DIM) for d in shapes[0])]   # same rank, smaller
+        rng = np.random.default_rng(0)
+        probes = [rng.standard_normal(s).astype(d) for s, d in zip(shapes, dtypes)]
+        names = [f"x{i}" for i in range(len(probes))]
         try:
-            want = np.asarray(node.op.kernel(probe, **node.attrs))
-            fn = eval("lambda x0: " + template.format("x0"), dict(CONSTANTS))
-            got = np.asarray(fn(probe))
+            want = np.asarray(node.op.kernel(*probes, **node.attrs))
+            fn = eval(f"lambda {', '.join(names)}: " + template.format(*names),
+                      dict(CONSTANTS))
+            got = np.asarray(fn(*probes))
             hit = (got.dtype == want.dtype and got.shape == want.shape
                    and bool(np.array_equal(got, want)))
         except Exception:  # noqa: BLE001 - any failure just keeps the kernel
