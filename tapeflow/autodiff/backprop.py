@@ -90,6 +90,16 @@ _BATCHABLE = frozenset({
     "ReadVariableOp", "MatMul"})
 
 
+def _batchable(entry):
+    op, inputs, _, attrs = entry
+    name = op.name
+    if name in _BATCHABLE:
+        return name != "MatMul" or all(x._value.ndim >= 2 for x in inputs)
+    if name in ("Softmax", "LogSoftmax"):   # axis counted from the end: unaffected
+        return attrs["axis"] < 0
+    return False
+
+
 def backward(entries, watched, targets, sources, output_gradients, zero_unconnected,
              aliases=None, batch=None):
     """Gradients of sum(targets) w.r.t. each source (list, aligned with `sources`).
@@ -248,9 +258,7 @@ def jacobian(tape, target, sources, zero_unconnected):
         return out
 
     if n and target._value is not None and all(
-            e[0].name in _BATCHABLE and (e[0].name != "MatMul" or
-                                          all(x._value.ndim >= 2 for x in e[1]))
-            for e in _producers(tape._entries, target)):
+            _batchable(e) for e in _producers(tape._entries, target)):
         return nest.pack_sequence_as(sources, _with_tape_paused(tape, run_batched))
 
     def run():
@@ -311,9 +319,7 @@ def batch_jacobian(tape, target, source, zero_unconnected):
         return array_ops.reshape(g, out_shape)
 
     if inner and target._value is not None and all(
-            e[0].name in _BATCHABLE and (e[0].name != "MatMul" or
-                                          all(x._value.ndim >= 2 for x in e[1]))
-            for e in _producers(tape._entries, target)):
+            _batchable(e) for e in _producers(tape._entries, target)):
         return _with_tape_paused(tape, run_batched)
 
     def run():
