@@ -41,7 +41,27 @@ def _channels_last(data_format):
 
 
 class Conv2D(Layer):
-    """2-D convolution: kernel (kh, kw, in, filters) glorot-uniform, bias zeros."""
+    """2-D convolution of NHWC inputs: `activation(conv(inputs, kernel) + bias)`.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size: an int or (height, width) of the window.
+        strides: an int or (sh, sw).
+        padding: 'valid' (no padding) or 'same' (output size = ceil(input / stride)).
+        dilation_rate: an int or (dh, dw).
+        activation: a name ('relu', 'softmax', ...) or a function; None for linear.
+        use_bias: whether to add a bias per filter.
+        kernel_initializer, bias_initializer: Keras's defaults, 'glorot_uniform' and 'zeros'.
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to
+            `layer.losses`.
+        kernel_constraint, bias_constraint: projections applied after each update.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> conv = tf.keras.layers.Conv2D(8, 3, strides=2, padding='same')
+        >>> conv(tf.ones([2, 9, 9, 3])).shape, conv.kernel.shape
+        (TensorShape([2, 5, 5, 8]), TensorShape([3, 3, 3, 8]))
+    """
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,

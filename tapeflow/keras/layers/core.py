@@ -19,7 +19,16 @@ def _ser_init(init):
 
 
 class Dense(Layer):
-    """`activation(inputs @ kernel + bias)`; kernel (in, units) glorot-uniform, bias zeros.
+    """`activation(inputs @ kernel + bias)` over the last axis of the inputs.
+
+    Args:
+        units: the size of the output's last axis.
+        activation: a name ('relu', 'softmax', ...) or a function; None for linear.
+        use_bias: whether to add a bias.
+        kernel_initializer, bias_initializer: Keras's defaults, 'glorot_uniform' and 'zeros'.
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to
+            `layer.losses`.
+        kernel_constraint, bias_constraint: projections applied after each update.
 
     Example:
         >>> import tapeflow as tf
