@@ -305,3 +305,18 @@ def test_activity_regularizer_and_initial_weights_as_keras(real_tf):
     np.testing.assert_allclose(float(ours.losses[0]), float(theirs.losses[0]), rtol=1e-5)
     assert L.Dense.from_config(ours.get_config()).get_config()["activity_regularizer"] == {
         "class_name": "L2", "config": {"l2": 0.01}}
+
+
+def test_building_by_hand_then_calling_builds_once():
+    class Custom(L.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight("w", (input_shape[-1], 2))
+
+        def call(self, x):
+            return tf.matmul(x, self.w)
+
+    layer = Custom()
+    layer.build(tf.TensorShape([None, 3]))
+    assert layer.built
+    layer(np.ones((1, 3)))
+    assert len(layer.weights) == 1

@@ -212,3 +212,18 @@ def test_inputs_and_losses_by_name():
     assert set(h.history) == {"loss", "reg_loss", "cls_loss", "cls_accuracy"}
     with pytest.raises(ValueError, match=r"lacks \['b'\]"):
         model({"a": xa})
+
+
+def test_subclassed_model_with_its_own_build_and_weights():
+    class Affine(keras.Model):
+        def build(self, input_shape):
+            self.w = self.add_weight("w", (input_shape[-1], 2))
+            self.b = self.add_weight("b", (2,), initializer="ones")
+
+        def call(self, x):
+            return tf.matmul(x, self.w) + self.b
+
+    m = Affine()
+    out = m(np.zeros((3, 4)))
+    np.testing.assert_array_equal(out.numpy(), np.ones((3, 2)))
+    assert [v.shape.as_list() for v in m.trainable_variables] == [[4, 2], [2]]

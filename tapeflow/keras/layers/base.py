@@ -15,6 +15,7 @@ a `KerasNode` that `Model(inputs, outputs)` replays on real tensors).
 """
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
@@ -232,6 +233,23 @@ class Layer:
     # NumPy kinds of inputs cast to the layer dtype on call ('f' float, 'i'/'u' int, 'b' bool).
     _autocast_kinds = "fiub"
     _checked_shape = None         # the last eager input shape that passed the InputSpec
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A layer is built once its build() has run, however it was called (by __call__ or
+        # by hand): mark it, so that the next call does not build (and add weights) again.
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            @functools.wraps(build)
+            def build_and_mark(self, *args, **kw):
+                out = build(self, *args, **kw)
+                d = self.__dict__
+                d["built"] = True
+                if d.get("_build_input_shape") is None and args:
+                    d["_build_input_shape"] = args[0]
+                return out
+            build_and_mark._marks_built = True
+            cls.build = build_and_mark
 
     def __init__(self, trainable=True, name=None, dtype=None, dynamic=False, input_shape=None,
                  batch_input_shape=None, input_dim=None, batch_size=None, **kwargs):

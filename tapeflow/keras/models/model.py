@@ -76,11 +76,16 @@ class Model(Trainer, Layer):
         self(np.zeros(shape, np.float32))
 
     def _maybe_build_shape(self, shapes):
-        # Subclassed models have no weights of their own: their layers build during call.
+        # A subclassed model's layers build during its first call; a build() of its own
+        # (creating weights directly on the model) runs first, as for any layer.
         if self.built:
             return
         self.__dict__["_build_input_shape"] = shapes
         self.__dict__["built"] = True
+        if type(self).build is not Model.build:
+            from tapeflow.framework.context import init_scope
+            with init_scope():
+                self.build(shapes)
 
     # -- introspection -------------------------------------------------------------
     def _summary_layers(self):
