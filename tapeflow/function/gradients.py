@@ -174,11 +174,22 @@ def call_recorded(concrete, tensors):
     fg = concrete._grad
     if fg is None:
         fg = concrete._grad = FunctionGradient(concrete)
-    if not fg.differentiable:
+    inputs = tuple(tensors) + fg.variables
+    if not fg.differentiable or not _any_tape_watches(inputs):
         return [Tensor(v) for v in concrete.plan.run(*[t._value for t in tensors])]
     arrays = fg.plan.run(*[t._value for t in tensors])
     outputs = tuple(Tensor(a) for a in arrays)
-    inputs = tuple(tensors) + fg.variables
     for tape in state.tapes:
         tape._record(fg.op, inputs, outputs, {})
     return list(outputs[:fg.n_out])
+
+
+def _any_tape_watches(inputs) -> bool:
+    """Whether some recording tape would keep an entry with these inputs (see
+    `GradientTape._record`): only then are the saved values worth keeping."""
+    for tape in state.tapes:
+        watched = tape._watched
+        for x in inputs:
+            if id(x) in watched or (x._is_variable and tape._watch_accessed and x._trainable):
+                return True
+    return False

@@ -101,6 +101,7 @@ def test_unwatched_call_under_tape_gives_no_gradient():
     x = tf.constant(1.0)
     with tf.GradientTape() as tape:
         y = f(x)
+    assert not tape._entries          # nothing watched: the plain plan ran, nothing recorded
     assert tape.gradient(y, x) is None
 
 
