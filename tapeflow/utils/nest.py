@@ -99,16 +99,58 @@ def _pack(s, it):
 
 
 def map_structure(func, *structures, **kwargs):
-    """Applies `func` leaf-wise over structures of the same nesting."""
+    """Applies `func` leaf-wise over structures of the same nesting.
+
+    >>> map_structure(lambda a, b: a + b, {'x': 1, 'y': [2]}, {'x': 10, 'y': [20]})
+    {'x': 11, 'y': [22]}
+    """
+    if not structures:
+        raise ValueError("map_structure needs at least one structure.")
+    check_types = kwargs.pop("check_types", True)
+    for other in structures[1:]:
+        assert_same_structure(structures[0], other, check_types=check_types)
     flats = [flatten(s) for s in structures]
-    n = len(flats[0])
-    if any(len(f) != n for f in flats):
-        raise ValueError("The structures given to map_structure have different numbers of leaves.")
     return pack_sequence_as(structures[0], [func(*leaves) for leaves in zip(*flats)])
 
 
+def _describe(x) -> str:
+    return f"{type(x).__name__} {x!r}" if len(repr(x)) < 80 else type(x).__name__
+
+
+def _compare(a, b, check_types, path):
+    na, nb = is_nested(a), is_nested(b)
+    where = f" at {path}" if path else ""
+    if na != nb:
+        raise ValueError(f"The two structures don't have the same nested structure{where}: "
+                         f"{_describe(a)} vs {_describe(b)}.")
+    if not na:
+        return
+    if check_types and type(a) is not type(b) and not (
+            isinstance(a, Mapping) and isinstance(b, Mapping)):
+        raise TypeError(f"The two structures don't have the same sequence type{where}: "
+                        f"{type(a).__name__} vs {type(b).__name__}.")
+    if isinstance(a, Mapping) != isinstance(b, Mapping):
+        raise ValueError(f"The two structures don't have the same nested structure{where}: "
+                         f"{type(a).__name__} vs {type(b).__name__}.")
+    if isinstance(a, Mapping):
+        ka, kb = _sorted_keys(a), _sorted_keys(b)
+        if set(ka) != set(kb):
+            raise ValueError(f"The two dictionaries don't have the same set of keys{where}: "
+                             f"{ka} vs {kb}.")
+        for k in ka:
+            _compare(a[k], b[k], check_types, f"{path}[{k!r}]")
+        return
+    if len(a) != len(b):
+        raise ValueError(f"The two structures don't have the same sequence length{where}: "
+                         f"{len(a)} vs {len(b)}.")
+    for i, (x, y) in enumerate(zip(a, b)):
+        _compare(x, y, check_types, f"{path}[{i}]")
+
+
 def assert_same_structure(a, b, check_types=True, expand_composites=False):
-    fa, fb = flatten(a), flatten(b)
-    if len(fa) != len(fb):
-        raise ValueError(f"The two structures don't have the same number of elements: "
-                         f"{len(fa)} and {len(fb)}.")
+    """Raises if `a` and `b` nest differently (ValueError) or, with `check_types`, use
+    different sequence types (TypeError); the message names where they differ.
+
+    >>> assert_same_structure([1, (2, 3)], ['a', ('b', 'c')])
+    """
+    _compare(a, b, check_types, "")
