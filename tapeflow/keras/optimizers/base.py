@@ -249,6 +249,11 @@ class Optimizer:
                              "variables and was computed inside the GradientTape.")
         out = []
         for g, v in pairs:
+            if type(g) is Tensor and getattr(v, "_is_variable", False):
+                gv, vv = g._value, v._value
+                if gv.shape == vv.shape and gv.dtype == vv.dtype:   # the usual case, eagerly
+                    out.append((g, v))
+                    continue
             if not getattr(v, "_is_variable", False):
                 raise TypeError(f"apply_gradients: expected a tf.Variable to update; received "
                                 f"{v!r} of type {type(v).__name__}")
