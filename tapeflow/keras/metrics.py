@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.framework import dtypes
-from tapeflow.framework.context import init_scope
+from tapeflow.framework.context import init_scope, state
 from tapeflow.framework.op import convert_to_tensor
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.variables import Variable
@@ -100,6 +100,17 @@ class Reduce(Metric):
             self.count = self.add_variable(name="count")
 
     def update_state(self, values, sample_weight=None):
+        if state.graph is None and type(values) is Tensor and (
+                sample_weight is None or type(sample_weight) is float):
+            # Eager fast path: the same in-place additions assign_add makes, without ops.
+            v = values._value
+            w = 1.0 if sample_weight is None else sample_weight
+            total = self.total._value
+            total += np.asarray(v, total.dtype).sum(dtype=total.dtype) * total.dtype.type(w)
+            if self._reduction == "mean":
+                count = self.count._value
+                count += count.dtype.type(v.size * w)
+            return
         values = _t(values)
         if values.dtype is not self._dtype:
             values = math_ops.cast(values, self._dtype)
