@@ -79,10 +79,14 @@ class Tensor:
         raise AttributeError("Tensor.name is undefined when eager execution is enabled.")
 
     def numpy(self):
-        """The value as a NumPy array (a NumPy scalar for rank 0); a copy-free view."""
+        """The value as a new NumPy array (a NumPy scalar for rank 0).
+
+        A copy, as TF's: writing into it never changes the (immutable) tensor.
+        `np.asarray(t)` gives the value without copying, read-only use intended.
+        """
         v = self._value
-        if type(v) is np.ndarray and not v.ndim:
-            return v[()]
+        if type(v) is np.ndarray:
+            return v.copy() if v.ndim else v[()]
         return v
 
     def ref(self):
