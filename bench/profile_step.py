@@ -246,7 +246,7 @@ def _run_worker(name, batch, args, profile=False):
            "--steps", str(args.steps), "--warmup", str(args.warmup)]
     if profile:
         cmd.append("--profile")
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])

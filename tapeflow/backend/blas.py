@@ -79,7 +79,7 @@ def _ensure():
         _lib["tried"] = True
         try:
             _lib["set"], _lib["get"] = _find_openblas()
-        except Exception:
+        except (OSError, AttributeError, ValueError):
             _lib["set"] = _lib["get"] = None
     return _lib["set"] is not None
 
@@ -114,7 +114,7 @@ MIN_FLOPS = 16e6
 class _Job:
     """Tasks taken from a shared counter by every participant until none is left."""
 
-    __slots__ = ("tasks", "next", "left", "lock", "done", "error")
+    __slots__ = ("done", "error", "left", "lock", "next", "tasks")
 
     def __init__(self, tasks):
         self.tasks = tasks
@@ -132,7 +132,7 @@ class _Job:
                 return
             try:
                 self.tasks[i]()
-            except BaseException as e:     # re-raised in the caller
+            except BaseException as e:  # noqa: BLE001 -- re-raised in the caller
                 self.error = e
             with self.lock:
                 self.left -= 1

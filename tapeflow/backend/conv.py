@@ -135,7 +135,6 @@ def col2im(cols, x_shape, strides, padding, dilations):
 
     `cols` is (N, Ho, Wo, kh, kw, C) (the layout `im2col` returns).
     """
-    n, oh, ow, kh, kw, c = cols.shape
     return col2im_taps(cols.transpose(3, 4, 0, 1, 2, 5), x_shape, strides, padding, dilations)
 
 

@@ -47,7 +47,7 @@ def kernels():
             if not _state["tried"]:
                 try:
                     _state["kernels"] = _build()
-                except Exception:   # no numba, or a numba that cannot compile here
+                except Exception:  # noqa: BLE001 -- no numba, or one that cannot compile here
                     _state["kernels"] = None
                 _state["tried"] = True
     return _state["kernels"]
@@ -78,7 +78,7 @@ def _build():
 
     # Every scalar argument is passed as the arrays' dtype (np.float32): a
     # Python float would be a float64 in numba and promote the whole loop.
-    opts = dict(parallel=True, nogil=True, cache=True, fastmath=False)
+    opts = {"parallel": True, "nogil": True, "cache": True, "fastmath": False}
 
     @njit(**opts)
     def adam(var, m, v, g, alpha, c1, c2, eps):

@@ -112,7 +112,7 @@ _CONV_BP_FILTER = OpDef(
     shape_fn=lambda i, a: [(i[1].shape, i[2].dtype)])
 
 
-def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC",  # noqa: A002
+def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC",
            dilations=None, name=None):
     """2-D convolution of an NHWC `input` with HWIO `filters`.
 
@@ -160,7 +160,7 @@ convolution = conv2d
 
 def _pool_shape(inputs, attrs):
     x = inputs[0]
-    n, _, _, c = x.shape.as_list()
+    c = x.shape.as_list()[3]
     return [(_conv_out_shape(x.shape, attrs["ksize"], {**attrs, "dilations": (1, 1)}, c), x.dtype)]
 
 
@@ -203,7 +203,7 @@ _AVG_POOL = OpDef("AvgPool", _avg_pool_kernel,
                   shape_fn=_pool_shape)
 
 
-def _pool(op, name, input, ksize, strides, padding, data_format):  # noqa: A002
+def _pool(op, name, input, ksize, strides, padding, data_format):
     x = _float_input(name, input)
     if x.shape.rank != 4:
         raise errors.op_error(name, f"input must be 4-dimensional (NHWC); got shape {x.shape}")
@@ -214,12 +214,12 @@ def _pool(op, name, input, ksize, strides, padding, data_format):  # noqa: A002
     return execute(op, (x,), attrs)
 
 
-def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     """Max over windows of `ksize` moved by `strides` (NHWC)."""
     return _pool(_MAX_POOL, "MaxPool", input, ksize, strides, padding, data_format)
 
 
-def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     """Mean over windows (with 'SAME', padding cells are not counted)."""
     return _pool(_AVG_POOL, "AvgPool", input, ksize, strides, padding, data_format)
 

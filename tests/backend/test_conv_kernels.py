@@ -29,7 +29,7 @@ CASES = [
 
 def _direct_conv(x, w, strides, padding, dilations):
     """A plain loop over output pixels and taps, in float64."""
-    kh, kw, ci, co = w.shape
+    kh, kw, _, co = w.shape
     pads, oh, ow = K.conv_geometry(x.shape, (kh, kw), strides, padding, dilations)
     xp = np.pad(x.astype(np.float64), ((0, 0), pads[0], pads[1], (0, 0)))
     out = np.zeros((x.shape[0], oh, ow, co))
