@@ -149,6 +149,34 @@ class VarianceScaling(_Random):
                 "seed": self.seed}
 
 
+class Orthogonal(_Random):
+    """A random orthogonal matrix (rows or columns orthonormal), times `gain`; for shapes of
+    rank > 2 the leading dimensions are flattened (Keras's rule)."""
+
+    def __init__(self, gain=1.0, seed=None):
+        super().__init__(seed)
+        self.gain = gain
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(shape)
+        if len(shape) < 2:
+            raise ValueError(f"The Orthogonal initializer needs a shape of rank >= 2, received "
+                             f"{shape}")
+        rows, cols = int(np.prod(shape[:-1])), shape[-1]
+        with init_scope():
+            a = random_ops.normal((max(rows, cols), min(rows, cols)), dtype="float64",
+                                  seed=self.seed)._value
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))          # makes the decomposition (and q) unique
+        if rows < cols:
+            q = q.T
+        value = (self.gain * q).reshape(shape).astype(dtypes.as_dtype(dtype or "float32")._np)
+        return Tensor(value)
+
+    def get_config(self):
+        return {"gain": self.gain, "seed": self.seed}
+
+
 def _preset(name, scale, mode, distribution):
     class _Init(VarianceScaling):
         def __init__(self, seed=None):
@@ -174,6 +202,7 @@ _ALIASES = {
     "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "he_uniform": HeUniform,
     "he_normal": HeNormal, "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal,
+    "orthogonal": Orthogonal,
 }
 _CLASSES = {c.__name__: c for c in set(_ALIASES.values())}
 

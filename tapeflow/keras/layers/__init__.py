@@ -36,4 +36,5 @@ from tapeflow.keras.layers.merge import (  # noqa: F401
     add,
     concatenate,
 )
+from tapeflow.keras.layers.recurrent import GRU, LSTM, SimpleRNN  # noqa: F401
 from tapeflow.keras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401

@@ -1,0 +1,218 @@
+"""Recurrent layers: SimpleRNN, GRU and LSTM (Keras 3 weights and gate order).
+
+The input projection of every timestep is one matrix product (`(B*T, in) @ kernel`);
+the recurrence then unrolls over the (known) number of timesteps, each step a
+product with the recurrent kernel and the gate arithmetic, all differentiable
+tapeflow ops.
+
+    >>> import tapeflow as tf
+    >>> lstm = tf.keras.layers.LSTM(4, return_sequences=True)
+    >>> lstm(tf.ones([2, 5, 3])).shape
+    TensorShape([2, 5, 4])
+    >>> [w.shape.as_list() for w in lstm.weights]
+    [[3, 16], [4, 16], [16]]
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.keras import activations, initializers, regularizers
+from tapeflow.keras.layers.base import InputSpec, Layer
+from tapeflow.keras.layers.core import _ser_init
+from tapeflow.ops import array_ops, math_ops
+
+
+class _RNN(Layer):
+    """Shared structure: weights in build, the unrolled loop in call."""
+
+    _gates = 1
+
+    def __init__(self, units, activation="tanh", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, return_sequences=False, return_state=False,
+                 go_backwards=False, dropout=0.0, recurrent_dropout=0.0, **kwargs):
+        for k in ("stateful", "unroll", "time_major", "use_cudnn", "seed"):
+            if kwargs.pop(k, False):
+                raise NotImplementedError(f"{type(self).__name__}({k}=...) is not supported")
+        if dropout or recurrent_dropout:
+            raise NotImplementedError(f"{type(self).__name__}: dropout/recurrent_dropout are not "
+                                      "supported; add a Dropout layer instead")
+        super().__init__(**kwargs)
+        if not isinstance(units, (int, np.integer)) or units <= 0:
+            raise ValueError(f"{type(self).__name__}: `units` must be a positive integer, "
+                             f"received {units!r}")
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.return_sequences = return_sequences
+        self.return_state = return_state
+        self.go_backwards = go_backwards
+        self.input_spec = InputSpec(ndim=3)
+
+    def _bias_shape(self):
+        return (self._gates * self.units,)
+
+    def build(self, input_shape):
+        n = self._gates * self.units
+        self.kernel = self.add_weight("kernel", (input_shape[-1], n),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, n),
+                                                initializer=self.recurrent_initializer,
+                                                regularizer=self.recurrent_regularizer)
+        self.bias = self.add_weight("bias", self._bias_shape(),
+                                    initializer=self._bias_init(),
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
+        self.input_spec = InputSpec(ndim=3, axes={-1: input_shape[-1]})
+
+    def _bias_init(self):
+        return self.bias_initializer
+
+    def _initial_states(self, inputs):
+        batch = inputs.shape[0]
+        shape = [batch, self.units] if batch is not None else array_ops.stack(
+            [array_ops.shape(inputs)[0], self.units])
+        return [array_ops.zeros(shape, dtype=inputs.dtype) for _ in range(self._n_states)]
+
+    _n_states = 1
+
+    def call(self, inputs, initial_state=None):
+        steps = inputs.shape[1]
+        if steps is None:
+            raise ValueError(f'{type(self).__name__} layer "{self.name}" unrolls over the '
+                             "timesteps and needs their number; received input shape "
+                             f"{inputs.shape}. Give keras.Input a fixed sequence length.")
+        dims = inputs.shape.as_list()
+        # All timesteps' input projections in one matrix product.
+        xw = math_ops.matmul(array_ops.reshape(inputs, (-1, dims[2])), self.kernel)
+        xw = array_ops.reshape(xw, (-1, steps, self.kernel.shape[1]))
+        states = list(initial_state) if initial_state is not None else \
+            self._initial_states(inputs)
+        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
+        outputs = []
+        for t in order:
+            h, states = self._step(xw[:, t], states)
+            outputs.append(h)
+        if self.return_sequences:
+            out = array_ops.stack(outputs, axis=1)
+        else:
+            out = outputs[-1]
+        if self.return_state:
+            return [out] + list(states)
+        return out
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": _ser_init(self.kernel_initializer),
+                "recurrent_initializer": _ser_init(self.recurrent_initializer),
+                "bias_initializer": _ser_init(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards}
+
+
+class SimpleRNN(_RNN):
+    """h_t = activation(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)."""
+
+    def _step(self, xw_t, states):
+        z = xw_t + math_ops.matmul(states[0], self.recurrent_kernel)
+        if self.bias is not None:
+            z = z + self.bias
+        h = self.activation(z)
+        return h, [h]
+
+
+class GRU(_RNN):
+    """Gated recurrent unit, Keras 3's default form (reset_after=True, bias of shape (2, 3u))."""
+
+    _gates = 3
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 reset_after=True, **kwargs):
+        if not reset_after:
+            raise NotImplementedError("GRU(reset_after=False) is not supported")
+        super().__init__(units, activation=activation, **kwargs)
+        self.recurrent_activation = activations.get(recurrent_activation)
+
+    def _bias_shape(self):
+        return (2, 3 * self.units)
+
+    def _step(self, xw_t, states):
+        h_prev = states[0]
+        u = self.units
+        inner = math_ops.matmul(h_prev, self.recurrent_kernel)
+        if self.bias is not None:
+            xw_t = xw_t + self.bias[0]
+            inner = inner + self.bias[1]
+        x_z, x_r, x_h = xw_t[:, :u], xw_t[:, u:2 * u], xw_t[:, 2 * u:]
+        r_z, r_r, r_h = inner[:, :u], inner[:, u:2 * u], inner[:, 2 * u:]
+        z = self.recurrent_activation(x_z + r_z)
+        r = self.recurrent_activation(x_r + r_r)
+        hh = self.activation(x_h + r * r_h)
+        h = z * h_prev + (1.0 - z) * hh
+        return h, [h]
+
+    def get_config(self):
+        return {**super().get_config(),
+                "recurrent_activation": activations.serialize(self.recurrent_activation),
+                "reset_after": True}
+
+
+class _UnitForgetBias(initializers.Initializer):
+    """LSTM bias: the initializer's values, with ones for the forget gate (Keras's rule)."""
+
+    def __init__(self, base, units):
+        self.base, self.units = base, units
+
+    def __call__(self, shape, dtype=None):
+        u = self.units
+        value = np.array(self.base((4 * u,), dtype=dtype)._value, copy=True)
+        value[u:2 * u] = 1.0
+        from tapeflow.framework.tensor import Tensor
+        return Tensor(value)
+
+
+class LSTM(_RNN):
+    """Long short-term memory; gates in Keras's order (input, forget, cell, output)."""
+
+    _gates = 4
+    _n_states = 2
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 unit_forget_bias=True, **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.unit_forget_bias = unit_forget_bias
+
+    def _bias_init(self):
+        if self.unit_forget_bias:
+            return _UnitForgetBias(self.bias_initializer, self.units)
+        return self.bias_initializer
+
+    def _step(self, xw_t, states):
+        h_prev, c_prev = states
+        u = self.units
+        z = xw_t + math_ops.matmul(h_prev, self.recurrent_kernel)
+        if self.bias is not None:
+            z = z + self.bias
+        i = self.recurrent_activation(z[:, :u])
+        f = self.recurrent_activation(z[:, u:2 * u])
+        c = f * c_prev + i * self.activation(z[:, 2 * u:3 * u])
+        o = self.recurrent_activation(z[:, 3 * u:])
+        h = o * self.activation(c)
+        return h, [h, c]
+
+    def get_config(self):
+        return {**super().get_config(),
+                "recurrent_activation": activations.serialize(self.recurrent_activation),
+                "unit_forget_bias": self.unit_forget_bias}

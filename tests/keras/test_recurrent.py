@@ -1,0 +1,73 @@
+"""SimpleRNN, GRU, LSTM: values against TF Keras, options, gradients."""
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow import keras
+from tapeflow.testing import check_gradients
+
+L = keras.layers
+X = np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("kwargs", [{}, {"return_sequences": True},
+                                    {"return_sequences": True, "go_backwards": True},
+                                    {"return_state": True}])
+def test_recurrent_layer_matches_tensorflow(real_tf, name, kwargs):
+    ours = getattr(L, name)(4, **kwargs)
+    theirs = getattr(real_tf.keras.layers, name)(4, **kwargs)
+    ours(X), theirs(X)
+    assert [w.shape.as_list() for w in ours.weights] == [list(w.shape) for w in theirs.weights]
+    theirs.set_weights(ours.get_weights())
+    for a, b in zip(tf.nest.flatten(ours(X)), real_tf.nest.flatten(theirs(X))):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_bias_starts_with_ones_for_the_forget_gate():
+    lstm = L.LSTM(2)
+    lstm(X)
+    np.testing.assert_array_equal(lstm.bias.numpy(), [0, 0, 1, 1, 0, 0, 0, 0])
+
+
+def test_recurrent_kernel_is_orthogonal():
+    rnn = L.SimpleRNN(6)
+    rnn(X)
+    u = rnn.recurrent_kernel.numpy()
+    np.testing.assert_allclose(u.T @ u, np.eye(6), atol=1e-5)
+
+
+@pytest.mark.parametrize("make", [lambda: L.SimpleRNN(2), lambda: L.GRU(2),
+                                  lambda: L.LSTM(2, return_sequences=True)])
+def test_recurrent_gradients_numeric_vs_analytic(make):
+    layer = make()
+    x = np.random.default_rng(1).standard_normal((2, 3, 2))
+    layer(x.astype(np.float32))
+    names = ("kernel", "recurrent_kernel", "bias")
+
+    def f(inp, *ws):
+        saved = {n: getattr(layer, n) for n in names}
+        layer.__dict__.update(zip(names, ws))
+        try:
+            return layer.call(inp)
+        finally:
+            layer.__dict__.update(saved)
+    check_gradients(f, [x] + [getattr(layer, n).numpy().astype(np.float64) for n in names],
+                    order=1)
+
+
+def test_lstm_model_trains_and_round_trips(tmp_path):
+    inp = keras.Input(shape=(5, 3))
+    model = keras.Model(inp, L.Dense(1)(L.LSTM(4)(inp)))
+    model.compile("adam", "mse")
+    h = model.fit(X, np.ones((2, 1)), epochs=5, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    path = tmp_path / "lstm.keras"
+    model.save(str(path))
+    loaded = keras.models.load_model(str(path))
+    np.testing.assert_array_equal(loaded(X).numpy(), model(X).numpy())
+
+
+def test_unknown_sequence_length_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"needs their number.*\(None, None, 3\)"):
+        L.LSTM(2)(keras.Input(shape=(None, 3)))
