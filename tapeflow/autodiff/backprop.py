@@ -90,9 +90,50 @@ _BATCHABLE = frozenset({
     "ReadVariableOp", "MatMul"})
 
 
+# Rules for ops whose own gradient rule would mistake the batch axis for a data axis
+# (shape ops, reductions, slices): the same gradient with the axis accounted for, in ops.
+def _batch_reshape(inputs, outputs, attrs, dy, batch):
+    array_ops = _ops()[0]
+    g = array_ops.reshape(dy, [batch] + list(inputs[0]._value.shape))
+    return (g,) + (None,) * (len(inputs) - 1)
+
+
+def _batch_transpose(inputs, outputs, attrs, dy, batch):
+    array_ops = _ops()[0]
+    inv = np.argsort(attrs["perm"]).tolist()
+    return (array_ops.transpose(dy, [0] + [p + 1 for p in inv]),)
+
+
+def _batch_reduce(inputs, outputs, attrs, dy, batch, mean=False):
+    array_ops = _ops()[0]
+    shape = inputs[0]._value.shape
+    axes = range(len(shape)) if attrs["axis"] is None else attrs["axis"]
+    g = array_ops.reshape(dy, [batch] + [1 if i in axes else d for i, d in enumerate(shape)])
+    if mean:
+        g = g * (np.size(outputs._value) / max(inputs[0]._value.size, 1))
+    return (array_ops.broadcast_to(g, [batch] + list(shape)),)
+
+
+def _batch_slice(inputs, outputs, attrs, dy, batch):
+    from tapeflow.framework.op import execute
+    from tapeflow.ops import indexing_ops
+    xv = inputs[0]._value
+    base = Tensor(np.broadcast_to(xv, (batch,) + xv.shape))   # only its shape is read
+    return (execute(indexing_ops._SLICE_GRAD, (base, dy),
+                    {"key": (slice(None),) + tuple(attrs["key"])}),)
+
+
+_BATCH_RULES = {
+    "Reshape": _batch_reshape, "ExpandDims": _batch_reshape, "Squeeze": _batch_reshape,
+    "Transpose": _batch_transpose, "Sum": _batch_reduce, "StridedSlice": _batch_slice,
+    "Mean": lambda i, o, a, dy, b: _batch_reduce(i, o, a, dy, b, mean=True)}
+
+
 def _batchable(entry):
     op, inputs, _, attrs = entry
     name = op.name
+    if name in _BATCH_RULES:
+        return True
     if name in _BATCHABLE:
         return name != "MatMul" or all(x._value.ndim >= 2 for x in inputs)
     if name in ("Softmax", "LogSoftmax"):   # axis counted from the end: unaffected
@@ -150,7 +191,9 @@ def backward(entries, watched, targets, sources, output_gradients, zero_unconnec
                 f"No gradient defined for operation '{op.name}' (op type: {op.name}); its "
                 f"inputs were {names}. Wrap the computation in tf.stop_gradient if no "
                 "gradient should flow through it, or define one with tf.custom_gradient.")
-        if op.grad_needs:
+        if batch is not None and op.name in _BATCH_RULES:
+            in_grads = _BATCH_RULES[op.name](inputs, outputs, attrs, dy, batch)
+        elif op.grad_needs:
             if len(inputs) == 2:    # binary ops: the common case, without a generator
                 a, b = inputs
                 needs = (id(a) in watched and _is_float(a), id(b) in watched and _is_float(b))

@@ -170,6 +170,8 @@ def _jacobians_of_elementwise_and_matmul_graph(x, w, b, v):
         h = tf.tanh(tf.matmul(x, w) + b)                   # b broadcasts over rows
         y = tf.sigmoid(h) * tf.maximum(h, 0.1) / (2.0 + tf.exp(v)) + v * 3.0
         z = tf.where(y > 0.3, tf.sin(y), y * y) ** 2.0 + tf.nn.log_softmax(tf.nn.softmax(y))
+        z = tf.transpose(tf.reshape(z, [2, 3]))[1:, ::-1] * tf.reduce_mean(x, axis=0)[:2]
+        z = tf.expand_dims(z, 0) + tf.reduce_sum(tf.squeeze(tf.expand_dims(x, 1), 1) * 2.0)
     return (tape.jacobian(z, [x, w, b, v]), tape.jacobian(h, b),
             tape.jacobian(z, v, unconnected_gradients="zero"))
 
