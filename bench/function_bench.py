@@ -12,7 +12,7 @@ tapeflow and TensorFlow) and once for PyTorch:
 
 Variants: tapeflow function, tapeflow eager, TensorFlow function, TensorFlow eager, PyTorch
 (eager). Each runs in its own subprocess (own thread pools); the parent interleaves them
-block by block, so a busy machine slows all alike. Reported: the median step time over
+block by block, rotating which goes first each round, so a busy machine slows all alike. Reported: the median step time over
 blocks, and ratios from the same run.
 
     python bench/function_bench.py                    # about 2 minutes on 2 cores
@@ -40,6 +40,7 @@ import workloads
 VARIANTS = (("tapeflow", True), ("tapeflow", False), ("tensorflow", True),
             ("tensorflow", False), ("pytorch", False))
 MLP_IN, MLP_WIDTH, MLP_DEPTH, MLP_OUT, MLP_BATCH = 16, 16, 4, 10, 8
+PAUSE_S = 0.3
 
 
 def _variant_name(fw, use_function):
@@ -195,8 +196,14 @@ def run_workload(workload, rounds, block, frameworks, threads=None):
             continue
         procs[(fw, fn)] = p
     times = {k: [] for k in procs}
-    for _ in range(rounds):
-        for k, p in procs.items():
+    order = list(procs)
+    for r in range(rounds):
+        # Each round starts with another variant, and a pause separates blocks: thread
+        # pools that spin for a while after their work (OpenMP, TF) would otherwise
+        # always slow down the same neighbour.
+        for k in order[r % len(order):] + order[:r % len(order)]:
+            time.sleep(PAUSE_S)
+            p = procs[k]
             p.stdin.write("go\n")
             p.stdin.flush()
             times[k].append(json.loads(p.stdout.readline())["step_ms"])
