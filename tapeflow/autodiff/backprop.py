@@ -87,7 +87,10 @@ _BATCHABLE = frozenset({
     "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Tanh", "Sigmoid",
     "Softplus", "Erf", "Relu", "Elu", "AddV2", "Sub", "Mul", "RealDiv", "Pow", "Maximum",
     "Minimum", "SquaredDifference", "Atan2", "SelectV2", "Identity", "Cast",
-    "ReadVariableOp", "MatMul"})
+    "ReadVariableOp", "MatMul", "BroadcastTo", "SparseSoftmaxCrossEntropyWithLogits",
+    # fused gradient ops, met when a jacobian differentiates a gradient (a Hessian)
+    "ReluGrad", "SinGrad", "CosGrad", "TanhGrad", "SigmoidGrad", "SqrtGrad", "RsqrtGrad",
+    "SoftplusGrad"})
 
 
 # Rules for ops whose own gradient rule would mistake the batch axis for a data axis
@@ -123,7 +126,26 @@ def _batch_slice(inputs, outputs, attrs, dy, batch):
                     {"key": (slice(None),) + tuple(attrs["key"])}),)
 
 
+def _batch_reduce_grad(inputs, outputs, attrs, g, batch, mean=False):
+    # SumGrad/MeanGrad(x, dy) spread dy over x: the adjoint reduces g over x's axes.
+    reduce_ops = _ops()[2]
+    xv = inputs[0]._value
+    axes = range(xv.ndim) if attrs["axis"] is None else attrs["axis"]
+    out = reduce_ops.reduce_sum(g, axis=[a + 1 for a in axes], keepdims=attrs["keepdims"])
+    if mean:
+        out = out * (np.size(inputs[1]._value) / max(xv.size, 1))
+    return None, out
+
+
+def _batch_slice_grad(inputs, outputs, attrs, g, batch):
+    # StridedSliceGrad(x, dy) scatters dy into zeros shaped like x: the adjoint slices g.
+    from tapeflow.ops import indexing_ops
+    return None, indexing_ops.getitem(g, (slice(None),) + tuple(attrs["key"]))
+
+
 _BATCH_RULES = {
+    "SumGrad": _batch_reduce_grad, "StridedSliceGrad": _batch_slice_grad,
+    "MeanGrad": lambda i, o, a, g, b: _batch_reduce_grad(i, o, a, g, b, mean=True),
     "Reshape": _batch_reshape, "ExpandDims": _batch_reshape, "Squeeze": _batch_reshape,
     "Transpose": _batch_transpose, "Sum": _batch_reduce, "StridedSlice": _batch_slice,
     "Mean": lambda i, o, a, dy, b: _batch_reduce(i, o, a, dy, b, mean=True)}
@@ -136,7 +158,7 @@ def _batchable(entry):
         return True
     if name in _BATCHABLE:
         return name != "MatMul" or all(x._value.ndim >= 2 for x in inputs)
-    if name in ("Softmax", "LogSoftmax"):   # axis counted from the end: unaffected
+    if name in ("Softmax", "LogSoftmax", "SoftmaxGrad"):   # axis from the end: unaffected
         return attrs["axis"] < 0
     return False
 

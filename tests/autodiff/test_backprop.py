@@ -217,3 +217,24 @@ def test_batched_batch_jacobian_equals_column_by_column(rng, monkeypatch):
     for f, s in zip(fast, slow):
         assert f.shape == (4, 2, 3) == s.shape
         np.testing.assert_allclose(f.numpy(), s.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_hessian_as_jacobian_of_a_gradient_matches_tensorflow(real_tf, rng, monkeypatch):
+    from tapeflow.autodiff import backprop
+    calls = []
+    real = backprop.backward
+    monkeypatch.setattr(backprop, "backward", lambda *a, **k: calls.append(k) or real(*a, **k))
+    x = rng.normal(size=(4,)).astype(np.float32)
+    w = rng.normal(size=(4, 3)).astype(np.float32)
+
+    def hessian(m, x, w):
+        with m.GradientTape(persistent=True) as outer:   # TF needs it without pfor
+            outer.watch(x)
+            with m.GradientTape() as inner:
+                inner.watch(x)
+                h = m.nn.relu(m.matmul(x[None], w) + 0.1) + m.tanh(m.matmul(x[None], w))
+                loss = m.reduce_mean(m.nn.softmax(h) * m.sin(h)) + m.reduce_sum(m.sigmoid(x))
+            g = inner.gradient(loss, x)
+        return outer.jacobian(g, x, experimental_use_pfor=False)
+    tf_parity.check(hessian, [x, w], grads=False, real_tf=real_tf, rtol=1e-4, atol=1e-5)
+    assert any(k.get("batch") == 4 for k in calls)    # the Hessian took one batched walk
