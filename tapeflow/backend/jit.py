@@ -61,10 +61,22 @@ def set_num_threads(n: int) -> None:
         k.set_threads(n)
 
 
-def run(fn, *args):
-    """Calls a compiled kernel under the launch lock."""
+def run(fn, *args) -> bool:
+    """Calls a compiled kernel under the launch lock; False if numba could not compile it.
+
+    numba compiles on the first call for each argument type, before touching
+    the arrays, so a compile failure leaves them as they were: the compiled
+    path is then switched off for the process and the caller runs its NumPy
+    path instead.
+    """
+    k = _state["kernels"]
     with _lock:
-        fn(*args)
+        try:
+            fn(*args)
+        except k.compile_errors:
+            _state["kernels"] = None
+            return False
+    return True
 
 
 class _Kernels:
@@ -142,6 +154,7 @@ def _build():
 
     k = _Kernels()
     k.numba_version = numba.__version__
+    k.compile_errors = (numba.core.errors.NumbaError, numba.core.errors.LoweringError)
     k.adam, k.amsgrad, k.sgd_momentum = adam, amsgrad, sgd_momentum
     k.rmsprop, k.adagrad = rmsprop, adagrad
     limit = numba.config.NUMBA_NUM_THREADS

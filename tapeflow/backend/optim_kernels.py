@@ -130,8 +130,8 @@ def sgd_update(var, grad, lr, momentum, nesterov, velocity):
     k, flat = _compiled((var, g, velocity))
     if k is not None:
         c = var.dtype.type
-        jit.run(k.sgd_momentum, *flat, c(lr), c(momentum), bool(nesterov))
-        return
+        if jit.run(k.sgd_momentum, *flat, c(lr), c(momentum), bool(nesterov)):
+            return
     for vb, gb, velb, t1, t2 in _blocks((var, g, velocity)):
         np.multiply(gb, lr, out=t1)          # t1 = lr*g
         velb *= momentum
@@ -186,11 +186,12 @@ def adam_update(var, m, v, grad, lr, beta_1, beta_2, epsilon, step, vhat=None):
     if k is not None:
         c = var.dtype.type
         if vhat is None:
-            jit.run(k.adam, *flat, c(alpha), c(c1), c(c2), c(eps))
+            done = jit.run(k.adam, *flat, c(alpha), c(c1), c(c2), c(eps))
         else:
             fv, fm, fvv, fg, fvh = flat
-            jit.run(k.amsgrad, fv, fm, fvv, fvh, fg, c(alpha), c(c1), c(c2), c(eps))
-        return
+            done = jit.run(k.amsgrad, fv, fm, fvv, fvh, fg, c(alpha), c(c1), c(c2), c(eps))
+        if done:
+            return
     for blk in _blocks(arrays):
         vb, mb, vvb, gb = blk[:4]
         t1, t2 = blk[-2], blk[-1]
@@ -255,9 +256,9 @@ def rmsprop_update(var, ms, grad, lr, rho, momentum, epsilon, centered, mg, mom)
         fv, fms, fg = flat[:3]
         fmg = flat[3] if centered else fms       # unused placeholders keep one signature
         fmom = flat[-1] if momentum > 0 else fms
-        jit.run(k.rmsprop, fv, fms, fg, fmg, fmom, ct(lr), ct(rho), ct(c), ct(momentum),
-                ct(eps), bool(centered), momentum > 0)
-        return
+        if jit.run(k.rmsprop, fv, fms, fg, fmg, fmom, ct(lr), ct(rho), ct(c), ct(momentum),
+                   ct(eps), bool(centered), momentum > 0):
+            return
     for blk in _blocks(tuple(arrays)):
         vb, msb, gb = blk[:3]
         t1, t2 = blk[-2], blk[-1]
@@ -302,8 +303,8 @@ def adagrad_update(var, acc, grad, lr, epsilon):
     k, flat = _compiled((var, acc, g))
     if k is not None:
         c = var.dtype.type
-        jit.run(k.adagrad, *flat, c(lr), c(eps))
-        return
+        if jit.run(k.adagrad, *flat, c(lr), c(eps)):
+            return
     for vb, accb, gb, t1, _ in _blocks((var, acc, g)):
         np.multiply(gb, gb, out=t1)
         accb += t1

@@ -169,6 +169,24 @@ def test_float64_gradient_is_cast_not_promoted():
     _close(acc, np.full(5, 0.25))
 
 
+def test_a_kernel_numba_cannot_compile_falls_back_to_numpy(kernel_path, monkeypatch):
+    if kernel_path != "compiled":
+        pytest.skip("compiled path only")
+    k = jit.kernels()
+
+    def fails_to_compile(*args):
+        raise k.compile_errors[0]("cannot compile")
+    monkeypatch.setattr(k, "adagrad", fails_to_compile)
+    monkeypatch.setitem(jit._state, "kernels", k)
+    shape = (3, jit.MIN_SIZE // 2 + 5)
+    var, g = _arrays(shape, 19, 2)
+    acc = np.full(shape, 0.1, np.float32)
+    want = var.astype(np.float64) - 0.01 * g / np.sqrt(0.1 + g.astype(np.float64) ** 2 + 1e-7)
+    ok.adagrad_update(var, acc, g, 0.01, 1e-7)
+    _close(var, want)
+    assert jit._state["kernels"] is None          # switched off for the process
+
+
 def test_shape_mismatch_names_both_shapes():
     with pytest.raises(ValueError, match=r"\(3,\).*\(4,\)"):
         ok.sgd_update(np.zeros(4, np.float32), np.zeros(3, np.float32), 0.1, 0.0, False, None)
