@@ -175,7 +175,7 @@ class _Pool:
             raise job.error
 
 
-_pool = {"pool": None, "pid": None}
+_pool = {"pool": None, "pid": None, "blas1": False}
 
 
 def pool_size():
@@ -188,10 +188,12 @@ def pool_size():
 def _get_pool():
     p = _pool["pool"]
     if p is None or _pool["pid"] != os.getpid():          # threads do not survive fork
-        if _ensure():
-            _lib["set"](1)                                # blocks run single-threaded BLAS
         p = _pool["pool"] = _Pool(_NCPU - 1)
         _pool["pid"] = os.getpid()
+        _pool["blas1"] = False
+    if not _pool["blas1"]:
+        _lib["set"](1)                                    # blocks run single-threaded BLAS
+        _pool["blas1"] = True
     return p
 
 
@@ -277,6 +279,7 @@ def tick():
     if mode != "auto":
         if _auto["threads"] != mode:
             _auto["threads"] = mode
+            _pool["blas1"] = False
             set_num_threads(mode)
         return
     if _NCPU < 2:
@@ -302,6 +305,22 @@ def tick():
             _set_numba_threads(want)      # OpenBLAS stays single-threaded under the pool
         else:
             set_num_threads(want)
+
+
+def set_intra_op_parallelism_threads(n: int) -> None:
+    """`tf.config.threading.set_intra_op_parallelism_threads`: 0 = tapeflow decides (the pool).
+
+    n > 0 gives OpenBLAS (and numba) n threads of their own, without the pool.
+    """
+    os.environ["TAPEFLOW_BLAS_THREADS"] = str(int(n)) if int(n) > 0 else "auto"
+    _reset_auto()
+    tick()
+
+
+def get_intra_op_parallelism_threads() -> int:
+    """The count set by `set_intra_op_parallelism_threads` (0 when tapeflow decides)."""
+    mode = _mode()
+    return 0 if mode == "auto" else mode
 
 
 def _reset_auto():

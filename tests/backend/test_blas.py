@@ -126,3 +126,18 @@ def test_parallel_runs_every_task_once_and_reraises():
 def test_blocks_cover_the_range():
     assert blas.blocks(10, 4) == [(0, 3), (3, 6), (6, 9), (9, 10)]
     assert blas.blocks(2, 4) == [(0, 1), (1, 2)]
+
+
+def test_intra_op_threads_switch_between_fixed_and_pool(restore_threads, monkeypatch, rng):
+    _needs_control()
+    monkeypatch.setenv("TAPEFLOW_BLAS_THREADS", "auto")
+    blas.set_intra_op_parallelism_threads(2)
+    assert blas.get_intra_op_parallelism_threads() == 2
+    assert blas.get_num_threads() == 2 and blas.pool_size() == 1
+    blas.set_intra_op_parallelism_threads(0)
+    assert blas.get_intra_op_parallelism_threads() == 0
+    a = rng.standard_normal((1024, 128)).astype(np.float32)
+    b = rng.standard_normal((128, 128)).astype(np.float32)
+    np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-4, atol=1e-3)
+    if blas.pool_size() > 1:                 # back on the pool: OpenBLAS single-threaded again
+        assert blas.get_num_threads() == 1
