@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import collections
-import os
 import types
 
 PhysicalDevice = collections.namedtuple("PhysicalDevice", ["name", "device_type"])
@@ -62,10 +61,21 @@ def functions_run_eagerly() -> bool:
     return polymorphic.RUN_EAGERLY
 
 
+def _set_intra_op(n):
+    from tapeflow.backend import blas
+    blas.set_intra_op_parallelism_threads(n)
+
+
+def _get_intra_op():
+    from tapeflow.backend import blas
+    return blas.get_intra_op_parallelism_threads()
+
+
+# Intra-op threads are the matrix products' (backend/blas.py): 0 lets tapeflow decide.
 threading = types.SimpleNamespace(
-    set_intra_op_parallelism_threads=lambda n: os.environ.__setitem__("OMP_NUM_THREADS", str(n)),
+    set_intra_op_parallelism_threads=_set_intra_op,
     set_inter_op_parallelism_threads=lambda n: None,
-    get_intra_op_parallelism_threads=lambda: int(os.environ.get("OMP_NUM_THREADS", "0")),
+    get_intra_op_parallelism_threads=_get_intra_op,
     get_inter_op_parallelism_threads=lambda: 0)
 
 experimental = types.SimpleNamespace(
