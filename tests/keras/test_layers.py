@@ -160,6 +160,12 @@ SHAPE_CASES = [
     ("LayerNormalization", {}, (2, 3, 4)),
     ("BatchNormalization", {}, (2, 5, 5, 3)),
     ("Rescaling", {"scale": 0.5, "offset": 1.0}, (2, 3)),
+    ("Conv1D", {"filters": 4, "kernel_size": 3}, (2, 9, 3)),
+    ("Conv1D", {"filters": 4, "kernel_size": 2, "strides": 2, "padding": "same"}, (2, 9, 3)),
+    ("MaxPooling1D", {"pool_size": 2}, (2, 9, 3)),
+    ("AveragePooling1D", {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 9, 3)),
+    ("GlobalAveragePooling1D", {}, (2, 9, 3)),
+    ("GlobalMaxPooling1D", {}, (2, 9, 3)),
     ("Dropout", {"rate": 0.0}, (2, 3)),
     ("Activation", {"activation": "softmax"}, (2, 3)),
 ]
@@ -320,3 +326,15 @@ def test_building_by_hand_then_calling_builds_once():
     assert layer.built
     layer(np.ones((1, 3)))
     assert len(layer.weights) == 1
+
+
+def test_normalization_adapt_matches_tensorflow(real_tf):
+    data = np.random.default_rng(0).standard_normal((50, 3)) * [1, 10, 100] + [0, 5, -5]
+    ours, theirs = L.Normalization(), real_tf.keras.layers.Normalization()
+    ours.adapt(data)
+    theirs.adapt(data)
+    x = data[:4].astype(np.float32)
+    np.testing.assert_allclose(ours(x).numpy(), theirs(x).numpy(), rtol=1e-4, atol=1e-5)
+    assert [w.name for w in ours.weights] == ["normalization/mean:0", "normalization/variance:0",
+                                             "normalization/count:0"]
+    assert ours.count_params() == 7

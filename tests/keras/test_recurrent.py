@@ -71,3 +71,17 @@ def test_lstm_model_trains_and_round_trips(tmp_path):
 def test_unknown_sequence_length_is_a_clear_error():
     with pytest.raises(ValueError, match=r"needs their number.*\(None, None, 3\)"):
         L.LSTM(2)(keras.Input(shape=(None, 3)))
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "ave"])
+@pytest.mark.parametrize("sequences", [False, True])
+def test_bidirectional_matches_tensorflow(real_tf, merge_mode, sequences):
+    inner = L.GRU(3, return_sequences=sequences)
+    ours = L.Bidirectional(inner, merge_mode=merge_mode)
+    theirs = real_tf.keras.layers.Bidirectional(
+        real_tf.keras.layers.GRU(3, return_sequences=sequences), merge_mode=merge_mode)
+    ours(X), theirs(X)
+    theirs.set_weights(ours.get_weights())
+    np.testing.assert_allclose(ours(X).numpy(), theirs(X).numpy(), rtol=1e-5, atol=1e-6)
+    assert ours.forward_layer.name == "forward_" + inner.name
+    assert ours.backward_layer.name == "backward_" + inner.name

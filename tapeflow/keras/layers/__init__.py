@@ -1,15 +1,24 @@
 """`keras.layers`: the layer classes (re-exports)."""
 from tapeflow.keras.layers.base import InputSpec, Layer  # noqa: F401
 from tapeflow.keras.layers.conv import (  # noqa: F401
+    AveragePooling1D,
     AveragePooling2D,
+    AvgPool1D,
     AvgPool2D,
+    Conv1D,
     Conv2D,
     Convolution2D,
+    GlobalAveragePooling1D,
     GlobalAveragePooling2D,
+    GlobalAvgPool1D,
     GlobalAvgPool2D,
+    GlobalMaxPool1D,
     GlobalMaxPool2D,
+    GlobalMaxPooling1D,
     GlobalMaxPooling2D,
+    MaxPool1D,
     MaxPool2D,
+    MaxPooling1D,
     MaxPooling2D,
 )
 from tapeflow.keras.layers.core import (  # noqa: F401
@@ -36,5 +45,6 @@ from tapeflow.keras.layers.merge import (  # noqa: F401
     add,
     concatenate,
 )
-from tapeflow.keras.layers.recurrent import GRU, LSTM, SimpleRNN  # noqa: F401
 from tapeflow.keras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
+from tapeflow.keras.layers.preprocessing import Normalization  # noqa: F401
+from tapeflow.keras.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN  # noqa: F401

@@ -13,7 +13,7 @@ import numpy as np
 from tapeflow.keras import activations, constraints, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.core import _ser_init
-from tapeflow.ops import conv_ops, reduce_ops
+from tapeflow.ops import array_ops, conv_ops, reduce_ops
 
 
 def _tuple2(value, name):
@@ -192,3 +192,125 @@ class GlobalMaxPooling2D(_GlobalPooling2D):
 
 GlobalAvgPool2D = GlobalAveragePooling2D
 GlobalMaxPool2D = GlobalMaxPooling2D
+
+
+# -- 1-D versions: (batch, steps, channels) run as 2-D ops on (batch, 1, steps, channels) ------
+
+def _int1(value, name):
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    value = tuple(int(v) for v in value)
+    if len(value) != 1:
+        raise ValueError(f"The `{name}` argument must be an int or a tuple of 1 int, received "
+                         f"{value!r}")
+    return value[0]
+
+
+class Conv1D(Conv2D):
+    """1-D convolution over (batch, steps, channels); kernel (kernel_size, in, filters).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.keras.layers.Conv1D(8, 3)(tf.ones([2, 10, 4])).shape
+        TensorShape([2, 8, 8])
+    """
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, **kwargs):
+        if str(padding).lower() == "causal":
+            raise NotImplementedError("Conv1D(padding='causal') is not supported")
+        super().__init__(filters, (1, _int1(kernel_size, "kernel_size")),
+                         strides=(1, _int1(strides, "strides")), padding=padding,
+                         data_format=data_format,
+                         dilation_rate=(1, _int1(dilation_rate, "dilation_rate")), **kwargs)
+        self.input_spec = InputSpec(ndim=3)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(f'Conv1D layer "{self.name}": the channel dimension of the inputs '
+                             f"must be known; received input shape {input_shape}")
+        self.kernel = self.add_weight("kernel", (self.kernel_size[1], channels, self.filters),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = (self.add_weight("bias", (self.filters,), initializer=self.bias_initializer,
+                                     regularizer=self.bias_regularizer,
+                                     constraint=self.bias_constraint)
+                     if self.use_bias else None)
+        self.input_spec = InputSpec(ndim=3, axes={-1: channels})
+
+    def call(self, inputs):
+        x = array_ops.expand_dims(inputs, 1)
+        w = array_ops.expand_dims(self.kernel, 0)
+        y = conv_ops.conv2d(x, w, strides=self.strides, padding=self.padding.upper(),
+                            dilations=self.dilation_rate)
+        y = array_ops.squeeze(y, [1])
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(kernel_size=[self.kernel_size[1]], strides=[self.strides[1]],
+                      dilation_rate=[self.dilation_rate[1]])
+        return config
+
+
+class _Pooling1D(Layer):
+    _op = None
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = _int1(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else _int1(strides, "strides")
+        self.padding = _padding(padding)
+        self.data_format = _channels_last(data_format)
+        self.input_spec = InputSpec(ndim=3)
+
+    def call(self, inputs):
+        y = type(self)._op(array_ops.expand_dims(inputs, 1), (1, self.pool_size),
+                           (1, self.strides), self.padding.upper())
+        return array_ops.squeeze(y, [1])
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": [self.pool_size],
+                "strides": [self.strides], "padding": self.padding,
+                "data_format": self.data_format}
+
+
+class MaxPooling1D(_Pooling1D):
+    _op = staticmethod(conv_ops.max_pool2d)
+
+
+class AveragePooling1D(_Pooling1D):
+    _op = staticmethod(conv_ops.avg_pool2d)
+
+
+class _GlobalPooling1D(Layer):
+    _reduce = None
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = _channels_last(data_format)
+        self.keepdims = keepdims
+        self.input_spec = InputSpec(ndim=3)
+
+    def call(self, inputs):
+        return type(self)._reduce(inputs, axis=1, keepdims=self.keepdims)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format,
+                "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling1D(_GlobalPooling1D):
+    _reduce = staticmethod(reduce_ops.reduce_mean)
+
+
+class GlobalMaxPooling1D(_GlobalPooling1D):
+    _reduce = staticmethod(reduce_ops.reduce_max)
+
+
+MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
+GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D

@@ -216,3 +216,56 @@ class LSTM(_RNN):
         return {**super().get_config(),
                 "recurrent_activation": activations.serialize(self.recurrent_activation),
                 "unit_forget_bias": self.unit_forget_bias}
+
+
+class Bidirectional(Layer):
+    """Runs a recurrent layer forwards and a copy backwards, and merges their outputs.
+
+    Args:
+        layer: a SimpleRNN, GRU or LSTM (its configuration is copied for both directions).
+        merge_mode: 'concat' (default), 'sum', 'mul', 'ave', or None (a list of both).
+    """
+
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None,
+                 **kwargs):
+        if isinstance(layer, dict):
+            from tapeflow.keras.saving import deserialize_layer
+            layer = deserialize_layer(layer)
+        if not isinstance(layer, _RNN):
+            raise ValueError(f"Bidirectional needs a recurrent layer (SimpleRNN, GRU, LSTM); "
+                             f"received {layer!r}")
+        if layer.return_state:
+            raise NotImplementedError("Bidirectional(..., return_state=True) is not supported")
+        if merge_mode not in ("concat", "sum", "mul", "ave", None):
+            raise ValueError(f"Invalid merge mode {merge_mode!r}: expected one of 'concat', "
+                             "'sum', 'mul', 'ave' or None")
+        super().__init__(weights=weights, **kwargs)
+        config = layer.get_config()
+        self.forward_layer = type(layer).from_config(
+            {**config, "name": f"forward_{layer.name}"})
+        back = backward_layer.get_config() if backward_layer is not None else {
+            **config, "go_backwards": not layer.go_backwards}
+        self.backward_layer = type(layer).from_config({**back, "name": f"backward_{layer.name}"})
+        self.merge_mode = merge_mode
+        self.return_sequences = layer.return_sequences
+        self._layer_config = {"class_name": type(layer).__name__, "config": config}
+
+    def call(self, inputs):
+        y_f = self.forward_layer(inputs)
+        y_b = self.backward_layer(inputs)
+        if self.return_sequences:
+            # The backward layer's sequence runs from the last step: put it in time order.
+            y_b = array_ops.reverse(y_b, [1])
+        if self.merge_mode == "concat":
+            return array_ops.concat([y_f, y_b], axis=-1)
+        if self.merge_mode == "sum":
+            return y_f + y_b
+        if self.merge_mode == "mul":
+            return y_f * y_b
+        if self.merge_mode == "ave":
+            return (y_f + y_b) * 0.5
+        return [y_f, y_b]
+
+    def get_config(self):
+        return {**super().get_config(), "layer": self._layer_config,
+                "merge_mode": self.merge_mode}
