@@ -13,7 +13,12 @@ multiplied by the (kh*kw*C, O) filter through BLAS. Its two backprops:
   few thousand long strided runs; the single-product form (dy @ W^T, then a
   col2im scatter of C-float runs out of a (N*Ho*Wo, kh*kw*C) matrix) costs
   more than twice as much in the adds and writes a matrix kh*kw times the
-  input's size. Numbers: docs/performance.md.
+  input's size.
+
+All three run by blocks of images on tapeflow's pool (`blas.parallel`): each
+block copies its own patches and multiplies them while they are in cache,
+so the copies and adds use both cores too, and a thread the machine
+deschedules delays only its block. Numbers: docs/performance.md.
 
 Shapes: x (N, H, W, C), filters (kh, kw, C, O), dy (N, Ho, Wo, O).
 
@@ -35,8 +40,9 @@ from numpy.lib.stride_tricks import as_strided
 
 from tapeflow.backend import blas
 
-# Inner stages the profiler (bench/profile_step.py) times separately.
-PROFILED = ("im2col", "col2im", "gemm")
+# Inner stages the profiler (bench/profile_step.py) times separately (summed
+# over the pool's threads when they run in blocks).
+PROFILED = ("_fill_cols", "gemm")
 
 
 def gemm(a, b, out=None):
