@@ -387,3 +387,15 @@ def test_kernel_constraint_is_applied_after_each_update():
     assert (model.layers[0].kernel.numpy() >= 0).all()
     assert keras.constraints.MaxNorm(1.0)(tf.constant([[3.0], [4.0]])).numpy() == \
         pytest.approx(np.array([[0.6], [0.8]]), rel=1e-5)
+
+
+def test_traced_fit_of_a_conv_autoencoder_with_a_partial_batch():
+    x = np.random.default_rng(0).random((40, 8, 8, 1)).astype(np.float32)
+    model = keras.Sequential([L.Conv2D(4, 3, strides=2, padding="same", activation="relu"),
+                              L.Conv2DTranspose(4, 3, strides=2, padding="same",
+                                                activation="relu"),
+                              L.Conv2D(1, 3, padding="same")])
+    model.compile("adam", "mse")
+    h = model.fit(x, x, batch_size=16, epochs=4, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    assert model.predict(x[:5]).shape == (5, 8, 8, 1)

@@ -7,6 +7,8 @@ from tapeflow.keras.layers.conv import (  # noqa: F401
     AvgPool2D,
     Conv1D,
     Conv2D,
+    Conv2DTranspose,
+    Convolution2DTranspose,
     Convolution2D,
     GlobalAveragePooling1D,
     GlobalAveragePooling2D,
@@ -20,6 +22,8 @@ from tapeflow.keras.layers.conv import (  # noqa: F401
     MaxPool2D,
     MaxPooling1D,
     MaxPooling2D,
+    UpSampling2D,
+    ZeroPadding2D,
 )
 from tapeflow.keras.layers.core import (  # noqa: F401
     Activation,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tapeflow.framework.op import execute
 from tapeflow.keras import activations, constraints, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.core import _ser_init
@@ -314,3 +315,132 @@ class GlobalMaxPooling1D(_GlobalPooling1D):
 
 MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
 GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
+
+
+# -- transposed convolution, upsampling, padding ----------------------------------------------
+
+class Conv2DTranspose(Conv2D):
+    """The gradient of a convolution with respect to its input, used to upsample.
+
+    The kernel has shape (kh, kw, filters, input channels), as in Keras; the output is
+    (H - 1) * stride + kh high with 'valid' padding, H * stride with 'same'.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.keras.layers.Conv2DTranspose(4, 3, strides=2, padding='same')(
+        ...     tf.ones([1, 7, 7, 8])).shape
+        TensorShape([1, 14, 14, 4])
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+                 output_padding=None, data_format=None, dilation_rate=(1, 1), **kwargs):
+        if output_padding is not None:
+            raise NotImplementedError("Conv2DTranspose(output_padding=...) is not supported")
+        if _tuple2(dilation_rate, "dilation_rate") != (1, 1):
+            raise NotImplementedError("Conv2DTranspose with dilation_rate != 1 is not supported")
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, **kwargs)
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None:
+            raise ValueError(f'Conv2DTranspose layer "{self.name}": the channel dimension of '
+                             f"the inputs must be known; received input shape {input_shape}")
+        self.kernel = self.add_weight("kernel", self.kernel_size + (self.filters, channels),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = (self.add_weight("bias", (self.filters,), initializer=self.bias_initializer,
+                                     regularizer=self.bias_regularizer,
+                                     constraint=self.bias_constraint)
+                     if self.use_bias else None)
+        self.input_spec = InputSpec(ndim=4, axes={-1: channels})
+
+    def _out_size(self, size, k, s):
+        if size is None:
+            return None
+        return size * s if self.padding == "same" else (size - 1) * s + k
+
+    def call(self, inputs):
+        n, h, w, _ = inputs.shape.as_list()
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        oh, ow = self._out_size(h, kh, sh), self._out_size(w, kw, sw)
+        if n is None or oh is None or ow is None:
+            dyn = array_ops.shape(inputs)
+            dims = [dyn[0] if n is None else n,
+                    dyn[1] * sh + (0 if self.padding == "same" else kh - sh) if oh is None
+                    else oh,
+                    dyn[2] * sw + (0 if self.padding == "same" else kw - sw) if ow is None
+                    else ow, self.filters]
+            shape = array_ops.stack([array_ops.cast_int(d) if hasattr(d, "dtype") else d
+                                     for d in dims])
+        else:
+            shape = [n, oh, ow, self.filters]
+        # Only the shape of this stand-in for the forward convolution's input is used.
+        like = array_ops.zeros(shape, dtype=inputs.dtype)
+        attrs = {"strides": self.strides, "padding": self.padding.upper(),
+                 "dilations": (1, 1)}
+        y = execute(conv_ops._CONV_BP_INPUT, (like, self.kernel, inputs), attrs)
+        if n is None and oh is not None and ow is not None:
+            # The stand-in's shape was dynamic: state the static output shape again.
+            y = array_ops.reshape(y, (-1, oh, ow, self.filters))
+        if self.bias is not None:
+            y = y + self.bias
+        return self.activation(y)
+
+
+Convolution2DTranspose = Conv2DTranspose
+
+
+class UpSampling2D(Layer):
+    """Repeats rows and columns `size` times (nearest-neighbour upsampling)."""
+
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
+        super().__init__(**kwargs)
+        if interpolation != "nearest":
+            raise NotImplementedError(f"UpSampling2D supports interpolation='nearest' only, "
+                                      f"received {interpolation!r}")
+        self.size = _tuple2(size, "size")
+        self.data_format = _channels_last(data_format)
+        self.interpolation = interpolation
+        self.input_spec = InputSpec(ndim=4)
+
+    def call(self, inputs):
+        n, h, w, c = inputs.shape.as_list()
+        sh, sw = self.size
+        if h is None or w is None or c is None:
+            raise ValueError(f'UpSampling2D layer "{self.name}" needs known height, width and '
+                             f"channels; received input shape {inputs.shape}")
+        # (N, H, 1, W, 1, C) broadcast to (N, H, sh, W, sw, C): each pixel repeated in place.
+        x = array_ops.reshape(inputs, (-1, h, 1, w, 1, c))
+        x = x * array_ops.ones((1, 1, sh, 1, sw, 1), dtype=inputs.dtype)
+        return array_ops.reshape(x, (-1, h * sh, w * sw, c))
+
+    def get_config(self):
+        return {**super().get_config(), "size": list(self.size),
+                "data_format": self.data_format, "interpolation": self.interpolation}
+
+
+class ZeroPadding2D(Layer):
+    """Adds rows and columns of zeros: padding=int, (ph, pw) or ((top, bottom), (left, right))."""
+
+    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(padding, (int, np.integer)):
+            pads = ((int(padding),) * 2,) * 2
+        elif all(isinstance(p, (int, np.integer)) for p in padding):
+            ph, pw = _tuple2(padding, "padding")
+            pads = ((ph, ph), (pw, pw))
+        else:
+            pads = tuple(tuple(int(v) for v in p) for p in padding)
+        self.padding = pads
+        self.data_format = _channels_last(data_format)
+        self.input_spec = InputSpec(ndim=4)
+
+    def call(self, inputs):
+        return array_ops.pad(inputs, [[0, 0], list(self.padding[0]), list(self.padding[1]),
+                                      [0, 0]])
+
+    def get_config(self):
+        return {**super().get_config(), "padding": [list(p) for p in self.padding],
+                "data_format": self.data_format}
