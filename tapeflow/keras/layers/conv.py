@@ -406,7 +406,7 @@ class UpSampling2D(Layer):
         self.input_spec = InputSpec(ndim=4)
 
     def call(self, inputs):
-        n, h, w, c = inputs.shape.as_list()
+        _, h, w, c = inputs.shape.as_list()
         sh, sw = self.size
         if h is None or w is None or c is None:
             raise ValueError(f'UpSampling2D layer "{self.name}" needs known height, width and '
