@@ -115,12 +115,25 @@ def cast_int(d):
 
 
 def fill(dims, value, name=None):
-    """A tensor of shape `dims` filled with `value`."""
+    """A tensor of shape `dims` filled with `value` (its dtype is the value's).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.fill([2, 2], 7).numpy()
+        array([[7, 7],
+               [7, 7]], dtype=int32)
+    """
     return execute(_FILL, (_shape_input(dims), as_input(value)))
 
 
 def zeros(shape, dtype=dtypes.float32, name=None):
-    """A tensor of zeros of `shape` (default float32)."""
+    """A tensor of zeros of `shape` (default float32).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> print(tf.zeros(2, dtype=tf.int32))
+        tf.Tensor([0 0], shape=(2,), dtype=int32)
+    """
     dtype = dtypes.as_dtype(dtype)
     dims = _static_shape_list(shape)
     if dims is not None and None not in dims:
@@ -170,7 +183,13 @@ def eye(num_rows, num_columns=None, batch_shape=None, dtype=dtypes.float32, name
 
 
 def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
-    """`tf.range`: like Python's range; int32 for ints, float32 if any bound is a float."""
+    """`tf.range`: like Python's range; int32 for ints, float32 if any bound is a float.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.range(1, 7, 2).numpy(), tf.range(0.0, 1.0, 0.5).numpy()
+        (array([1, 3, 5], dtype=int32), array([0. , 0.5], dtype=float32))
+    """
     vals = [v._value.item() if isinstance(v, Tensor) else v for v in (start, limit, delta)]
     start, limit, delta = vals
     if limit is None:
@@ -315,7 +334,13 @@ def reshape(tensor, shape, name=None):
 
 
 def expand_dims(input, axis, name=None):  # noqa: A002
-    """Inserts a dimension of size 1 at `axis`."""
+    """Inserts a dimension of size 1 at `axis` (negative counts from the end).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.expand_dims(tf.ones((2, 3)), -1).shape
+        TensorShape([2, 3, 1])
+    """
     x = as_input(input)
     r = x.shape.rank
     axis = int(axis)
@@ -347,7 +372,13 @@ _SQUEEZE = OpDef("Squeeze", _squeeze_kernel, _reshape_grad,
 
 
 def squeeze(input, axis=None, name=None):  # noqa: A002
-    """Removes dimensions of size 1 (all of them, or those in `axis`)."""
+    """Removes dimensions of size 1 (all of them, or those in `axis`).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.squeeze(tf.ones((1, 2, 1))).shape
+        TensorShape([2])
+    """
     x = as_input(input)
     dims = x.shape.as_list()
     if axis is None:
@@ -379,7 +410,13 @@ _TRANSPOSE = OpDef("Transpose", lambda x, perm: np.transpose(x, perm), _transpos
 
 
 def transpose(a, perm=None, conjugate=False, name="transpose"):
-    """Permutes dimensions (reverses them by default)."""
+    """Permutes dimensions (reverses them by default).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.transpose(tf.ones((2, 3, 4)), [2, 0, 1]).shape
+        TensorShape([4, 2, 3])
+    """
     x = as_input(a)
     r = x.shape.rank
     if perm is None:
@@ -463,7 +500,13 @@ def _check_same_dtype(op_name, xs):
 
 
 def concat(values, axis, name="concat"):
-    """Joins tensors along an existing `axis`."""
+    """Joins tensors along an existing `axis`.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.concat([[[1, 2]], [[3, 4]]], axis=1).numpy()
+        array([[1, 2, 3, 4]], dtype=int32)
+    """
     xs = [as_input(v) for v in values]
     if not xs:
         raise ValueError("tf.concat needs at least one tensor.")
@@ -491,7 +534,14 @@ _STACK = OpDef("Pack", lambda *xs, axis: np.stack(xs, axis=axis),
 
 
 def stack(values, axis=0, name="stack"):
-    """Joins tensors of the same shape along a new `axis`."""
+    """Joins tensors of the same shape along a new `axis`.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.stack([[1., 2.], [3., 4.]], axis=1).numpy()
+        array([[1., 3.],
+               [2., 4.]], dtype=float32)
+    """
     xs = [as_input(v) for v in values]
     if not xs:
         raise ValueError("tf.stack needs at least one tensor.")
@@ -560,7 +610,13 @@ def _split_shape(inputs, attrs):
 
 
 def split(value, num_or_size_splits, axis=0, num=None, name="split"):
-    """Splits into `n` equal parts or parts of the given sizes along `axis`."""
+    """Splits into `n` equal parts or parts of the given sizes (one may be -1) along `axis`.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> [t.shape for t in tf.split(tf.ones((2, 6)), [1, -1], axis=1)]
+        [TensorShape([2, 1]), TensorShape([2, 5])]
+    """
     x = as_input(value)
     r = x.shape.rank
     axis = int(axis) % r
@@ -605,7 +661,14 @@ _TILE = OpDef("Tile", lambda x, multiples: np.tile(x, multiples), _tile_grad,
 
 
 def tile(input, multiples, name=None):  # noqa: A002
-    """Repeats `input` `multiples[i]` times along each dim i."""
+    """Repeats `input` `multiples[i]` times along each dim i.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.tile([[1, 2]], [2, 2]).numpy()
+        array([[1, 2, 1, 2],
+               [1, 2, 1, 2]], dtype=int32)
+    """
     x = as_input(input)
     raw = multiples._value.tolist() if isinstance(multiples, Tensor) else multiples
     m = tuple(int(v) for v in raw)
@@ -665,7 +728,13 @@ _PAD = OpDef("PadV2", _pad_kernel, _pad_grad,
 
 
 def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
-    """Pads with `constant_values` (or mirrors, for 'REFLECT'/'SYMMETRIC')."""
+    """Pads with `constant_values` (or mirrors, for 'REFLECT'/'SYMMETRIC').
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.pad([[1, 2]], [[0, 0], [1, 2]]).numpy()
+        array([[0, 1, 2, 0, 0]], dtype=int32)
+    """
     x = as_input(tensor)
     p = np.asarray(paddings._value if isinstance(paddings, Tensor) else paddings, dtype=np.int64)
     if p.shape != (x.shape.rank, 2):
