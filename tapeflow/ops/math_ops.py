@@ -241,7 +241,13 @@ logical_xor = _binary("LogicalXor", np.logical_xor, NO_GRADIENT, BOOL)
 
 
 def divide(x, y, name=None):
-    """`x / y`. Integer tensors divide to float64 (int8/16 to float32), as TF's truediv."""
+    """`x / y`. Integer tensors divide to float64 (int8/16 to float32), as TF's truediv.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> print(tf.constant([3, 4]) / 2)
+        tf.Tensor([1.5 2. ], shape=(2,), dtype=float64)
+    """
     x, y = binary_inputs("RealDiv", x, y)
     d = x.dtype
     if d.is_integer:
@@ -283,7 +289,14 @@ _WHERE = OpDef("SelectV2", np.where, _where_grad, shape_fn=_where_shape)
 
 
 def where(condition, x=None, y=None, name=None):
-    """`tf.where`: elementwise choice (with x and y), or indices of true elements."""
+    """`tf.where`: elementwise choice (with x and y), or indices of true elements.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> x = tf.constant([-1., 2.])
+        >>> tf.where(x > 0, x, 0.).numpy(), tf.where(x > 0).numpy()
+        (array([0., 2.], dtype=float32), array([[1]]))
+    """
     condition = as_input(condition)
     if x is None and y is None:
         from tapeflow.ops import array_ops
@@ -315,7 +328,13 @@ _CAST = OpDef("Cast", _cast_kernel, _cast_grad, shape_fn=_cast_shape, aliases=Tr
 
 
 def cast(x, dtype, name=None):
-    """`tf.cast`: converts `x` to `dtype` (floats to ints truncate toward zero)."""
+    """`tf.cast`: converts `x` to `dtype` (floats to ints truncate toward zero).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.cast([-1.7, 2.9], tf.int32).numpy()
+        array([-1,  2], dtype=int32)
+    """
     dtype = dtypes.as_dtype(dtype)
     x = as_input(x)
     if x.dtype is dtype:
@@ -332,7 +351,13 @@ def saturate_cast(value, dtype, name=None):
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
-    """Clips to [min, max]; the gradient passes where the value was inside the range."""
+    """Clips to [min, max]; the gradient passes where the value was inside the range.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.clip_by_value([-2., 0.5, 3.], -1., 1.).numpy()
+        array([-1. ,  0.5,  1. ], dtype=float32)
+    """
     t = as_input(t)
     lo, hi = (v if isinstance(v, Tensor) else convert_to_tensor(v, t.dtype)
               for v in (clip_value_min, clip_value_max))
@@ -340,7 +365,13 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None):
 
 
 def add_n(inputs, name=None):
-    """Sum of a list of tensors of the same shape and dtype."""
+    """Sum of a list of tensors of the same shape and dtype.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.add_n([[1, 2], [3, 4], [5, 6]]).numpy()
+        array([ 9, 12], dtype=int32)
+    """
     if not inputs:
         raise ValueError("tf.add_n: inputs must be a non-empty list of tensors.")
     out = as_input(inputs[0])

@@ -49,7 +49,13 @@ _RELU = OpDef("Relu", _relu_kernel, lambda x, y, a, dy: (execute(_RELU_GRAD, (dy
 
 
 def relu(features, name=None):
-    """max(x, 0)."""
+    """max(x, 0); its gradient at exactly 0 is 0, as TF's.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.nn.relu([-1., 0., 2.]).numpy()
+        array([0., 0., 2.], dtype=float32)
+    """
     return execute(_RELU, (as_input(features),))
 
 
@@ -60,6 +66,13 @@ def relu6(features, name=None):
 
 
 def leaky_relu(features, alpha=0.2, name=None):
+    """x where x > 0, else alpha * x.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.nn.leaky_relu([-1., 2.], alpha=0.1).numpy()
+        array([-0.1,  2. ], dtype=float32)
+    """
     x = as_input(features)
     return math_ops.where(x > 0, x, x * alpha)
 
@@ -153,12 +166,26 @@ _LOG_SOFTMAX = OpDef("LogSoftmax", _log_softmax_kernel, _log_softmax_grad, shape
 
 
 def softmax(logits, axis=None, name=None):
-    """exp(x) / sum(exp(x)) along `axis` (default last), computed stably."""
+    """exp(x) / sum(exp(x)) along `axis` (default last), computed stably.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.nn.softmax([[0., 0.], [1000., 0.]]).numpy()
+        array([[0.5, 0.5],
+               [1. , 0. ]], dtype=float32)
+    """
     x = _float_input("Softmax", logits)
     return execute(_SOFTMAX, (x,), {"axis": -1 if axis is None else int(axis)})
 
 
 def log_softmax(logits, axis=None, name=None):
+    """x - logsumexp(x) along `axis` (default last), computed stably.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.nn.log_softmax([0., 0.]).numpy()
+        array([-0.6931472, -0.6931472], dtype=float32)
+    """
     x = _float_input("LogSoftmax", logits)
     return execute(_LOG_SOFTMAX, (x,), {"axis": -1 if axis is None else int(axis)})
 
@@ -209,7 +236,13 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None
 
 
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
-    """Cross-entropy of probability-distribution labels against logits, per example."""
+    """Cross-entropy of probability-distribution labels against logits, per example.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.nn.softmax_cross_entropy_with_logits([[0., 1.]], [[0., 0.]]).numpy()
+        array([0.6931472], dtype=float32)
+    """
     labels, logits = binary_inputs("SoftmaxCrossEntropyWithLogits", labels, logits)
     if not labels.shape.is_compatible_with(logits.shape):
         raise errors.InvalidArgumentError(
@@ -228,7 +261,13 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
 # -- bias_add / dropout / misc ---------------------------------------------------------
 
 def bias_add(value, bias, data_format=None, name=None):
-    """value + bias, with bias a vector over the last (channels) dimension."""
+    """value + bias, with bias a vector over the last (channels) dimension.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.nn.bias_add(tf.zeros((2, 3)), [1., 2., 3.]).numpy()[1]
+        array([1., 2., 3.], dtype=float32)
+    """
     value, bias = binary_inputs("BiasAdd", value, bias)
     if bias.shape.rank != 1:
         raise errors.op_error("BiasAdd", f"Biases must be 1D: {bias.shape}")
@@ -242,7 +281,13 @@ def bias_add(value, bias, data_format=None, name=None):
 
 
 def dropout(x, rate, noise_shape=None, seed=None, name=None):
-    """Zeroes elements with probability `rate`, scaling the rest by 1/(1-rate)."""
+    """Zeroes elements with probability `rate`, scaling the rest by 1/(1-rate).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> sorted(set(tf.nn.dropout(tf.ones(100), rate=0.5, seed=1).numpy().tolist()))
+        [0.0, 2.0]
+    """
     x = _float_input("Dropout", x)
     rate = float(rate)
     if not 0 <= rate < 1:

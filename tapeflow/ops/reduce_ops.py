@@ -226,13 +226,20 @@ _ARGMIN = OpDef("ArgMin", _argmin_kernel, NO_GRADIENT, shape_fn=_arg_shape)
 
 
 def argmax(input, axis=None, output_type=dtypes.int64, name=None):  # noqa: A002
-    """Index of the largest value along `axis` (default 0), as int64."""
+    """Index of the largest value along `axis` (default 0), as int64; ties: the first.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.argmax([[1, 5, 5], [7, 0, 2]], axis=1).numpy()
+        array([1, 0])
+    """
     x = as_input(input)
     ax = _norm_axis("ArgMax", x, 0 if axis is None else axis)[0]
     return execute(_ARGMAX, (x,), {"axis": ax, "out": dtypes.as_dtype(output_type)._np})
 
 
 def argmin(input, axis=None, output_type=dtypes.int64, name=None):  # noqa: A002
+    """Index of the smallest value along `axis` (default 0), as int64; ties: the first."""
     x = as_input(input)
     ax = _norm_axis("ArgMin", x, 0 if axis is None else axis)[0]
     return execute(_ARGMIN, (x,), {"axis": ax, "out": dtypes.as_dtype(output_type)._np})
