@@ -31,12 +31,18 @@ _PROBE_SIZES = (6, 12)
 # the zeros of an unused branch), so the ops downstream of them fold too.
 SHAPE_ONLY_OPS = frozenset({"OnesLike", "ZerosLike", "Shape", "Size", "Rank"})
 
+# Node names TF gives ops reached through Python operators (`x * 2 + y` prints as
+# Tensor("add:0", ...)); other ops are named after their type ('MatMul', 'Relu').
+_OPERATOR_NAMES = {"AddV2": "add", "Mul": "mul", "Sub": "sub", "RealDiv": "truediv",
+                   "Pow": "pow", "FloorDiv": "floordiv", "FloorMod": "mod",
+                   "StridedSlice": "strided_slice", "Neg": "Neg"}
+
 
 class Node:
     """One op call in a graph: inputs are SymbolicTensors of this graph, eager
     Tensors (captured constants) or Variables (read when the graph runs)."""
 
-    __slots__ = ("op", "inputs", "attrs", "outputs", "id")
+    __slots__ = ("attrs", "id", "inputs", "op", "outputs")
 
     def __init__(self, op, inputs, attrs, node_id):
         self.op = op
@@ -61,14 +67,16 @@ class FuncGraph:
         fold_shapes: fold ops that only read their inputs' shapes
             (`SHAPE_ONLY_OPS`) when those are fully known; for graphs that are
             run, not those whose symbolic tensors users keep (Keras builds).
+        name_nodes: name each node's outputs as TF does ('add:0', 'add_1:0').
     """
 
     # None: Variables created while this graph is current are not noted.
     created_variables = None
     fold_shapes = False
+    _node_names = None
 
     def __init__(self, name: str = "graph", outer_graph=None, track_variables=False,
-                 fold_shapes=False):
+                 fold_shapes=False, name_nodes=False):
         self.name = name
         self.nodes: list[Node] = []
         self.inputs: list[SymbolicTensor] = []
@@ -80,6 +88,8 @@ class FuncGraph:
             self.created_variables = []
         if fold_shapes:
             self.fold_shapes = True
+        if name_nodes:
+            self._node_names = {}
 
     def placeholder(self, shape, dtype, name=None) -> SymbolicTensor:
         t = SymbolicTensor(TensorShape(shape), dtypes.as_dtype(dtype), self)
@@ -134,6 +144,13 @@ class FuncGraph:
         outs = tuple(SymbolicTensor(shape, dtype, self, node, i)
                      for i, (shape, dtype) in enumerate(specs))
         node.outputs = outs
+        if self._node_names is not None:
+            base = _OPERATOR_NAMES.get(op.name, op.name)
+            n = self._node_names.get(base, 0)
+            self._node_names[base] = n + 1
+            base = base if n == 0 else f"{base}_{n}"
+            for o in outs:
+                o._name = f"{base}:{o.index}"
         self.nodes.append(node)
         return outs[0] if op.num_outputs == 1 else outs
 

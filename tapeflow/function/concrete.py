@@ -53,7 +53,7 @@ def trace(python_function, args, kwargs, name, first_trace=True, arg_names=None)
         arg_names: the parameter name of each positional argument; placeholders are
             named after them ('images:0', nested ones 'images_1:0', ...) as in TF.
     """
-    graph = FuncGraph(name, track_variables=True, fold_shapes=True)
+    graph = FuncGraph(name, track_variables=True, fold_shapes=True, name_nodes=True)
     names = _leaf_names(args, kwargs, arg_names)
     flat = nest.flatten((list(args), kwargs))
     placeholders = []

@@ -280,3 +280,17 @@ def test_printing_a_traced_tensor_shows_tf_graph_style_with_argument_names(capsy
         'Traced with Tensor("x:0", shape=(), dtype=int32) '
         'Tensor("images:0", shape=(2, 3), dtype=float32) '
         'Tensor("pair_1:0", shape=(), dtype=float32)\n')
+
+
+def test_traced_op_outputs_are_named_as_tf_names_them(capsys):
+    @tf.function
+    def f(x, y):
+        z = x * 2 + y
+        print(z, repr(z + 1), tf.matmul(tf.reshape(x, [1, 1]), tf.reshape(y, [1, 1])))
+        return z
+
+    f(tf.constant(1.0), tf.constant(2.0))
+    assert capsys.readouterr().out == (
+        'Tensor("add:0", shape=(), dtype=float32) '
+        "<tf.Tensor 'add_1:0' shape=() dtype=float32> "
+        'Tensor("MatMul:0", shape=(1, 1), dtype=float32)\n')
