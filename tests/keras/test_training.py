@@ -399,3 +399,20 @@ def test_traced_fit_of_a_conv_autoencoder_with_a_partial_batch():
     h = model.fit(x, x, batch_size=16, epochs=4, verbose=0)
     assert h.history["loss"][-1] < h.history["loss"][0]
     assert model.predict(x[:5]).shape == (5, 8, 8, 1)
+
+
+def test_model_trained_on_its_add_loss_only():
+    class Shrink(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.fc = L.Dense(2)
+
+        def call(self, x):
+            y = self.fc(x)
+            self.add_loss(tf.reduce_mean(tf.square(y)))
+            return y
+
+    model = Shrink()
+    model.compile(keras.optimizers.SGD(0.1))
+    h = model.fit(np.ones((32, 3)), epochs=5, batch_size=8, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]

@@ -12,10 +12,12 @@ import numpy as np
 
 from tapeflow.autodiff.tape import GradientTape
 from tapeflow.keras import callbacks as callbacks_mod
+from tapeflow.keras import metrics as metrics_mod
 from tapeflow.keras import optimizers as optimizers_mod
 from tapeflow.keras.models import data_adapter
 from tapeflow.keras.models.compile_utils import LossesContainer, MetricsContainer
 from tapeflow.keras.utils.progbar import Progbar
+from tapeflow.ops import math_ops
 from tapeflow.utils import nest
 
 # The most examples `predict` runs through the model at once (see _predict_in_chunks).
@@ -63,6 +65,7 @@ class Trainer:
         self.__dict__["compiled_loss"] = LossesContainer(loss, loss_weights, names) \
             if loss is not None else None
         losses = self.compiled_loss.losses if self.compiled_loss else [None] * len(names)
+        self.__dict__["_added_loss_tracker"] = metrics_mod.Mean(name="loss")
         self.__dict__["compiled_metrics"] = MetricsContainer(metrics, names, losses,
                                                              weighted_metrics)
         self.__dict__["_run_eagerly"] = run_eagerly
@@ -91,6 +94,8 @@ class Trainer:
         out = []
         if self.compiled_loss is not None:
             out += self.compiled_loss.metrics
+        elif self._is_compiled:
+            out.append(self._added_loss_tracker)
         if self.compiled_metrics is not None:
             out += self.compiled_metrics.metrics
         return out
@@ -112,15 +117,23 @@ class Trainer:
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None):
         """The compiled loss plus the model's regularization losses."""
         if self.compiled_loss is None:
-            raise ValueError("No loss to compute: the model was compiled without `loss`. Pass "
-                             "`loss=` to compile() or override train_step().")
+            losses = self.losses
+            if not losses:
+                raise ValueError("No loss to compute: the model was compiled without `loss` and "
+                                 "adds none with add_loss(). Pass `loss=` to compile() or "
+                                 "override train_step().")
+            # A model that adds its own losses (add_loss) trains on them alone, as in Keras.
+            total = math_ops.add_n(losses) if len(losses) > 1 else losses[0]
+            self._added_loss_tracker.update_state(total)
+            return total
         if y is None:
             raise ValueError("The data has no targets: fit() and evaluate() need `y` (or a "
                              "dataset of (x, y) pairs) to compute the loss; received x only.")
         return self.compiled_loss(y, y_pred, sample_weight, self.losses)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        self.compiled_metrics.update_state(y, y_pred, sample_weight)
+        if y is not None:
+            self.compiled_metrics.update_state(y, y_pred, sample_weight)
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
