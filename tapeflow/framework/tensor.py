@@ -61,7 +61,7 @@ class Tensor:
 
     @property
     def shape(self) -> TensorShape:
-        return TensorShape(self._value.shape)
+        return TensorShape._of_array(self._value.shape)
 
     def get_shape(self) -> TensorShape:
         return self.shape

@@ -24,6 +24,13 @@ class TensorShape:
         else:
             self._dims = tuple(None if d is None else int(d) for d in dims)
 
+    @classmethod
+    def _of_array(cls, shape: tuple) -> "TensorShape":
+        """The shape of a NumPy array: already a tuple of ints, so nothing to convert."""
+        ts = cls.__new__(cls)
+        ts._dims = shape
+        return ts
+
     @property
     def rank(self):
         return None if self._dims is None else len(self._dims)

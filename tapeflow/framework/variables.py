@@ -132,7 +132,7 @@ class Variable:
 
     @property
     def shape(self) -> TensorShape:
-        return TensorShape(self._value.shape)
+        return TensorShape._of_array(self._value.shape)
 
     def get_shape(self) -> TensorShape:
         return self.shape
