@@ -85,3 +85,24 @@ def test_bidirectional_matches_tensorflow(real_tf, merge_mode, sequences):
     np.testing.assert_allclose(ours(X).numpy(), theirs(X).numpy(), rtol=1e-5, atol=1e-6)
     assert ours.forward_layer.name == "forward_" + inner.name
     assert ours.backward_layer.name == "backward_" + inner.name
+
+
+def test_time_distributed_matches_tensorflow(real_tf):
+    x = np.random.default_rng(0).standard_normal((2, 4, 6, 6, 1)).astype(np.float32)
+    ours = L.TimeDistributed(L.Conv2D(3, 3))
+    theirs = real_tf.keras.layers.TimeDistributed(real_tf.keras.layers.Conv2D(3, 3))
+    ours(x), theirs(x)
+    theirs.set_weights(ours.get_weights())
+    np.testing.assert_allclose(ours(x).numpy(), theirs(x).numpy(), rtol=1e-5, atol=1e-6)
+    inp = keras.Input(shape=(4, 6, 6, 1))
+    assert L.TimeDistributed(L.Flatten())(inp).shape.as_list() == [None, 4, 36]
+
+
+def test_wrappers_round_trip_through_a_model_file(tmp_path):
+    inp = keras.Input(shape=(5, 3))
+    h = L.Bidirectional(L.LSTM(2, return_sequences=True))(inp)
+    model = keras.Model(inp, L.TimeDistributed(L.Dense(1))(h))
+    path = tmp_path / "wrappers.keras"
+    model.save(str(path))
+    loaded = keras.models.load_model(str(path))
+    np.testing.assert_array_equal(loaded(X).numpy(), model(X).numpy())

@@ -51,4 +51,10 @@ from tapeflow.keras.layers.merge import (  # noqa: F401
 )
 from tapeflow.keras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
 from tapeflow.keras.layers.preprocessing import Normalization  # noqa: F401
-from tapeflow.keras.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN  # noqa: F401
+from tapeflow.keras.layers.recurrent import (  # noqa: F401
+    GRU,
+    LSTM,
+    Bidirectional,
+    SimpleRNN,
+    TimeDistributed,
+)

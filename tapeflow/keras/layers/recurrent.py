@@ -269,3 +269,35 @@ class Bidirectional(Layer):
     def get_config(self):
         return {**super().get_config(), "layer": self._layer_config,
                 "merge_mode": self.merge_mode}
+
+
+class TimeDistributed(Layer):
+    """Applies `layer` to every timestep: (batch, steps, ...) -> (batch, steps, ...out).
+
+    The steps are folded into the batch for one call of the wrapped layer.
+    """
+
+    def __init__(self, layer, **kwargs):
+        if isinstance(layer, dict):
+            from tapeflow.keras.saving import deserialize_layer
+            layer = deserialize_layer(layer)
+        if not isinstance(layer, Layer):
+            raise ValueError(f"TimeDistributed needs a keras Layer; received {layer!r}")
+        super().__init__(**kwargs)
+        self.layer = layer
+        self.input_spec = InputSpec(min_ndim=3)
+
+    def call(self, inputs, training=None):
+        dims = inputs.shape.as_list()
+        if any(d is None for d in dims[1:]):
+            raise ValueError(f'TimeDistributed layer "{self.name}" needs known timesteps and '
+                             f"feature dimensions; received input shape {inputs.shape}")
+        steps = dims[1]
+        folded = array_ops.reshape(inputs, [-1] + dims[2:])
+        out = self.layer(folded, training=training) if self.layer._call_has_training else \
+            self.layer(folded)
+        return array_ops.reshape(out, [-1, steps] + out.shape.as_list()[1:])
+
+    def get_config(self):
+        from tapeflow.keras.saving import serialize_layer
+        return {**super().get_config(), "layer": serialize_layer(self.layer)}
