@@ -33,6 +33,9 @@ from tapeflow.ops.math_ops import (  # noqa: F401
     realdiv, subtract, tan, tanh, tensordot, truediv, where)
 from tapeflow.ops.clip_ops import clip_by_global_norm, clip_by_norm, norm  # noqa: F401
 from tapeflow.ops.einsum_ops import einsum  # noqa: F401
+from tapeflow.ops.math_ops import (  # noqa: F401
+    acos, acosh, asin, asinh, atan, atan2, atanh, cosh, scalar_mul, sinh)
+from tapeflow.ops.scan_ops import cumsum  # noqa: F401
 from tapeflow.ops.sort_ops import argsort, sort  # noqa: F401
 from tapeflow.ops.math_ops import matmul  # noqa: F401
 from tapeflow.ops.reduce_ops import (  # noqa: F401

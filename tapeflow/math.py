@@ -12,4 +12,6 @@ from tapeflow.ops.reduce_ops import (  # noqa: F401
     reduce_variance)
 from tapeflow.ops.scan_ops import cumsum, segment_sum, unsorted_segment_sum  # noqa: F401
 from tapeflow.ops.sort_ops import in_top_k, top_k  # noqa: F401
-from tapeflow.ops.nn_ops import log_softmax, softmax  # noqa: F401
+from tapeflow.ops.math_ops import (  # noqa: F401
+    acosh, asinh, atanh, log_sigmoid, multiply_no_nan, reciprocal_no_nan, softsign, xlogy)
+from tapeflow.ops.nn_ops import l2_normalize, log_softmax, softmax  # noqa: F401

@@ -5,3 +5,6 @@ from tapeflow.ops.nn_ops import (  # noqa: F401
     relu6, selu, sigmoid, sigmoid_cross_entropy_with_logits, silu, softmax,
     softmax_cross_entropy_with_logits, softplus, sparse_softmax_cross_entropy_with_logits,
     swish, tanh)
+from tapeflow.ops.math_ops import softsign  # noqa: F401
+from tapeflow.ops.nn_ops import embedding_lookup  # noqa: F401
+from tapeflow.ops.sort_ops import in_top_k, top_k  # noqa: F401

@@ -130,6 +130,9 @@ cosh = _unary("Cosh", np.cosh, lambda x, y, a, dy: (dy * sinh(x[0]),))
 _TANH_GRAD = _grad_op("TanhGrad", lambda y, dy: dy * (1 - y * y),
                       lambda y, dy, g: -2 * g * dy * y)
 tanh = _unary("Tanh", np.tanh, lambda x, y, a, dy: (execute(_TANH_GRAD, (y, dy)),))
+asinh = _unary("Asinh", np.arcsinh, lambda x, y, a, dy: (dy * rsqrt(x[0] * x[0] + 1),))
+acosh = _unary("Acosh", np.arccosh, lambda x, y, a, dy: (dy * rsqrt(x[0] * x[0] - 1),))
+atanh = _unary("Atanh", np.arctanh, lambda x, y, a, dy: (dy / (1 - x[0] * x[0]),))
 
 
 def _sigmoid_kernel(x):
@@ -258,6 +261,37 @@ def divide(x, y, name=None):
 
 truediv = divide
 realdiv = _div
+
+
+def log_sigmoid(x, name=None):
+    """log(sigmoid(x)) = -softplus(-x), without overflow for large |x|."""
+    return negative(softplus(negative(x)))
+
+
+def softsign(features, name=None):
+    """x / (1 + |x|)."""
+    x = as_input(features)
+    return x / (1 + abs(x))
+
+
+def xlogy(x, y, name=None):
+    """x * log(y), and 0 where x == 0 (even where y == 0)."""
+    x, y = binary_inputs("Xlogy", x, y)
+    nz = not_equal(x, zeros_like(x))
+    return where(nz, x * log(where(nz, y, ones_like(y))), zeros_like(x * y))
+
+
+def multiply_no_nan(x, y, name=None):
+    """x * y, but 0 where y == 0 (even if x is inf or nan)."""
+    x, y = binary_inputs("MulNoNan", x, y)
+    nz = not_equal(y, zeros_like(y))
+    return where(nz, x * y, zeros_like(x * y))
+
+
+def reciprocal_no_nan(x, name=None):
+    """1 / x, but 0 where x == 0."""
+    x = as_input(x)
+    return divide_no_nan(ones_like(x), x)
 
 
 def divide_no_nan(x, y, name=None):

@@ -327,6 +327,23 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
     return out + (offset - mean * inv if offset is not None else -mean * inv)
 
 
+def embedding_lookup(params, ids, max_norm=None, name=None):
+    """Rows of `params` at `ids` (any int shape): `tf.gather(params, ids)`.
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.nn.embedding_lookup([[0., 1.], [2., 3.]], [[1], [0]]).shape
+        TensorShape([2, 1, 2])
+    """
+    if isinstance(params, (list, tuple)) and params and hasattr(params[0], "shape") and \
+            len(params) > 1:
+        raise NotImplementedError("embedding_lookup with a list of sharded params is not "
+                                  "supported; concatenate them first.")
+    if isinstance(params, (list, tuple)) and len(params) == 1 and hasattr(params[0], "shape"):
+        params = params[0]
+    return array_ops.gather(params, ids)
+
+
 # Convolution and pooling live in conv_ops; tf.nn exposes them with the rest.
 from tapeflow.ops.conv_ops import (  # noqa: E402,F401
     avg_pool, avg_pool2d, conv2d, convolution, max_pool, max_pool2d)
