@@ -323,18 +323,26 @@ def _windows(x, ksize, strides, padding, fill):
     return win
 
 
-def _tiles(x, ksize, strides, padding):
-    """True when windows tile the input exactly: pooling is then a reshape."""
-    kh, kw = ksize
-    return (padding == "VALID" and tuple(strides) == (kh, kw)
-            and x.shape[1] % kh == 0 and x.shape[2] % kw == 0)
+def _tile_view(a, kh, kw):
+    """(N, Ho, kh, Wo, kw, C) view of `a` cropped to whole windows (VALID, stride == window).
+
+    Splitting the H and W axes of a cropped slice is still a view, so this
+    also serves odd sizes (13x13 pooled 2x2: the last row and column drop).
+    """
+    n, h, w, c = a.shape
+    oh, ow = h // kh, w // kw
+    return a[:, :oh * kh, :ow * kw].reshape(n, oh, kh, ow, kw, c)
+
+
+def _tiled(ksize, strides, padding):
+    """True when the windows tile the (cropped) input: pooling is then a reshape."""
+    return padding == "VALID" and tuple(strides) == tuple(ksize)
 
 
 def max_pool(x, ksize, strides, padding):
     kh, kw = ksize
-    if _tiles(x, ksize, strides, padding):
-        n, h, w, c = x.shape
-        return x.reshape(n, h // kh, kh, w // kw, kw, c).max(axis=(2, 4))
+    if _tiled(ksize, strides, padding):
+        return _tile_view(x, kh, kw).max(axis=(2, 4))
     return _windows(x, ksize, strides, padding, -np.inf).max(axis=-1)
 
 
@@ -374,9 +382,8 @@ def _avg_counts(x_shape, ksize, strides, padding, dtype):
 
 def avg_pool(x, ksize, strides, padding):
     kh, kw = ksize
-    if _tiles(x, ksize, strides, padding):
-        n, h, w, c = x.shape
-        return x.reshape(n, h // kh, kh, w // kw, kw, c).mean(axis=(2, 4), dtype=x.dtype)
+    if _tiled(ksize, strides, padding):
+        return _tile_view(x, kh, kw).mean(axis=(2, 4), dtype=x.dtype)
     # SAME padding: the mean is over the window's cells inside the input only (as TF).
     return _windows(x, ksize, strides, padding, 0).sum(axis=-1) / _avg_counts(
         x.shape, ksize, strides, padding, x.dtype)

@@ -136,3 +136,37 @@ def test_patch_cache_is_bounded():
     assert len(cache) == 2 and cache.take(xs[0], "g") is None
     cache.put(xs[0], "g", np.zeros(1 << 19, np.float32))   # 2 MiB: over the byte cap alone
     assert len(cache) == 0
+
+
+# -- pooling: windows that tile (stride == window, VALID), odd sizes cropped ---------------
+
+@pytest.mark.parametrize("shape,k", [((2, 30, 30, 3), (2, 2)), ((2, 13, 13, 4), (2, 2)),
+                                     ((1, 9, 7, 2), (3, 2))], ids=str)
+def test_tiled_pooling_matches_the_window_path(shape, k, rng):
+    x = rng.integers(0, 3, shape).astype(np.float32)
+    windows = K._windows(x, k, k, "VALID", 0)
+    np.testing.assert_array_equal(K.max_pool(x, k, k, "VALID"), windows.max(axis=-1))
+    np.testing.assert_allclose(K.avg_pool(x, k, k, "VALID"), windows.mean(axis=-1), rtol=1e-6)
+
+
+def test_max_pool_grad_sends_each_window_to_one_first_maximum(rng):
+    x = rng.integers(0, 3, (2, 13, 13, 4)).astype(np.float32)     # many ties
+    dy = rng.standard_normal((2, 6, 6, 4)).astype(np.float32)
+    got = K.max_pool_grad(x, dy, (2, 2), (2, 2), "VALID")
+    np.testing.assert_allclose(got.sum(), dy.sum(), rtol=1e-5)
+    assert np.all(got[:, 12, :, :] == 0) and np.all(got[:, :, 12, :] == 0)   # cropped
+    first = x[0, 0:2, 0:2, 0].reshape(-1).argmax()
+    assert got[0, first // 2, first % 2, 0] == dy[0, 0, 0, 0]
+
+
+def test_max_pool_grad_keeps_inf_off_the_other_taps():
+    x = np.array([[1.0, 3.0], [2.0, 0.0]], np.float32).reshape(1, 2, 2, 1)
+    dy = np.full((1, 1, 1, 1), np.inf, np.float32)
+    got = K.max_pool_grad(x, dy, (2, 2), (2, 2), "VALID")
+    np.testing.assert_array_equal(got[0, :, :, 0], [[0, np.inf], [0, 0]])
+
+
+def test_max_pool_grad_with_nan_routes_to_the_first_nan():
+    x = np.array([[1.0, np.nan], [np.nan, 0.0]], np.float32).reshape(1, 2, 2, 1)
+    got = K.max_pool_grad(x, np.ones((1, 1, 1, 1), np.float32), (2, 2), (2, 2), "VALID")
+    np.testing.assert_array_equal(got[0, :, :, 0], [[0, 1], [0, 0]])
