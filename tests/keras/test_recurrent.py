@@ -106,3 +106,42 @@ def test_wrappers_round_trip_through_a_model_file(tmp_path):
     model.save(str(path))
     loaded = keras.models.load_model(str(path))
     np.testing.assert_array_equal(loaded(X).numpy(), model(X).numpy())
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("kwargs", [{}, {"return_sequences": True}, {"go_backwards": True}])
+def test_masked_recurrent_layer_matches_tensorflow(real_tf, name, kwargs):
+    ids = np.array([[1, 2, 3, 0, 0], [4, 0, 0, 0, 0], [1, 1, 1, 1, 1]])
+    emb, temb = L.Embedding(6, 3, mask_zero=True), real_tf.keras.layers.Embedding(
+        6, 3, mask_zero=True)
+    rnn, trnn = getattr(L, name)(4, **kwargs), getattr(real_tf.keras.layers, name)(4, **kwargs)
+    inp, tinp = keras.Input(shape=(5,)), real_tf.keras.Input(shape=(5,))
+    model = keras.Model(inp, rnn(emb(inp)))
+    theirs = real_tf.keras.Model(tinp, trnn(temb(tinp)))
+    theirs.set_weights(model.get_weights())
+    np.testing.assert_allclose(model(ids).numpy(), theirs(ids).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_masked_average_pooling_matches_tensorflow(real_tf):
+    ids = np.array([[1, 2, 0, 0], [3, 0, 0, 0]])
+    inp, tinp = keras.Input(shape=(4,)), real_tf.keras.Input(shape=(4,))
+    model = keras.Model(inp, L.GlobalAveragePooling1D()(L.Dense(2)(
+        L.Embedding(5, 3, mask_zero=True)(inp))))
+    theirs = real_tf.keras.Model(tinp, real_tf.keras.layers.GlobalAveragePooling1D()(
+        real_tf.keras.layers.Dense(2)(real_tf.keras.layers.Embedding(5, 3, mask_zero=True)(
+            tinp))))
+    theirs.set_weights(model.get_weights())
+    np.testing.assert_allclose(model(ids).numpy(), theirs(ids).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("sequences", [False, True])
+def test_masked_bidirectional_lstm_matches_tensorflow(real_tf, sequences):
+    ids = np.array([[1, 2, 3, 0, 0], [4, 0, 0, 0, 0]])
+    inp, tinp = keras.Input(shape=(5,)), real_tf.keras.Input(shape=(5,))
+    model = keras.Model(inp, L.Bidirectional(L.LSTM(2, return_sequences=sequences))(
+        L.Embedding(6, 3, mask_zero=True)(inp)))
+    theirs = real_tf.keras.Model(tinp, real_tf.keras.layers.Bidirectional(
+        real_tf.keras.layers.LSTM(2, return_sequences=sequences))(
+        real_tf.keras.layers.Embedding(6, 3, mask_zero=True)(tinp)))
+    theirs.set_weights(model.get_weights())
+    np.testing.assert_allclose(model(ids).numpy(), theirs(ids).numpy(), rtol=1e-5, atol=1e-6)

@@ -28,6 +28,8 @@ from tapeflow.framework.tensor import SymbolicTensor, Tensor
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.framework.variables import Variable
 from tapeflow.keras import backend, initializers
+from tapeflow.keras.layers import masking
+from tapeflow.keras.layers.masking import _MASKS
 from tapeflow.ops import array_ops, math_ops
 from tapeflow.utils import nest
 
@@ -233,6 +235,9 @@ class Layer:
     # NumPy kinds of inputs cast to the layer dtype on call ('f' float, 'i'/'u' int, 'b' bool).
     _autocast_kinds = "fiub"
     _checked_shape = None         # the last eager input shape that passed the InputSpec
+    # Masks (see masking.py): pass the input's mask on unchanged; make a mask of one's own.
+    supports_masking = False
+    _makes_mask = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -556,9 +561,7 @@ class Layer:
                     self._maybe_build(inputs)
                     if self.input_spec is not None:
                         check_input_spec(self._name, self.input_spec, inputs)
-                    outputs = self.call(inputs, *rest, **kwargs)
-                return self._activity_loss(outputs) if self._activity_regularizer is not None \
-                    else outputs
+                    return self._run_call(inputs, rest, kwargs)
             # 5. Check the input against what the layer was built for (once per new shape).
             if self.input_spec is not None:
                 if type(inputs) is Tensor:
@@ -568,12 +571,29 @@ class Layer:
                         self.__dict__["_checked_shape"] = shape
                 else:
                     check_input_spec(self._name, self.input_spec, inputs)
-            if self._activity_regularizer is not None:
-                return self._activity_loss(self.call(inputs, *rest, **kwargs))
+            if self._activity_regularizer is not None or self._makes_mask or _MASKS:
+                return self._run_call(inputs, rest, kwargs)
             return self.call(inputs, *rest, **kwargs)
         finally:
             ctx.depth -= 1
             ctx.training = saved_training
+
+    def _run_call(self, inputs, rest, kwargs):
+        """`call` with the input's mask passed in, the output's mask attached and the
+        activity penalty added (the plain path skips this when none applies)."""
+        mask = masking.input_mask(inputs) if _MASKS else None
+        if mask is not None and self._call_has_mask and "mask" not in kwargs:
+            kwargs["mask"] = mask
+        outputs = self.call(inputs, *rest, **kwargs)
+        if mask is not None or self._makes_mask:
+            masking.attach(outputs, self.compute_mask(inputs, mask))
+        if self._activity_regularizer is not None:
+            self._activity_loss(outputs)
+        return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        """The output's mask: the input's, for layers that support masking."""
+        return mask if self.supports_masking else None
 
     def _activity_loss(self, outputs):
         """Adds activity_regularizer(outputs) / batch size to the losses (as Keras)."""
@@ -628,6 +648,9 @@ class Layer:
                     self._maybe_build(cast_inputs)
             if self.input_spec is not None:
                 check_input_spec(self._name, self.input_spec, cast_inputs)
+            mask = masking.input_mask(inputs) if _MASKS else None
+            if mask is not None and self._call_has_mask and "mask" not in call_kwargs:
+                call_kwargs["mask"] = mask
             outputs = self.call(cast_inputs, *rest, **call_kwargs)
             # A layer that returns one of its inputs unchanged (Dropout at inference)
             # still needs an output of its own to carry this call's history.
@@ -636,6 +659,8 @@ class Layer:
                 lambda t: array_ops.identity(t) if id(t) in in_ids or (
                     isinstance(t, SymbolicTensor) and t._keras_history is not None) else t,
                 outputs)
+            if mask is not None or self._makes_mask:
+                masking.attach(outputs, self.compute_mask(cast_inputs, mask))
         finally:
             state.graph, state.tapes = saved_graph, saved_tapes
             ctx.training, ctx.depth = saved_training, ctx.depth - 1

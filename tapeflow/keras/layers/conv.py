@@ -14,7 +14,7 @@ from tapeflow.framework.op import execute
 from tapeflow.keras import activations, constraints, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.core import _ser_init
-from tapeflow.ops import array_ops, conv_ops, reduce_ops
+from tapeflow.ops import array_ops, conv_ops, math_ops, reduce_ops
 
 
 def _tuple2(value, name):
@@ -306,7 +306,16 @@ class _GlobalPooling1D(Layer):
 
 
 class GlobalAveragePooling1D(_GlobalPooling1D):
+    """Mean over the steps; with a mask (Embedding(mask_zero=True)), over the real ones."""
+
     _reduce = staticmethod(reduce_ops.reduce_mean)
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return reduce_ops.reduce_mean(inputs, axis=1, keepdims=self.keepdims)
+        m = array_ops.expand_dims(math_ops.cast(mask, inputs.dtype), -1)
+        total = reduce_ops.reduce_sum(inputs * m, axis=1, keepdims=self.keepdims)
+        return total / reduce_ops.reduce_sum(m, axis=1, keepdims=self.keepdims)
 
 
 class GlobalMaxPooling1D(_GlobalPooling1D):

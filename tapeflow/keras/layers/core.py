@@ -41,6 +41,7 @@ class Dense(Layer):
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.__dict__["supports_masking"] = True
         if not isinstance(units, (int, np.integer)) or units <= 0:
             raise ValueError(f"Dense: `units` must be a positive integer, received {units!r}")
         self.units = int(units)
@@ -98,6 +99,8 @@ class Dense(Layer):
 
 class Activation(Layer):
     """Applies an activation function by name or callable."""
+
+    supports_masking = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -200,6 +203,8 @@ class Dropout(Layer):
     """During training, zeroes inputs with probability `rate` and scales the rest by
     1/(1-rate); at inference passes inputs through."""
 
+    supports_masking = True
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= float(rate) <= 1:
@@ -231,10 +236,8 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, mask_zero=False, input_length=None, **kwargs):
-        if mask_zero:
-            raise NotImplementedError("Embedding(mask_zero=True): tapeflow layers do not "
-                                      "propagate masks")
         super().__init__(**kwargs)
+        self.__dict__["_makes_mask"] = bool(mask_zero)
         self.input_dim = int(input_dim)
         self.output_dim = int(output_dim)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -252,6 +255,10 @@ class Embedding(Layer):
             inputs = math_ops.cast(inputs, "int32")
         return array_ops.gather(self.embeddings, inputs)
 
+    def compute_mask(self, inputs, mask=None):
+        """With mask_zero, the steps whose id is 0 are padding."""
+        return math_ops.not_equal(inputs, 0) if self.mask_zero else None
+
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim,
                 "output_dim": self.output_dim,
@@ -262,6 +269,8 @@ class Embedding(Layer):
 
 class Rescaling(Layer):
     """inputs * scale + offset (e.g. Rescaling(1. / 255) for 8-bit images)."""
+
+    supports_masking = True
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)

@@ -26,6 +26,8 @@ class _RNN(Layer):
     """Shared structure: weights in build, the unrolled loop in call."""
 
     _gates = 1
+    # Padded steps output zeros instead of the carried output (set by Bidirectional, as Keras).
+    zero_output_for_mask = False
 
     def __init__(self, units, activation="tanh", use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -83,7 +85,7 @@ class _RNN(Layer):
 
     _n_states = 1
 
-    def call(self, inputs, initial_state=None):
+    def call(self, inputs, mask=None, initial_state=None):
         steps = inputs.shape[1]
         if steps is None:
             raise ValueError(f'{type(self).__name__} layer "{self.name}" unrolls over the '
@@ -96,9 +98,24 @@ class _RNN(Layer):
         states = list(initial_state) if initial_state is not None else \
             self._initial_states(inputs)
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
+        keep = None if mask is None else math_ops.cast(mask, inputs.dtype)
         outputs = []
+        prev = None
         for t in order:
-            h, states = self._step(xw[:, t], states)
+            h, new_states = self._step(xw[:, t], states)
+            if keep is None:
+                states = new_states
+            else:
+                # A padded step changes nothing: the states and the output carry over (as
+                # Keras 3 does; a leading padded step outputs zeros).
+                m = array_ops.expand_dims(keep[:, t], -1)
+                states = [m * n + (1.0 - m) * o for n, o in zip(new_states, states)]
+                if prev is None:
+                    prev = array_ops.zeros_like(h)
+                h = m * h + (1.0 - m) * prev
+                prev = h
+                if self.zero_output_for_mask:
+                    h = m * h
             outputs.append(h)
         if self.return_sequences:
             out = array_ops.stack(outputs, axis=1)
@@ -107,6 +124,9 @@ class _RNN(Layer):
         if self.return_state:
             return [out] + list(states)
         return out
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if (self.return_sequences and not self.return_state) else None
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,
@@ -248,9 +268,12 @@ class Bidirectional(Layer):
         self.backward_layer = type(layer).from_config({**back, "name": f"backward_{layer.name}"})
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
+        for inner in (self.forward_layer, self.backward_layer):
+            inner.__dict__["zero_output_for_mask"] = self.return_sequences
         self._layer_config = {"class_name": type(layer).__name__, "config": config}
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
+        # The input's mask reaches both directions through the tensor itself.
         y_f = self.forward_layer(inputs)
         y_b = self.backward_layer(inputs)
         if self.return_sequences:
@@ -265,6 +288,9 @@ class Bidirectional(Layer):
         if self.merge_mode == "ave":
             return (y_f + y_b) * 0.5
         return [y_f, y_b]
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if self.return_sequences else None
 
     def get_config(self):
         return {**super().get_config(), "layer": self._layer_config,
