@@ -35,6 +35,10 @@ from tapeflow.ops.clip_ops import clip_by_global_norm, clip_by_norm, norm  # noq
 from tapeflow.ops.einsum_ops import einsum  # noqa: F401
 from tapeflow.ops.math_ops import (  # noqa: F401
     acos, acosh, asin, asinh, atan, atan2, atanh, cosh, scalar_mul, sinh)
+from tapeflow.ops.array_ops import shape_n  # noqa: F401
+from tapeflow.ops.manip_ops import (  # noqa: F401
+    ensure_shape, meshgrid, repeat, roll, scatter_nd, sequence_mask, tensor_scatter_nd_add,
+    tensor_scatter_nd_update, unique)
 from tapeflow.ops.scan_ops import cumsum  # noqa: F401
 from tapeflow.ops.sort_ops import argsort, sort  # noqa: F401
 from tapeflow.ops.math_ops import matmul  # noqa: F401
