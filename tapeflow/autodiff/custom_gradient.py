@@ -42,6 +42,17 @@ def _accepts_variables(fn) -> bool:
     return "variables" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
+def _as_arg(a):
+    """Numbers and arrays become tensors (as TF converts them); objects that are not
+    tensor-like (`self` of a decorated method, callables) pass through unchanged."""
+    if isinstance(a, Tensor) or getattr(a, "_is_variable", False) or callable(a):
+        return a
+    try:
+        return as_input(a)
+    except (TypeError, ValueError):
+        return a
+
+
 def custom_gradient(f=None):
     """Decorator: `f(*x) -> (y, grad_fn)`; `grad_fn(*dy) -> dx` (and var grads)."""
     if f is None:
@@ -51,8 +62,7 @@ def custom_gradient(f=None):
     def decorated(*args, **kwargs):
         from tapeflow.autodiff.tape import GradientTape
         tapes = state.tapes
-        inputs = tuple(as_input(a) if isinstance(a, Tensor) or getattr(a, "_is_variable", False)
-                       or not callable(a) else a for a in args)
+        inputs = tuple(_as_arg(a) for a in args)
         tensor_inputs = tuple(a for a in inputs if isinstance(a, Tensor) or
                               getattr(a, "_is_variable", False))
         # Run f with the outer tapes paused; a private tape notes the Variables f reads.

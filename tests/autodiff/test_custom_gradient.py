@@ -109,3 +109,18 @@ def test_multiple_outputs():
         a, b = two(x)
         y = a + 10.0 * b
     assert float(t.gradient(y, x)) == 32.0
+
+
+def test_decorated_method_receives_self_unchanged():
+    class Scaler:
+        factor = 3.0
+
+        @tf.custom_gradient
+        def apply(self, x):
+            return x * self.factor, lambda dy: dy * self.factor * 2.0
+
+    x = tf.constant(1.0)
+    with tf.GradientTape() as t:
+        t.watch(x)
+        y = Scaler().apply(x)
+    assert float(y) == 3.0 and float(t.gradient(y, x)) == 6.0
