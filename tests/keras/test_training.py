@@ -416,3 +416,13 @@ def test_model_trained_on_its_add_loss_only():
     model.compile(keras.optimizers.SGD(0.1))
     h = model.fit(np.ones((32, 3)), epochs=5, batch_size=8, verbose=0)
     assert h.history["loss"][-1] < h.history["loss"][0]
+
+
+def test_evaluate_runs_a_huge_batch_in_chunks_with_the_same_result(monkeypatch):
+    x, y = _data(70)
+    model = _mlp()
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    whole = model.evaluate(x, y, batch_size=70, verbose=0)
+    from tapeflow.keras.models import training
+    monkeypatch.setattr(training, "PREDICT_CHUNK", 16)
+    np.testing.assert_allclose(model.evaluate(x, y, batch_size=70, verbose=0), whole, rtol=1e-6)

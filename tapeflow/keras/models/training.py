@@ -273,7 +273,7 @@ class Trainer:
         for step, batch in enumerate(data):
             if callbacks is not None:
                 callbacks.on_test_batch_begin(step)
-            logs = _float_logs(test_fn(batch))
+            logs = _float_logs(self._test_in_chunks(test_fn, batch))
             if callbacks is not None:
                 callbacks.on_test_batch_end(step, logs)
             if verbose == 1:
@@ -327,6 +327,27 @@ class Trainer:
         flat = [nest.flatten(o) for o in outputs]
         merged = [np.concatenate([f[i] for f in flat], axis=0) for i in range(len(flat[0]))]
         return nest.pack_sequence_as(outputs[0], merged)
+
+    def _test_in_chunks(self, test_fn, batch):
+        """test_fn over a batch, PREDICT_CHUNK examples at a time.
+
+        The metrics (and the batch-size-weighted loss mean) are stateful sums over
+        examples, so the result is the same as one pass over the whole batch.
+        """
+        x, y, sw = data_adapter.unpack(batch) if isinstance(batch, tuple) else (batch, None,
+                                                                                  None)
+        flat = nest.flatten(x)
+        n = int(flat[0].shape[0]) if flat and len(flat[0].shape) else 0
+        if n <= PREDICT_CHUNK:
+            return test_fn(batch)
+        logs = None
+        for start in range(0, n, PREDICT_CHUNK):
+            def part(a, s=start):
+                return a[s:s + PREDICT_CHUNK]
+            logs = test_fn((nest.map_structure(part, x),
+                            None if y is None else nest.map_structure(part, y),
+                            None if sw is None else part(sw)))
+        return logs
 
     def _predict_in_chunks(self, predict_fn, batch):
         """Outputs (NumPy) for one batch, run PREDICT_CHUNK examples at a time.
