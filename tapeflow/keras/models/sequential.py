@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.keras import backend
-from tapeflow.keras.layers.base import InputSpec, Layer, is_keras_tensor
+from tapeflow.keras.layers.base import Layer, is_keras_tensor
 from tapeflow.keras.layers.input_layer import Input, InputLayer
 from tapeflow.keras.models.functional import Functional
 
@@ -120,5 +120,3 @@ class Sequential(Functional):
         from tapeflow.keras import saving
         return saving.sequential_from_config(config, custom_objects)
 
-
-_ = InputSpec
