@@ -426,3 +426,10 @@ def test_evaluate_runs_a_huge_batch_in_chunks_with_the_same_result(monkeypatch):
     from tapeflow.keras.models import training
     monkeypatch.setattr(training, "PREDICT_CHUNK", 16)
     np.testing.assert_allclose(model.evaluate(x, y, batch_size=70, verbose=0), whole, rtol=1e-6)
+
+
+def test_unsupported_input_types_are_named():
+    model = _mlp()
+    model.compile("sgd", "mse")
+    with pytest.raises(TypeError, match=r"`x` must be a NumPy array.*received 'abc' of type str"):
+        model.fit("abc", np.ones(3), verbose=0)

@@ -33,9 +33,19 @@ def _to_numpy(x):
 
 def is_dataset_like(x) -> bool:
     """A tf.data.Dataset or another iterable of batches (not an array or a list of arrays)."""
-    if x is None or _is_array_like(x) or isinstance(x, (list, tuple, dict)):
+    if x is None or _is_array_like(x) or isinstance(x, (list, tuple, dict, str, bytes)):
         return False
     return hasattr(x, "__iter__")
+
+
+def _check_array_input(name, data):
+    for leaf in nest.flatten(data):
+        if leaf is None or isinstance(leaf, (np.ndarray, np.generic, int, float, bool)) or \
+                _is_array_like(leaf):
+            continue
+        raise TypeError(f"`{name}` must be a NumPy array, a tensor, a list/tuple/dict of them, "
+                        f"or (for x) a tf.data.Dataset; received {leaf!r:.80} of type "
+                        f"{type(leaf).__name__}")
 
 
 def unpack(data):
@@ -205,6 +215,8 @@ def make(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=No
         return IterableData(x, steps)
     if x is None:
         raise ValueError("Expected input data `x`; received None")
+    _check_array_input("x", x)
+    _check_array_input("y", y)
     data = ArrayData(x, y, sample_weight, batch_size, shuffle)
     if steps is not None:
         data.steps = min(data.steps, int(steps))
