@@ -293,7 +293,9 @@ def machine(versions) -> list[str]:
         pass
     import numpy
     vers = ", ".join(f"{workloads.LABELS[fw]} {v}" for fw, v in versions.items())
-    return [f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+    load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    return [f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
+            f"load average at start (1/5/15 min): {load}",
             f"machine: {os.cpu_count()} CPUs (nproc), {cpu}, {platform.system()} "
             f"{platform.machine()}",
             f"versions: Python {platform.python_version()}, NumPy {numpy.__version__}, {vers}"]
@@ -340,10 +342,13 @@ def main(argv=None):
         print("\n".join("  " + c for c in checks))
     for n in notes:
         print("note: " + n)
-    print(f"({time.time() - start:.0f} s)")
+    end_load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"({time.time() - start:.0f} s; load average at the end: {end_load})")
     if args.markdown:
         cmd = "python bench/compare.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        md = (["```", *head, f"command: {cmd.strip()}", "```", "", *table.lines(markdown=True)]
+        md = (["```", *head, f"command: {cmd.strip()}",
+               f"took {time.time() - start:.0f} s; load average at the end: {end_load}", "```",
+               "", *table.lines(markdown=True)]
               + (["", "Targets (batch 32, same run):", ""] + [f"- {c}" for c in checks]
                  if checks else [])
               + [""] + [f"- {n}" for n in notes])
