@@ -37,7 +37,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import workloads  # noqa: E402
+import workloads
 
 WORKLOADS = ("step", "epoch", "overhead", "data")
 MODES = {"tapeflow": ("eager", "function"), "tensorflow": ("eager", "function"),
@@ -96,7 +96,8 @@ def _run(spec: dict, timeout: float = 1800) -> dict | None:
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                              check=False)
     except subprocess.TimeoutExpired:
         print(f"  note: {spec} timed out after {timeout:.0f} s", flush=True)
         return None
@@ -294,10 +295,10 @@ def machine(versions) -> list[str]:
     import numpy
     vers = ", ".join(f"{workloads.LABELS[fw]} {v}" for fw, v in versions.items())
     load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
-    return [f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC, "
-            f"load average at start (1/5/15 min): {load}",
-            f"machine: {os.cpu_count()} CPUs (nproc), {cpu}, {platform.system()} "
-            f"{platform.machine()}",
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return [f"date: {now:%Y-%m-%d %H:%M} UTC, load average at start (1/5/15 min): {load}",
+            (f"machine: {os.cpu_count()} CPUs (nproc), {cpu}, "
+             f"{platform.system()} {platform.machine()}"),
             f"versions: Python {platform.python_version()}, NumPy {numpy.__version__}, {vers}"]
 
 

@@ -54,7 +54,7 @@ def load_fashion_mnist():
     """
     d = fashion_mnist_dir()
     xtr, ytr, xte, yte = (_read_idx(os.path.join(d, f)) for f in FASHION_FILES)
-    prep = lambda x: (x.astype(np.float32) / np.float32(255.0))[..., None]  # noqa: E731
+    prep = lambda x: (x.astype(np.float32) / np.float32(255.0))[..., None]
     return (prep(xtr), ytr.astype(np.int64)), (prep(xte), yte.astype(np.int64))
 
 
@@ -352,7 +352,7 @@ def data_epoch(name: str, batch_size: int = 32, limit: int | None = None) -> dic
     """One epoch of from_tensor_slices((x, y)).shuffle(10000).batch(32) over Fashion-MNIST's
     training set (PyTorch: DataLoader(TensorDataset, shuffle=True), its idiom). Each batch is
     touched the way bench/data_bench.py does, so lazy work cannot hide."""
-    from data_bench import _epoch   # bench/data_bench.py: the tf.data benchmark's own loop
+    from data_bench import _epoch  # bench/data_bench.py: the tf.data benchmark's own loop
     (x, y), _ = load_fashion_mnist()
     if limit:
         x, y = x[:limit], y[:limit]

@@ -26,7 +26,7 @@ except OSError as e:  # tapeflow: MNIST's file is missing here; its loader says 
     print(str(e).splitlines()[0])
     print("-> using Fashion-MNIST (same shapes) instead")
     (x_train, y_train), (x_test, y_test) = tf.keras.datasets.fashion_mnist.load_data()
-LIMIT = int(os.environ.get("TAPEFLOW_LIMIT", 0))  # tapeflow: quick-run knob
+LIMIT = int(os.environ.get("TAPEFLOW_LIMIT", "0"))  # tapeflow: quick-run knob
 if LIMIT:
     x_train, y_train, x_test, y_test = x_train[:LIMIT], y_train[:LIMIT], x_test[:LIMIT], y_test[:LIMIT]
 x_train, x_test = x_train / 255.0, x_test / 255.0

@@ -18,8 +18,8 @@ import numpy as np
 import tapeflow as tf
 from tapeflow import keras
 
-EPOCHS = int(os.environ.get("TAPEFLOW_EPOCHS", 5))  # tapeflow: quick-run knobs
-LIMIT = int(os.environ.get("TAPEFLOW_LIMIT", 0)) or None
+EPOCHS = int(os.environ.get("TAPEFLOW_EPOCHS", "5"))  # tapeflow: quick-run knobs
+LIMIT = int(os.environ.get("TAPEFLOW_LIMIT", "0")) or None
 
 
 def load(dataset):
@@ -208,7 +208,7 @@ x_train, x_test = x_train / 255.0, x_test / 255.0
 print(len(x_train), len(x_test))
 
 
-class CustomModel(keras.Model):  # noqa: F811 (the seed redefines it for CIFAR-100)
+class CustomModel(keras.Model):  # the seed redefines it for CIFAR-100
     def __init__(self):
         super().__init__()
         self.conv1 = keras.layers.Conv2D(16, 3, activation='relu')
@@ -262,7 +262,7 @@ def train_step(features, labels):
     return loss
 
 
-import time  # noqa: E402 (imported where the seed imports it)
+import time  # imported where the seed imports it
 
 
 def train_model(batch_size=32):
@@ -277,8 +277,8 @@ def train_model(batch_size=32):
                 loss = train_step(np.array(x_batch, dtype=np.float32), np.array(y_batch, dtype=np.float32))
                 x_batch = []
                 y_batch = []
-        print('Epoch %d: last batch loss = %.4f' % (epoch, float(loss)))
-    print("It took {} seconds".format(time.time() - start))
+        print('Epoch %d: last batch loss = %.4f' % (epoch, float(loss)))  # noqa: UP031
+    print("It took {} seconds".format(time.time() - start))  # noqa: UP032
 
 
 train_model()

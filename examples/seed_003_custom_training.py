@@ -40,7 +40,7 @@ def train_model(epochs = 5, batch_size = 32):
                 x_batch = []
                 y_batch = []
 
-        print('Epoch %d: batch loss = %.4f' % (epoch, float(loss)))
+        print('Epoch %d: batch loss = %.4f' % (epoch, float(loss)))  # noqa: UP031
 
 
 # data
@@ -51,8 +51,8 @@ except OSError as e:  # tapeflow: MNIST's file is missing here; its loader says 
     print(str(e).splitlines()[0])
     print("-> using Fashion-MNIST (same shapes) instead")
     (x_train, y_train), (x_test, y_test) = tf.keras.datasets.fashion_mnist.load_data()
-LIMIT = int(os.environ.get("TAPEFLOW_LIMIT", 0)) or None  # tapeflow: quick-run knobs
-EPOCHS = int(os.environ.get("TAPEFLOW_EPOCHS", 5))
+LIMIT = int(os.environ.get("TAPEFLOW_LIMIT", "0")) or None  # tapeflow: quick-run knobs
+EPOCHS = int(os.environ.get("TAPEFLOW_EPOCHS", "5"))
 x_train, y_train, x_test, y_test = x_train[:LIMIT], y_train[:LIMIT], x_test[:LIMIT], y_test[:LIMIT]
 x_train, x_test = x_train / 255, x_test / 255 # rescaling
 

@@ -14,8 +14,8 @@ import os
 
 import tapeflow as tf
 
-EPOCHS = int(os.environ.get("TAPEFLOW_EPOCHS", 5))  # tapeflow: quick-run knobs
-LIMIT = int(os.environ.get("TAPEFLOW_LIMIT", 0)) or None
+EPOCHS = int(os.environ.get("TAPEFLOW_EPOCHS", "5"))  # tapeflow: quick-run knobs
+LIMIT = int(os.environ.get("TAPEFLOW_LIMIT", "0")) or None
 
 # What the seed assumes exists: a model and data loaders (train_ds, test_ds).
 (x_train, y_train), (x_test, y_test) = tf.keras.datasets.fashion_mnist.load_data()

@@ -113,7 +113,7 @@ def draw_polyline(img: np.ndarray, xs, ys, color, width: float = 2.0) -> None:
         pts.append(np.stack([xs[i] + t * (xs[i + 1] - xs[i]), ys[i] + t * (ys[i + 1] - ys[i])], 1))
     p = np.concatenate(pts)
     r = width / 2.0
-    ir = int(math.ceil(r))
+    ir = math.ceil(r)
     offs = np.array([(dx, dy) for dx in range(-ir, ir + 1) for dy in range(-ir, ir + 1)
                      if dx * dx + dy * dy <= r * r + 0.25], float)
     px = np.rint(p[:, None, 0] + offs[None, :, 0]).astype(int).ravel()
@@ -144,7 +144,7 @@ def nice_ticks(lo: float, hi: float, target: int = 6) -> list[float]:
 
 
 def _fmt(v: float, step: float) -> str:
-    decimals = max(0, -int(math.floor(math.log10(step)))) if step > 0 else 0
+    decimals = max(0, -math.floor(math.log10(step))) if step > 0 else 0
     if step > 0 and abs(round(step, decimals) - step) > step * 1e-6:
         decimals += 1
     return f"{v:.{decimals}f}"
@@ -227,7 +227,7 @@ class Axes:
         grid, axis = (228, 228, 228), (40, 40, 40)
         for v, t in zip(yt, ylabels):
             _, ty = to_px(xlo, v)
-            ty = int(round(ty))
+            ty = round(ty)
             img[ty, px0:px1 + 1] = grid
             img[ty, px0 - 4 * s:px0] = axis
             tw, th = text_size(t, s)
@@ -236,7 +236,7 @@ class Axes:
             if v < xlo - 1e-9 or v > xhi + 1e-9:
                 continue
             tx, _ = to_px(v, ylo)
-            tx = int(round(tx))
+            tx = round(tx)
             img[py0:py1 + 1, tx] = grid
             img[py1:py1 + 4 * s, tx] = axis
             t = _fmt(v, xstep)
@@ -264,7 +264,7 @@ class Axes:
             draw_polyline(area, qx - px0 - 1, qy - py0 - 1, color, width=2.0 * s)
             if markers:
                 for mx, my in zip(qx - px0 - 1, qy - py0 - 1):
-                    mx, my = int(round(mx)), int(round(my))
+                    mx, my = round(mx), round(my)
                     area[max(my - 3 * s, 0):max(my + 3 * s + 1, 0),
                          max(mx - 3 * s, 0):max(mx + 3 * s + 1, 0)] = color
         self._render_legend(img, px0, py0, px1, py1, s)

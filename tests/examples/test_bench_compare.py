@@ -9,8 +9,8 @@ BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "bench")
 sys.path.insert(0, BENCH)
 
-import compare  # noqa: E402
-import workloads  # noqa: E402
+import compare
+import workloads
 
 
 def test_tapeflow_and_pytorch_start_from_the_same_network():

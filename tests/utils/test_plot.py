@@ -2,8 +2,16 @@
 import numpy as np
 import pytest
 
-from tapeflow.utils.plot import (PALETTE, Axes, draw_polyline, draw_text, nice_ticks,
-                                 plot_training_curves, render_figure, text_size)
+from tapeflow.utils.plot import (
+    PALETTE,
+    Axes,
+    draw_polyline,
+    draw_text,
+    nice_ticks,
+    plot_training_curves,
+    render_figure,
+    text_size,
+)
 from tapeflow.utils.png import read_png
 
 
