@@ -273,6 +273,24 @@ class SymbolicTensor(Tensor):
         raise TypeError("A symbolic tf.Tensor cannot be pickled.")
 
 
+class DeferredCall(TypeError):
+    """Raised by reading the value of a tensor that has none but whose graph records
+    eager calls made on it (Keras functional tensors): `execute` catches it and hands
+    the op to `graph.record_call`. Raising costs nothing on the eager path, where no
+    input ever raises it (Python's try blocks are free until something is raised).
+    Escaping elsewhere, it is the TypeError TF gives for a Keras tensor passed to an
+    API that cannot take one."""
+
+    def __init__(self, tensor):
+        # Seen only if code other than `execute` reads the value: say what happened.
+        super().__init__(
+            f"{tensor!r} is a Keras tensor: it has no value until the model runs, and this "
+            "call reads its value while the model is built, so it cannot be recorded as a "
+            "layer of the model. Do the computation inside a layer (keras.layers.Lambda or a "
+            "Layer subclass).")
+        self.graph = tensor.graph
+
+
 _OPERATOR_CLASSES: list = [Tensor]
 
 

@@ -209,6 +209,12 @@ def functional_config(model) -> dict:
                              f"the raw op {node.op.name} to Keras tensors. Wrap it in a layer, "
                              "or save the weights with save_weights().")
         layer = node.layer
+        if type(layer).__name__ == "TFOpLambda":
+            raise ValueError(f'Cannot save the architecture of model "{model.name}": it applies '
+                             f"tf.{layer.symbol} to Keras tensors (layer \"{layer.name}\"), a "
+                             "recorded call that tapeflow cannot rebuild from a file. Do it "
+                             "in a Layer subclass (passed to load_model in custom_objects), "
+                             "or save the weights with save_weights().")
         nodes_used.setdefault(id(layer), (layer, []))[1].append(
             layer._inbound_nodes.index(node))
     for t in model._flat_inputs:

@@ -297,7 +297,16 @@ def _reshape_dyn_kernel(x, shape):
 def _reshape_dyn_shape(inputs, attrs):
     x, s = inputs
     n = s.shape[0] if s.shape.rank else None
-    return [(TensorShape(None if n is None else [None] * n), x.dtype)]
+    dims = None if n is None else [None] * n
+    # A shape stacked from scalars (`[tf.shape(x)[0], 12]`) keeps its constant sizes,
+    # as TF's partial shape inference does.
+    node = getattr(s, "node", None)
+    if dims is not None and node is not None and node.op.name == "Pack" and len(
+            node.inputs) == n:
+        for i, d in enumerate(node.inputs):
+            if not d._is_symbolic and np.ndim(d._value) == 0 and int(d._value) >= 0:
+                dims[i] = int(d._value)
+    return [(TensorShape(dims), x.dtype)]
 
 
 _RESHAPE = OpDef("Reshape", _reshape_kernel, _reshape_grad, shape_fn=_reshape_shape, aliases=True)

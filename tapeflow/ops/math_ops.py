@@ -25,17 +25,24 @@ def _dtype_error(op_name, x, allowed="a floating-point or complex tensor"):
         "convert it first, e.g. tf.cast(x, tf.float32)")
 
 
-def _unary(name, kernel, grad, doc="", float_only=True):
+def _bool_result(inputs, attrs):
+    return [(inputs[0].shape, BOOL)]
+
+
+def _unary(name, kernel, grad, doc="", float_only=True, shape_fn=same_as_first):
     """A unary op; `float_only` ones reject integer/bool inputs (as TF's kernels do)
     instead of letting NumPy promote them to float64."""
-    op = OpDef(name, kernel, grad, shape_fn=same_as_first)
+    op = OpDef(name, kernel, grad, shape_fn=shape_fn)
 
     if float_only:
         def fn(x, name=None):
-            if type(x) not in EAGER_TYPES:
+            if type(x) in EAGER_TYPES:
+                kind = x._value.dtype.kind
+            else:
+                # Symbolic tensors have no value to read (a Keras tensor raises on it).
                 x = as_input(x)
-            v = x._value
-            if (v.dtype.kind if v is not None else x.dtype._np.kind) not in "fc":
+                kind = x.dtype._np.kind
+            if kind not in "fc":
                 raise _dtype_error(op.name, x)
             return execute(op, (x,))
     else:
@@ -72,9 +79,9 @@ ceil = _unary("Ceil", np.ceil, NO_GRADIENT)
 # TF's round is banker's rounding (half to even), which np.round implements.
 round = _unary("Round", np.round, NO_GRADIENT, float_only=False)  # noqa: A001
 rint = _unary("Rint", np.rint, NO_GRADIENT)
-is_nan = _unary("IsNan", np.isnan, NO_GRADIENT)
-is_inf = _unary("IsInf", np.isinf, NO_GRADIENT)
-is_finite = _unary("IsFinite", np.isfinite, NO_GRADIENT)
+is_nan = _unary("IsNan", np.isnan, NO_GRADIENT, shape_fn=_bool_result)
+is_inf = _unary("IsInf", np.isinf, NO_GRADIENT, shape_fn=_bool_result)
+is_finite = _unary("IsFinite", np.isfinite, NO_GRADIENT, shape_fn=_bool_result)
 _LOGICAL_NOT = OpDef("LogicalNot", np.logical_not, NO_GRADIENT, shape_fn=same_as_first)
 
 

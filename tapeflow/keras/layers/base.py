@@ -24,7 +24,7 @@ from tapeflow.framework import dtypes
 from tapeflow.framework.context import init_scope, name_scope, state
 from tapeflow.framework.graph import FuncGraph
 from tapeflow.framework.op import convert_to_tensor
-from tapeflow.framework.tensor import SymbolicTensor, Tensor
+from tapeflow.framework.tensor import DeferredCall, SymbolicTensor, Tensor
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.framework.variables import Variable
 from tapeflow.keras import backend, initializers
@@ -55,37 +55,45 @@ class KerasGraph(FuncGraph):
                 o.__class__ = KerasTensor
         return outs
 
+    def record_call(self, op, inputs, attrs):
+        """Adds an op called eagerly on Keras tensors (`x / 255.0`, `tf.nn.relu(x)`).
+
+        The tapeflow function that made the call becomes a `TFOpLambda` layer of
+        the functional model (see tf_op_layer.py). Tapes are paused: nothing is
+        computed until the model runs.
+        """
+        from tapeflow.keras.layers import tf_op_layer
+        saved = state.graph, state.tapes
+        state.graph, state.tapes = self, []
+        try:
+            outs = self.add_op(op, inputs, attrs)
+        finally:
+            state.graph, state.tapes = saved
+        tf_op_layer.note_op(outs)
+        return outs
+
 
 class KerasTensor(SymbolicTensor):
     """A tensor of a functional build (from `keras.Input` and the layers called on it).
 
-    Python operators on it (`inputs / 255.0`, `a + b`, `x[:, 0]`) are recorded in the
-    Keras graph, so a functional model replays them with its layers.
+    Ops applied to it outside a layer's call (`inputs / 255.0`, `x[:, 0]`,
+    `tf.concat([a, b], -1)`) are recorded in the Keras graph, so a functional
+    model replays them with its layers. How: it has no value, and reading its
+    `_value` (which every eager kernel call does) raises `DeferredCall`; `execute`
+    then passes the op to `KERAS_GRAPH.record_call`. Eager tensors never take
+    that path, so eager ops pay nothing for it.
     """
 
     __slots__ = ()
 
+    @property
+    def _value(self):
+        raise DeferredCall(self)
 
-def _recorded(name):
-    base = getattr(Tensor, name)
-
-    def operator(self, *args):
-        saved = state.graph, state.tapes
-        state.graph, state.tapes = KERAS_GRAPH, []
-        try:
-            return base(self, *args)
-        finally:
-            state.graph, state.tapes = saved
-    operator.__name__ = name
-    return operator
-
-
-for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
-              "__truediv__", "__rtruediv__", "__floordiv__", "__rfloordiv__", "__mod__",
-              "__rmod__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__",
-              "__abs__", "__lt__", "__le__", "__gt__", "__ge__", "__and__", "__rand__",
-              "__or__", "__ror__", "__xor__", "__invert__", "__getitem__"):
-    setattr(KerasTensor, _name, _recorded(_name))
+    @_value.setter
+    def _value(self, value):
+        # SymbolicTensor.__init__ stores None; a Keras tensor never holds a value.
+        pass
 
 
 KERAS_GRAPH = KerasGraph("keras_graph")
