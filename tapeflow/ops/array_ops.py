@@ -294,19 +294,32 @@ def _reshape_dyn_kernel(x, shape):
     return np.reshape(x, tuple(int(d) for d in shape))
 
 
-def _reshape_dyn_shape(inputs, attrs):
-    x, s = inputs
+def shape_tensor_dims(s):
+    """What is known, while tracing, of the shape held by the 1-D int tensor `s`: a list
+    with None for sizes known only at run time, or None when even the rank is unknown.
+
+    As TF's partial shape inference: `tf.shape(x)` gives x's static dims, and a shape
+    stacked from scalars (`[tf.shape(x)[0], 12]`) keeps its constant sizes.
+    """
+    if not s._is_symbolic:
+        return [int(d) for d in np.atleast_1d(s._value)]
     n = s.shape[0] if s.shape.rank else None
-    dims = None if n is None else [None] * n
-    # A shape stacked from scalars (`[tf.shape(x)[0], 12]`) keeps its constant sizes,
-    # as TF's partial shape inference does.
-    node = getattr(s, "node", None)
-    if dims is not None and node is not None and node.op.name == "Pack" and len(
-            node.inputs) == n:
+    if n is None:
+        return None
+    dims = [None] * n
+    node = s.node
+    if node is not None and node.op.name == "Shape" and node.inputs[0].shape.rank == n:
+        return node.inputs[0].shape.as_list()
+    if node is not None and node.op.name == "Pack" and len(node.inputs) == n:
         for i, d in enumerate(node.inputs):
             if not d._is_symbolic and np.ndim(d._value) == 0 and int(d._value) >= 0:
                 dims[i] = int(d._value)
-    return [(TensorShape(dims), x.dtype)]
+    return dims
+
+
+def _reshape_dyn_shape(inputs, attrs):
+    x, s = inputs
+    return [(TensorShape(shape_tensor_dims(s)), x.dtype)]
 
 
 _RESHAPE = OpDef("Reshape", _reshape_kernel, _reshape_grad, shape_fn=_reshape_shape, aliases=True)

@@ -5,6 +5,8 @@ that sets the seed and then draws the same sequence of values gets the same
 numbers each run. An op-level `seed` gives each op its own stream, derived
 from the global seed, the op seed and how many times that seed was used.
 Random ops are stateful: inside `tf.function` they draw anew on every call.
+A shape known only when the function runs (`tf.shape(x)` with an unknown
+batch size) is passed as an input of the op instead of an attribute.
 """
 from __future__ import annotations
 
@@ -51,8 +53,41 @@ def _dims(shape):
     return tuple(int(d._value) if isinstance(d, Tensor) else int(d) for d in shape)
 
 
+def _shape_arg(shape):
+    """(dims, None) for a shape known now; (None, 1-D int32 tensor) for one known only
+    when the traced function runs (`tf.shape(x)` with an unknown batch size)."""
+    from tapeflow.ops import array_ops
+    if getattr(shape, "_is_symbolic", False):
+        return None, array_ops.cast_int(shape)
+    if isinstance(shape, (list, tuple)) and any(getattr(d, "_is_symbolic", False)
+                                                for d in shape):
+        return None, array_ops._shape_input(shape)
+    return _dims(shape), None
+
+
 def _spec(inputs, attrs):
     return [(TensorShape(attrs["shape"]), dtypes.from_numpy(np.dtype(attrs["dtype"])))]
+
+
+def _dynamic_spec(inputs, attrs):
+    from tapeflow.ops import array_ops
+    return [(TensorShape(array_ops.shape_tensor_dims(inputs[0])),
+             dtypes.from_numpy(np.dtype(attrs["dtype"])))]
+
+
+def _with_shape_input(kernel):
+    """The kernel of the op variant that takes its shape as an input array."""
+    def run(shape, **attrs):
+        return kernel(tuple(int(d) for d in np.atleast_1d(shape)), **attrs)
+    return run
+
+
+def _draw(op, dynamic_op, shape, attrs):
+    dims, shape_tensor = _shape_arg(shape)
+    if shape_tensor is None:
+        attrs["shape"] = dims
+        return execute(op, (), attrs)
+    return execute(dynamic_op, (shape_tensor,), attrs)
 
 
 def _normal_kernel(shape, dtype, mean, stddev, seed):
@@ -84,6 +119,13 @@ _NORMAL = OpDef("RandomStandardNormal", _normal_kernel, NO_GRADIENT, shape_fn=_s
 _UNIFORM = OpDef("RandomUniform", _uniform_kernel, NO_GRADIENT, shape_fn=_spec, stateful=True)
 _TRUNC = OpDef("TruncatedNormal", _truncated_normal_kernel, NO_GRADIENT, shape_fn=_spec,
                stateful=True)
+# The same ops with the shape as an input, for shapes known only at run time.
+_NORMAL_DYN = OpDef("RandomStandardNormal", _with_shape_input(_normal_kernel), NO_GRADIENT,
+                    shape_fn=_dynamic_spec, stateful=True)
+_UNIFORM_DYN = OpDef("RandomUniform", _with_shape_input(_uniform_kernel), NO_GRADIENT,
+                     shape_fn=_dynamic_spec, stateful=True)
+_TRUNC_DYN = OpDef("TruncatedNormal", _with_shape_input(_truncated_normal_kernel), NO_GRADIENT,
+                   shape_fn=_dynamic_spec, stateful=True)
 
 
 def _scalar(v):
@@ -99,8 +141,9 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=No
         >>> bool(tf.reduce_all(a == b))
         True
     """
-    return execute(_NORMAL, (), {"shape": _dims(shape), "dtype": dtypes.as_dtype(dtype)._np,
-                                 "mean": _scalar(mean), "stddev": _scalar(stddev), "seed": seed})
+    return _draw(_NORMAL, _NORMAL_DYN, shape, {
+        "dtype": dtypes.as_dtype(dtype)._np, "mean": _scalar(mean), "stddev": _scalar(stddev),
+        "seed": seed})
 
 
 def uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=None):
@@ -110,15 +153,15 @@ def uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=
         if dtype.is_integer:
             raise ValueError("Must specify maxval for integer dtype in tf.random.uniform.")
         maxval = 1
-    return execute(_UNIFORM, (), {"shape": _dims(shape), "dtype": dtype._np,
-                                  "minval": _scalar(minval), "maxval": _scalar(maxval),
-                                  "seed": seed})
+    return _draw(_UNIFORM, _UNIFORM_DYN, shape, {
+        "dtype": dtype._np, "minval": _scalar(minval), "maxval": _scalar(maxval), "seed": seed})
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Normal samples, redrawn when more than two standard deviations from the mean."""
-    return execute(_TRUNC, (), {"shape": _dims(shape), "dtype": dtypes.as_dtype(dtype)._np,
-                                "mean": _scalar(mean), "stddev": _scalar(stddev), "seed": seed})
+    return _draw(_TRUNC, _TRUNC_DYN, shape, {
+        "dtype": dtypes.as_dtype(dtype)._np, "mean": _scalar(mean), "stddev": _scalar(stddev),
+        "seed": seed})
 
 
 def _shuffle_kernel(x, seed):

@@ -230,3 +230,14 @@ def test_eager_tensors_are_untouched():
     x = tf.constant([[-1.0, 2.0]])
     assert type(tf.nn.relu(x)) is tf.Tensor
     np.testing.assert_allclose(tf.concat([x, x * 2.0], -1).numpy(), [[-1.0, 2.0, -2.0, 4.0]])
+
+
+def test_random_noise_shaped_like_a_keras_tensor_is_drawn_at_each_call():
+    inp = keras.Input((3,))
+    model = keras.Model(inp, inp + tf.random.normal(tf.shape(inp)))
+    assert [layer.name for layer in model.layers[1:]] == ["tf.shape", "tf.random.normal",
+                                                           "tf.math.add"]
+    x = np.zeros((200, 3), np.float32)
+    a, b = model(x).numpy(), model(x).numpy()
+    assert a.shape == (200, 3) and not np.array_equal(a, b)
+    assert abs(a.std() - 1.0) < 0.15

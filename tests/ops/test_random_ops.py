@@ -65,3 +65,42 @@ def test_random_samples_are_constants_to_a_tape():
         r = tf.random.normal((3,))
         y = r * m
     np.testing.assert_allclose(float(t.gradient(y, m)), float(tf.reduce_sum(r)), rtol=1e-6)
+
+
+def test_shapes_known_only_at_run_time_inside_tf_function():
+    spec = tf.TensorSpec([None, 4], tf.float32)
+
+    @tf.function(input_signature=[spec])
+    def draws(x):
+        n = tf.shape(x)[0]
+        return (tf.random.normal(tf.shape(x), mean=1.0), tf.random.uniform([n, 2], maxval=3.0),
+                tf.random.truncated_normal(tf.shape(x), stddev=0.5),
+                tf.random.uniform(tf.stack([n, 3]), maxval=5, dtype=tf.int32))
+
+    # The traced shapes keep what is known: the batch is unknown, the rest is not.
+    traced = draws.get_concrete_function(spec).structured_outputs
+    assert [t.shape.as_list() for t in traced] == [[None, 4], [None, 2], [None, 4], [None, 3]]
+    assert [t.dtype for t in traced] == [tf.float32, tf.float32, tf.float32, tf.int32]
+    tf.random.set_seed(3)
+    normal, uniform, truncated, ints = draws(tf.zeros([500, 4]))
+    assert normal.shape == (500, 4) and uniform.shape == (500, 2) and ints.shape == (500, 3)
+    assert abs(float(tf.reduce_mean(normal)) - 1.0) < 0.1
+    assert 0.0 <= float(tf.reduce_min(uniform)) and float(tf.reduce_max(uniform)) < 3.0
+    assert float(tf.reduce_max(tf.abs(truncated))) <= 1.0
+    assert set(np.unique(ints.numpy())) <= set(range(5))
+    assert draws(tf.zeros([7, 4]))[0].shape == (7, 4)      # same trace, another batch
+    # Seeded draws repeat after set_seed, as with static shapes.
+    tf.random.set_seed(3)
+    np.testing.assert_array_equal(draws(tf.zeros([500, 4]))[0].numpy(), normal.numpy())
+
+
+def test_dropout_inside_tf_function_with_an_unknown_batch():
+    @tf.function(input_signature=[tf.TensorSpec([None, 8], tf.float32)])
+    def drop(x):
+        return tf.nn.dropout(x, rate=0.25)
+
+    out = drop(tf.ones([400, 8])).numpy()
+    assert out.shape == (400, 8)
+    assert set(np.unique(out)) == {0.0, np.float32(1 / 0.75)}
+    assert abs((out == 0).mean() - 0.25) < 0.03
+    assert drop(tf.ones([3, 8])).shape == (3, 8)
