@@ -10,7 +10,10 @@ How a call is recorded: each op it runs reaches `KerasGraph.record_call` (see
 user-level call may run several ops (`tf.nn.softmax` on some inputs,
 `tf.nn.moments`); they belong to one layer because they run under the same
 Python frame: the outermost tapeflow frame on the stack, i.e. the public
-function the user called. A new frame starts a new layer.
+function the user called. A new frame starts a new layer. The layer is named
+after that function as TF names it ('tf.math.reduce_sum' for tf.reduce_sum);
+`a + b` and `a / b` are 'tf.__operators__.add' and 'tf.math.truediv', told
+from tf.add/tf.divide by the instruction the user's frame is running.
 
 The layer replays its recorded graph nodes in order with `execute`: eagerly,
 inside `tf.function` (a trace of the model) and under tapes (gradients) alike.
@@ -28,6 +31,7 @@ own node by the functional model.
 """
 from __future__ import annotations
 
+import dis
 import os
 import sys
 
@@ -119,7 +123,23 @@ def _caller():
         outer = frame
         name = _name_of(frame, names) or name
         frame = frame.f_back
-    return outer, name
+    return outer, _operator_name(frame) or name
+
+
+# TF names `a + b` and `a / b` apart from tf.add / tf.divide (the functions tapeflow's
+# operators run); the other operators share their function's name (tf.math.multiply).
+_BINARY_OPERATORS = {"+": "__operators__.add", "+=": "__operators__.add",
+                     "/": "math.truediv", "/=": "math.truediv"}
+
+
+def _operator_name(frame):
+    """'__operators__.add' when the user's code at `frame` is running `+` (or '/')."""
+    if frame is None:
+        return None
+    for ins in dis.get_instructions(frame.f_code):
+        if ins.offset == frame.f_lasti:
+            return _BINARY_OPERATORS.get(ins.argrepr) if ins.opname == "BINARY_OP" else None
+    return None
 
 
 class TFOpLambda(Layer):
@@ -177,7 +197,9 @@ class TFOpLambda(Layer):
             "tensors recorded while the model was built; it has no config to rebuild it from.")
 
 
-_open = [None, None]        # [frame of the call being recorded, its layer]
+# [frame of the call being recorded, its layer]: one frame (and its locals) stays
+# referenced until the next recorded call.
+_open = [None, None]
 
 
 def note_op(outs):
