@@ -4,7 +4,8 @@ Workloads (definitions in bench/workloads.py; the eager-overhead pair in
 bench/eager_overhead.py):
 
   step      the seed CNN's training step (GradientTape + Adam + the seed's metrics) on a
-            fixed batch: images/s, eager and tf.function, batch 32 and 128
+            fixed batch: images/s, eager and tf.function, batch 32 and 128; also the CPU
+            time per step (all threads), steadier than wall time on a busy machine
   epoch     one epoch of seed 000's loop on Fashion-MNIST (tf.data shuffle/batch 32,
             tf.function steps, then the test set): training images/s, test accuracy,
             peak RSS of the process
@@ -177,6 +178,8 @@ def _fmt(v, unit):
         return f"{v * 100:.2f} %"
     if unit == "s":
         return f"{v:.2f} s"
+    if unit == "cpu-ms":
+        return f"{v:.1f} CPU-ms"
     return f"{v:.4g} {unit}"
 
 
@@ -202,6 +205,13 @@ def run_all(args) -> tuple[Table, list[str]]:
                     vals = [o[f"{mode}/{b}"]["images_per_second"] for o in res[fw]
                             if f"{mode}/{b}" in o]
                     table.add(f"train step, {mode}, batch {b}", fw, vals, "img/s")
+        for mode in ("function", "eager"):
+            for b in batches:
+                for fw in fws:
+                    vals = [o[f"{mode}/{b}"]["cpu_ms"] for o in res[fw]
+                            if "cpu_ms" in o.get(f"{mode}/{b}", {})]
+                    table.add(f"train step CPU time, {mode}, batch {b}", fw, vals, "cpu-ms",
+                              higher_is_better=False)
 
     if "epoch" in args.only:
         limit = args.limit or (6400 if args.quick else None)
