@@ -52,6 +52,10 @@ def _atomic_write(path, write_fn, overwrite=True):
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Cannot save to {path}: the folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
+    # mkstemp makes the file owner-only; a saved model gets the usual permissions (umask).
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
     try:
         with os.fdopen(fd, "wb") as f:
             write_fn(f)

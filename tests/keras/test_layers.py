@@ -347,3 +347,17 @@ def test_normalization_adapt_matches_tensorflow(real_tf):
     assert [w.name for w in ours.weights] == ["normalization/mean:0", "normalization/variance:0",
                                              "normalization/count:0"]
     assert ours.count_params() == 7
+
+
+def test_leaky_relu_layer_matches_tensorflow():
+    tf_real = pytest.importorskip("tensorflow")
+    x = np.array([[-2.0, -0.5, 0.0, 1.5]], dtype=np.float32)
+    for kwargs in ({}, {"negative_slope": 0.1}):
+        ours = tf.keras.layers.LeakyReLU(**kwargs)(x).numpy()
+        theirs = tf_real.keras.layers.LeakyReLU(**kwargs)(x).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_leaky_relu_layer_rejects_a_negative_slope():
+    with pytest.raises(ValueError, match="negative_slope"):
+        tf.keras.layers.LeakyReLU(negative_slope=-1.0)

@@ -218,3 +218,14 @@ def test_to_json_and_model_from_json_rebuild_the_architecture():
     clone = keras.models.model_from_json(model.to_json())
     assert [layer.name for layer in clone.layers] == [layer.name for layer in model.layers]
     assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+
+
+def test_saved_model_file_gets_the_usual_permissions(tmp_path):
+    model = keras.Sequential([keras.layers.Dense(2, input_shape=(3,))])
+    path = tmp_path / "m.keras"
+    umask = os.umask(0o022)
+    try:
+        model.save(path)
+    finally:
+        os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o644

@@ -32,6 +32,7 @@ from tapeflow.keras.layers.core import (  # noqa: F401
     Embedding,
     Flatten,
     Lambda,
+    LeakyReLU,
     ReLU,
     Rescaling,
     Reshape,

@@ -118,6 +118,30 @@ class ReLU(Layer):
         return nn_ops.relu(inputs)
 
 
+class LeakyReLU(Layer):
+    """max(x, 0) + negative_slope * min(x, 0) (Keras's default slope is 0.3).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.keras.layers.LeakyReLU()(tf.constant([-1., 2.])).numpy()
+        array([-0.3,  2. ], dtype=float32)
+    """
+
+    def __init__(self, negative_slope=0.3, alpha=None, **kwargs):
+        super().__init__(**kwargs)
+        slope = negative_slope if alpha is None else alpha   # Keras 2 named it alpha
+        if slope is None or slope < 0:
+            raise ValueError(f"LeakyReLU's negative_slope must be a number >= 0, received "
+                             f"{slope!r}")
+        self.negative_slope = float(slope)
+
+    def call(self, inputs):
+        return nn_ops.leaky_relu(inputs, alpha=self.negative_slope)
+
+    def get_config(self):
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
 class Softmax(Layer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
