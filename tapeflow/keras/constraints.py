@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+from tapeflow.keras.utils.registry import get_object, serialize_object
 from tapeflow.ops import math_ops, reduce_ops
 
 
@@ -85,23 +86,8 @@ _BY_NAME = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm,
 
 
 def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise ValueError(f"Unknown constraint: expected one of {sorted(_BY_NAME)}, "
-                             f"received {identifier!r}")
-        return _BY_NAME[identifier]()
-    if isinstance(identifier, dict):
-        return _BY_NAME[identifier["class_name"]].from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"Could not interpret constraint identifier {identifier!r}")
+    return get_object("constraint", _BY_NAME, identifier)
 
 
 def serialize(constraint):
-    if constraint is None:
-        return None
-    if isinstance(constraint, Constraint):
-        return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
-    raise ValueError(f"Cannot serialize constraint {constraint!r}")
+    return serialize_object("constraint", Constraint, constraint)

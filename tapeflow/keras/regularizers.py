@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+from tapeflow.keras.utils.registry import get_object, serialize_object
 from tapeflow.ops import math_ops, reduce_ops
 
 
@@ -60,23 +61,8 @@ _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
 
 
 def get(identifier):
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        if identifier not in _BY_NAME:
-            raise ValueError(f"Unknown regularizer: expected one of {sorted(_BY_NAME)}, "
-                             f"received {identifier!r}")
-        return _BY_NAME[identifier]()
-    if isinstance(identifier, dict):
-        return _BY_NAME[identifier["class_name"]].from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"Could not interpret regularizer identifier {identifier!r}")
+    return get_object("regularizer", _BY_NAME, identifier)
 
 
 def serialize(reg):
-    if reg is None:
-        return None
-    if isinstance(reg, Regularizer):
-        return {"class_name": type(reg).__name__, "config": reg.get_config()}
-    raise ValueError(f"Cannot serialize regularizer {reg!r}")
+    return serialize_object("regularizer", Regularizer, reg)
