@@ -26,7 +26,7 @@ import numpy as np
 
 from tapeflow.data import structure
 from tapeflow.data.dataset import UNKNOWN, Dataset
-from tapeflow.data.transforms import _caller, _count, _fn_name, check_arity
+from tapeflow.data.transforms import FlatMapDataset, _caller, _count, _fn_name, check_arity
 from tapeflow.framework import errors
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
@@ -56,8 +56,9 @@ class DatasetSpec:
         return f"DatasetSpec({self.element_spec!r}, {self.dataset_shape!r})"
 
 
-class InterleaveDataset(Dataset):
+class InterleaveDataset(FlatMapDataset):
     _tf_name = "_InterleaveDataset"
+    _op = "interleave"
 
     def __init__(self, input_ds, fn, cycle_length, block_length, num_parallel_calls):
         if not callable(fn):
@@ -75,26 +76,6 @@ class InterleaveDataset(Dataset):
         self._block = max(self._block, 1)
         check_arity(fn, input_ds.element_spec, "interleave")
         self._input, self._fn = input_ds, fn
-
-    def _datasets(self):
-        call = _caller(self._fn, self._input.element_spec)
-        for flat in self._input._iter_flat():
-            ds = call(flat)
-            if not isinstance(ds, Dataset):
-                raise TypeError(f"interleave: `map_func` {_fn_name(self._fn)} must return a "
-                                f"Dataset, got {type(ds).__name__}.")
-            yield ds
-
-    @property
-    def element_spec(self):
-        if self._spec is None:
-            for ds in self._datasets():
-                self._spec = ds.element_spec
-                break
-            else:
-                raise ValueError("interleave: cannot determine the element_spec of an empty "
-                                 "input dataset.")
-        return self._spec
 
     def _iter_flat(self):
         inputs = self._datasets()

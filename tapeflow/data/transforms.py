@@ -187,7 +187,10 @@ class FilterDataset(Dataset):
 
 
 class FlatMapDataset(Dataset):
+    """Concatenates the datasets `fn` returns; interleave shares its dataset-of-datasets parts."""
+
     _tf_name = "_FlatMapDataset"
+    _op = "flat_map"
 
     def __init__(self, input_ds, fn):
         check_arity(fn, input_ds.element_spec, "flat_map")
@@ -198,7 +201,7 @@ class FlatMapDataset(Dataset):
         for flat in self._input._iter_flat():
             ds = call(flat)
             if not isinstance(ds, Dataset):
-                raise TypeError(f"flat_map: `map_func` {_fn_name(self._fn)} must return a "
+                raise TypeError(f"{self._op}: `map_func` {_fn_name(self._fn)} must return a "
                                 f"Dataset, got {type(ds).__name__}.")
             yield ds
 
@@ -209,8 +212,8 @@ class FlatMapDataset(Dataset):
                 self._spec = ds.element_spec
                 break
             else:
-                raise ValueError("flat_map: cannot determine the element_spec of an empty "
-                                 "dataset.")
+                raise ValueError(f"{self._op}: cannot determine the element_spec of an empty "
+                                 "input dataset.")
         return self._spec
 
     def _iter_flat(self):
