@@ -48,7 +48,8 @@ BUSY_CORES = 0.5         # others' CPU use (in cores) above which we go single-t
 _NCPU = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 _lib = {"tried": False, "set": None, "get": None}
-_auto = {"next": 0.0, "prev": None, "threads": None}
+# "mode": TAPEFLOW_BLAS_THREADS as last read by tick(), so a product does not read os.environ.
+_auto = {"next": 0.0, "prev": None, "threads": None, "mode": None}
 
 
 def _find_openblas():
@@ -180,7 +181,10 @@ _pool = {"pool": None, "pid": None, "blas1": False}
 
 def pool_size():
     """Threads that share a product's blocks (1: no pool, OpenBLAS splits alone)."""
-    if _mode() != "auto" or _NCPU < 2 or not _ensure():
+    mode = _auto["mode"]
+    if mode is None:
+        mode = _auto["mode"] = _mode()
+    if mode != "auto" or _NCPU < 2 or not _ensure():
         return 1
     return _NCPU
 
@@ -275,7 +279,7 @@ def tick():
     if now < _auto["next"]:
         return
     _auto["next"] = now + INTERVAL
-    mode = _mode()
+    mode = _auto["mode"] = _mode()
     if mode != "auto":
         if _auto["threads"] != mode:
             _auto["threads"] = mode
@@ -324,4 +328,4 @@ def get_intra_op_parallelism_threads() -> int:
 
 
 def _reset_auto():
-    _auto.update(next=0.0, prev=None, threads=None)
+    _auto.update(next=0.0, prev=None, threads=None, mode=None)
