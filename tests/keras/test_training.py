@@ -114,7 +114,7 @@ def test_fit_verbose_1_prints_epochs_and_the_final_bar():
         model.fit(x, y, batch_size=10, epochs=2)
     lines = buf.getvalue().splitlines()
     assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2"
-    assert re.fullmatch(r"4/4 \[={30}\] - \d+s \d+m?s/step - loss: \d\.\d{4} - accuracy: "
+    assert re.fullmatch(r"4/4 \[={30}\] - \d+s \d+[mu]?s/step - loss: \d\.\d{4} - accuracy: "
                         r"\d\.\d{4}", lines[1])
 
 
