@@ -51,3 +51,16 @@ ensure_venv() {
     touch "$stamp"
   fi
 }
+
+# Makes sure a training set is on disk: MNIST in the Keras cache, or Fashion-MNIST from
+# Debian's dataset-fashion-mnist package (installed with apt when missing). Without apt, the
+# dataset loader downloads the files itself on first use and checks them.
+ensure_dataset() {
+  local keras_home="${KERAS_HOME:-$HOME/.keras}"
+  if [ ! -e "$keras_home/datasets/mnist.npz" ] \
+     && [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] \
+     && [ ! -e "$keras_home/datasets/fashion-mnist/train-images-idx3-ubyte.gz" ]; then
+    apt_install dataset-fashion-mnist \
+      || echo "dataset-fashion-mnist not installed via apt; the loader will download it" >&2
+  fi
+}

@@ -11,14 +11,6 @@ source scripts/_venv.sh
 ensure_venv fast || { echo "numba unavailable: installing tapeflow alone" >&2; ensure_venv; }
 
 # The trainer uses MNIST when its file is in the Keras cache and Fashion-MNIST otherwise.
-# Debian packages Fashion-MNIST (dataset-fashion-mnist); without apt, the dataset loader
-# downloads the files itself on first use and checks them.
-keras_home="${KERAS_HOME:-$HOME/.keras}"
-if [ ! -e "$keras_home/datasets/mnist.npz" ] \
-   && [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] \
-   && [ ! -e "$keras_home/datasets/fashion-mnist/train-images-idx3-ubyte.gz" ]; then
-  apt_install dataset-fashion-mnist \
-    || echo "dataset-fashion-mnist not installed via apt; the loader will download it" >&2
-fi
+ensure_dataset
 
 exec .venv/bin/python -m tapeflow.examples.train "$@"

@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 ensure_venv test
+# The end-to-end tests train on the real Fashion-MNIST files.
+ensure_dataset
 exec .venv/bin/python -m pytest tests tapeflow "$@"
