@@ -66,12 +66,27 @@ def _getitem_shape(inputs, attrs):
     return [(TensorShape([p if p == q else None for p, q in zip(a, b)]), x.dtype)]
 
 
+def _batch_slice(inputs, outputs, attrs, dy, batch):
+    # The same scatter, into zeros shaped like x behind the batch axis.
+    xv = inputs[0]._value
+    base = Tensor(np.broadcast_to(xv, (batch,) + xv.shape))   # only its shape is read
+    return (execute(_SLICE_GRAD, (base, dy), {"key": (_pyslice(None),) + tuple(attrs["key"])}),)
+
+
+def _batch_slice_grad(inputs, outputs, attrs, g, batch):
+    # StridedSliceGrad(x, dy) scatters dy into zeros shaped like x: the adjoint slices g.
+    return None, getitem(g, (_pyslice(None),) + tuple(attrs["key"]))
+
+
 _SLICE = OpDef("StridedSlice", lambda x, key: x[key],
-               lambda x, y, a, dy: (execute(_SLICE_GRAD, (x[0], dy), a),),
-               shape_fn=_getitem_shape, aliases=True)
+               lambda inputs, outputs, attrs, dy: (
+                   execute(_SLICE_GRAD, (inputs[0], dy), attrs),),
+               shape_fn=_getitem_shape, aliases=True, node_name="strided_slice",
+               grad_uses_outputs=False, batch_rule=_batch_slice)
 _SLICE_GRAD = OpDef("StridedSliceGrad", _slice_grad_kernel,
-                    lambda x, y, a, dy: (None, getitem(dy, a["key"])),
-                    shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)])
+                    lambda inputs, outputs, attrs, g: (None, getitem(g, attrs["key"])),
+                    shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)], grad_uses_outputs=False,
+                    batch_rule=_batch_slice_grad)
 
 
 def getitem(tensor, key):

@@ -9,10 +9,11 @@ import numpy as np
 
 from tapeflow.backend import blas
 from tapeflow.framework import dtypes, errors
-from tapeflow.framework.op import (EAGER_TYPES, NO_GRADIENT, OpDef, as_input, binary_inputs,
-                                   convert_to_tensor, execute)
+from tapeflow.framework.op import (EAGER_TYPES, NO_GRADIENT, TRANSPARENT, OpDef, as_input,
+                                   binary_inputs, convert_to_tensor, execute)
 from tapeflow.framework.tensor import Tensor, override_operator
 from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.ops import _inline
 from tapeflow.ops._shapes import BOOL, elementwise, same_as_first
 
 # Ops defined here are referenced by the gradient rules below them; the module
@@ -29,10 +30,14 @@ def _bool_result(inputs, attrs):
     return [(inputs[0].shape, BOOL)]
 
 
-def _unary(name, kernel, grad, doc="", float_only=True, shape_fn=same_as_first):
+def _unary(name, kernel, grad, doc="", float_only=True, shape_fn=same_as_first, **meta):
     """A unary op; `float_only` ones reject integer/bool inputs (as TF's kernels do)
-    instead of letting NumPy promote them to float64."""
-    op = OpDef(name, kernel, grad, shape_fn=shape_fn)
+    instead of letting NumPy promote them to float64. `meta`: more of the OpDef's
+    declarations; a differentiable elementwise op's rule is transparent to a
+    leading batch axis of dy unless it says otherwise."""
+    if grad is not NO_GRADIENT:
+        meta.setdefault("batch_rule", TRANSPARENT)
+    op = OpDef(name, kernel, grad, shape_fn=shape_fn, **meta)
 
     if float_only:
         def fn(x, name=None):
@@ -51,11 +56,15 @@ def _unary(name, kernel, grad, doc="", float_only=True, shape_fn=same_as_first):
 
     fn.__name__ = fn.__qualname__ = name.lower()
     fn.__doc__ = doc or f"Elementwise `{name}` of `x` (op '{name}')."
+    fn.op = op
     return fn
 
 
-def _binary(name, kernel, grad, out_dtype=None, doc=""):
-    op = OpDef(name, kernel, grad, shape_fn=elementwise(name, out_dtype))
+def _binary(name, kernel, grad, out_dtype=None, doc="", **meta):
+    """A broadcasting binary op (see `_unary` for `meta`)."""
+    if grad is not NO_GRADIENT:
+        meta.setdefault("batch_rule", TRANSPARENT)
+    op = OpDef(name, kernel, grad, shape_fn=elementwise(name, out_dtype), **meta)
 
     def fn(x, y, name=None):
         return execute(op, binary_inputs(name_, x, y))
@@ -69,7 +78,8 @@ def _binary(name, kernel, grad, out_dtype=None, doc=""):
 
 # -- unary ------------------------------------------------------------------
 
-negative = _unary("Neg", np.negative, lambda x, y, a, dy: (negative(dy),), float_only=False)
+negative = _unary("Neg", np.negative, lambda x, y, a, dy: (negative(dy),), float_only=False,
+                  node_name="Neg")
 neg = negative
 abs = _unary("Abs", np.abs, lambda x, y, a, dy: (dy * sign(x[0]),), float_only=False)  # noqa: A001
 # Sign's gradient is zero (not None), as in TF: sign(x) * y still connects x.
@@ -101,10 +111,12 @@ log1p = _unary("Log1p", np.log1p, lambda x, y, a, dy: (dy / (x[0] + 1),))
 
 def _grad_op(name, kernel, d_first):
     """`name(u, dy)`, linear in dy; `d_first(u, dy, g)` is its gradient w.r.t. `u`."""
-    def rule(x, y, a, g, needs):
-        return (d_first(x[0], x[1], g) if needs[0] else None,
-                execute(op, (x[0], g)) if needs[1] else None)
-    op = OpDef(name, kernel, rule, shape_fn=same_as_first)
+    def rule(inputs, outputs, attrs, g, needs):
+        u, dy = inputs
+        return (d_first(u, dy, g) if needs[0] else None,
+                execute(op, (u, g)) if needs[1] else None)
+    op = OpDef(name, kernel, rule, shape_fn=same_as_first, grad_needs=True,
+               grad_uses_outputs=False, batch_rule=TRANSPARENT)
     return op
 
 
@@ -189,43 +201,50 @@ erf = _unary("Erf", _erf_kernel,
 
 # -- binary ------------------------------------------------------------------
 
-def _add_grad(x, y, a, dy):
+def _add_grad(inputs, outputs, attrs, dy):
     return dy, dy
 
 
-def _sub_grad(x, y, a, dy, needs):
+def _sub_grad(inputs, outputs, attrs, dy, needs):
     return dy, (-dy if needs[1] else None)
 
 
-def _mul_grad(x, y, a, dy, needs):
-    return (dy * x[1] if needs[0] else None), (dy * x[0] if needs[1] else None)
+def _mul_grad(inputs, outputs, attrs, dy, needs):
+    x, y = inputs
+    return (dy * y if needs[0] else None), (dy * x if needs[1] else None)
 
 
-def _div_grad(x, y, a, dy, needs):
-    return (dy / x[1] if needs[0] else None), (-dy * y / x[1] if needs[1] else None)
+def _div_grad(inputs, quotient, attrs, dy, needs):
+    _, divisor = inputs
+    return ((dy / divisor if needs[0] else None),
+            (-dy * quotient / divisor if needs[1] else None))
 
 
-def _pow_grad(x, y, a, dy, needs):
-    base, p = x
+def _pow_grad(inputs, power, attrs, dy, needs):
+    base, p = inputs
     dbase = dy * p * pow(base, p - 1) if needs[0] else None
     if not needs[1] or not p.dtype.is_floating:
         return dbase, None
     # d/dp b^p = b^p log b; defined as 0 where b == 0 (as TF does).
     safe = where(base > 0, base, ones_like(base))
-    return dbase, dy * y * where(base > 0, log(safe), zeros_like(base))
+    return dbase, dy * power * where(base > 0, log(safe), zeros_like(base))
 
 
 def _truediv_kernel(x, y):
     return np.true_divide(x, y)
 
 
-add = _binary("AddV2", np.add, _add_grad)
-subtract = _binary("Sub", np.subtract, _sub_grad)
-multiply = _binary("Mul", np.multiply, _mul_grad)
-_div = _binary("RealDiv", _truediv_kernel, _div_grad)
-pow = _binary("Pow", np.power, _pow_grad)  # noqa: A001
-floordiv = _binary("FloorDiv", np.floor_divide, NO_GRADIENT)
-floormod = _binary("FloorMod", np.mod, lambda x, y, a, dy: (dy, -dy * floordiv(x[0], x[1])))
+add = _binary("AddV2", np.add, _add_grad, node_name="add", grad_uses_outputs=False,
+              inline=_inline.binary("{0} + {1}"))
+subtract = _binary("Sub", np.subtract, _sub_grad, node_name="sub", grad_needs=True,
+                   grad_uses_outputs=False, inline=_inline.binary("{0} - {1}"))
+multiply = _binary("Mul", np.multiply, _mul_grad, node_name="mul", grad_needs=True,
+                   grad_uses_outputs=False, inline=_inline.binary("{0} * {1}"))
+_div = _binary("RealDiv", _truediv_kernel, _div_grad, node_name="truediv", grad_needs=True)
+pow = _binary("Pow", np.power, _pow_grad, node_name="pow", grad_needs=True)  # noqa: A001
+floordiv = _binary("FloorDiv", np.floor_divide, NO_GRADIENT, node_name="floordiv")
+floormod = _binary("FloorMod", np.mod, lambda x, y, a, dy: (dy, -dy * floordiv(x[0], x[1])),
+                   node_name="mod")
 mod = floormod
 maximum = _binary("Maximum", np.maximum,
                   lambda x, y, a, dy: (dy * cast(x[0] >= x[1], dy.dtype),
@@ -326,7 +345,8 @@ def _where_shape(inputs, attrs):
     return [(broadcast_shapes("SelectV2", s, inputs[2].shape), inputs[1].dtype)]
 
 
-_WHERE = OpDef("SelectV2", np.where, _where_grad, shape_fn=_where_shape)
+_WHERE = OpDef("SelectV2", np.where, _where_grad, shape_fn=_where_shape,
+               grad_uses_outputs=False, batch_rule=TRANSPARENT)
 
 
 def where(condition, x=None, y=None, name=None):
@@ -365,7 +385,8 @@ def _cast_shape(inputs, attrs):
     return [(inputs[0].shape, dtypes.from_numpy(np.dtype(attrs["dtype"])))]
 
 
-_CAST = OpDef("Cast", _cast_kernel, _cast_grad, shape_fn=_cast_shape, aliases=True)
+_CAST = OpDef("Cast", _cast_kernel, _cast_grad, shape_fn=_cast_shape, aliases=True,
+              grad_uses_outputs=False, batch_rule=TRANSPARENT)
 
 
 def cast(x, dtype, name=None):
@@ -443,8 +464,8 @@ def _matmul_kernel(a, b, transpose_a=False, transpose_b=False):
     return blas.matmul(a, b)
 
 
-def _matmul_grad(x, y, attrs, dy, needs):
-    a, b = x
+def _matmul_grad(inputs, outputs, attrs, dy, needs):
+    a, b = inputs
     ta, tb = attrs.get("transpose_a", False), attrs.get("transpose_b", False)
     da = db = None
     # Only the wanted side is computed: a Dense layer's input batch needs none.
@@ -499,7 +520,32 @@ def _matmul_shape(inputs, attrs):
     return [(shape, a.dtype)]
 
 
-_MATMUL = OpDef("MatMul", _matmul_kernel, _matmul_grad, shape_fn=_matmul_shape)
+def _matmul_inline(node, context):
+    # A product below the BLAS pool's threshold (known from the traced shapes) goes
+    # straight to NumPy; large or unknown-size products keep the kernel (the pool).
+    a, b = node.inputs
+    if _inline.float_name(a) is None or a.dtype is not b.dtype:
+        return None
+    attrs = dict(node.attrs)
+    ta, tb = attrs.pop("transpose_a", False), attrs.pop("transpose_b", False)
+    if attrs or not (a.shape.is_fully_defined() and b.shape.is_fully_defined()):
+        return None
+    sa, sb = a.shape.as_list(), b.shape.as_list()
+    if len(sa) == 2 and len(sb) == 2:
+        m, k = (sa[1], sa[0]) if ta else (sa[0], sa[1])
+        n = sb[0] if tb else sb[1]
+        if 2.0 * m * k * n >= blas.MIN_FLOPS:
+            return None
+    lhs = "{0}.swapaxes(-1, -2)" if ta else "{0}"
+    rhs = "{1}.swapaxes(-1, -2)" if tb else "{1}"
+    return f"_matmul({lhs}, {rhs})", _inline.CONSTANTS
+
+
+_MATMUL = OpDef("MatMul", _matmul_kernel, _matmul_grad, shape_fn=_matmul_shape,
+                grad_needs=True, grad_uses_outputs=False, batch_rule=TRANSPARENT,
+                # Vectors have no leading axes to carry the batch.
+                batch_when=lambda inputs, attrs: all(x._value.ndim >= 2 for x in inputs),
+                inline=_matmul_inline)
 _NO_T: dict = {}
 
 
