@@ -507,12 +507,12 @@ def _concat_shape(inputs, attrs):
     return [(TensorShape(dims), inputs[0].dtype)]
 
 
-def _concat_grad(x, y, attrs, dy):
+def _concat_grad(inputs, outputs, attrs, dy):
     axis = attrs["axis"]
-    sizes = [t.shape[axis] for t in x]
+    sizes = [t.shape[axis] for t in inputs]
     if None in sizes:
-        sizes = [shape(t)[axis] for t in x]
-        return tuple(_slice_axis(dy, axis, sizes, i) for i in _pyrange(len(x)))
+        sizes = [shape(t)[axis] for t in inputs]
+        return tuple(_slice_axis(dy, axis, sizes, i) for i in _pyrange(len(inputs)))
     return tuple(split(dy, sizes, axis=axis))
 
 
@@ -567,9 +567,12 @@ def _stack_shape(inputs, attrs):
     return [(TensorShape(dims), inputs[0].dtype)]
 
 
-_STACK = OpDef("Pack", lambda *xs, axis: np.stack(xs, axis=axis),
-               lambda x, y, a, dy: tuple(unstack(dy, num=len(x), axis=a["axis"])),
-               shape_fn=_stack_shape)
+def _stack_grad(inputs, outputs, attrs, dy):
+    return tuple(unstack(dy, num=len(inputs), axis=attrs["axis"]))
+
+
+_STACK = OpDef("Pack", lambda *xs, axis: np.stack(xs, axis=axis), _stack_grad,
+               shape_fn=_stack_shape, grad_uses_outputs=False)
 
 
 def stack(values, axis=0, name="stack"):
@@ -692,9 +695,9 @@ def split(value, num_or_size_splits, axis=0, num=None, name="split"):
     return [out] if len(sizes) == 1 else list(out)
 
 
-def _tile_grad(x, y, attrs, dy):
+def _tile_grad(inputs, outputs, attrs, dy):
     from tapeflow.ops import reduce_ops
-    xs = x[0].shape.as_list()
+    xs = inputs[0].shape.as_list()
     m = attrs["multiples"]
     inter = []
     for mi, d in zip(m, xs):
@@ -732,11 +735,11 @@ def _pad_kernel(x, paddings, mode, constant_values):
     return np.pad(x, paddings, mode="reflect" if mode == "REFLECT" else "symmetric")
 
 
-def _pad_grad(x, y, attrs, dy):
+def _pad_grad(inputs, outputs, attrs, dy):
     if attrs["mode"] != "CONSTANT":
-        return (execute(_PAD_GRAD_MIRROR, (x[0], dy), attrs),)
+        return (execute(_PAD_GRAD_MIRROR, (inputs[0], dy), attrs),)
     key = tuple(_pyslice(lo, lo + d if d is not None else -hi or None)
-                for (lo, hi), d in zip(attrs["paddings"], x[0].shape.as_list()))
+                for (lo, hi), d in zip(attrs["paddings"], inputs[0].shape.as_list()))
     return (getitem(dy, key),)
 
 
@@ -767,7 +770,7 @@ def _mirror_pad_grad_kernel(x, dy, paddings, mode, constant_values):
 
 # Folding borders back is linear in dy, and its adjoint is mirror padding again.
 _PAD_GRAD_MIRROR = OpDef("MirrorPadGrad", _mirror_pad_grad_kernel,
-                         lambda x, y, a, g: (None, execute(_PAD, (g,), a)),
+                         lambda inputs, outputs, attrs, g: (None, execute(_PAD, (g,), attrs)),
                          shape_fn=lambda i, a: [(i[0].shape, i[0].dtype)])
 _PAD = OpDef("PadV2", _pad_kernel, _pad_grad,
              shape_fn=lambda i, a: [(TensorShape([None if d is None else d + lo + hi for d, (lo, hi)
