@@ -160,3 +160,14 @@ def test_conv_input_gradient_is_skipped_when_unwanted(rng):
         assert ran == [1]
     finally:
         conv_ops._CONV_BP_INPUT.kernel = kernel
+
+
+def test_gradient_of_the_max_pool_gradient_gradient(rng):
+    # MaxPoolGradGrad picks each window's argmax of its second operand; linear in it,
+    # with MaxPoolGrad as its gradient (third derivatives of max pooling).
+    from tapeflow.framework.op import execute
+    from tapeflow.ops import conv_ops
+    x = tf.constant(rng.permutation(32).reshape(1, 4, 4, 2) / 10.0)
+    attrs = {"ksize": (2, 2), "strides": (2, 2), "padding": "VALID"}
+    check_gradients(lambda ddx: execute(conv_ops._MAX_POOL_GG, (x, ddx), attrs),
+                    [rng.normal(size=(1, 4, 4, 2))])
