@@ -2,12 +2,14 @@
 
 Gradient rules have one signature: `rule(inputs, outputs, attrs, dy)`, with
 `dy` one tensor for single-output ops and a tuple for multi-output ops; they
-return one gradient per input (None where an input gets none). A rule that
-declares a fifth parameter, `needs` (one bool per input), is told which
-inputs the walk wants a gradient for, and may return None for the others
-instead of computing them (a matmul's gradient for its data batch). Rules are
-written in tapeflow ops, so an outer tape records the backward pass and
-nested tapes give higher derivatives. Broadcasting is undone here, once: a
+return one gradient per input (None where an input gets none). An op defined
+with `grad_needs=True` has its rule also given `needs` (one bool per input):
+which inputs the walk wants a gradient for, so that it may return None for
+the others instead of computing them (a matmul's gradient for its data batch).
+An op's residuals (see `OpDef`) follow its outputs in `outputs`; they get no
+gradient. Batched walks (`jacobian`) use each op's declared `batch_rule`.
+Rules are written in tapeflow ops, so an outer tape records the backward pass
+and nested tapes give higher derivatives. Broadcasting is undone here, once: a
 rule may return a gradient of the broadcast shape.
 """
 from __future__ import annotations
@@ -15,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.framework import errors
+from tapeflow.framework.op import TRANSPARENT
 from tapeflow.framework.tensor import Tensor
-
 
 _OPS = None
 
@@ -79,88 +81,12 @@ def _unbroadcast_batched(g, shape):
     return g
 
 
-# Ops whose gradient rules only combine dy with broadcasting elementwise ops or matmul
-# (batched over leading axes): a leading batch axis on dy passes through them unchanged,
-# so `jacobian` can push all its rows through one backward walk.
-_BATCHABLE = frozenset({
-    "Neg", "Abs", "Exp", "Expm1", "Log", "Log1p", "Sqrt", "Rsqrt", "Square", "Reciprocal",
-    "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Tanh", "Sigmoid",
-    "Softplus", "Erf", "Relu", "Elu", "AddV2", "Sub", "Mul", "RealDiv", "Pow", "Maximum",
-    "Minimum", "SquaredDifference", "Atan2", "SelectV2", "Identity", "Cast",
-    "ReadVariableOp", "MatMul", "BroadcastTo", "SparseSoftmaxCrossEntropyWithLogits",
-    # fused gradient ops, met when a jacobian differentiates a gradient (a Hessian)
-    "ReluGrad", "SinGrad", "CosGrad", "TanhGrad", "SigmoidGrad", "SqrtGrad", "RsqrtGrad",
-    "SoftplusGrad"})
-
-
-# Rules for ops whose own gradient rule would mistake the batch axis for a data axis
-# (shape ops, reductions, slices): the same gradient with the axis accounted for, in ops.
-def _batch_reshape(inputs, outputs, attrs, dy, batch):
-    array_ops = _ops()[0]
-    g = array_ops.reshape(dy, [batch] + list(inputs[0]._value.shape))
-    return (g,) + (None,) * (len(inputs) - 1)
-
-
-def _batch_transpose(inputs, outputs, attrs, dy, batch):
-    array_ops = _ops()[0]
-    inv = np.argsort(attrs["perm"]).tolist()
-    return (array_ops.transpose(dy, [0] + [p + 1 for p in inv]),)
-
-
-def _batch_reduce(inputs, outputs, attrs, dy, batch, mean=False):
-    array_ops = _ops()[0]
-    shape = inputs[0]._value.shape
-    axes = range(len(shape)) if attrs["axis"] is None else attrs["axis"]
-    g = array_ops.reshape(dy, [batch] + [1 if i in axes else d for i, d in enumerate(shape)])
-    if mean:
-        g = g * (np.size(outputs._value) / max(inputs[0]._value.size, 1))
-    return (array_ops.broadcast_to(g, [batch] + list(shape)),)
-
-
-def _batch_slice(inputs, outputs, attrs, dy, batch):
-    from tapeflow.framework.op import execute
-    from tapeflow.ops import indexing_ops
-    xv = inputs[0]._value
-    base = Tensor(np.broadcast_to(xv, (batch,) + xv.shape))   # only its shape is read
-    return (execute(indexing_ops._SLICE_GRAD, (base, dy),
-                    {"key": (slice(None),) + tuple(attrs["key"])}),)
-
-
-def _batch_reduce_grad(inputs, outputs, attrs, g, batch, mean=False):
-    # SumGrad/MeanGrad(x, dy) spread dy over x: the adjoint reduces g over x's axes.
-    reduce_ops = _ops()[2]
-    xv = inputs[0]._value
-    axes = range(xv.ndim) if attrs["axis"] is None else attrs["axis"]
-    out = reduce_ops.reduce_sum(g, axis=[a + 1 for a in axes], keepdims=attrs["keepdims"])
-    if mean:
-        out = out * (np.size(inputs[1]._value) / max(xv.size, 1))
-    return None, out
-
-
-def _batch_slice_grad(inputs, outputs, attrs, g, batch):
-    # StridedSliceGrad(x, dy) scatters dy into zeros shaped like x: the adjoint slices g.
-    from tapeflow.ops import indexing_ops
-    return None, indexing_ops.getitem(g, (slice(None),) + tuple(attrs["key"]))
-
-
-_BATCH_RULES = {
-    "SumGrad": _batch_reduce_grad, "StridedSliceGrad": _batch_slice_grad,
-    "MeanGrad": lambda i, o, a, g, b: _batch_reduce_grad(i, o, a, g, b, mean=True),
-    "Reshape": _batch_reshape, "ExpandDims": _batch_reshape, "Squeeze": _batch_reshape,
-    "Transpose": _batch_transpose, "Sum": _batch_reduce, "StridedSlice": _batch_slice,
-    "Mean": lambda i, o, a, dy, b: _batch_reduce(i, o, a, dy, b, mean=True)}
-
-
 def _batchable(entry):
+    """Whether the op's gradient can carry a leading batch axis (`OpDef.batch_rule`)."""
     op, inputs, _, attrs = entry
-    name = op.name
-    if name in _BATCH_RULES:
-        return True
-    if name in _BATCHABLE:
-        return name != "MatMul" or all(x._value.ndim >= 2 for x in inputs)
-    if name in ("Softmax", "LogSoftmax", "SoftmaxGrad"):   # axis from the end: unaffected
-        return attrs["axis"] < 0
-    return False
+    if op.batch_rule is None:
+        return False
+    return op.batch_when is None or op.batch_when(inputs, attrs)
 
 
 def backward(entries, watched, targets, sources, output_gradients, zero_unconnected,
@@ -172,9 +98,35 @@ def backward(entries, watched, targets, sources, output_gradients, zero_unconnec
     `batch` (eager only, see `jacobian`): every gradient carries a leading axis
     of that size, which broadcasting is never undone over.
     """
-    array_ops, math_ops, _ = _ops()
-    add = math_ops.add
     source_ids = {id(s) for s in sources}
+    grads = _seeds(targets, watched, source_ids, output_gradients)
+    pop = grads.pop
+    for entry in reversed(entries):
+        # An output's gradient is complete once its producer is reached (entries
+        # are in program order), so it is popped: memory stays at the frontier.
+        outputs = entry[2]
+        if type(outputs) is tuple:
+            dy = _gradient_of_outputs(entry[0], outputs, grads, source_ids)
+        else:
+            oid = id(outputs)
+            dy = grads.get(oid) if oid in source_ids else pop(oid, None)
+        if dy is None:
+            continue
+        in_grads = _call_rule(entry, dy, watched, batch)
+        _accumulate(entry[1], in_grads, grads, watched, batch)
+    if aliases:
+        add = _ops()[1].add
+        for sid, var in aliases.items():
+            g = grads.pop(sid, None)
+            if g is not None:
+                prev = grads.get(id(var))
+                grads[id(var)] = g if prev is None else add(prev, g)
+    return [_result(grads.get(id(s)), s, zero_unconnected) for s in sources]
+
+
+def _seeds(targets, watched, source_ids, output_gradients):
+    """The starting gradients: `output_gradients`, or ones shaped like each target."""
+    array_ops, math_ops, _ = _ops()
     grads = {}
     for i, t in enumerate(targets):
         if t is None or not (id(t) in watched or id(t) in source_ids) or not _is_float(t):
@@ -188,87 +140,85 @@ def backward(entries, watched, targets, sources, output_gradients, zero_unconnec
         else:
             seed = array_ops.ones_like(t)
         prev = grads.get(id(t))
-        grads[id(t)] = seed if prev is None else add(prev, seed)
+        grads[id(t)] = seed if prev is None else math_ops.add(prev, seed)
+    return grads
 
-    pop = grads.pop
-    for op, inputs, outputs, attrs in reversed(entries):
-        # An output's gradient is complete once its producer is reached (entries
-        # are in program order), so it is popped: memory stays at the frontier.
-        if type(outputs) is tuple:
-            dys = [grads.get(id(o)) if id(o) in source_ids else pop(id(o), None)
-                   for o in outputs]
-            if all(d is None for d in dys):
+
+def _gradient_of_outputs(op, outputs, grads, source_ids):
+    """dy of a multi-output call (a tuple; one tensor when the op's own outputs are one
+    and the rest residuals), zeros for outputs that got none; None when none did."""
+    n = op.num_outputs
+    visible = outputs if len(outputs) == n else outputs[:n]
+    dys = [grads.get(id(o)) if id(o) in source_ids else grads.pop(id(o), None)
+           for o in visible]
+    if all(d is None for d in dys):
+        return None
+    zeros_like = _ops()[0].zeros_like
+    dy = tuple(zeros_like(o) if d is None and _is_float(o) else d for o, d in zip(visible, dys))
+    return dy[0] if n == 1 else dy
+
+
+def _call_rule(entry, dy, watched, batch):
+    """The op's rule (its batch rule in a batched walk), told `needs` if it asks."""
+    op, inputs, outputs, attrs = entry
+    rule = op.grad
+    if rule is None:
+        names = ", ".join(f"#{i} {x.dtype.name}{tuple(x.shape)}" for i, x in enumerate(inputs))
+        raise LookupError(
+            f"No gradient defined for operation '{op.name}' (op type: {op.name}); its "
+            f"inputs were {names}. Wrap the computation in tf.stop_gradient if no "
+            "gradient should flow through it, or define one with tf.custom_gradient.")
+    if batch is not None and op.batch_rule is not TRANSPARENT:
+        return op.batch_rule(inputs, outputs, attrs, dy, batch)
+    if not op.grad_needs:
+        return rule(inputs, outputs, attrs, dy)
+    if len(inputs) == 2:    # binary ops: the common case, without a generator
+        a, b = inputs
+        needs = (id(a) in watched and _is_float(a), id(b) in watched and _is_float(b))
+    else:
+        needs = tuple(id(x) in watched and _is_float(x) for x in inputs)
+    return rule(inputs, outputs, attrs, dy, needs)
+
+
+def _accumulate(inputs, in_grads, grads, watched, batch):
+    """Adds each input's gradient (summed back over broadcast axes) to its total."""
+    for x, g in zip(inputs, in_grads):
+        if g is None:
+            continue
+        xid = id(x)
+        if xid not in watched:
+            continue
+        xv, gv = x._value, g._value
+        if batch is not None:
+            if xv.dtype.kind not in "fc":
                 continue
-            dy = tuple(array_ops.zeros_like(o) if d is None and _is_float(o) else d
-                       for o, d in zip(outputs, dys))
+            if gv.shape != (batch,) + xv.shape:
+                g = _unbroadcast_batched(g, (batch,) + xv.shape)
+        elif xv is not None and gv is not None:   # eager: compare the arrays directly
+            if xv.dtype.kind not in "fc":
+                continue
+            if gv.shape != xv.shape:
+                g = unbroadcast(g, x)
         else:
-            oid = id(outputs)
-            dy = grads.get(oid) if oid in source_ids else pop(oid, None)
-            if dy is None:
+            if not _is_float(x):
                 continue
-        rule = op.grad
-        if rule is None:
-            names = ", ".join(f"#{i} {x.dtype.name}{tuple(x.shape)}" for i, x in enumerate(inputs))
-            raise LookupError(
-                f"No gradient defined for operation '{op.name}' (op type: {op.name}); its "
-                f"inputs were {names}. Wrap the computation in tf.stop_gradient if no "
-                "gradient should flow through it, or define one with tf.custom_gradient.")
-        if batch is not None and op.name in _BATCH_RULES:
-            in_grads = _BATCH_RULES[op.name](inputs, outputs, attrs, dy, batch)
-        elif op.grad_needs:
-            if len(inputs) == 2:    # binary ops: the common case, without a generator
-                a, b = inputs
-                needs = (id(a) in watched and _is_float(a), id(b) in watched and _is_float(b))
-            else:
-                needs = tuple(id(x) in watched and _is_float(x) for x in inputs)
-            in_grads = rule(inputs, outputs, attrs, dy, needs)
-        else:
-            in_grads = rule(inputs, outputs, attrs, dy)
-        for x, g in zip(inputs, in_grads):
-            if g is None:
-                continue
-            xid = id(x)
-            if xid not in watched:
-                continue
-            xv, gv = x._value, g._value
-            if batch is not None:
-                if xv.dtype.kind not in "fc":
-                    continue
-                if gv.shape != (batch,) + xv.shape:
-                    g = _unbroadcast_batched(g, (batch,) + xv.shape)
-            elif xv is not None and gv is not None:   # eager: compare the arrays directly
-                if xv.dtype.kind not in "fc":
-                    continue
-                if gv.shape != xv.shape:
-                    g = unbroadcast(g, x)
-            else:
-                if not _is_float(x):
-                    continue
-                if g.shape != x.shape:
-                    g = unbroadcast(g, x)
-            prev = grads.get(xid)
-            grads[xid] = g if prev is None else add(prev, g)
+            if g.shape != x.shape:
+                g = unbroadcast(g, x)
+        prev = grads.get(xid)
+        grads[xid] = g if prev is None else _ops()[1].add(prev, g)
 
-    if aliases:
-        for sid, var in aliases.items():
-            g = grads.pop(sid, None)
-            if g is not None:
-                prev = grads.get(id(var))
-                grads[id(var)] = g if prev is None else add(prev, g)
 
-    result = []
-    for s in sources:
-        g = grads.get(id(s))
-        if g is not None and not _is_float(s):
-            g = None
-        if g is None and zero_unconnected:
-            g = array_ops.zeros_like(s)
-        elif g is not None and s._is_variable and (
-                g._value.dtype != s._value.dtype if g._value is not None else
-                g.dtype is not s.dtype):
-            g = math_ops.cast(g, s.dtype)
-        result.append(g)
-    return result
+def _result(g, source, zero_unconnected):
+    """A source's gradient as returned: None or zeros when unconnected, in its dtype."""
+    array_ops, math_ops, _ = _ops()
+    if g is not None and not _is_float(source):
+        g = None
+    if g is None:
+        return array_ops.zeros_like(source) if zero_unconnected else None
+    if source._is_variable and (g._value.dtype != source._value.dtype if g._value is not None
+                                else g.dtype is not source.dtype):
+        g = math_ops.cast(g, source.dtype)
+    return g
 
 
 def _with_tape_paused(tape, fn):
@@ -296,7 +246,7 @@ def _producers(entries, target):
 
 def jacobian(tape, target, sources, zero_unconnected):
     """All rows in one batched backward walk when every recorded op allows it
-    (`_BATCHABLE`); otherwise row by row, one walk per element of `target`."""
+    (its `batch_rule`); otherwise row by row, one walk per element of `target`."""
     from tapeflow.utils import nest
     array_ops, _, _ = _ops()
     flat_sources = nest.flatten(sources)

@@ -99,7 +99,8 @@ def custom_gradient(f=None):
                     f"gradients, but returned {len(in_grads)} instead.")
             return tuple(None if g is None else as_input(g) for g in in_grads) + tuple(var_grads)
 
-        op = OpDef(f"CustomGradient-{f.__name__}", _kernel_unused, rule, num_outputs=len(flat))
+        op = OpDef(f"CustomGradient-{f.__name__}", _kernel_unused, rule, num_outputs=len(flat),
+                   register=False)
         outputs = tuple(flat) if len(flat) > 1 else flat[0]
         for tape in tapes:
             tape._record(op, tensor_inputs + variables, outputs, {})

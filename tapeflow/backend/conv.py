@@ -5,8 +5,9 @@ strided windows are copied into one (N*Ho*Wo, kh*kw*C) matrix (im2col) and
 multiplied by the (kh*kw*C, O) filter through BLAS. Its two backprops:
 
 * filter: patches^T @ dy. The patches are the forward's own: `conv2d` can
-  keep them (`keep_patches=True`, see `PatchCache`), so the backward pass does
-  not copy the input again.
+  return them (`keep_patches=True`) and the filter backprop take them
+  (`patches=`), so the backward pass does not copy the input again. (The op
+  layer makes them a residual output of the Conv2D op: see ops/conv_ops.py.)
 * input: one (N*Ho*Wo, O) @ (O, C) product per filter tap, each added into
   its shifted window of the input gradient. Per tap, the product's rows and
   the window's rows are both runs of Wo*C contiguous floats, so each add is a
@@ -31,9 +32,6 @@ Example:
            [42., 46., 50.]], dtype=float32)
 """
 from __future__ import annotations
-
-import threading
-import weakref
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -166,57 +164,8 @@ def col2im_taps(taps, x_shape, strides, padding, dilations):
     return out[:, pt: pt + h, pl: pl + w, :]
 
 
-class PatchCache:
-    """Forward patches kept for the filter backprop, keyed by the input array.
-
-    An entry lives until the filter backprop takes it, the input array dies
-    (weak reference), or newer entries push it out (at most `max_entries`
-    and `max_bytes`). Identity of the array object is the key, so callers
-    must only keep patches of arrays nobody mutates before the backward pass
-    (conv_ops does not keep them for Variables).
-    """
-
-    def __init__(self, max_entries=16, max_bytes=1 << 30):
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self._entries = {}          # id(x) -> (weakref(x), geometry, cols)
-        self._lock = threading.Lock()
-
-    def put(self, x, geometry, cols):
-        key = id(x)
-        ref = weakref.ref(x, lambda _r, key=key: self._drop(key, _r))
-        with self._lock:
-            self._entries[key] = (ref, geometry, cols)
-            total = sum(e[2].nbytes for e in self._entries.values())
-            while self._entries and (len(self._entries) > self.max_entries
-                                     or total > self.max_bytes):
-                old = next(iter(self._entries))
-                total -= self._entries.pop(old)[2].nbytes
-
-    def take(self, x, geometry):
-        """The patches kept for `x` with this geometry (removed from the cache), or None."""
-        with self._lock:
-            e = self._entries.get(id(x))
-            if e is None or e[0]() is not x or e[1] != geometry:
-                return None
-            del self._entries[id(x)]
-            return e[2]
-
-    def _drop(self, key, ref):
-        with self._lock:
-            e = self._entries.get(key)
-            if e is not None and e[0] is ref:
-                del self._entries[key]
-
-    def __len__(self):
-        return len(self._entries)
-
-
-patch_cache = PatchCache()
-
-
 def conv2d(x, w, strides, padding, dilations, keep_patches=False):
-    """NHWC convolution; with `keep_patches` the patches stay in `patch_cache` for the backprop.
+    """NHWC convolution; with `keep_patches`, returns (output, patches) for the filter backprop.
 
     Blocks of images go to the pool (blas.py), each copying its own patches
     and multiplying them: the copies run on both cores too, and each block's
@@ -244,7 +193,7 @@ def conv2d(x, w, strides, padding, dilations, keep_patches=False):
             np.matmul(cols[i0:i1].reshape(-1, k), w2, out=out[i0 * r: i1 * r])
         blas.parallel([lambda i0=i0, i1=i1: block(i0, i1) for i0, i1 in parts])
     if keep_patches:
-        patch_cache.put(x, (w.shape, tuple(strides), padding, tuple(dilations)), cols)
+        return out.reshape(n, oh, ow, co), cols
     return out.reshape(n, oh, ow, co)
 
 
@@ -279,10 +228,11 @@ def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations):
     return out[:, pt: pt + h, pl: pl + wd, :]
 
 
-def conv2d_backprop_filter(x, w_shape, dy, strides, padding, dilations):
+def conv2d_backprop_filter(x, w_shape, dy, strides, padding, dilations, patches=None):
+    """patches^T @ dy; `patches`: the forward's (`conv2d(..., keep_patches=True)`), if kept."""
     kh, kw, ci, co = w_shape
     k = kh * kw * ci
-    cols = patch_cache.take(x, (tuple(w_shape), tuple(strides), padding, tuple(dilations)))
+    cols = patches
     n, oh, ow = dy.shape[:3]
     parts = _image_blocks(n, 2.0 * n * oh * ow * k * co, oh * ow)
     if parts is None:

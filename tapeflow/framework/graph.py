@@ -26,18 +26,6 @@ from tapeflow.framework.tensor_shape import TensorShape
 # Sizes given to unknown dimensions when probing: even, and unlike common sizes.
 _PROBE_SIZES = (6, 12)
 
-# Ops whose result depends only on their inputs' shapes and dtypes: folded to a
-# constant when those shapes are fully known (a gradient's seed `ones_like(loss)`,
-# the zeros of an unused branch), so the ops downstream of them fold too.
-SHAPE_ONLY_OPS = frozenset({"OnesLike", "ZerosLike", "Shape", "Size", "Rank"})
-
-# Node names TF gives ops reached through Python operators (`x * 2 + y` prints as
-# Tensor("add:0", ...)); other ops are named after their type ('MatMul', 'Relu').
-_OPERATOR_NAMES = {"AddV2": "add", "Mul": "mul", "Sub": "sub", "RealDiv": "truediv",
-                   "Pow": "pow", "FloorDiv": "floordiv", "FloorMod": "mod",
-                   "StridedSlice": "strided_slice", "Neg": "Neg"}
-
-
 class Node:
     """One op call in a graph: inputs are SymbolicTensors of this graph, eager
     Tensors (captured constants) or Variables (read when the graph runs)."""
@@ -64,10 +52,13 @@ class FuncGraph:
         track_variables: keep the Variables created while this graph is
             current in `created_variables` (`tf.function` uses it to allow
             Variables only on the first trace).
-        fold_shapes: fold ops that only read their inputs' shapes
-            (`SHAPE_ONLY_OPS`) when those are fully known; for graphs that are
-            run, not those whose symbolic tensors users keep (Keras builds).
-        name_nodes: name each node's outputs as TF does ('add:0', 'add_1:0').
+        fold_shapes: fold ops that only read their inputs' shapes (declared
+            `shape_only`: a gradient's seed `ones_like(loss)`, the zeros of an
+            unused branch) when those are fully known, so the ops downstream of
+            them fold too; for graphs that are run, not those whose symbolic
+            tensors users keep (Keras builds).
+        name_nodes: name each node's outputs as TF does ('add:0', 'add_1:0'; an
+            op's `node_name`, which is its type unless it declares another).
     """
 
     # None: Variables created while this graph is current are not noted.
@@ -131,8 +122,8 @@ class FuncGraph:
                 self.variables[id(x)] = x
                 symbolic = True
         if not symbolic and not op.stateful:
-            return _run_eagerly(op, inputs, attrs)
-        if self.fold_shapes and op.name in SHAPE_ONLY_OPS and all(
+            return _with_residual_slots(op, _run_eagerly(op, inputs, attrs))
+        if self.fold_shapes and op.shape_only and all(
                 not x._is_symbolic or x.shape.is_fully_defined() for x in inputs):
             from tapeflow.framework.tensor import Tensor
             return _run_eagerly(op, [Tensor(_stand_in(x, 1)) if x._is_symbolic else x
@@ -145,14 +136,21 @@ class FuncGraph:
                      for i, (shape, dtype) in enumerate(specs))
         node.outputs = outs
         if self._node_names is not None:
-            base = _OPERATOR_NAMES.get(op.name, op.name)
+            base = op.node_name
             n = self._node_names.get(base, 0)
             self._node_names[base] = n + 1
             base = base if n == 0 else f"{base}_{n}"
             for o in outs:
                 o._name = f"{base}:{o.index}"
         self.nodes.append(node)
-        return outs[0] if op.num_outputs == 1 else outs
+        return outs[0] if op.n_total == 1 else outs
+
+
+def _with_residual_slots(op, outs):
+    """A folded call's outputs in the recorded form: no residuals were produced."""
+    if not op.residuals:
+        return outs
+    return (outs if op.num_outputs != 1 else (outs,)) + (None,) * len(op.residuals)
 
 
 def _run_eagerly(op, inputs, attrs):

@@ -8,11 +8,15 @@ and, optionally, a shape rule. `execute(op, inputs, attrs)`:
    Keras functional tensor (whose value read raises `DeferredCall`) is added
    to that tensor's graph instead;
 2. if any tape is recording, offers the call to each tape, which keeps it
-   only when an input is watched.
+   only when an input is watched. An op with residuals (see `OpDef`) runs its
+   residual kernel instead when a tape will keep the call: the tape records
+   the residuals as extra outputs; the caller sees the op's own outputs.
 
 Gradient rules all have one signature (see `autodiff/backprop.py`):
 `grad(inputs, outputs, attrs, dy[, needs]) -> tuple of input grads (None
-where none)`; `needs`, when the rule declares it, says which inputs want one.
+where none)`; `needs`, when the op declares `grad_needs`, says which inputs
+want one. Every definition is registered by its unique name
+(`registered_ops`).
 """
 from __future__ import annotations
 
@@ -51,14 +55,35 @@ class NoGradient:
 NO_GRADIENT = NoGradient()
 
 
+class _Transparent:
+    """Marker batch rule: the op's own gradient rule passes a leading batch axis of dy
+    through unchanged (elementwise ops, batched matmul)."""
+
+    def __repr__(self):
+        return "TRANSPARENT"
+
+
+TRANSPARENT = _Transparent()
+
+# Every registered definition, by its unique name (see `OpDef`, `registered_ops`).
+_REGISTRY: dict = {}
+
+
 class OpDef:
-    """One op: its TF-style name, kernel, gradient rule and flags.
+    """One op: its TF-style name, kernel, gradient rule and what the engines need.
+
+    Everything tapeflow's engines know about an op is declared here, beside its
+    kernel, so that no table elsewhere is keyed by its name. A definition is
+    registered under its name (unique: a second definition of a name is an
+    error) unless `register=False` (ops built per traced function, such as a
+    `tf.cond`'s or a custom gradient's).
 
     Args:
         name: the op type, as TF names it ('MatMul', 'Conv2D'); appears in errors.
         kernel: `kernel(*arrays, **attrs)` -> array (or tuple of arrays).
-        grad: the gradient rule, `NO_GRADIENT`, or None (a missing rule: taking
-            a gradient through the op raises an error naming it).
+        grad: the gradient rule `grad(inputs, outputs, attrs, dy)` -> one gradient
+            per input (None where none), `NO_GRADIENT`, or None (a missing rule:
+            taking a gradient through the op raises an error naming it).
         num_outputs: how many arrays the kernel returns (1 means a bare array).
         shape_fn: `shape_fn(inputs, attrs) -> [(TensorShape, DType), ...]` used
             when tracing; without one, shapes are found by running the kernel on
@@ -67,13 +92,71 @@ class OpDef:
         aliases: the kernel may return a view of its input (reshape, slice):
             when that input is a Variable the result is copied, so that an
             in-place update of the Variable never changes an existing Tensor.
+        grad_needs: the rule takes a fifth argument, `needs` (one bool per
+            input: is its gradient wanted?), and may skip the others (a
+            matmul's gradient for a data batch).
+        grad_uses_outputs: the rule reads `outputs` (a traced function then
+            keeps them for its backward pass).
+        batch_rule: for `jacobian`'s one-walk form, where every gradient has a
+            leading batch axis: `TRANSPARENT` (the rule already passes that axis
+            through) or `rule(inputs, outputs, attrs, dy, batch)` accounting for
+            it; None: jacobians through the op go row by row.
+        batch_when: `batch_when(inputs, attrs) -> bool`, whether `batch_rule`
+            applies to one call (a matmul of vectors, a softmax on axis 0: not).
+        inline: `inline(node, context) -> (template, constants)` or None: a
+            NumPy expression for a `tf.function` plan to write instead of the
+            kernel call (`{0}`, `{1}`, ... stand for the inputs; see
+            `function/fastpath.py`, which checks it against the kernel).
+        shape_only: the result depends only on the inputs' shapes and dtypes
+            (`ones_like`): folded to a constant when those are known.
+        node_name: base name of the op's tensors in a traced graph, when TF's
+            differs from the op type ('add' for AddV2).
+        pure_read: stateful only so as never to be folded (a Variable read); it
+            has no side effect, so a plan drops it when its value is unused.
+        residuals: names of extra outputs that only the gradient reads (a
+            convolution's patches). They are produced by `residual_kernel` only
+            when a recording tape or a plan consumer needs them, and live as
+            long as any tensor (the tape's entry, the plan's slot). The rule's
+            `outputs` is then the tuple (outputs..., residuals...), a residual
+            None where it was not produced; `shape_fn` gives the residuals'
+            shapes after the outputs'.
+        residual_kernel: `residual_kernel(*arrays, **attrs)` -> the outputs
+            followed by the residuals.
+        register: add the definition to the registry (see above).
     """
 
-    __slots__ = ("name", "kernel", "grad", "num_outputs", "shape_fn", "stateful",
-                 "aliases", "no_grad", "grad_needs")
+    __slots__ = (
+        "__weakref__",
+        "aliases",
+        "batch_rule",
+        "batch_when",
+        "definition",
+        "grad",
+        "grad_needs",
+        "grad_uses_outputs",
+        "inline",
+        "kernel",
+        "n_total",
+        "name",
+        "no_grad",
+        "node_name",
+        "num_outputs",
+        "pure_read",
+        "residual_kernel",
+        "residuals",
+        "shape_fn",
+        "shape_only",
+        "stateful",
+    )
 
     def __init__(self, name, kernel, grad=None, num_outputs=1, shape_fn=None,
-                 stateful=False, aliases=False):
+                 stateful=False, aliases=False, *, grad_needs=False, grad_uses_outputs=True,
+                 batch_rule=None, batch_when=None, inline=None, shape_only=False,
+                 node_name=None, pure_read=False, residuals=(), residual_kernel=None,
+                 register=True):
+        if residuals and residual_kernel is None:
+            raise ValueError(f"op '{name}' declares residuals {residuals} but no "
+                             "residual_kernel to produce them.")
         self.name = name
         self.kernel = kernel
         self.grad = grad
@@ -82,14 +165,89 @@ class OpDef:
         self.stateful = stateful
         self.aliases = aliases
         self.no_grad = grad is NO_GRADIENT
-        # A rule with a fifth parameter `needs` (one bool per input) is told which
-        # input gradients are wanted, and may skip the rest (matmul's gradient for
-        # a data batch, a convolution's for the image).
-        code = getattr(grad, "__code__", None)
-        self.grad_needs = code is not None and code.co_argcount >= 5
+        self.grad_needs = grad_needs
+        self.grad_uses_outputs = grad_uses_outputs
+        self.batch_rule = batch_rule
+        self.batch_when = batch_when
+        self.inline = inline
+        self.shape_only = shape_only
+        self.node_name = node_name or name
+        self.pure_read = pure_read
+        self.residuals = tuple(residuals)
+        self.residual_kernel = residual_kernel
+        # Outputs a call records: the visible ones, then the residuals.
+        self.n_total = num_outputs + len(self.residuals)
+        self.definition = self
+        _check_rule_signature(self)
+        if register:
+            _register(self)
+
+    def with_outputs(self, num_outputs):
+        """This definition for a call with `num_outputs` outputs (Unpack, SplitV):
+        everything else shared, registered once under the definition's name."""
+        variant = object.__new__(OpDef)
+        for slot in OpDef.__slots__:
+            if slot != "__weakref__":
+                setattr(variant, slot, getattr(self, slot))
+        variant.num_outputs = num_outputs
+        variant.n_total = num_outputs + len(self.residuals)
+        return variant
 
     def __repr__(self):
         return f"<OpDef {self.name}>"
+
+
+def _register(op):
+    old = _REGISTRY.get(op.name)
+    if old is not None:
+        raise ValueError(
+            f"An op named '{op.name}' is already defined (kernel "
+            f"{getattr(old.kernel, '__qualname__', old.kernel)!s} in "
+            f"{getattr(old.kernel, '__module__', '?')}); op names must be unique: give the new "
+            "op another name, or one definition several variants (`OpDef.with_outputs`, an "
+            "optional input).")
+    _REGISTRY[op.name] = op
+
+
+def _check_rule_signature(op):
+    """A rule that takes `needs` must say so (`grad_needs=True`), and one that declares
+    it must take it: a mismatch fails here, at definition, not at the first gradient."""
+    rule = op.grad
+    code = getattr(rule, "__code__", None)
+    if code is None or rule is NO_GRADIENT:
+        return
+    positional = code.co_argcount - len(getattr(rule, "__defaults__", None) or ())
+    varargs = bool(code.co_flags & 0x04)
+    wanted = 5 if op.grad_needs else 4
+    if positional > wanted or (code.co_argcount < wanted and not varargs):
+        raise TypeError(
+            f"The gradient rule of op '{op.name}' ({code.co_name}) takes {code.co_argcount} "
+            f"positional parameters; rules take (inputs, outputs, attrs, dy), plus `needs` "
+            f"when the op is defined with grad_needs=True (it is{' not' * (not op.grad_needs)}).")
+
+
+def registered_ops():
+    """Every registered op definition, by name (a copy)."""
+    return dict(_REGISTRY)
+
+
+def lookup(name):
+    """The registered definition named `name` (KeyError naming it otherwise)."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"No op named '{name}' is registered.") from None
+
+
+def tape_wants(inputs) -> bool:
+    """Whether some recording tape would keep a call with these inputs (see
+    `GradientTape._record`): only then is it worth producing residuals."""
+    for tape in state.tapes:
+        watched = tape._watched
+        for x in inputs:
+            if id(x) in watched or (x._is_variable and tape._watch_accessed and x._trainable):
+                return True
+    return False
 
 
 def _as_value(out):
@@ -109,6 +267,8 @@ def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
     """Runs (eager) or adds (tracing) one op; offers the call to recording tapes."""
     st = state
     if st.graph is None:
+        if op.residuals and st.tapes and tape_wants(inputs):
+            return _execute_with_residuals(op, inputs, attrs)
         try:
             # Spelled out by arity: this is the hottest line of eager mode, and
             # `*list`/`**{}` unpacking costs as much as the rest of the dispatch.
@@ -124,7 +284,7 @@ def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
         except DeferredCall as e:
             # An input is a Keras functional tensor (`tf.nn.relu(keras.Input(...))`):
             # its graph records the call, which the functional model replays.
-            return e.graph.record_call(op, inputs, attrs)
+            return visible_outputs(op, e.graph.record_call(op, inputs, attrs))
         except errors.OpError:
             raise
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as e:
@@ -142,7 +302,31 @@ def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
     if st.tapes:
         for tape in st.tapes:
             tape._record(op, inputs, outs, attrs)
+    if op.residuals:
+        return visible_outputs(op, outs)
     return outs
+
+
+def visible_outputs(op, outs):
+    """The outputs a caller sees of a call that recorded `outs` (residuals dropped)."""
+    if not op.residuals or type(outs) is not tuple or len(outs) != op.n_total:
+        return outs
+    return outs[0] if op.num_outputs == 1 else outs[:op.num_outputs]
+
+
+def _execute_with_residuals(op, inputs, attrs):
+    try:
+        out = op.residual_kernel(*[x._value for x in inputs], **attrs)
+    except errors.OpError:
+        raise
+    except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as e:
+        raise _kernel_error(op, inputs, attrs, e) from None
+    outs = tuple(Tensor(_as_value(o)) for o in out)
+    if op.aliases and inputs[0]._is_variable:
+        outs = (Tensor(outs[0]._value.copy()),) + outs[1:]
+    for tape in state.tapes:
+        tape._record(op, inputs, outs, attrs)
+    return visible_outputs(op, outs)
 
 
 # -- conversion -------------------------------------------------------------

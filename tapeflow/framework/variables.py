@@ -19,7 +19,7 @@ import numpy as np
 
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.context import current_scope, init_scope, state
-from tapeflow.framework.op import OpDef, NO_GRADIENT, convert_to_tensor, execute
+from tapeflow.framework.op import OpDef, NO_GRADIENT, TRANSPARENT, convert_to_tensor, execute
 from tapeflow.framework.tensor import Tensor, _numpy_text, _TensorRef
 from tapeflow.framework.tensor_shape import TensorShape
 
@@ -60,7 +60,7 @@ ASSIGN_SUB = OpDef("AssignSubVariableOp", _assign_sub_kernel, NO_GRADIENT,
                    shape_fn=_same_shape_spec, stateful=True)
 # Reads are stateful so that a traced read is never folded into a constant.
 READ = OpDef("ReadVariableOp", _read_kernel, _read_grad, shape_fn=_same_shape_spec,
-             stateful=True)
+             stateful=True, pure_read=True, grad_uses_outputs=False, batch_rule=TRANSPARENT)
 
 
 class Variable:

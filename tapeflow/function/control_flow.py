@@ -223,7 +223,7 @@ def _build_cond(pred, tb, fb):
         return _cond_grad(tb, fb, captures, variables, inputs, outputs, dy)
 
     op = OpDef("If", kernel, rule, num_outputs=n_out, shape_fn=lambda i, a: specs,
-               stateful=tb.stateful() or fb.stateful())
+               stateful=tb.stateful() or fb.stateful(), register=False)
     outs = execute(op, (pred, *captures, *variables))
     flat = list(outs) if isinstance(outs, tuple) else [outs]
     leaves = iter(flat)
@@ -431,6 +431,6 @@ def _build_while(cb, bb, flat, shapes):
         return while_grad(loop, inputs, dy)
 
     op = OpDef("While", kernel, rule, num_outputs=n, shape_fn=lambda i, a: loop.specs,
-               stateful=loop.stateful)
+               stateful=loop.stateful, register=False)
     outs = execute(op, (*flat, *loop.captures, *loop.variables))
     return list(outs) if isinstance(outs, tuple) else [outs]

@@ -2,8 +2,9 @@
 
 When tapes are recording at call time, the call runs a variant of the
 forward plan that also returns the *saved* values: every tensor that a
-gradient rule of the forward graph may read (the inputs and outputs of the
-nodes on a path from a differentiable input). Each recording tape gets one
+gradient rule of the forward graph may read (the inputs of the nodes on a
+path from a differentiable input, their outputs unless the op declares its
+rule reads none, and their residuals, such as a convolution's patches). Each recording tape gets one
 entry for the whole call, whose outputs are the function's results followed
 by the saved values.
 
@@ -32,7 +33,7 @@ from tapeflow.autodiff import backprop
 from tapeflow.framework import errors
 from tapeflow.framework.context import state
 from tapeflow.framework.graph import FuncGraph
-from tapeflow.framework.op import OpDef
+from tapeflow.framework.op import OpDef, tape_wants
 from tapeflow.framework.tensor import Tensor
 from tapeflow.function.plan import Plan, live_nodes
 
@@ -66,7 +67,7 @@ class FunctionGradient:
         self.watched = watched
         saved, seen = [], set()
         for node in on_path:
-            for t in node.inputs + node.outputs:
+            for t in node.inputs + _outputs_read(node):
                 if t._is_symbolic and id(t) not in seen:
                     seen.add(id(t))
                     saved.append(t)
@@ -79,7 +80,7 @@ class FunctionGradient:
             return self._rule(inputs, outputs, dy)
 
         self.op = OpDef(f"Function-{concrete.name}", _never_run, rule,
-                        num_outputs=self.n_out + len(saved))
+                        num_outputs=self.n_out + len(saved), register=False)
         self._backward = {}
 
     # -- the tape entry's rule ------------------------------------------------------------
@@ -139,7 +140,7 @@ class FunctionGradient:
         for node in self.on_path:
             outs = tuple(m(o) for o in node.outputs)
             entries.append((node.op, tuple(m(x) for x in node.inputs),
-                            outs if node.op.num_outputs != 1 else outs[0], node.attrs))
+                            outs if node.op.n_total != 1 else outs[0], node.attrs))
         watched = {id(mapped[i]): mapped[i] for i in self.watched if i in mapped}
         watched.update((id(p), p) for p in var_ph)
         sources = [m(p) for p in concrete.inputs] + var_ph
@@ -169,6 +170,17 @@ class FunctionGradient:
         return backward, used, used_vars
 
 
+def _outputs_read(node):
+    """The outputs of a forward node its gradient may read: all of them, unless its op
+    declares that its rule reads none (then only its residuals). A multi-output op's
+    outputs are kept either way: the walk fills zeros shaped like those without a
+    gradient."""
+    op = node.op
+    if op.grad_uses_outputs or op.num_outputs != 1:
+        return node.outputs
+    return node.outputs[1:]
+
+
 def call_recorded(concrete, tensors):
     """Runs `concrete` on `tensors`, recording the call as one entry on each recording tape."""
     fg = concrete._grad
@@ -185,11 +197,6 @@ def call_recorded(concrete, tensors):
 
 
 def _any_tape_watches(inputs) -> bool:
-    """Whether some recording tape would keep an entry with these inputs (see
-    `GradientTape._record`): only then are the saved values worth keeping."""
-    for tape in state.tapes:
-        watched = tape._watched
-        for x in inputs:
-            if id(x) in watched or (x._is_variable and tape._watch_accessed and x._trainable):
-                return True
-    return False
+    """Whether some recording tape would keep an entry with these inputs: only then
+    are the saved values worth keeping."""
+    return tape_wants(inputs)

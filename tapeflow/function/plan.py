@@ -7,7 +7,10 @@ At the end of tracing, a `FuncGraph` becomes a `Plan`:
 2. every kept node becomes a `Step` (kernel, attrs, input references, output
    slots); inputs refer to a slot (a placeholder or an earlier step's
    output), to a constant array (captured eager tensors, folded constants),
-   or to a Variable, whose value is read when the step runs;
+   or to a Variable, whose value is read when the step runs. A node whose op
+   has residuals (a convolution's patches) runs the op's residual kernel
+   when a later step or the plan's outputs read them, its plain kernel
+   otherwise;
 3. each slot is freed right after its last use, so intermediates do not
    outlive their consumers;
 4. the steps are written out as the source of one Python function, one line
@@ -83,7 +86,7 @@ class Step:
 
 def is_pure_read(op) -> bool:
     """Variable reads are flagged stateful (never folded) but have no side effect."""
-    return op.name == "ReadVariableOp"
+    return op.pure_read
 
 
 def live_nodes(graph, outputs):
@@ -154,7 +157,10 @@ class Plan:
             slot_of.setdefault(id(p), i)
         n_slots = len(self.inputs)
         steps = []
-        for node in live_nodes(self.graph, self.outputs):
+        nodes = live_nodes(self.graph, self.outputs)
+        read = {id(t) for t in self.outputs}
+        read.update(id(x) for node in nodes for x in node.inputs)
+        for node in nodes:
             refs = []
             for x in node.inputs:
                 if x._is_symbolic:
@@ -168,12 +174,16 @@ class Plan:
                     refs.append(("var", x))
                 else:
                     refs.append(("const", x._value))
+            op = node.op
+            kernel, produced = op.kernel, node.outputs[:op.num_outputs]
+            if op.residuals and any(id(r) in read for r in node.outputs[op.num_outputs:]):
+                kernel, produced = op.residual_kernel, node.outputs
             outs = []
-            for o in node.outputs:
+            for o in produced:
                 slot_of[id(o)] = n_slots
                 outs.append(n_slots)
                 n_slots += 1
-            steps.append(Step(node, node.op.kernel, node.attrs, refs, outs))
+            steps.append(Step(node, kernel, node.attrs, refs, outs))
         self._out_refs = []
         for t in self.outputs:
             if getattr(t, "_is_variable", False):
@@ -226,9 +236,7 @@ class Plan:
         args = ", ".join(f"s{i}" for i in range(len(self.inputs)))
         lines = [f"def plan({args}):"]
         self._line_step = {}
-        context = {"slot_of": self._slot_of, "filter_grad_inputs": {
-            step.inputs[0][1] for step in self.steps
-            if step.node.op.name == "Conv2DBackpropFilter" and step.inputs[0][0] == "slot"}}
+        context = {"slot_of": self._slot_of}
         for k, step in enumerate(self.steps):
             call_args = [ref(kind, v) for kind, v in step.inputs]
             fast = fastpath.specialize(step.node, context)
@@ -242,7 +250,7 @@ class Plan:
                 call = f"k{k}({', '.join(call_args)})"
             op = step.node.op
             self._line_step[len(lines) + 1] = step
-            if op.num_outputs == 1:
+            if op.num_outputs == 1 and step.kernel is op.kernel:
                 out = f"s{step.outputs[0]}"
                 if op.aliases and step.inputs and step.inputs[0][0] == "var":
                     # A view of a Variable would change when the Variable is assigned.

@@ -58,7 +58,8 @@ def _history_op(loop):
             out.append((TensorShape([None]).concatenate(s), d))
         return out
 
-    return OpDef("WhileHistory", kernel, NO_GRADIENT, num_outputs=n + 1, shape_fn=shapes)
+    return OpDef("WhileHistory", kernel, NO_GRADIENT, num_outputs=n + 1, shape_fn=shapes,
+                 register=False)
 
 
 def while_grad(loop, inputs, dy):

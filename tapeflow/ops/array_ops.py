@@ -8,7 +8,7 @@ import builtins
 import numpy as np
 
 from tapeflow.framework import dtypes, errors
-from tapeflow.framework.op import (NO_GRADIENT, OpDef, as_input, convert_to_tensor,
+from tapeflow.framework.op import (NO_GRADIENT, TRANSPARENT, OpDef, as_input, convert_to_tensor,
                                    execute)
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
@@ -87,8 +87,9 @@ def _fill_shape(inputs, attrs):
     return [(TensorShape(None if n is None else [None] * n), value.dtype)]
 
 
-_FILL = OpDef("Fill", _fill_kernel, lambda x, y, a, dy: (None, reduce_sum_all(dy)),
-              shape_fn=_fill_shape)
+_FILL = OpDef("Fill", _fill_kernel,
+              lambda inputs, outputs, attrs, dy: (None, reduce_sum_all(dy)),
+              shape_fn=_fill_shape, grad_uses_outputs=False)
 
 
 def reduce_sum_all(x):
@@ -159,9 +160,9 @@ def _like_shape(dtype_attr="dtype"):
 
 
 _ZEROS_LIKE = OpDef("ZerosLike", lambda x, dtype=None: np.zeros_like(x, dtype=dtype),
-                    NO_GRADIENT, shape_fn=_like_shape())
+                    NO_GRADIENT, shape_fn=_like_shape(), shape_only=True)
 _ONES_LIKE = OpDef("OnesLike", lambda x, dtype=None: np.ones_like(x, dtype=dtype),
-                   NO_GRADIENT, shape_fn=_like_shape())
+                   NO_GRADIENT, shape_fn=_like_shape(), shape_only=True)
 _NO_DTYPE: dict = {}
 
 
@@ -208,8 +209,9 @@ def linspace(start, stop, num, name=None, axis=0):
 
 # -- identity, stop_gradient --------------------------------------------------
 
-_IDENTITY = OpDef("Identity", lambda x: x, lambda x, y, a, dy: (dy,), shape_fn=same_as_first,
-                  aliases=True)
+_IDENTITY = OpDef("Identity", lambda x: x, lambda inputs, outputs, attrs, dy: (dy,),
+                  shape_fn=same_as_first, aliases=True, grad_uses_outputs=False,
+                  batch_rule=TRANSPARENT)
 _STOP = OpDef("StopGradient", lambda x: x, NO_GRADIENT, shape_fn=same_as_first, aliases=True)
 
 
@@ -230,7 +232,7 @@ def _shape_kernel(x, out):
 
 _SHAPE = OpDef("Shape", _shape_kernel, NO_GRADIENT,
                shape_fn=lambda i, a: [(TensorShape([i[0].shape.rank]),
-                                       dtypes.from_numpy(a["out"]))])
+                                       dtypes.from_numpy(a["out"]))], shape_only=True)
 
 
 def shape(input, out_type=dtypes.int32, name=None):  # noqa: A002
@@ -261,15 +263,27 @@ def size(input, out_type=dtypes.int32, name=None):  # noqa: A002
 
 # -- reshape family ---------------------------------------------------------------
 
-def _reshape_grad(x, y, a, dy):
-    return (reshape(dy, shape(x[0])),)
+def _reshape_grad(inputs, outputs, attrs, dy):
+    return (reshape(dy, shape(inputs[0])),) + (None,) * (len(inputs) - 1)
 
 
-def _reshape_kernel(x, shape):
+def _batch_reshape(inputs, outputs, attrs, dy, batch):
+    # Any reshape's gradient: dy back to x's shape, behind the batch axis.
+    g = reshape(dy, [batch] + list(inputs[0]._value.shape))
+    return (g,) + (None,) * (len(inputs) - 1)
+
+
+def _reshape_kernel(x, shape_input=None, shape=None):
+    # The target shape is the `shape` attribute, or, when known only at run time, the
+    # op's second input (an int array).
+    if shape is None:
+        shape = tuple(int(d) for d in shape_input)
     return np.reshape(x, shape)
 
 
 def _reshape_shape(inputs, attrs):
+    if len(inputs) == 2:
+        return _reshape_dyn_shape(inputs, attrs)
     x = inputs[0]
     dims = list(attrs["shape"])
     if -1 in dims:
@@ -288,10 +302,6 @@ def _reshape_shape(inputs, attrs):
                               f"{x.shape.num_elements()} values, but the requested shape has "
                               f"{int(np.prod(dims))}")
     return [(TensorShape(dims), x.dtype)]
-
-
-def _reshape_dyn_kernel(x, shape):
-    return np.reshape(x, tuple(int(d) for d in shape))
 
 
 def shape_tensor_dims(s):
@@ -322,10 +332,8 @@ def _reshape_dyn_shape(inputs, attrs):
     return [(TensorShape(shape_tensor_dims(s)), x.dtype)]
 
 
-_RESHAPE = OpDef("Reshape", _reshape_kernel, _reshape_grad, shape_fn=_reshape_shape, aliases=True)
-_RESHAPE_DYN = OpDef("Reshape", _reshape_dyn_kernel,
-                     lambda x, y, a, dy: (reshape(dy, shape(x[0])), None),
-                     shape_fn=_reshape_dyn_shape, aliases=True)
+_RESHAPE = OpDef("Reshape", _reshape_kernel, _reshape_grad, shape_fn=_reshape_shape, aliases=True,
+                 grad_uses_outputs=False, batch_rule=_batch_reshape)
 
 
 def reshape(tensor, shape, name=None):
@@ -339,7 +347,7 @@ def reshape(tensor, shape, name=None):
     x = as_input(tensor)
     dims = _static_shape_list(shape)
     if dims is None or None in dims:
-        return execute(_RESHAPE_DYN, (x, _shape_input(shape)))
+        return execute(_RESHAPE, (x, _shape_input(shape)))
     if dims.count(-1) > 1:
         raise errors.op_error("Reshape", f"only one input size may be -1, not both; shape={dims}")
     if not _is_sym(x):
@@ -380,7 +388,8 @@ def expand_dims(input, axis, name=None):  # noqa: A002
 _EXPAND = OpDef("ExpandDims", lambda x, axis: np.expand_dims(x, axis), _reshape_grad,
                 shape_fn=lambda i, a: [(TensorShape(
                     i[0].shape.as_list()[:a["axis"]] + [1] + i[0].shape.as_list()[a["axis"]:]),
-                    i[0].dtype)], aliases=True)
+                    i[0].dtype)], aliases=True, grad_uses_outputs=False,
+                batch_rule=_batch_reshape)
 
 
 def _squeeze_kernel(x, axis):
@@ -390,7 +399,7 @@ def _squeeze_kernel(x, axis):
 _SQUEEZE = OpDef("Squeeze", _squeeze_kernel, _reshape_grad,
                  shape_fn=lambda i, a: [(TensorShape([d for k, d in enumerate(i[0].shape.as_list())
                                                       if k not in a["axis"]]), i[0].dtype)],
-                 aliases=True)
+                 aliases=True, grad_uses_outputs=False, batch_rule=_batch_reshape)
 
 
 def squeeze(input, axis=None, name=None):  # noqa: A002
@@ -417,9 +426,14 @@ def squeeze(input, axis=None, name=None):  # noqa: A002
     return execute(_SQUEEZE, (x,), {"axis": ax})
 
 
-def _transpose_grad(x, y, attrs, dy):
+def _transpose_grad(inputs, outputs, attrs, dy):
     inv = np.argsort(attrs["perm"]).tolist()
     return (transpose(dy, inv),)
+
+
+def _batch_transpose(inputs, outputs, attrs, dy, batch):
+    inv = np.argsort(attrs["perm"]).tolist()
+    return (transpose(dy, [0] + [p + 1 for p in inv]),)
 
 
 def _transpose_shape(inputs, attrs):
@@ -428,7 +442,8 @@ def _transpose_shape(inputs, attrs):
 
 
 _TRANSPOSE = OpDef("Transpose", lambda x, perm: np.transpose(x, perm), _transpose_grad,
-                   shape_fn=_transpose_shape, aliases=True)
+                   shape_fn=_transpose_shape, aliases=True, grad_uses_outputs=False,
+                   batch_rule=_batch_transpose)
 
 
 def transpose(a, perm=None, conjugate=False, name="transpose"):
@@ -465,8 +480,10 @@ def _broadcast_to_shape(inputs, attrs):
 
 
 # The gradient is dy itself: the engine sums it back to the input's shape.
-_BROADCAST_TO = OpDef("BroadcastTo", _broadcast_to_kernel, lambda x, y, a, dy: (dy, None),
-                      shape_fn=_broadcast_to_shape, aliases=True)
+_BROADCAST_TO = OpDef("BroadcastTo", _broadcast_to_kernel,
+                      lambda inputs, outputs, attrs, dy: (dy, None),
+                      shape_fn=_broadcast_to_shape, aliases=True, grad_uses_outputs=False,
+                      batch_rule=TRANSPARENT)
 
 
 def broadcast_to(input, shape, name=None):  # noqa: A002
@@ -490,12 +507,12 @@ def _concat_shape(inputs, attrs):
     return [(TensorShape(dims), inputs[0].dtype)]
 
 
-def _concat_grad(x, y, attrs, dy):
+def _concat_grad(inputs, outputs, attrs, dy):
     axis = attrs["axis"]
-    sizes = [t.shape[axis] for t in x]
+    sizes = [t.shape[axis] for t in inputs]
     if None in sizes:
-        sizes = [shape(t)[axis] for t in x]
-        return tuple(_slice_axis(dy, axis, sizes, i) for i in _pyrange(len(x)))
+        sizes = [shape(t)[axis] for t in inputs]
+        return tuple(_slice_axis(dy, axis, sizes, i) for i in _pyrange(len(inputs)))
     return tuple(split(dy, sizes, axis=axis))
 
 
@@ -550,9 +567,12 @@ def _stack_shape(inputs, attrs):
     return [(TensorShape(dims), inputs[0].dtype)]
 
 
-_STACK = OpDef("Pack", lambda *xs, axis: np.stack(xs, axis=axis),
-               lambda x, y, a, dy: tuple(unstack(dy, num=len(x), axis=a["axis"])),
-               shape_fn=_stack_shape)
+def _stack_grad(inputs, outputs, attrs, dy):
+    return tuple(unstack(dy, num=len(inputs), axis=attrs["axis"]))
+
+
+_STACK = OpDef("Pack", lambda *xs, axis: np.stack(xs, axis=axis), _stack_grad,
+               shape_fn=_stack_shape, grad_uses_outputs=False)
 
 
 def stack(values, axis=0, name="stack"):
@@ -587,9 +607,13 @@ def _unstack_shape(inputs, attrs):
     return [(TensorShape(dims), inputs[0].dtype)] * attrs["num"]
 
 
+_UNSTACK = OpDef("Unpack", _unstack_kernel,
+                 lambda inputs, outputs, attrs, dy: (stack(list(dy), axis=attrs["axis"]),),
+                 shape_fn=_unstack_shape, grad_uses_outputs=False)
+
+
 def _unstack_op(num):
-    return OpDef("Unpack", _unstack_kernel, lambda x, y, a, dy: (stack(list(dy), axis=a["axis"]),),
-                 num_outputs=num, shape_fn=_unstack_shape)
+    return _UNSTACK.with_outputs(num)
 
 
 _UNSTACK_OPS: dict = {}
@@ -631,6 +655,12 @@ def _split_shape(inputs, attrs):
     return out
 
 
+# One definition; each call takes the variant with as many outputs as parts.
+_SPLIT = OpDef("SplitV", _split_kernel,
+               lambda inputs, outputs, attrs, dy: (concat(list(dy), axis=attrs["axis"]),),
+               shape_fn=_split_shape, grad_uses_outputs=False)
+
+
 def split(value, num_or_size_splits, axis=0, num=None, name="split"):
     """Splits into `n` equal parts or parts of the given sizes (one may be -1) along `axis`.
 
@@ -660,15 +690,14 @@ def split(value, num_or_size_splits, axis=0, num=None, name="split"):
                                   f"along split_dim exactly if fully specified, or be less than "
                                   "the size of the input along split_dim; "
                                   f"sizes {sizes} vs dim {dim}")
-    op = OpDef("SplitV", _split_kernel, lambda x, y, a, dy: (concat(list(dy), axis=a["axis"]),),
-               num_outputs=len(sizes), shape_fn=_split_shape)
+    op = _SPLIT.with_outputs(len(sizes))
     out = execute(op, (x,), {"sizes": tuple(sizes), "axis": axis})
     return [out] if len(sizes) == 1 else list(out)
 
 
-def _tile_grad(x, y, attrs, dy):
+def _tile_grad(inputs, outputs, attrs, dy):
     from tapeflow.ops import reduce_ops
-    xs = x[0].shape.as_list()
+    xs = inputs[0].shape.as_list()
     m = attrs["multiples"]
     inter = []
     for mi, d in zip(m, xs):
@@ -706,11 +735,11 @@ def _pad_kernel(x, paddings, mode, constant_values):
     return np.pad(x, paddings, mode="reflect" if mode == "REFLECT" else "symmetric")
 
 
-def _pad_grad(x, y, attrs, dy):
+def _pad_grad(inputs, outputs, attrs, dy):
     if attrs["mode"] != "CONSTANT":
-        return (execute(_PAD_GRAD_MIRROR, (x[0], dy), attrs),)
+        return (execute(_PAD_GRAD_MIRROR, (inputs[0], dy), attrs),)
     key = tuple(_pyslice(lo, lo + d if d is not None else -hi or None)
-                for (lo, hi), d in zip(attrs["paddings"], x[0].shape.as_list()))
+                for (lo, hi), d in zip(attrs["paddings"], inputs[0].shape.as_list()))
     return (getitem(dy, key),)
 
 
@@ -741,7 +770,7 @@ def _mirror_pad_grad_kernel(x, dy, paddings, mode, constant_values):
 
 # Folding borders back is linear in dy, and its adjoint is mirror padding again.
 _PAD_GRAD_MIRROR = OpDef("MirrorPadGrad", _mirror_pad_grad_kernel,
-                         lambda x, y, a, g: (None, execute(_PAD, (g,), a)),
+                         lambda inputs, outputs, attrs, g: (None, execute(_PAD, (g,), attrs)),
                          shape_fn=lambda i, a: [(i[0].shape, i[0].dtype)])
 _PAD = OpDef("PadV2", _pad_kernel, _pad_grad,
              shape_fn=lambda i, a: [(TensorShape([None if d is None else d + lo + hi for d, (lo, hi)

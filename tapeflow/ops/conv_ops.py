@@ -4,20 +4,18 @@ The kernels live in `tapeflow/backend/conv.py`; here are the ops, their shape
 rules and gradients. Each backprop op is linear in its two real operands, so
 the family is closed under differentiation (second derivatives work).
 
-While a tape records, the forward convolution keeps its patches (im2col
-matrix) for the filter backprop, which then skips copying the input again
-(`backend.conv.PatchCache`); never for a Variable input, whose array may be
-updated in place before the backward pass.
+The convolution's patches (im2col matrix) are a residual output of Conv2D:
+when a recording tape keeps the call, or a `tf.function` plan has a filter
+backprop that reads them, the kernel returns them beside the output and the
+filter backprop takes them as its fourth input instead of copying the input
+again. They live as long as the tape entry or the plan slot holding them.
 """
 from __future__ import annotations
-
-import threading
 
 import numpy as np
 
 from tapeflow.backend import conv as K
 from tapeflow.framework import errors
-from tapeflow.framework.context import state
 from tapeflow.framework.op import OpDef, as_input, binary_inputs, execute
 from tapeflow.framework.tensor_shape import TensorShape
 
@@ -66,50 +64,63 @@ def _conv_out_shape(x_shape, k_shape, attrs, out_channels):
 
 
 def _conv_shape(inputs, attrs):
+    """The output's shape, then the patches' (N, Ho, Wo, kh, kw, C)."""
     x, w = inputs
-    kh, kw, _, co = w.shape.as_list()
-    return [(_conv_out_shape(x.shape, (kh, kw), attrs, co), x.dtype)]
+    kh, kw, ci, co = w.shape.as_list()
+    out = _conv_out_shape(x.shape, (kh, kw), attrs, co)
+    patches = TensorShape(out.as_list()[:3] + [kh, kw, ci])
+    return [(out, x.dtype), (patches, x.dtype)]
 
 
-def _conv_grad(x, y, attrs, dy, needs):
+def _conv_grad(inputs, outputs, attrs, dy, needs):
     # `needs` skips the input gradient of a first layer fed with data (a
     # product and a scatter-add the size of the input, for nothing).
-    inp, w = x
-    return (execute(_CONV_BP_INPUT, (inp, w, dy), attrs) if needs[0] else None,
-            execute(_CONV_BP_FILTER, (inp, w, dy), attrs) if needs[1] else None)
-
-
-# Set by `conv2d` around its own eager call only: kernels see arrays, not
-# whether a tape will want the patches or whether the input is a Variable.
-_keep = threading.local()
+    image, filters = inputs
+    patches = outputs[1]               # the residual; None when it was not produced
+    filter_inputs = (image, filters, dy) if patches is None else (image, filters, dy, patches)
+    return (execute(_CONV_BP_INPUT, (image, filters, dy), attrs) if needs[0] else None,
+            execute(_CONV_BP_FILTER, filter_inputs, attrs) if needs[1] else None)
 
 
 def _conv_kernel(x, w, strides, padding, dilations):
-    return K.conv2d(x, w, strides, padding, dilations,
-                    keep_patches=getattr(_keep, "on", False))
+    return K.conv2d(x, w, strides, padding, dilations)
+
+
+def _conv_residual_kernel(x, w, strides, padding, dilations):
+    return K.conv2d(x, w, strides, padding, dilations, keep_patches=True)
 
 
 def _bp_input_kernel(x, w, dy, strides, padding, dilations):
     return K.conv2d_backprop_input(x.shape, w, dy, strides, padding, dilations)
 
 
-def _bp_filter_kernel(x, w, dy, strides, padding, dilations):
-    return K.conv2d_backprop_filter(x, w.shape, dy, strides, padding, dilations)
+def _bp_filter_kernel(x, w, dy, patches=None, *, strides, padding, dilations):
+    return K.conv2d_backprop_filter(x, w.shape, dy, strides, padding, dilations, patches)
 
 
-_CONV = OpDef("Conv2D", _conv_kernel, _conv_grad, shape_fn=_conv_shape)
+def _bp_input_grad(inputs, outputs, attrs, g):
+    _, filters, dy = inputs
+    return (None, execute(_CONV_BP_FILTER, (g, filters, dy), attrs),
+            execute(_CONV, (g, filters), attrs))
+
+
+def _bp_filter_grad(inputs, outputs, attrs, g):
+    # The patches input (when given) is the image's, re-read: its gradient goes to the image.
+    image, _, dy = inputs[:3]
+    return ((execute(_CONV_BP_INPUT, (image, g, dy), attrs), None,
+             execute(_CONV, (image, g), attrs)) + (None,) * (len(inputs) - 3))
+
+
+_CONV = OpDef("Conv2D", _conv_kernel, _conv_grad, shape_fn=_conv_shape, grad_needs=True,
+              residuals=("patches",), residual_kernel=_conv_residual_kernel)
 # Both backprops are linear in their two real operands, so their gradients are
 # the other two members of this family: the set is closed under differentiation.
-_CONV_BP_INPUT = OpDef(
-    "Conv2DBackpropInput", _bp_input_kernel,
-    lambda x, y, a, g: (None, execute(_CONV_BP_FILTER, (g, x[1], x[2]), a),
-                        execute(_CONV, (g, x[1]), a)),
-    shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)])
-_CONV_BP_FILTER = OpDef(
-    "Conv2DBackpropFilter", _bp_filter_kernel,
-    lambda x, y, a, g: (execute(_CONV_BP_INPUT, (x[0], g, x[2]), a), None,
-                        execute(_CONV, (x[0], g), a)),
-    shape_fn=lambda i, a: [(i[1].shape, i[2].dtype)])
+_CONV_BP_INPUT = OpDef("Conv2DBackpropInput", _bp_input_kernel, _bp_input_grad,
+                       shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)],
+                       grad_uses_outputs=False)
+_CONV_BP_FILTER = OpDef("Conv2DBackpropFilter", _bp_filter_kernel, _bp_filter_grad,
+                        shape_fn=lambda i, a: [(i[1].shape, i[2].dtype)],
+                        grad_uses_outputs=False)
 
 
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC",
@@ -144,13 +155,7 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC",
             raise errors.op_error("Conv2D", f"the filter ({kh}x{kw}, dilation {dh}x{dw}) is "
                                   f"larger than the input's spatial size {h}x{wd} with VALID "
                                   f"padding; input shape {x.shape}")
-    if not state.tapes or x._is_variable or state.graph is not None:
-        return execute(_CONV, (x, w), attrs)
-    _keep.on = True
-    try:
-        return execute(_CONV, (x, w), attrs)
-    finally:
-        _keep.on = False
+    return execute(_CONV, (x, w), attrs)
 
 
 convolution = conv2d
@@ -176,15 +181,18 @@ def _max_pool_gg_kernel(x, ddx, ksize, strides, padding):
     return K.max_pool_grad_grad(x, ddx, ksize, strides, padding)
 
 
-_MAX_POOL_GG = OpDef("MaxPoolGradGrad", _max_pool_gg_kernel,
-                     lambda x, y, a, g: (None, execute(_MAX_POOL_GRAD, (x[0], g), a)),
-                     shape_fn=None)
-_MAX_POOL_GRAD = OpDef("MaxPoolGrad", _max_pool_grad_kernel,
-                       lambda x, y, a, g: (None, execute(_MAX_POOL_GG, (x[0], g), a)),
-                       shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)])
-_MAX_POOL = OpDef("MaxPool", _max_pool_kernel,
-                  lambda x, y, a, dy: (execute(_MAX_POOL_GRAD, (x[0], dy), a),),
-                  shape_fn=_pool_shape)
+_MAX_POOL_GG = OpDef(
+    "MaxPoolGradGrad", _max_pool_gg_kernel,
+    lambda inputs, outputs, attrs, g: (None, execute(_MAX_POOL_GRAD, (inputs[0], g), attrs)),
+    shape_fn=None, grad_uses_outputs=False)
+_MAX_POOL_GRAD = OpDef(
+    "MaxPoolGrad", _max_pool_grad_kernel,
+    lambda inputs, outputs, attrs, g: (None, execute(_MAX_POOL_GG, (inputs[0], g), attrs)),
+    shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)], grad_uses_outputs=False)
+_MAX_POOL = OpDef(
+    "MaxPool", _max_pool_kernel,
+    lambda inputs, outputs, attrs, dy: (execute(_MAX_POOL_GRAD, (inputs[0], dy), attrs),),
+    shape_fn=_pool_shape, grad_uses_outputs=False)
 
 
 def _avg_pool_kernel(x, ksize, strides, padding):
@@ -195,12 +203,14 @@ def _avg_pool_grad_kernel(x, dy, ksize, strides, padding):
     return K.avg_pool_grad(x.shape, dy, ksize, strides, padding)
 
 
-_AVG_POOL_GRAD = OpDef("AvgPoolGrad", _avg_pool_grad_kernel,
-                       lambda x, y, a, g: (None, execute(_AVG_POOL, (g,), a)),
-                       shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)])
-_AVG_POOL = OpDef("AvgPool", _avg_pool_kernel,
-                  lambda x, y, a, dy: (execute(_AVG_POOL_GRAD, (x[0], dy), a),),
-                  shape_fn=_pool_shape)
+_AVG_POOL_GRAD = OpDef(
+    "AvgPoolGrad", _avg_pool_grad_kernel,
+    lambda inputs, outputs, attrs, g: (None, execute(_AVG_POOL, (g,), attrs)),
+    shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)], grad_uses_outputs=False)
+_AVG_POOL = OpDef(
+    "AvgPool", _avg_pool_kernel,
+    lambda inputs, outputs, attrs, dy: (execute(_AVG_POOL_GRAD, (inputs[0], dy), attrs),),
+    shape_fn=_pool_shape, grad_uses_outputs=False)
 
 
 def _pool(op, name, input, ksize, strides, padding, data_format):

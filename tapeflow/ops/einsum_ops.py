@@ -57,12 +57,12 @@ def _einsum_kernel(*arrays, equation):
     return np.asarray(np.einsum(equation, *arrays, optimize=big))
 
 
-def _einsum_grad(x, y, attrs, dy, needs):
+def _einsum_grad(inputs, outputs, attrs, dy, needs):
     from tapeflow.ops import array_ops
     lhs, out = attrs["equation"].split("->")
     terms = lhs.split(",")
     grads = []
-    for k, (t, xk) in enumerate(zip(terms, x)):
+    for k, (t, xk) in enumerate(zip(terms, inputs)):
         if not needs[k]:
             grads.append(None)
             continue
@@ -73,7 +73,7 @@ def _einsum_grad(x, y, attrs, dy, needs):
         avail = set(out).union(*others) if others else set(out)
         kept = "".join(c for c in t if c in avail)
         eq = ",".join([out] + others) + "->" + kept
-        g = execute(_EINSUM, (dy,) + tuple(x[j] for j in range(len(terms)) if j != k),
+        g = execute(_EINSUM, (dy,) + tuple(inputs[j] for j in range(len(terms)) if j != k),
                     {"equation": eq})
         if kept != t:   # letters summed inside operand k only: broadcast back
             shape = xk.shape.as_list()
@@ -95,7 +95,8 @@ def _einsum_shape(inputs, attrs):
     return [(TensorShape([sizes.get(c) for c in out]), inputs[0].dtype)]
 
 
-_EINSUM = OpDef("Einsum", _einsum_kernel, _einsum_grad, shape_fn=_einsum_shape)
+_EINSUM = OpDef("Einsum", _einsum_kernel, _einsum_grad, shape_fn=_einsum_shape,
+                grad_needs=True, grad_uses_outputs=False)
 
 
 def einsum(equation, *inputs, **kwargs):

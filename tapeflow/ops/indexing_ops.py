@@ -66,12 +66,27 @@ def _getitem_shape(inputs, attrs):
     return [(TensorShape([p if p == q else None for p, q in zip(a, b)]), x.dtype)]
 
 
+def _batch_slice(inputs, outputs, attrs, dy, batch):
+    # The same scatter, into zeros shaped like x behind the batch axis.
+    xv = inputs[0]._value
+    base = Tensor(np.broadcast_to(xv, (batch,) + xv.shape))   # only its shape is read
+    return (execute(_SLICE_GRAD, (base, dy), {"key": (_pyslice(None),) + tuple(attrs["key"])}),)
+
+
+def _batch_slice_grad(inputs, outputs, attrs, g, batch):
+    # StridedSliceGrad(x, dy) scatters dy into zeros shaped like x: the adjoint slices g.
+    return None, getitem(g, (_pyslice(None),) + tuple(attrs["key"]))
+
+
 _SLICE = OpDef("StridedSlice", lambda x, key: x[key],
-               lambda x, y, a, dy: (execute(_SLICE_GRAD, (x[0], dy), a),),
-               shape_fn=_getitem_shape, aliases=True)
+               lambda inputs, outputs, attrs, dy: (
+                   execute(_SLICE_GRAD, (inputs[0], dy), attrs),),
+               shape_fn=_getitem_shape, aliases=True, node_name="strided_slice",
+               grad_uses_outputs=False, batch_rule=_batch_slice)
 _SLICE_GRAD = OpDef("StridedSliceGrad", _slice_grad_kernel,
-                    lambda x, y, a, dy: (None, getitem(dy, a["key"])),
-                    shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)])
+                    lambda inputs, outputs, attrs, g: (None, getitem(g, attrs["key"])),
+                    shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)], grad_uses_outputs=False,
+                    batch_rule=_batch_slice_grad)
 
 
 def getitem(tensor, key):
@@ -124,11 +139,20 @@ def _gather_grad_kernel(params, indices, dy, axis, batch_dims):
     return g
 
 
-_GATHER_GRAD = OpDef("GatherGrad", _gather_grad_kernel,
-                     lambda x, y, a, dy: (None, None, execute(_GATHER, (dy, x[1]), a)),
-                     shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)])
-_GATHER = OpDef("GatherV2", _gather_kernel,
-                lambda x, y, a, dy: (execute(_GATHER_GRAD, (x[0], x[1], dy), a), None),
+def _gather_grad_grad(inputs, outputs, attrs, g):
+    # GatherGrad(params, indices, dy) scatters dy: linear in dy, whose adjoint gathers g.
+    _, indices, _ = inputs
+    return None, None, execute(_GATHER, (g, indices), attrs)
+
+
+def _gather_grad(inputs, outputs, attrs, dy):
+    params, indices = inputs
+    return execute(_GATHER_GRAD, (params, indices, dy), attrs), None
+
+
+_GATHER_GRAD = OpDef("GatherGrad", _gather_grad_kernel, _gather_grad_grad,
+                     shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)], grad_uses_outputs=False)
+_GATHER = OpDef("GatherV2", _gather_kernel, _gather_grad, grad_uses_outputs=False,
                 shape_fn=lambda i, a: [(TensorShape(
                     i[0].shape.as_list()[:a["axis"]] + i[1].shape.as_list()[a["batch_dims"]:]
                     + i[0].shape.as_list()[a["axis"] + 1:]), i[0].dtype)])
@@ -156,10 +180,16 @@ def _gather_nd_grad_kernel(params, indices, dy):
 
 
 _GATHER_ND_GRAD = OpDef("GatherNdGrad", _gather_nd_grad_kernel,
-                        lambda x, y, a, dy: (None, None, gather_nd(dy, x[1])),
-                        shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)])
-_GATHER_ND = OpDef("GatherNd", _gather_nd_kernel,
-                   lambda x, y, a, dy: (execute(_GATHER_ND_GRAD, (x[0], x[1], dy)), None))
+                        lambda inputs, outputs, attrs, g: (None, None, gather_nd(g, inputs[1])),
+                        shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)], grad_uses_outputs=False)
+
+
+def _gather_nd_grad(inputs, outputs, attrs, dy):
+    params, indices = inputs
+    return execute(_GATHER_ND_GRAD, (params, indices, dy)), None
+
+
+_GATHER_ND = OpDef("GatherNd", _gather_nd_kernel, _gather_nd_grad, grad_uses_outputs=False)
 
 
 def gather_nd(params, indices, batch_dims=0, name=None):

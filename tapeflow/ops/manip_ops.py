@@ -27,10 +27,13 @@ def _ints(v):
     return [int(i) for i in np.atleast_1d(np.asarray(v)).tolist()]
 
 
-_ROLL = OpDef("Roll", lambda x, shift, axis: np.roll(x, shift, axis),
-              lambda x, y, a, dy: (execute(_ROLL, (dy,), {"shift": tuple(-s for s in a["shift"]),
-                                                           "axis": a["axis"]}),),
-              shape_fn=same_as_first)
+def _roll_grad(inputs, outputs, attrs, dy):
+    back = {"shift": tuple(-s for s in attrs["shift"]), "axis": attrs["axis"]}
+    return (execute(_ROLL, (dy,), back),)
+
+
+_ROLL = OpDef("Roll", lambda x, shift, axis: np.roll(x, shift, axis), _roll_grad,
+              shape_fn=same_as_first, grad_uses_outputs=False)
 
 
 def roll(input, shift, axis, name=None):  # noqa: A002
@@ -118,9 +121,9 @@ def _tensor_scatter_kernel(tensor, indices, updates, mode):
     return out
 
 
-def _tensor_scatter_grad(x, y, attrs, dy):
+def _tensor_scatter_grad(inputs, outputs, attrs, dy):
     from tapeflow.ops import indexing_ops
-    tensor, indices, _ = x
+    tensor, indices, _ = inputs
     d_updates = indexing_ops.gather_nd(dy, indices)
     if attrs["mode"] == "update":   # overwritten entries got nothing from the old tensor
         d_tensor = execute(_TENSOR_SCATTER, (dy, indices, array_ops.zeros_like(d_updates)),
@@ -131,7 +134,7 @@ def _tensor_scatter_grad(x, y, attrs, dy):
 
 
 _SCATTER = OpDef("ScatterNd", _scatter_kernel,
-                 lambda x, y, a, dy: (None, _gather_nd(dy, x[0]), None),
+                 lambda inputs, outputs, attrs, dy: (None, _gather_nd(dy, inputs[0]), None),
                  shape_fn=lambda i, a: [(TensorShape(list(a["shape"])), i[1].dtype)])
 _TENSOR_SCATTER = OpDef("TensorScatterNd", _tensor_scatter_kernel, _tensor_scatter_grad,
                         shape_fn=same_as_first)

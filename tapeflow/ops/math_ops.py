@@ -9,10 +9,11 @@ import numpy as np
 
 from tapeflow.backend import blas
 from tapeflow.framework import dtypes, errors
-from tapeflow.framework.op import (EAGER_TYPES, NO_GRADIENT, OpDef, as_input, binary_inputs,
-                                   convert_to_tensor, execute)
+from tapeflow.framework.op import (EAGER_TYPES, NO_GRADIENT, TRANSPARENT, OpDef, as_input,
+                                   binary_inputs, convert_to_tensor, execute)
 from tapeflow.framework.tensor import Tensor, override_operator
 from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.ops import _inline
 from tapeflow.ops._shapes import BOOL, elementwise, same_as_first
 
 # Ops defined here are referenced by the gradient rules below them; the module
@@ -29,10 +30,14 @@ def _bool_result(inputs, attrs):
     return [(inputs[0].shape, BOOL)]
 
 
-def _unary(name, kernel, grad, doc="", float_only=True, shape_fn=same_as_first):
+def _unary(name, kernel, grad, doc="", float_only=True, shape_fn=same_as_first, **meta):
     """A unary op; `float_only` ones reject integer/bool inputs (as TF's kernels do)
-    instead of letting NumPy promote them to float64."""
-    op = OpDef(name, kernel, grad, shape_fn=shape_fn)
+    instead of letting NumPy promote them to float64. `meta`: more of the OpDef's
+    declarations; a differentiable elementwise op's rule is transparent to a
+    leading batch axis of dy unless it says otherwise."""
+    if grad is not NO_GRADIENT:
+        meta.setdefault("batch_rule", TRANSPARENT)
+    op = OpDef(name, kernel, grad, shape_fn=shape_fn, **meta)
 
     if float_only:
         def fn(x, name=None):
@@ -51,11 +56,15 @@ def _unary(name, kernel, grad, doc="", float_only=True, shape_fn=same_as_first):
 
     fn.__name__ = fn.__qualname__ = name.lower()
     fn.__doc__ = doc or f"Elementwise `{name}` of `x` (op '{name}')."
+    fn.op = op
     return fn
 
 
-def _binary(name, kernel, grad, out_dtype=None, doc=""):
-    op = OpDef(name, kernel, grad, shape_fn=elementwise(name, out_dtype))
+def _binary(name, kernel, grad, out_dtype=None, doc="", **meta):
+    """A broadcasting binary op (see `_unary` for `meta`)."""
+    if grad is not NO_GRADIENT:
+        meta.setdefault("batch_rule", TRANSPARENT)
+    op = OpDef(name, kernel, grad, shape_fn=elementwise(name, out_dtype), **meta)
 
     def fn(x, y, name=None):
         return execute(op, binary_inputs(name_, x, y))
@@ -67,13 +76,22 @@ def _binary(name, kernel, grad, out_dtype=None, doc=""):
     return fn
 
 
+def _pointwise(d):
+    """The gradient rule of a unary elementwise op from `d(x, y, dy)`, the chain rule
+    written with the op's input `x`, its output `y` and the incoming gradient `dy`."""
+    def rule(inputs, outputs, attrs, dy):
+        return (d(inputs[0], outputs, dy),)
+    return rule
+
+
 # -- unary ------------------------------------------------------------------
 
-negative = _unary("Neg", np.negative, lambda x, y, a, dy: (negative(dy),), float_only=False)
+negative = _unary("Neg", np.negative, _pointwise(lambda x, y, dy: negative(dy)),
+                  float_only=False, node_name="Neg")
 neg = negative
-abs = _unary("Abs", np.abs, lambda x, y, a, dy: (dy * sign(x[0]),), float_only=False)  # noqa: A001
+abs = _unary("Abs", np.abs, _pointwise(lambda x, y, dy: dy * sign(x)), float_only=False)  # noqa: A001
 # Sign's gradient is zero (not None), as in TF: sign(x) * y still connects x.
-sign = _unary("Sign", np.sign, lambda x, y, a, dy: (zeros_like(dy),), float_only=False)
+sign = _unary("Sign", np.sign, _pointwise(lambda x, y, dy: zeros_like(dy)), float_only=False)
 floor = _unary("Floor", np.floor, NO_GRADIENT)
 ceil = _unary("Ceil", np.ceil, NO_GRADIENT)
 # TF's round is banker's rounding (half to even), which np.round implements.
@@ -91,26 +109,28 @@ def logical_not(x, name=None):
     if x.dtype is not dtypes.bool:
         raise _dtype_error("LogicalNot", x, "a bool tensor")
     return execute(_LOGICAL_NOT, (x,))
-exp = _unary("Exp", np.exp, lambda x, y, a, dy: (dy * y,))
-expm1 = _unary("Expm1", np.expm1, lambda x, y, a, dy: (dy * (y + 1),))
-log = _unary("Log", np.log, lambda x, y, a, dy: (dy / x[0],))
-log1p = _unary("Log1p", np.log1p, lambda x, y, a, dy: (dy / (x[0] + 1),))
+exp = _unary("Exp", np.exp, _pointwise(lambda x, y, dy: dy * y))
+expm1 = _unary("Expm1", np.expm1, _pointwise(lambda x, y, dy: dy * (y + 1)))
+log = _unary("Log", np.log, _pointwise(lambda x, y, dy: dy / x))
+log1p = _unary("Log1p", np.log1p, _pointwise(lambda x, y, dy: dy / (x + 1)))
 # Fused gradient ops (as TF's SqrtGrad, TanhGrad, ...): one dispatch instead of two or
 # three in the backward pass. Each is linear in dy, so its own gradient w.r.t. dy is the
 # same op again; w.r.t. its first input it is written in ops (higher orders still work).
 
 def _grad_op(name, kernel, d_first):
     """`name(u, dy)`, linear in dy; `d_first(u, dy, g)` is its gradient w.r.t. `u`."""
-    def rule(x, y, a, g, needs):
-        return (d_first(x[0], x[1], g) if needs[0] else None,
-                execute(op, (x[0], g)) if needs[1] else None)
-    op = OpDef(name, kernel, rule, shape_fn=same_as_first)
+    def rule(inputs, outputs, attrs, g, needs):
+        u, dy = inputs
+        return (d_first(u, dy, g) if needs[0] else None,
+                execute(op, (u, g)) if needs[1] else None)
+    op = OpDef(name, kernel, rule, shape_fn=same_as_first, grad_needs=True,
+               grad_uses_outputs=False, batch_rule=TRANSPARENT)
     return op
 
 
 _SQRT_GRAD = _grad_op("SqrtGrad", lambda y, dy: dy * (0.5 / y),
                       lambda y, dy, g: -g * dy * 0.5 / (y * y))
-sqrt = _unary("Sqrt", np.sqrt, lambda x, y, a, dy: (execute(_SQRT_GRAD, (y, dy)),))
+sqrt = _unary("Sqrt", np.sqrt, _pointwise(lambda x, y, dy: execute(_SQRT_GRAD, (y, dy))))
 
 
 def _rsqrt_kernel(x):
@@ -119,27 +139,28 @@ def _rsqrt_kernel(x):
 
 _RSQRT_GRAD = _grad_op("RsqrtGrad", lambda y, dy: dy * (-0.5 * y * y * y),
                        lambda y, dy, g: g * dy * -1.5 * y * y)
-rsqrt = _unary("Rsqrt", _rsqrt_kernel, lambda x, y, a, dy: (execute(_RSQRT_GRAD, (y, dy)),))
-square = _unary("Square", np.square, lambda x, y, a, dy: (dy * 2 * x[0],), float_only=False)
-reciprocal = _unary("Reciprocal", np.reciprocal, lambda x, y, a, dy: (-dy * y * y,))
+rsqrt = _unary("Rsqrt", _rsqrt_kernel,
+               _pointwise(lambda x, y, dy: execute(_RSQRT_GRAD, (y, dy))))
+square = _unary("Square", np.square, _pointwise(lambda x, y, dy: dy * 2 * x), float_only=False)
+reciprocal = _unary("Reciprocal", np.reciprocal, _pointwise(lambda x, y, dy: -dy * y * y))
 _SIN_GRAD = _grad_op("SinGrad", lambda x, dy: dy * np.cos(x),
                      lambda x, dy, g: -g * dy * sin(x))
 _COS_GRAD = _grad_op("CosGrad", lambda x, dy: -dy * np.sin(x),
                      lambda x, dy, g: -g * dy * cos(x))
-sin = _unary("Sin", np.sin, lambda x, y, a, dy: (execute(_SIN_GRAD, (x[0], dy)),))
-cos = _unary("Cos", np.cos, lambda x, y, a, dy: (execute(_COS_GRAD, (x[0], dy)),))
-tan = _unary("Tan", np.tan, lambda x, y, a, dy: (dy * (1 + y * y),))
-asin = _unary("Asin", np.arcsin, lambda x, y, a, dy: (dy * rsqrt(1 - x[0] * x[0]),))
-acos = _unary("Acos", np.arccos, lambda x, y, a, dy: (-dy * rsqrt(1 - x[0] * x[0]),))
-atan = _unary("Atan", np.arctan, lambda x, y, a, dy: (dy / (1 + x[0] * x[0]),))
-sinh = _unary("Sinh", np.sinh, lambda x, y, a, dy: (dy * cosh(x[0]),))
-cosh = _unary("Cosh", np.cosh, lambda x, y, a, dy: (dy * sinh(x[0]),))
+sin = _unary("Sin", np.sin, _pointwise(lambda x, y, dy: execute(_SIN_GRAD, (x, dy))))
+cos = _unary("Cos", np.cos, _pointwise(lambda x, y, dy: execute(_COS_GRAD, (x, dy))))
+tan = _unary("Tan", np.tan, _pointwise(lambda x, y, dy: dy * (1 + y * y)))
+asin = _unary("Asin", np.arcsin, _pointwise(lambda x, y, dy: dy * rsqrt(1 - x * x)))
+acos = _unary("Acos", np.arccos, _pointwise(lambda x, y, dy: -dy * rsqrt(1 - x * x)))
+atan = _unary("Atan", np.arctan, _pointwise(lambda x, y, dy: dy / (1 + x * x)))
+sinh = _unary("Sinh", np.sinh, _pointwise(lambda x, y, dy: dy * cosh(x)))
+cosh = _unary("Cosh", np.cosh, _pointwise(lambda x, y, dy: dy * sinh(x)))
 _TANH_GRAD = _grad_op("TanhGrad", lambda y, dy: dy * (1 - y * y),
                       lambda y, dy, g: -2 * g * dy * y)
-tanh = _unary("Tanh", np.tanh, lambda x, y, a, dy: (execute(_TANH_GRAD, (y, dy)),))
-asinh = _unary("Asinh", np.arcsinh, lambda x, y, a, dy: (dy * rsqrt(x[0] * x[0] + 1),))
-acosh = _unary("Acosh", np.arccosh, lambda x, y, a, dy: (dy * rsqrt(x[0] * x[0] - 1),))
-atanh = _unary("Atanh", np.arctanh, lambda x, y, a, dy: (dy / (1 - x[0] * x[0]),))
+tanh = _unary("Tanh", np.tanh, _pointwise(lambda x, y, dy: execute(_TANH_GRAD, (y, dy))))
+asinh = _unary("Asinh", np.arcsinh, _pointwise(lambda x, y, dy: dy * rsqrt(x * x + 1)))
+acosh = _unary("Acosh", np.arccosh, _pointwise(lambda x, y, dy: dy * rsqrt(x * x - 1)))
+atanh = _unary("Atanh", np.arctanh, _pointwise(lambda x, y, dy: dy / (1 - x * x)))
 
 
 def _sigmoid_kernel(x):
@@ -151,7 +172,7 @@ def _sigmoid_kernel(x):
 _SIGMOID_GRAD = _grad_op("SigmoidGrad", lambda y, dy: dy * y * (1 - y),
                          lambda y, dy, g: g * dy * (1 - 2 * y))
 sigmoid = _unary("Sigmoid", _sigmoid_kernel,
-                 lambda x, y, a, dy: (execute(_SIGMOID_GRAD, (y, dy)),))
+                 _pointwise(lambda x, y, dy: execute(_SIGMOID_GRAD, (y, dy))))
 
 
 def _softplus_kernel(x):
@@ -167,7 +188,7 @@ def _sigmoid_slope(x):
 _SOFTPLUS_GRAD = _grad_op("SoftplusGrad", lambda x, dy: dy * _sigmoid_kernel(x),
                           lambda x, dy, g: g * dy * _sigmoid_slope(x))
 softplus = _unary("Softplus", _softplus_kernel,
-                  lambda x, y, a, dy: (execute(_SOFTPLUS_GRAD, (x[0], dy)),))
+                  _pointwise(lambda x, y, dy: execute(_SOFTPLUS_GRAD, (x, dy))))
 
 _ERF_P = 0.3275911
 _ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
@@ -184,61 +205,88 @@ def _erf_kernel(x):
 
 
 erf = _unary("Erf", _erf_kernel,
-             lambda x, y, a, dy: (dy * (2 / math.sqrt(math.pi)) * exp(-square(x[0])),))
+             _pointwise(lambda x, y, dy: dy * (2 / math.sqrt(math.pi)) * exp(-square(x))))
 
 
 # -- binary ------------------------------------------------------------------
 
-def _add_grad(x, y, a, dy):
+def _add_grad(inputs, outputs, attrs, dy):
     return dy, dy
 
 
-def _sub_grad(x, y, a, dy, needs):
+def _sub_grad(inputs, outputs, attrs, dy, needs):
     return dy, (-dy if needs[1] else None)
 
 
-def _mul_grad(x, y, a, dy, needs):
-    return (dy * x[1] if needs[0] else None), (dy * x[0] if needs[1] else None)
+def _mul_grad(inputs, outputs, attrs, dy, needs):
+    x, y = inputs
+    return (dy * y if needs[0] else None), (dy * x if needs[1] else None)
 
 
-def _div_grad(x, y, a, dy, needs):
-    return (dy / x[1] if needs[0] else None), (-dy * y / x[1] if needs[1] else None)
+def _div_grad(inputs, quotient, attrs, dy, needs):
+    _, divisor = inputs
+    return ((dy / divisor if needs[0] else None),
+            (-dy * quotient / divisor if needs[1] else None))
 
 
-def _pow_grad(x, y, a, dy, needs):
-    base, p = x
+def _pow_grad(inputs, power, attrs, dy, needs):
+    base, p = inputs
     dbase = dy * p * pow(base, p - 1) if needs[0] else None
     if not needs[1] or not p.dtype.is_floating:
         return dbase, None
     # d/dp b^p = b^p log b; defined as 0 where b == 0 (as TF does).
     safe = where(base > 0, base, ones_like(base))
-    return dbase, dy * y * where(base > 0, log(safe), zeros_like(base))
+    return dbase, dy * power * where(base > 0, log(safe), zeros_like(base))
 
 
 def _truediv_kernel(x, y):
     return np.true_divide(x, y)
 
 
-add = _binary("AddV2", np.add, _add_grad)
-subtract = _binary("Sub", np.subtract, _sub_grad)
-multiply = _binary("Mul", np.multiply, _mul_grad)
-_div = _binary("RealDiv", _truediv_kernel, _div_grad)
-pow = _binary("Pow", np.power, _pow_grad)  # noqa: A001
-floordiv = _binary("FloorDiv", np.floor_divide, NO_GRADIENT)
-floormod = _binary("FloorMod", np.mod, lambda x, y, a, dy: (dy, -dy * floordiv(x[0], x[1])))
+add = _binary("AddV2", np.add, _add_grad, node_name="add", grad_uses_outputs=False,
+              inline=_inline.binary("{0} + {1}"))
+subtract = _binary("Sub", np.subtract, _sub_grad, node_name="sub", grad_needs=True,
+                   grad_uses_outputs=False, inline=_inline.binary("{0} - {1}"))
+multiply = _binary("Mul", np.multiply, _mul_grad, node_name="mul", grad_needs=True,
+                   grad_uses_outputs=False, inline=_inline.binary("{0} * {1}"))
+_div = _binary("RealDiv", _truediv_kernel, _div_grad, node_name="truediv", grad_needs=True)
+pow = _binary("Pow", np.power, _pow_grad, node_name="pow", grad_needs=True)  # noqa: A001
+floordiv = _binary("FloorDiv", np.floor_divide, NO_GRADIENT, node_name="floordiv")
+def _floormod_grad(inputs, outputs, attrs, dy):
+    x, y = inputs
+    return dy, -dy * floordiv(x, y)
+
+
+def _maximum_grad(inputs, outputs, attrs, dy):
+    # Ties go to the first operand, as TF's.
+    x, y = inputs
+    return dy * cast(x >= y, dy.dtype), dy * cast(x < y, dy.dtype)
+
+
+def _minimum_grad(inputs, outputs, attrs, dy):
+    x, y = inputs
+    return dy * cast(x <= y, dy.dtype), dy * cast(x > y, dy.dtype)
+
+
+def _squared_difference_grad(inputs, outputs, attrs, dy):
+    x, y = inputs
+    return dy * 2 * (x - y), dy * -2 * (x - y)
+
+
+def _atan2_grad(inputs, outputs, attrs, dy):
+    y, x = inputs                      # atan2(y, x), as TF names its operands
+    r2 = y * y + x * x
+    return dy * x / r2, -dy * y / r2
+
+
+floormod = _binary("FloorMod", np.mod, _floormod_grad, node_name="mod", grad_uses_outputs=False)
 mod = floormod
-maximum = _binary("Maximum", np.maximum,
-                  lambda x, y, a, dy: (dy * cast(x[0] >= x[1], dy.dtype),
-                                       dy * cast(x[0] < x[1], dy.dtype)))
-minimum = _binary("Minimum", np.minimum,
-                  lambda x, y, a, dy: (dy * cast(x[0] <= x[1], dy.dtype),
-                                       dy * cast(x[0] > x[1], dy.dtype)))
+maximum = _binary("Maximum", np.maximum, _maximum_grad, grad_uses_outputs=False)
+minimum = _binary("Minimum", np.minimum, _minimum_grad, grad_uses_outputs=False)
 squared_difference = _binary(
-    "SquaredDifference", lambda x, y: np.square(np.subtract(x, y)),
-    lambda x, y, a, dy: (dy * 2 * (x[0] - x[1]), dy * -2 * (x[0] - x[1])))
-atan2 = _binary("Atan2", np.arctan2,
-                lambda x, y, a, dy: (dy * x[1] / (x[0] * x[0] + x[1] * x[1]),
-                                     -dy * x[0] / (x[0] * x[0] + x[1] * x[1])))
+    "SquaredDifference", lambda x, y: np.square(np.subtract(x, y)), _squared_difference_grad,
+    grad_uses_outputs=False)
+atan2 = _binary("Atan2", np.arctan2, _atan2_grad, grad_uses_outputs=False)
 equal = _binary("Equal", np.equal, NO_GRADIENT, BOOL)
 not_equal = _binary("NotEqual", np.not_equal, NO_GRADIENT, BOOL)
 less = _binary("Less", np.less, NO_GRADIENT, BOOL)
@@ -314,8 +362,8 @@ def scalar_mul(scalar, x, name=None):
 
 # -- where / cast / clip --------------------------------------------------------
 
-def _where_grad(x, y, a, dy):
-    cond = x[0]
+def _where_grad(inputs, outputs, attrs, dy):
+    cond = inputs[0]
     z = zeros_like(dy)
     return None, where(cond, dy, z), where(cond, z, dy)
 
@@ -326,7 +374,8 @@ def _where_shape(inputs, attrs):
     return [(broadcast_shapes("SelectV2", s, inputs[2].shape), inputs[1].dtype)]
 
 
-_WHERE = OpDef("SelectV2", np.where, _where_grad, shape_fn=_where_shape)
+_WHERE = OpDef("SelectV2", np.where, _where_grad, shape_fn=_where_shape,
+               grad_uses_outputs=False, batch_rule=TRANSPARENT)
 
 
 def where(condition, x=None, y=None, name=None):
@@ -354,8 +403,8 @@ def _cast_kernel(x, dtype):
     return x.astype(dtype, copy=False) if isinstance(x, np.ndarray) else np.asarray(x).astype(dtype)
 
 
-def _cast_grad(x, y, a, dy):
-    src = x[0].dtype
+def _cast_grad(inputs, outputs, attrs, dy):
+    src = inputs[0].dtype
     if not (src.is_floating or src.is_complex):
         return (None,)
     return (cast(dy, src),)
@@ -365,7 +414,8 @@ def _cast_shape(inputs, attrs):
     return [(inputs[0].shape, dtypes.from_numpy(np.dtype(attrs["dtype"])))]
 
 
-_CAST = OpDef("Cast", _cast_kernel, _cast_grad, shape_fn=_cast_shape, aliases=True)
+_CAST = OpDef("Cast", _cast_kernel, _cast_grad, shape_fn=_cast_shape, aliases=True,
+              grad_uses_outputs=False, batch_rule=TRANSPARENT)
 
 
 def cast(x, dtype, name=None):
@@ -443,8 +493,8 @@ def _matmul_kernel(a, b, transpose_a=False, transpose_b=False):
     return blas.matmul(a, b)
 
 
-def _matmul_grad(x, y, attrs, dy, needs):
-    a, b = x
+def _matmul_grad(inputs, outputs, attrs, dy, needs):
+    a, b = inputs
     ta, tb = attrs.get("transpose_a", False), attrs.get("transpose_b", False)
     da = db = None
     # Only the wanted side is computed: a Dense layer's input batch needs none.
@@ -499,7 +549,32 @@ def _matmul_shape(inputs, attrs):
     return [(shape, a.dtype)]
 
 
-_MATMUL = OpDef("MatMul", _matmul_kernel, _matmul_grad, shape_fn=_matmul_shape)
+def _matmul_inline(node, context):
+    # A product below the BLAS pool's threshold (known from the traced shapes) goes
+    # straight to NumPy; large or unknown-size products keep the kernel (the pool).
+    a, b = node.inputs
+    if _inline.float_name(a) is None or a.dtype is not b.dtype:
+        return None
+    attrs = dict(node.attrs)
+    ta, tb = attrs.pop("transpose_a", False), attrs.pop("transpose_b", False)
+    if attrs or not (a.shape.is_fully_defined() and b.shape.is_fully_defined()):
+        return None
+    sa, sb = a.shape.as_list(), b.shape.as_list()
+    if len(sa) == 2 and len(sb) == 2:
+        m, k = (sa[1], sa[0]) if ta else (sa[0], sa[1])
+        n = sb[0] if tb else sb[1]
+        if 2.0 * m * k * n >= blas.MIN_FLOPS:
+            return None
+    lhs = "{0}.swapaxes(-1, -2)" if ta else "{0}"
+    rhs = "{1}.swapaxes(-1, -2)" if tb else "{1}"
+    return f"_matmul({lhs}, {rhs})", _inline.CONSTANTS
+
+
+_MATMUL = OpDef("MatMul", _matmul_kernel, _matmul_grad, shape_fn=_matmul_shape,
+                grad_needs=True, grad_uses_outputs=False, batch_rule=TRANSPARENT,
+                # Vectors have no leading axes to carry the batch.
+                batch_when=lambda inputs, attrs: all(x._value.ndim >= 2 for x in inputs),
+                inline=_matmul_inline)
 _NO_T: dict = {}
 
 

@@ -9,8 +9,8 @@ import math
 import numpy as np
 
 from tapeflow.framework import errors
-from tapeflow.framework.op import OpDef, as_input, binary_inputs, execute
-from tapeflow.ops import array_ops, math_ops, random_ops, reduce_ops
+from tapeflow.framework.op import TRANSPARENT, OpDef, as_input, binary_inputs, execute
+from tapeflow.ops import _inline, array_ops, math_ops, random_ops, reduce_ops
 from tapeflow.ops._shapes import same_as_first
 
 sigmoid = math_ops.sigmoid
@@ -35,17 +35,25 @@ def _relu_grad_kernel(dy, y):
 
 # ReluGrad is linear in dy: its own gradient w.r.t. dy is ReluGrad again.
 _RELU_GRAD = OpDef("ReluGrad", _relu_grad_kernel,
-                   lambda x, y, a, ddy: (execute(_RELU_GRAD, (ddy, x[1])), None),
-                   shape_fn=same_as_first)
+                   lambda inputs, outputs, attrs, g: (execute(_RELU_GRAD, (g, inputs[1])), None),
+                   shape_fn=same_as_first, grad_uses_outputs=False, batch_rule=TRANSPARENT)
 
 
 def _relu_kernel(x):
     return np.maximum(x, np.zeros((), x.dtype))
 
 
+def _relu_inline(node, context):
+    name = _inline.float_name(node.inputs[0])
+    if name is None or node.attrs:
+        return None
+    return "_maximum({0}, _zero_" + name[1:] + ")", _inline.CONSTANTS
+
+
 # The gradient tests y > 0 (not x >= 0): at exactly 0 it is 0, as in TF.
-_RELU = OpDef("Relu", _relu_kernel, lambda x, y, a, dy: (execute(_RELU_GRAD, (dy, y)),),
-              shape_fn=same_as_first)
+_RELU = OpDef("Relu", _relu_kernel,
+              lambda inputs, y, attrs, dy: (execute(_RELU_GRAD, (dy, y)),),
+              shape_fn=same_as_first, batch_rule=TRANSPARENT, inline=_relu_inline)
 
 
 def relu(features, name=None):
@@ -82,8 +90,8 @@ def _elu_kernel(x):
 
 
 _ELU = OpDef("Elu", _elu_kernel,
-             lambda x, y, a, dy: (math_ops.where(x[0] > 0, dy, dy * (y + 1)),),
-             shape_fn=same_as_first)
+             lambda inputs, y, attrs, dy: (math_ops.where(inputs[0] > 0, dy, dy * (y + 1)),),
+             shape_fn=same_as_first, batch_rule=TRANSPARENT)
 
 
 def elu(features, name=None):
@@ -131,10 +139,10 @@ def _softmax_grad_kernel(y, dy, axis):
     return (dy - (dy * y).sum(axis=axis, keepdims=True)) * y
 
 
-def _softmax_grad_grad(x, y, attrs, g, needs):
+def _softmax_grad_grad(inputs, outputs, attrs, g, needs):
     # SoftmaxGrad is dy -> J dy with J = diag(y) - y y^T symmetric: its adjoint in dy is
     # itself; in y it is g*dy - dy*<g, y> - <dy, y>*g (dot products along the axis).
-    yv, dy = x
+    yv, dy = inputs
     ax = attrs["axis"]
     d_y = None
     if needs[0]:
@@ -143,11 +151,17 @@ def _softmax_grad_grad(x, y, attrs, g, needs):
     return d_y, (execute(_SOFTMAX_GRAD, (yv, g), attrs) if needs[1] else None)
 
 
+def _axis_from_end(inputs, attrs):
+    # A leading batch axis leaves an axis counted from the end where it was.
+    return attrs["axis"] < 0
+
+
 _SOFTMAX_GRAD = OpDef("SoftmaxGrad", _softmax_grad_kernel, _softmax_grad_grad,
-                      shape_fn=same_as_first)
+                      shape_fn=same_as_first, grad_needs=True, grad_uses_outputs=False,
+                      batch_rule=TRANSPARENT, batch_when=_axis_from_end)
 
 
-def _softmax_grad(x, y, attrs, dy):
+def _softmax_grad(inputs, y, attrs, dy):
     return (execute(_SOFTMAX_GRAD, (y, dy), attrs),)
 
 
@@ -156,13 +170,15 @@ def _log_softmax_kernel(x, axis):
     return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
-def _log_softmax_grad(x, y, attrs, dy):
+def _log_softmax_grad(inputs, y, attrs, dy):
     ax = attrs["axis"]
     return (dy - math_ops.exp(y) * reduce_ops.reduce_sum(dy, axis=ax, keepdims=True),)
 
 
-_SOFTMAX = OpDef("Softmax", _softmax_kernel, _softmax_grad, shape_fn=same_as_first)
-_LOG_SOFTMAX = OpDef("LogSoftmax", _log_softmax_kernel, _log_softmax_grad, shape_fn=same_as_first)
+_SOFTMAX = OpDef("Softmax", _softmax_kernel, _softmax_grad, shape_fn=same_as_first,
+                 batch_rule=TRANSPARENT, batch_when=_axis_from_end)
+_LOG_SOFTMAX = OpDef("LogSoftmax", _log_softmax_kernel, _log_softmax_grad, shape_fn=same_as_first,
+                     batch_rule=TRANSPARENT, batch_when=_axis_from_end)
 
 
 def softmax(logits, axis=None, name=None):
@@ -202,15 +218,16 @@ def _sparse_xent_kernel(labels, logits):
     return (lse - picked).astype(logits.dtype, copy=False)
 
 
-def _sparse_xent_grad(x, y, attrs, dy):
-    labels, logits = x
+def _sparse_xent_grad(inputs, outputs, attrs, dy):
+    labels, logits = inputs
     onehot = array_ops.one_hot(labels, logits.shape[-1], dtype=logits.dtype)
     return None, (softmax(logits) - onehot) * array_ops.expand_dims(dy, -1)
 
 
 _SPARSE_XENT = OpDef("SparseSoftmaxCrossEntropyWithLogits", _sparse_xent_kernel,
                      _sparse_xent_grad,
-                     shape_fn=lambda i, a: [(i[1].shape[:-1], i[1].dtype)])
+                     shape_fn=lambda i, a: [(i[1].shape[:-1], i[1].dtype)],
+                     grad_uses_outputs=False, batch_rule=TRANSPARENT)
 
 
 def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):

@@ -66,28 +66,30 @@ def _shape_arg(shape):
 
 
 def _spec(inputs, attrs):
-    return [(TensorShape(attrs["shape"]), dtypes.from_numpy(np.dtype(attrs["dtype"])))]
-
-
-def _dynamic_spec(inputs, attrs):
+    dtype = dtypes.from_numpy(np.dtype(attrs["dtype"]))
+    if not inputs:
+        return [(TensorShape(attrs["shape"]), dtype)]
     from tapeflow.ops import array_ops
-    return [(TensorShape(array_ops.shape_tensor_dims(inputs[0])),
-             dtypes.from_numpy(np.dtype(attrs["dtype"])))]
+    return [(TensorShape(array_ops.shape_tensor_dims(inputs[0])), dtype)]
 
 
-def _with_shape_input(kernel):
-    """The kernel of the op variant that takes its shape as an input array."""
-    def run(shape, **attrs):
-        return kernel(tuple(int(d) for d in np.atleast_1d(shape)), **attrs)
+def _shape_attr_or_input(kernel):
+    """An op kernel drawing `kernel(shape, **attrs)`: the shape is the `shape` attribute,
+    or, when known only at run time, the op's one input (an int array)."""
+    def run(shape_input=None, *, shape=None, **attrs):
+        if shape is None:
+            shape = tuple(int(d) for d in np.atleast_1d(shape_input))
+        return kernel(shape, **attrs)
+    run.__name__ = run.__qualname__ = kernel.__name__
     return run
 
 
-def _draw(op, dynamic_op, shape, attrs):
+def _draw(op, shape, attrs):
     dims, shape_tensor = _shape_arg(shape)
     if shape_tensor is None:
         attrs["shape"] = dims
         return execute(op, (), attrs)
-    return execute(dynamic_op, (shape_tensor,), attrs)
+    return execute(op, (shape_tensor,), attrs)
 
 
 def _normal_kernel(shape, dtype, mean, stddev, seed):
@@ -115,17 +117,12 @@ def _truncated_normal_kernel(shape, dtype, mean, stddev, seed):
     return (out * stddev + mean).astype(dtype)
 
 
-_NORMAL = OpDef("RandomStandardNormal", _normal_kernel, NO_GRADIENT, shape_fn=_spec, stateful=True)
-_UNIFORM = OpDef("RandomUniform", _uniform_kernel, NO_GRADIENT, shape_fn=_spec, stateful=True)
-_TRUNC = OpDef("TruncatedNormal", _truncated_normal_kernel, NO_GRADIENT, shape_fn=_spec,
-               stateful=True)
-# The same ops with the shape as an input, for shapes known only at run time.
-_NORMAL_DYN = OpDef("RandomStandardNormal", _with_shape_input(_normal_kernel), NO_GRADIENT,
-                    shape_fn=_dynamic_spec, stateful=True)
-_UNIFORM_DYN = OpDef("RandomUniform", _with_shape_input(_uniform_kernel), NO_GRADIENT,
-                     shape_fn=_dynamic_spec, stateful=True)
-_TRUNC_DYN = OpDef("TruncatedNormal", _with_shape_input(_truncated_normal_kernel), NO_GRADIENT,
-                   shape_fn=_dynamic_spec, stateful=True)
+_NORMAL = OpDef("RandomStandardNormal", _shape_attr_or_input(_normal_kernel), NO_GRADIENT,
+                shape_fn=_spec, stateful=True)
+_UNIFORM = OpDef("RandomUniform", _shape_attr_or_input(_uniform_kernel), NO_GRADIENT,
+                 shape_fn=_spec, stateful=True)
+_TRUNC = OpDef("TruncatedNormal", _shape_attr_or_input(_truncated_normal_kernel), NO_GRADIENT,
+               shape_fn=_spec, stateful=True)
 
 
 def _scalar(v):
@@ -141,7 +138,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=No
         >>> bool(tf.reduce_all(a == b))
         True
     """
-    return _draw(_NORMAL, _NORMAL_DYN, shape, {
+    return _draw(_NORMAL, shape, {
         "dtype": dtypes.as_dtype(dtype)._np, "mean": _scalar(mean), "stddev": _scalar(stddev),
         "seed": seed})
 
@@ -153,13 +150,13 @@ def uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=
         if dtype.is_integer:
             raise ValueError("Must specify maxval for integer dtype in tf.random.uniform.")
         maxval = 1
-    return _draw(_UNIFORM, _UNIFORM_DYN, shape, {
+    return _draw(_UNIFORM, shape, {
         "dtype": dtype._np, "minval": _scalar(minval), "maxval": _scalar(maxval), "seed": seed})
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Normal samples, redrawn when more than two standard deviations from the mean."""
-    return _draw(_TRUNC, _TRUNC_DYN, shape, {
+    return _draw(_TRUNC, shape, {
         "dtype": dtypes.as_dtype(dtype)._np, "mean": _scalar(mean), "stddev": _scalar(stddev),
         "seed": seed})
 

@@ -6,6 +6,7 @@ import numpy as np
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, execute
 from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.ops import _inline
 
 
 def _norm_axis(op_name, x, axis):
@@ -75,18 +76,42 @@ def _mean_grad_kernel(x, dy, axis, keepdims):
     return _spread(x, dy * dy.dtype.type(1.0 / max(count, 1)), axis, keepdims)
 
 
+def _batch_spread_grad(inputs, outputs, attrs, g, batch, mean=False):
+    # SumGrad/MeanGrad(x, dy) spread dy over x: the adjoint reduces g over x's axes,
+    # behind the leading batch axis.
+    xv = inputs[0]._value
+    axes = range(xv.ndim) if attrs["axis"] is None else attrs["axis"]
+    out = reduce_sum(g, axis=[a + 1 for a in axes], keepdims=attrs["keepdims"])
+    if mean:
+        out = out * (np.size(inputs[1]._value) / max(xv.size, 1))
+    return None, out
+
+
+def _batch_reduce(inputs, outputs, attrs, dy, batch, mean=False):
+    # dy has a leading batch axis: put back x's reduced axes behind it and spread.
+    from tapeflow.ops import array_ops
+    shape = inputs[0]._value.shape
+    axes = range(len(shape)) if attrs["axis"] is None else attrs["axis"]
+    g = array_ops.reshape(dy, [batch] + [1 if i in axes else d for i, d in enumerate(shape)])
+    if mean:
+        g = g * (np.size(outputs._value) / max(inputs[0]._value.size, 1))
+    return (array_ops.broadcast_to(g, [batch] + list(shape)),)
+
+
 # One op each in the backward pass. Both are linear in dy and adjoint to the reduction,
 # so their gradient w.r.t. dy is the reduction itself (higher orders work).
 _SUM_GRAD = OpDef("SumGrad", _sum_grad_kernel,
-                  lambda x, y, a, g: (None, execute(_SUM, (g,), a)),
-                  shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)])
+                  lambda inputs, outputs, attrs, g: (None, execute(_SUM, (g,), attrs)),
+                  shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)], grad_uses_outputs=False,
+                  batch_rule=_batch_spread_grad)
 _MEAN_GRAD = OpDef("MeanGrad", _mean_grad_kernel,
-                   lambda x, y, a, g: (None, execute(_MEAN, (g,), a)),
-                   shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)])
+                   lambda inputs, outputs, attrs, g: (None, execute(_MEAN, (g,), attrs)),
+                   shape_fn=lambda i, a: [(i[0].shape, i[1].dtype)], grad_uses_outputs=False,
+                   batch_rule=lambda i, o, a, g, b: _batch_spread_grad(i, o, a, g, b, mean=True))
 
 
-def _sum_grad(x, y, attrs, dy):
-    return (execute(_SUM_GRAD, (x[0], dy), attrs),)
+def _sum_grad(inputs, outputs, attrs, dy):
+    return (execute(_SUM_GRAD, (inputs[0], dy), attrs),)
 
 
 def _sum_kernel(x, axis, keepdims):
@@ -100,26 +125,26 @@ def _mean_kernel(x, axis, keepdims):
     return np.mean(x, axis=axis, keepdims=keepdims, dtype=x.dtype)
 
 
-def _mean_grad(x, y, attrs, dy):
-    return (execute(_MEAN_GRAD, (x[0], dy), attrs),)
+def _mean_grad(inputs, outputs, attrs, dy):
+    return (execute(_MEAN_GRAD, (inputs[0], dy), attrs),)
 
 
-def _minmax_grad(x, y, attrs, dy):
+def _minmax_grad(inputs, extreme, attrs, dy):
     """Gradient split evenly among the elements equal to the extreme (as TF)."""
     from tapeflow.ops import array_ops, math_ops
-    xin = x[0]
-    yk = _expand_back(y, xin, attrs)
+    xin = inputs[0]
+    yk = _expand_back(extreme, xin, attrs)
     mask = math_ops.cast(math_ops.equal(xin, yk), dy.dtype)
     count = reduce_sum(mask, axis=attrs["axis"], keepdims=True)
     g = _expand_back(dy, xin, attrs)
     return (array_ops.broadcast_to(g, array_ops.shape(xin)) * mask / count,)
 
 
-def _prod_grad(x, y, attrs, dy):
-    # Product of the others = y / x where x != 0; exact zeros handled via where.
+def _prod_grad(inputs, product, attrs, dy):
+    # Product of the others = product / x where x != 0; exact zeros handled via where.
     from tapeflow.ops import array_ops, math_ops
-    xin = x[0]
-    yk = _expand_back(y, xin, attrs)
+    xin = inputs[0]
+    yk = _expand_back(product, xin, attrs)
     g = _expand_back(dy, xin, attrs)
     nz = math_ops.not_equal(xin, array_ops.zeros_like(xin))
     safe = math_ops.where(nz, xin, array_ops.ones_like(xin))
@@ -140,8 +165,26 @@ def _prod_excluding(x, attrs):
     return prod_nz * only_me
 
 
-_SUM = OpDef("Sum", _sum_kernel, _sum_grad, shape_fn=_reduce_shape_fn())
-_MEAN = OpDef("Mean", _mean_kernel, _mean_grad, shape_fn=_reduce_shape_fn())
+def _sum_inline(node, context):
+    # np.sum(x, axis, dtype=x.dtype, keepdims) is this reduction minus its Python wrapper.
+    (x,) = node.inputs
+    name = _inline.float_name(x)
+    attrs = node.attrs
+    if name is None or set(attrs) != {"axis", "keepdims"}:
+        return None
+    axis = attrs["axis"]
+    if not (axis is None or isinstance(axis, int) or (
+            isinstance(axis, tuple) and all(isinstance(a, int) for a in axis))):
+        return None
+    return (f"_add_reduce({{0}}, {axis!r}, {name}, None, {bool(attrs['keepdims'])!r})",
+            _inline.CONSTANTS)
+
+
+_SUM = OpDef("Sum", _sum_kernel, _sum_grad, shape_fn=_reduce_shape_fn(),
+             grad_uses_outputs=False, batch_rule=_batch_reduce, inline=_sum_inline)
+_MEAN = OpDef("Mean", _mean_kernel, _mean_grad, shape_fn=_reduce_shape_fn(),
+              grad_uses_outputs=False,
+              batch_rule=lambda i, o, a, dy, b: _batch_reduce(i, o, a, dy, b, mean=True))
 _MAX = OpDef("Max", lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
              _minmax_grad, shape_fn=_reduce_shape_fn())
 _MIN = OpDef("Min", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),

@@ -32,9 +32,13 @@ def _cumsum_kernel(x, axis, exclusive, reverse):
     return np.flip(out, axis) if reverse else out
 
 
-_CUMSUM = OpDef("Cumsum", _cumsum_kernel,
-                lambda x, y, a, dy: (execute(_CUMSUM, (dy,), dict(a, reverse=not a["reverse"])),),
-                shape_fn=same_as_first)
+def _cumsum_grad(inputs, outputs, attrs, dy):
+    # The adjoint of a running sum is the running sum the other way.
+    return (execute(_CUMSUM, (dy,), dict(attrs, reverse=not attrs["reverse"])),)
+
+
+_CUMSUM = OpDef("Cumsum", _cumsum_kernel, _cumsum_grad, shape_fn=same_as_first,
+                grad_uses_outputs=False)
 
 
 def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
@@ -69,13 +73,13 @@ def _segment_grad_kernel(dy, ids):
 
 _SEGMENT_GATHER = OpDef(
     "SegmentGather", _segment_grad_kernel,
-    lambda x, y, a, g: (execute(_SEGMENT_SUM, (g, x[1]),
-                                {"num_segments": x[0].shape[0]}), None),
+    lambda inputs, outputs, attrs, g: (execute(_SEGMENT_SUM, (g, inputs[1]),
+                                               {"num_segments": inputs[0].shape[0]}), None),
     shape_fn=lambda i, a: [(TensorShape(i[1].shape.as_list() + i[0].shape.as_list()[1:]),
                             i[0].dtype)])
 _SEGMENT_SUM = OpDef(
     "UnsortedSegmentSum", _segment_sum_kernel,
-    lambda x, y, a, dy: (execute(_SEGMENT_GATHER, (dy, x[1])), None),
+    lambda inputs, outputs, attrs, dy: (execute(_SEGMENT_GATHER, (dy, inputs[1])), None),
     shape_fn=lambda i, a: [(TensorShape([a["num_segments"]] + i[0].shape.as_list()[
         i[1].shape.rank:]), i[0].dtype)])
 

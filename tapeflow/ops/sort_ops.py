@@ -48,11 +48,11 @@ def _topk_grad_kernel(x, idx, dy):
 
 _GATHER_LAST = OpDef(
     "GatherLast", _gather_last_kernel,
-    lambda x, y, a, dy: (execute(_TOPK_GRAD, (x[0], x[1], dy)), None),
+    lambda inputs, outputs, attrs, dy: (execute(_TOPK_GRAD, (inputs[0], inputs[1], dy)), None),
     shape_fn=lambda i, a: [(i[1].shape, i[0].dtype)])
 _TOPK_GRAD = OpDef(
     "TopKGrad", _topk_grad_kernel,
-    lambda x, y, a, g: (None, None, execute(_GATHER_LAST, (g, x[1]))),
+    lambda inputs, outputs, attrs, g: (None, None, execute(_GATHER_LAST, (g, inputs[1]))),
     shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)])
 
 
@@ -62,9 +62,12 @@ def _topk_shape(inputs, attrs):
     return [(shape, inputs[0].dtype), (shape, dtypes.int32)]
 
 
-_TOPK = OpDef("TopKV2", _topk_kernel,
-              lambda x, y, a, dy: (execute(_TOPK_GRAD, (x[0], y[1], dy[0])),),
-              num_outputs=2, shape_fn=_topk_shape)
+def _topk_grad(inputs, outputs, attrs, dy):
+    _, indices = outputs
+    return (execute(_TOPK_GRAD, (inputs[0], indices, dy[0])),)
+
+
+_TOPK = OpDef("TopKV2", _topk_kernel, _topk_grad, num_outputs=2, shape_fn=_topk_shape)
 
 
 def top_k(input, k=1, sorted=True, index_type=dtypes.int32, name=None):  # noqa: A002

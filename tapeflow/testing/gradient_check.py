@@ -27,7 +27,25 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_gradients", "GradientCheckError"]
+__all__ = ["check_gradients", "GradientCheckError", "exercised_ops"]
+
+# Names of the ops whose gradient rules a passing check has exercised (at either
+# order), over the whole process: the op-coverage test reads it.
+_EXERCISED: set = set()
+
+
+def exercised_ops() -> frozenset:
+    """Names of the ops whose rules a passing `check_gradients` call has exercised
+    (an op on the path from a checked argument to the checked output) in this process."""
+    return frozenset(_EXERCISED)
+
+
+def _note_ops(tape, targets, into):
+    """Adds the ops a walk from `targets` over `tape`'s entries visits to `into`."""
+    from tapeflow.autodiff.backprop import _producers
+    for t in targets:
+        for op, _, _, _ in _producers(tape._entries, t):
+            into.add(op.name)
 
 
 class GradientCheckError(AssertionError):
@@ -95,6 +113,7 @@ class _Problem:
         self.rng = np.random.default_rng(seed)
         self.r = None      # output projections, set on the first evaluation
         self.v = None      # first-gradient projections (second order)
+        self.ops = set()   # ops whose rules the analytic gradients went through
 
     def projections(self, ys):
         if self.r is None:
@@ -123,6 +142,7 @@ class _Problem:
             ys = _flat_float_outputs(self.f(*call_args))
             rs = [tf.constant(r.astype(y.dtype.as_numpy_dtype)) for y, r in
                   zip(ys, self.projections(ys))]
+        _note_ops(tape, ys, self.ops)
         return tape.gradient(ys, srcs, output_gradients=rs,
                              unconnected_gradients="zero")
 
@@ -140,6 +160,7 @@ class _Problem:
             gs = self.first(call_args, _tape())
             s_val = tf.add_n([tf.reduce_sum(g * tf.constant(v.astype(g.dtype.as_numpy_dtype)))
                               for g, v in zip(gs, self.v)])
+        _note_ops(outer, [s_val], self.ops)
         return outer.gradient(s_val, srcs, unconnected_gradients="zero")
 
 
@@ -289,9 +310,11 @@ def check_gradients(f, args, order=2, eps=None, rtol=None, atol=None, seed=0):
     numeric = _numeric(problem, problem.value, numeric_dtype, eps)
     _compare(1, problem, analytic, numeric, rtol, atol)
     if order == 1:
+        _EXERCISED.update(problem.ops)
         return
     problem.v = [problem.rng.uniform(0.5, 1.5, n.shape) * problem.rng.choice([-1.0, 1.0], n.shape)
                  for n in numeric]
     analytic2 = problem.second(own)
     numeric2 = _numeric(problem, problem.second_value, numeric_dtype, eps)
     _compare(2, problem, analytic2, numeric2, rtol, atol)
+    _EXERCISED.update(problem.ops)

@@ -48,3 +48,52 @@ def test_tensors_do_not_alias_the_numpy_arrays_they_came_from():
     a[0] = 5.0
     np.testing.assert_array_equal(t.numpy(), np.ones(4))
     np.testing.assert_array_equal(c.numpy(), np.ones(4))
+
+
+def test_op_names_are_unique_in_the_registry():
+    from tapeflow.framework.op import OpDef, lookup
+    assert lookup("MatMul").name == "MatMul"
+    with pytest.raises(ValueError, match="op named 'MatMul' is already defined"):
+        OpDef("MatMul", lambda a, b: a @ b)
+
+
+def test_a_rule_taking_needs_must_be_declared_with_grad_needs():
+    from tapeflow.framework.op import OpDef
+
+    def rule(inputs, outputs, attrs, dy, needs):
+        return (dy,)
+    with pytest.raises(TypeError, match="'Undeclared'.*grad_needs=True"):
+        OpDef("Undeclared", lambda x: x, rule, register=False)
+    with pytest.raises(TypeError, match="'Declared'.*grad_needs=True"):
+        OpDef("Declared", lambda x: x, lambda inputs, outputs, attrs, dy: (dy,),
+              grad_needs=True, register=False)
+    assert OpDef("Fine", lambda x: x, rule, grad_needs=True, register=False).grad_needs
+
+
+def test_variants_with_more_outputs_share_one_registered_definition():
+    from tapeflow.framework.op import lookup
+    split = lookup("SplitV")
+    three = split.with_outputs(3)
+    assert three.num_outputs == 3 and three.definition is split and three.grad is split.grad
+    assert lookup("SplitV") is split
+    assert [t.shape for t in tf.split(tf.ones((2, 6)), 3, axis=1)] == [(2, 2)] * 3
+
+
+def test_an_op_with_residuals_needs_a_kernel_producing_them():
+    from tapeflow.framework.op import OpDef
+    with pytest.raises(ValueError, match="'Leaky' declares residuals"):
+        OpDef("Leaky", lambda x: x, residuals=("saved",), register=False)
+
+
+def test_reshape_and_random_ops_are_each_one_definition_for_static_and_run_time_shapes():
+    from tapeflow.framework.op import registered_ops
+    names = list(registered_ops())
+    for name in ("Reshape", "RandomUniform", "RandomStandardNormal", "TruncatedNormal"):
+        assert names.count(name) == 1
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32)])
+    def f(x):
+        return tf.reshape(x, [tf.shape(x)[0], 2, 2]), tf.random.uniform(tf.shape(x))
+    r, u = f(tf.ones((3, 4)))
+    assert r.shape == (3, 2, 2) and u.shape == (3, 4)
+    assert tf.reshape(tf.ones(4), [2, 2]).shape == (2, 2)

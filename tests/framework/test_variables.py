@@ -69,3 +69,9 @@ def test_variables_take_part_in_operators_and_ops():
     assert float(s) == 2.5 and f"{s:.1f}" == "2.5" and int(tf.Variable(3)) == 3
     with pytest.raises(TypeError, match="unhashable"):
         {s: 1}
+
+
+def test_read_value_gradient_is_checked():
+    from tapeflow.testing import check_gradients
+    v = tf.Variable(np.array([0.5, -1.5, 2.0]))
+    check_gradients(lambda v: v.read_value() * v.read_value(), [v])

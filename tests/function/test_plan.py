@@ -149,11 +149,18 @@ def _train_convnet(steps):
     return losses, [w.numpy() for w in model.weights], step.get_concrete_function(x)
 
 
-def test_conv_patches_are_kept_for_the_filter_backprop_in_the_same_plan(monkeypatch):
-    from tapeflow.backend import conv
+def test_conv_patches_are_a_residual_slot_read_by_the_filter_backprop_in_the_same_plan(
+        monkeypatch):
+    from tapeflow.ops import conv_ops
     fast = _train_convnet(3)
-    assert fast[2].plan.source.count("_conv_keep_patches(") == 2
-    assert not conv.patch_cache._entries          # every kept entry was taken
+    plan = fast[2].plan
+    convs = [s for s in plan.steps if s.node.op is conv_ops._CONV]
+    assert len(convs) == 2 and all(s.kernel is conv_ops._conv_residual_kernel for s in convs)
+    for conv in convs:
+        patches = conv.outputs[1]
+        readers = [s for s in plan.steps if ("slot", patches) in s.inputs]
+        assert [s.node.op.name for s in readers] == ["Conv2DBackpropFilter"]
+        assert patches in readers[0].free          # freed right after its one reader
     monkeypatch.setattr(fastpath, "ENABLED", False)
     slow = _train_convnet(3)
     np.testing.assert_array_equal(fast[0], slow[0])
@@ -163,7 +170,6 @@ def test_conv_patches_are_kept_for_the_filter_backprop_in_the_same_plan(monkeypa
 
 def test_specialisation_is_dropped_when_a_kernel_computes_something_else(monkeypatch):
     from tapeflow.ops import nn_ops
-    monkeypatch.setattr(fastpath, "_RULES", None)
     cf = _concrete(lambda x: tf.nn.relu(x), tf.ones([3]))
     assert "_maximum(" in cf.plan.source
     # A Relu kernel that (deliberately) differs from the expression the rule would write.
@@ -171,7 +177,6 @@ def test_specialisation_is_dropped_when_a_kernel_computes_something_else(monkeyp
         return np.maximum(x, 0.5).astype(x.dtype)
     monkeypatch.setattr(nn_ops, "_relu_kernel", odd_relu)
     monkeypatch.setattr(nn_ops._RELU, "kernel", odd_relu)
-    monkeypatch.setattr(fastpath, "_RULES", None)
     cf = _concrete(lambda x: tf.nn.relu(x), tf.ones([3]))
     assert "_maximum(" not in cf.plan.source
     np.testing.assert_array_equal(cf(tf.constant([0.0, 1.0, -1.0])).numpy(), [0.5, 1.0, 0.5])

@@ -299,6 +299,15 @@ def test_dropout_gradient_is_the_scaled_mask():
     np.testing.assert_allclose(np.unique(y.numpy()), [0.0, 1 / 0.7], rtol=1e-6)
 
 
+def test_dropout_gradient_passes_the_checker_with_a_fixed_mask():
+    drop = L.Dropout(0.3, seed=4)
+
+    def f(x):
+        tf.random.set_seed(0)          # the same mask at every evaluation
+        return drop(x, training=True)
+    check_gradients(f, [np.linspace(-1.0, 1.0, 12, dtype=np.float32).reshape(3, 4)])
+
+
 def test_frozen_batchnorm_runs_in_inference_mode():
     bn = L.BatchNormalization()
     x = np.array([[1.0], [3.0]], np.float32)

@@ -116,3 +116,12 @@ def test_more_bad_arguments_are_explained():
         tf.range(0, 10, 0)
     with pytest.raises(ValueError, match="non-rectangular"):
         tf.constant([[1, 2], [3]])
+
+
+def test_gradients_of_fill_and_expand_dims_ops(rng):
+    # Both are reached eagerly only with shapes unknown until run time (traced code).
+    from tapeflow.framework.op import execute
+    from tapeflow.ops import array_ops
+    check_gradients(lambda v: tf.fill([2, 3], v), [np.array(1.5)])
+    check_gradients(lambda x: execute(array_ops._EXPAND, (x,), {"axis": 1}),
+                    [rng.normal(size=(2, 3))])

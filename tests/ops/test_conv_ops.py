@@ -83,32 +83,60 @@ def test_two_layer_conv_gradients_match_tensorflow(real_tf, rng):
                     [x, w1, w2], real_tf=real_tf)
 
 
-def test_recorded_conv_keeps_patches_until_the_filter_gradient(rng):
+def _counting_residual_kernel(monkeypatch):
+    from tapeflow.ops import conv_ops
+    calls = []
+    real = conv_ops._CONV.residual_kernel
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(conv_ops._CONV, "residual_kernel", counted)
+    return calls
+
+
+def test_recorded_conv_keeps_its_patches_as_a_residual_of_the_tape_entry(rng):
     from tapeflow.backend import conv as K
     x = tf.constant(rng.normal(size=(2, 6, 6, 8)).astype(np.float32))
     w = tf.Variable(rng.normal(size=(3, 3, 8, 2)).astype(np.float32))
-    before = len(K.patch_cache)
     with tf.GradientTape() as tape:
         y = tf.nn.conv2d(x, w, 1, "VALID")
-    assert len(K.patch_cache) == before + 1
+    assert y.shape == (2, 4, 4, 2)                       # the caller sees the output only
+    op, _, outputs, _ = tape._entries[-1]
+    assert op.residuals == ("patches",) and outputs[0] is y
+    np.testing.assert_array_equal(outputs[1].numpy(), K.im2col(x.numpy(), 3, 3, (1, 1), "VALID",
+                                                               (1, 1)))
     dw = tape.gradient(y, w)
-    assert len(K.patch_cache) == before
     want = K.conv2d_backprop_filter(x.numpy(), (3, 3, 8, 2), np.ones((2, 4, 4, 2), np.float32),
                                     (1, 1), "VALID", (1, 1))
     np.testing.assert_allclose(dw.numpy(), want, rtol=1e-5, atol=1e-5)
 
 
-def test_conv_without_tape_or_on_a_variable_keeps_nothing(rng):
-    from tapeflow.backend import conv as K
-    before = len(K.patch_cache)
-    x = tf.Variable(rng.normal(size=(1, 5, 5, 8)).astype(np.float32))
+def test_conv_without_a_tape_produces_no_patches(rng, monkeypatch):
+    calls = _counting_residual_kernel(monkeypatch)
+    x = tf.constant(rng.normal(size=(1, 5, 5, 8)).astype(np.float32))
     w = tf.Variable(rng.normal(size=(3, 3, 8, 2)).astype(np.float32))
     tf.nn.conv2d(x, w, 1, "VALID")
+    with tf.GradientTape(watch_accessed_variables=False):
+        tf.nn.conv2d(x, w, 1, "VALID")                   # nothing watched: not recorded
+    assert calls == []
+    with tf.GradientTape():
+        tf.nn.conv2d(x, w, 1, "VALID")
+    assert calls == [1]
+
+
+def test_patches_of_a_variable_input_are_the_values_the_conv_read(rng):
+    # The residual is a copy taken by the forward pass: an in-place update of the
+    # Variable before the backward pass does not change the gradient (as TF).
+    x = tf.Variable(rng.normal(size=(1, 5, 5, 8)).astype(np.float32))
+    w = tf.Variable(rng.normal(size=(3, 3, 8, 2)).astype(np.float32))
+    x0 = x.numpy().copy()
     with tf.GradientTape() as tape:
         y = tf.reduce_sum(tf.nn.conv2d(x, w, 1, "VALID"))
-    assert len(K.patch_cache) == before
+    x.assign(np.zeros_like(x0))
     dw = tape.gradient(y, w)
-    want = K.conv2d_backprop_filter(x.numpy(), (3, 3, 8, 2), np.ones((1, 3, 3, 2), np.float32),
+    from tapeflow.backend import conv as K
+    want = K.conv2d_backprop_filter(x0, (3, 3, 8, 2), np.ones((1, 3, 3, 2), np.float32),
                                     (1, 1), "VALID", (1, 1))
     np.testing.assert_allclose(dw.numpy(), want, rtol=1e-5, atol=1e-5)
 
@@ -132,3 +160,14 @@ def test_conv_input_gradient_is_skipped_when_unwanted(rng):
         assert ran == [1]
     finally:
         conv_ops._CONV_BP_INPUT.kernel = kernel
+
+
+def test_gradient_of_the_max_pool_gradient_gradient(rng):
+    # MaxPoolGradGrad picks each window's argmax of its second operand; linear in it,
+    # with MaxPoolGrad as its gradient (third derivatives of max pooling).
+    from tapeflow.framework.op import execute
+    from tapeflow.ops import conv_ops
+    x = tf.constant(rng.permutation(32).reshape(1, 4, 4, 2) / 10.0)
+    attrs = {"ksize": (2, 2), "strides": (2, 2), "padding": "VALID"}
+    check_gradients(lambda ddx: execute(conv_ops._MAX_POOL_GG, (x, ddx), attrs),
+                    [rng.normal(size=(1, 4, 4, 2))])

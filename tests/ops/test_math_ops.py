@@ -195,3 +195,9 @@ def test_integer_friendly_unary_ops_keep_the_dtype(real_tf):
     tf_parity.check(expr, [], real_tf=real_tf)
     with pytest.raises(tf.errors.InvalidArgumentError, match="bool tensor"):
         tf.logical_not(tf.constant([1, 0]))
+
+
+def test_floormod_gradient():
+    # Values whose quotients stay away from integers, where floormod jumps.
+    x, y = np.array([2.3, -1.7, 0.4]), np.array([0.9, 0.7, -1.1])
+    check_gradients(tf.math.floormod, [x, y])

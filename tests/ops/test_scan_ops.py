@@ -34,3 +34,12 @@ def test_segment_errors():
         tf.math.segment_sum([1., 2.], [1, 0])
     with pytest.raises(tf.errors.InvalidArgumentError, match="axis 2"):
         tf.math.cumsum(tf.ones((2, 2)), axis=2)
+
+
+def test_gradient_of_the_segment_sum_backward_op(rng):
+    # SegmentGather (segment_sum's gradient) has segment_sum as its own gradient.
+    from tapeflow.framework.op import execute
+    from tapeflow.ops import scan_ops
+    ids = tf.constant(np.array([0, 2, 0, -1, 1], np.int32))
+    check_gradients(lambda g: execute(scan_ops._SEGMENT_GATHER, (g, ids)),
+                    [rng.normal(size=(4, 2))])

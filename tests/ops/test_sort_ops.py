@@ -34,3 +34,14 @@ def test_bad_arguments_are_explained():
         tf.sort([1, 2], direction="UP")
     with pytest.raises(tf.errors.InvalidArgumentError, match="last axis"):
         tf.sort(tf.ones((2, 3)), axis=0)
+
+
+def test_gradient_of_the_top_k_backward_ops(rng):
+    # GatherLast and TopKGrad are each other's gradients (the second order of top_k).
+    from tapeflow.framework.op import execute
+    from tapeflow.ops import sort_ops
+    idx = tf.constant(np.array([[3, 0], [1, 2]], np.int32))
+    check_gradients(lambda v: execute(sort_ops._GATHER_LAST, (v, idx)), [rng.normal(size=(2, 4))])
+    x = tf.constant(np.zeros((2, 4)))
+    check_gradients(lambda dy: execute(sort_ops._TOPK_GRAD, (x, idx, dy)),
+                    [rng.normal(size=(2, 2))])
