@@ -20,6 +20,7 @@ from tapeflow.framework.tensor import Tensor, is_tensor  # noqa: F401
 from tapeflow.framework.tensor_shape import TensorShape  # noqa: F401
 from tapeflow.framework.tensor_spec import TensorSpec  # noqa: F401
 from tapeflow.framework.variables import Variable  # noqa: F401
+from tapeflow.module import Module  # noqa: F401
 from tapeflow.function import cond, function, print_v2 as print, while_loop  # noqa: F401,A001
 from tapeflow.ops.array_ops import (  # noqa: F401
     boolean_mask, broadcast_to, concat, constant, expand_dims, eye, fill, gather, gather_nd,
