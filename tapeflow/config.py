@@ -57,6 +57,7 @@ _virtual_cpus = _device.virtual_cpus
 def _reset_devices_for_tests():
     """Forgets the virtual CPUs and the initialization (a fresh process, for tests)."""
     _virtual_cpus.clear()
+    _memory_growth.clear()
     _device.runtime["initialized"] = False
 
 
@@ -80,8 +81,6 @@ def set_logical_device_configuration(device, logical_devices):
         return
     if _device.runtime["initialized"]:
         raise RuntimeError("Virtual devices cannot be modified after being initialized")
-    if _memory_growth.get(device.name):
-        raise ValueError("Cannot set virtual device configuration when memory growth is set")
     _virtual_cpus[:] = configs
 
 
