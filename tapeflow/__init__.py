@@ -21,6 +21,9 @@ from tapeflow.framework.tensor import Tensor, is_tensor  # noqa: F401
 from tapeflow.framework.tensor_shape import TensorShape  # noqa: F401
 from tapeflow.framework.tensor_spec import TensorSpec  # noqa: F401
 from tapeflow.framework.variables import Variable  # noqa: F401
+from tapeflow.module import Module  # noqa: F401
+from tapeflow import version  # noqa: F401
+from tapeflow.framework.device import DeviceSpec, device  # noqa: F401
 from tapeflow.function import cond, function, print_v2 as print, while_loop  # noqa: F401,A001
 from tapeflow.ops.array_ops import (  # noqa: F401
     boolean_mask, broadcast_to, concat, constant, expand_dims, eye, fill, gather, gather_nd,
@@ -47,5 +50,5 @@ from tapeflow.ops.reduce_ops import (  # noqa: F401
     argmax, argmin, reduce_all, reduce_any, reduce_logsumexp, reduce_max, reduce_mean,
     reduce_min, reduce_prod, reduce_std, reduce_sum, reduce_variance)
 
-__version__ = "2.21.0"          # the TensorFlow API version tapeflow follows
+__version__ = version.VERSION   # the TensorFlow API version tapeflow follows (version.py)
 newaxis = None

@@ -30,6 +30,7 @@ from tapeflow.framework.variables import Variable
 from tapeflow.keras import backend, initializers
 from tapeflow.keras.layers import masking
 from tapeflow.keras.layers.masking import _MASKS
+from tapeflow.module.module import Module
 from tapeflow.ops import array_ops, math_ops
 from tapeflow.utils import nest
 
@@ -223,7 +224,7 @@ def _call_accepts(fn, arg: str) -> bool:
     return arg in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-class Layer:
+class Layer(Module):
     """Base class of all layers (and of Model).
 
     Args:
@@ -408,6 +409,14 @@ class Layer:
     trainable_variables = trainable_weights
     non_trainable_variables = non_trainable_weights
     variables = weights
+
+    def _module_attributes(self):
+        # tf.Module walks (submodules, a Module holding this layer) see the weights in
+        # Keras's order first; call-time bookkeeping is not part of the layer.
+        skip = {"_trainable_weights", "_non_trainable_weights", "_tracked_variables",
+                "_regularized", "_inbound_nodes", "_call_losses"}
+        return [("weights", self.weights)] + [
+            kv for kv in super()._module_attributes() if kv[0] not in skip]
 
     @property
     def losses(self) -> list:
