@@ -107,8 +107,10 @@ def _kernel_error(op, inputs, attrs, exc):
 
 def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
     """Runs (eager) or adds (tracing) one op; offers the call to recording tapes."""
-    st = state
-    if st.graph is None:
+    # `state` is thread-local: its __dict__ is this thread's attributes, found in one
+    # look-up, and dict subscripts are cheaper than further attribute reads on it.
+    st = state.__dict__
+    if st["graph"] is None:
         try:
             # Spelled out by arity: this is the hottest line of eager mode, and
             # `*list`/`**{}` unpacking costs as much as the rest of the dispatch.
@@ -138,9 +140,10 @@ def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
         else:
             outs = tuple(Tensor(_as_value(o)) for o in out)
     else:
-        outs = st.graph.add_op(op, inputs, attrs)
-    if st.tapes:
-        for tape in st.tapes:
+        outs = st["graph"].add_op(op, inputs, attrs)
+    tapes = st["tapes"]
+    if tapes:
+        for tape in tapes:
             tape._record(op, inputs, outs, attrs)
     return outs
 
