@@ -108,7 +108,19 @@ def _grad_op(name, kernel, d_first):
     return op
 
 
-_SQRT_GRAD = _grad_op("SqrtGrad", lambda y, dy: dy * (0.5 / y),
+def _sqrt_grad_kernel(y, dy):
+    out = dy * (0.5 / y)
+    # At y = 0 a zero incoming gradient gives 0, not 0 * inf = NaN (as TF), so that
+    # `where(x > 0, sqrt(x), 0)` trains: its unused branch passes dy = 0 back.
+    return out if y.all() else np.where(dy == 0, np.zeros((), out.dtype), out)
+
+
+def _rsqrt_grad_kernel(y, dy):
+    out = dy * (-0.5 * y * y * y)
+    return out if np.isfinite(y).all() else np.where(dy == 0, np.zeros((), out.dtype), out)
+
+
+_SQRT_GRAD = _grad_op("SqrtGrad", _sqrt_grad_kernel,
                       lambda y, dy, g: -g * dy * 0.5 / (y * y))
 sqrt = _unary("Sqrt", np.sqrt, lambda x, y, a, dy: (execute(_SQRT_GRAD, (y, dy)),))
 
@@ -117,7 +129,7 @@ def _rsqrt_kernel(x):
     return 1 / np.sqrt(x)
 
 
-_RSQRT_GRAD = _grad_op("RsqrtGrad", lambda y, dy: dy * (-0.5 * y * y * y),
+_RSQRT_GRAD = _grad_op("RsqrtGrad", _rsqrt_grad_kernel,
                        lambda y, dy, g: g * dy * -1.5 * y * y)
 rsqrt = _unary("Rsqrt", _rsqrt_kernel, lambda x, y, a, dy: (execute(_RSQRT_GRAD, (y, dy)),))
 square = _unary("Square", np.square, lambda x, y, a, dy: (dy * 2 * x[0],), float_only=False)
@@ -219,13 +231,28 @@ def _truediv_kernel(x, y):
     return np.true_divide(x, y)
 
 
+def _int_divisor_check(name, y):
+    if y.dtype.kind in "iu" and not np.all(y):
+        raise errors.op_error(name, "Integer division by zero")
+
+
+def _floordiv_kernel(x, y):
+    _int_divisor_check("FloorDiv", y)
+    return np.floor_divide(x, y)
+
+
+def _floormod_kernel(x, y):
+    _int_divisor_check("FloorMod", y)
+    return np.mod(x, y)
+
+
 add = _binary("AddV2", np.add, _add_grad)
 subtract = _binary("Sub", np.subtract, _sub_grad)
 multiply = _binary("Mul", np.multiply, _mul_grad)
 _div = _binary("RealDiv", _truediv_kernel, _div_grad)
 pow = _binary("Pow", np.power, _pow_grad)  # noqa: A001
-floordiv = _binary("FloorDiv", np.floor_divide, NO_GRADIENT)
-floormod = _binary("FloorMod", np.mod, lambda x, y, a, dy: (dy, -dy * floordiv(x[0], x[1])))
+floordiv = _binary("FloorDiv", _floordiv_kernel, NO_GRADIENT)
+floormod = _binary("FloorMod", _floormod_kernel, lambda x, y, a, dy: (dy, -dy * floordiv(x[0], x[1])))
 mod = floormod
 maximum = _binary("Maximum", np.maximum,
                   lambda x, y, a, dy: (dy * cast(x[0] >= x[1], dy.dtype),
