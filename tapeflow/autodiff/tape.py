@@ -18,9 +18,12 @@ from __future__ import annotations
 import contextlib
 import enum
 
+import numpy as np
+
 from tapeflow.autodiff import backprop
 from tapeflow.framework.context import state
 from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.utils import nest
 
 
@@ -29,6 +32,20 @@ class UnconnectedGradients(enum.Enum):
 
     NONE = "none"
     ZERO = "zero"
+
+
+def _check_output_gradients(targets, output_gradients):
+    """Each upstream gradient must have its target's shape: one of another shape
+    would be broadcast into (or summed over) the wrong elements."""
+    for i, (t, g) in enumerate(zip(targets, output_gradients)):
+        if t is None or g is None:
+            continue
+        g_shape = g.shape if isinstance(g, Tensor) or getattr(g, "_is_variable", False) \
+            else TensorShape(np.shape(g))
+        if not TensorShape(g_shape).is_compatible_with(t.shape):
+            raise ValueError(f"GradientTape.gradient: output_gradients[{i}] has shape "
+                             f"{TensorShape(g_shape)} but its target has shape {t.shape}; "
+                             "each upstream gradient must have its target's shape.")
 
 
 class GradientTape:
@@ -154,7 +171,14 @@ class GradientTape:
             self._push()
 
     def reset(self) -> None:
-        """Clears everything recorded so far; the tape keeps recording if it was."""
+        """Clears everything recorded so far; the tape keeps recording.
+
+        Only inside the tape's `with` block (as TF): outside it there is nothing
+        recording to reset, and the call is an error rather than a silent no-op.
+        """
+        if not self._recording:
+            raise ValueError("Tape is not recording. GradientTape.reset() clears a tape "
+                             "while it records: call it inside the tape's `with` block.")
         self._entries = []
         self._watched = {}
         self._variables = {}
@@ -199,6 +223,7 @@ class GradientTape:
             if len(output_gradients) != len(flat_targets):
                 raise ValueError(f"output_gradients has {len(output_gradients)} entries but "
                                  f"target has {len(flat_targets)} tensors.")
+            _check_output_gradients(flat_targets, output_gradients)
         was_recording = self._recording
         if was_recording:
             self._pop()       # a tape never records its own backward pass

@@ -1,21 +1,39 @@
-"""Execution state shared by the op dispatcher, tapes and tracing.
+"""Execution state read by the op dispatcher, tapes and tracing: one per thread.
 
-One module-level object so that the hot path (`execute`) reads two plain
-attributes: the active tapes and the graph being traced (None when eager).
-Tapes and graphs are per process, not per thread: tapeflow's background
-threads (dataset prefetch) run kernels but never open tapes or traces.
+The hot path (`execute`) reads two attributes of `state` on every op: the
+recording tapes and the graph being traced (None when eager). As in
+TensorFlow, this state belongs to the thread that set it: a `tf.function`
+traced in one thread leaves another thread eager, and a tape records only
+the ops of the thread that opened it.
+
+`state` is a `threading.local` whose class attribute gives `graph` its
+default, so a thread that never traced reads None without any set-up, and
+the per-thread lists are made by `__init__`, which `threading.local` runs
+once in each thread on its first access. An attribute read costs a dict
+look-up more than a plain slot (measured: eager dispatch within noise of
+the process-wide version, see bench/eager_overhead.py).
+
+    >>> import threading
+    >>> seen = []
+    >>> state.graph = "traced here"
+    >>> t = threading.Thread(target=lambda: seen.append(state.graph))
+    >>> t.start(); t.join()
+    >>> state.graph = None
+    >>> seen
+    [None]
 """
 from __future__ import annotations
 
 import contextlib
+import threading
 
 
-class _State:
-    __slots__ = ("tapes", "graph", "name_scope", "trace_stack", "tape_pause")
+class _State(threading.local):
+    """The calling thread's tapes, graph, name scopes and trace stack."""
 
     def __init__(self):
-        self.tapes = []          # recording GradientTapes, innermost last
         self.graph = None        # the FuncGraph being traced, or None when eager
+        self.tapes = []          # recording GradientTapes, innermost last
         self.name_scope = []     # stack of tf.name_scope names
         self.trace_stack = []    # enclosing graphs while tracing nested functions
         self.tape_pause = []     # saved tape lists of stop_recording/init_scope
@@ -25,7 +43,7 @@ state = _State()
 
 
 def executing_eagerly() -> bool:
-    """True outside `tf.function` tracing and Keras symbolic builds."""
+    """True outside `tf.function` tracing and Keras symbolic builds (in this thread)."""
     return state.graph is None
 
 
@@ -36,24 +54,26 @@ def init_scope():
     Variable initializers run here, so that a Variable created while a
     function is first traced starts with a concrete value.
     """
-    saved_graph, saved_tapes = state.graph, state.tapes
-    state.graph, state.tapes = None, []
+    st = state
+    saved_graph, saved_tapes = st.graph, st.tapes
+    st.graph, st.tapes = None, []
     try:
         yield
     finally:
-        state.graph, state.tapes = saved_graph, saved_tapes
+        st.graph, st.tapes = saved_graph, saved_tapes
 
 
 @contextlib.contextmanager
 def name_scope(name: str):
     """`tf.name_scope`: prefixes names of Variables and layer weights."""
+    scopes = state.name_scope
     if name:
-        state.name_scope.append(name.rstrip("/"))
+        scopes.append(name.rstrip("/"))
     try:
         yield (current_scope() + "/") if name else ""
     finally:
         if name:
-            state.name_scope.pop()
+            scopes.pop()
 
 
 def current_scope() -> str:

@@ -12,6 +12,7 @@ from tapeflow.framework.op import (NO_GRADIENT, TRANSPARENT, OpDef, as_input, co
                                    execute)
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.ops import _checks
 from tapeflow.ops._shapes import same_as_first
 
 _pyrange = builtins.range   # `range` and `slice` below are tf.range and tf.slice
@@ -23,18 +24,25 @@ def _is_sym(x) -> bool:
 
 
 def _static_shape_list(shape):
-    """A shape argument as a list of ints/None, or None when it is a symbolic tensor."""
+    """A shape argument as a list of ints/None, or None when it is a symbolic tensor.
+
+    Raises TypeError for non-integer sizes (`[2.5]`, a float tensor), as TF does.
+    """
     if isinstance(shape, TensorShape):
         return shape.as_list()
     if isinstance(shape, Tensor) and not shape._is_symbolic:
+        _checks.shape_dims(shape._value)
         return [int(d) for d in np.atleast_1d(shape._value).tolist()]
     if isinstance(shape, (int, np.integer)):
         return [int(shape)]
+    _checks.shape_dims(shape)
     if isinstance(shape, (list, tuple)):
         out = []
         for d in shape:
             if _is_sym(d):
                 return None
+            if isinstance(d, Tensor):
+                _checks.shape_dims(d._value)
             out.append(None if d is None else int(d))
         return out
     if isinstance(shape, np.ndarray):
@@ -76,6 +84,7 @@ def constant(value, dtype=None, shape=None, name=None):
 
 def _fill_kernel(shape, value):
     dims = tuple(int(d) for d in np.atleast_1d(shape))
+    _checks.check_non_negative_dims("Fill", dims)
     return np.full(dims, value, dtype=np.asarray(value).dtype)
 
 
@@ -138,6 +147,7 @@ def zeros(shape, dtype=dtypes.float32, name=None):
     dtype = dtypes.as_dtype(dtype)
     dims = _static_shape_list(shape)
     if dims is not None and None not in dims:
+        _checks.check_non_negative_dims("Fill", dims)
         return Tensor(np.zeros(dims, dtype=dtype._np))
     return fill(shape, Tensor(dtype._np.type(0)))
 
@@ -147,6 +157,7 @@ def ones(shape, dtype=dtypes.float32, name=None):
     dtype = dtypes.as_dtype(dtype)
     dims = _static_shape_list(shape)
     if dims is not None and None not in dims:
+        _checks.check_non_negative_dims("Fill", dims)
         return Tensor(np.ones(dims, dtype=dtype._np))
     return fill(shape, Tensor(dtype._np.type(1)))
 
@@ -345,7 +356,11 @@ def reshape(tensor, shape, name=None):
         TensorShape([2, 3])
     """
     x = as_input(tensor)
-    dims = _static_shape_list(shape)
+    try:
+        dims = _static_shape_list(shape)
+    except TypeError:
+        raise errors.op_error("Reshape", f"Value for attr 'Tshape' of float is not in the list "
+                              f"of allowed values: int32, int64 (shape {shape!r})") from None
     if dims is None or None in dims:
         return execute(_RESHAPE, (x, _shape_input(shape)))
     if dims.count(-1) > 1:
@@ -418,7 +433,10 @@ def squeeze(input, axis=None, name=None):  # noqa: A002
                                   "pass axis=")
         ax = tuple(i for i, d in enumerate(dims) if d == 1)
     else:
-        ax = tuple(sorted(int(a) % len(dims) for a in ([axis] if isinstance(axis, int) else axis)))
+        ax = tuple(sorted(
+            _checks.normalize_axis("Squeeze", a, len(dims), "Tried to squeeze dim index {axis} "
+                                   f"for tensor with {len(dims)} dimensions.")
+            for a in ([axis] if isinstance(axis, (int, np.integer)) else axis)))
         for a in ax:
             if dims[a] is not None and dims[a] != 1:
                 raise errors.op_error("Squeeze", f"Can not squeeze dim[{a}], expected a dimension "
@@ -551,7 +569,10 @@ def concat(values, axis, name="concat"):
         raise ValueError("tf.concat needs at least one tensor.")
     _check_same_dtype("ConcatV2", xs)
     r = xs[0].shape.rank
-    axis = int(axis) % max(r, 1)
+    if r == 0:
+        raise errors.op_error("ConcatV2", "Can't concatenate scalars (use tf.stack instead)")
+    axis = _checks.normalize_axis("ConcatV2", axis, r, "ConcatOp : Expected concatenating "
+                                  "dimensions in the range [{lo}, {hi}), but got {axis}")
     for i, x in enumerate(xs):
         if x.shape.rank != r:
             raise errors.op_error("ConcatV2", f"Ranks of all input tensors should match: shape[0] "
@@ -589,7 +610,8 @@ def stack(values, axis=0, name="stack"):
         raise ValueError("tf.stack needs at least one tensor.")
     _check_same_dtype("Pack", xs)
     r = xs[0].shape.rank
-    axis = int(axis) % (r + 1)
+    axis = _checks.normalize_axis("stack", axis, r + 1, "Argument `axis` = {axis} not in range "
+                                  "[{lo}, {hi})", cls=ValueError)
     for i, x in enumerate(xs):
         if not x.shape.is_compatible_with(xs[0].shape):
             raise errors.op_error("Pack", f"Shapes of all inputs must match: values[0].shape = "
@@ -671,7 +693,8 @@ def split(value, num_or_size_splits, axis=0, num=None, name="split"):
     """
     x = as_input(value)
     r = x.shape.rank
-    axis = int(axis) % r
+    axis = _checks.normalize_axis("Split", axis, r, f"-input rank(-{r}) <= split_dim < input "
+                                  f"rank ({r}), but got {{axis}}")
     dim = x.shape[axis]
     if isinstance(num_or_size_splits, (int, np.integer)):
         n = int(num_or_size_splits)

@@ -42,6 +42,33 @@ def _pair(v, name, n=2):
     return tuple(v)
 
 
+def _window_attrs(op_name, strides, ksize=None, dilations=None):
+    """Strides, window size and dilations as pairs; each must be positive (TF's checks;
+    a stride of 0 would otherwise divide by zero deep in the kernel)."""
+    for name, v in (("strides", strides), ("ksize", ksize), ("dilations", dilations)):
+        if v is None or isinstance(v, (int, np.integer)):
+            continue
+        v = [int(i) for i in v]
+        if len(v) == 4 and (v[0] != 1 or v[3] != 1):
+            raise errors.op_error(op_name, f"Current implementation does not yet support "
+                                  f"{name} in the batch and depth dimensions; got {name} {v}")
+    out = {"strides": _pair(strides, "strides")}
+    if ksize is not None:
+        out["ksize"] = _pair(ksize, "ksize")
+    if dilations is not None:
+        out["dilations"] = _pair(dilations, "dilations")
+    if min(out["strides"]) <= 0:
+        raise errors.op_error(op_name, f"Stride must be > 0, but got {min(out['strides'])} "
+                              f"(strides {strides!r})")
+    if "ksize" in out and min(out["ksize"]) <= 0:
+        raise errors.op_error(op_name, f"Sliding window ksize must be > 0, but got "
+                              f"{ksize!r}")
+    if "dilations" in out and min(out["dilations"]) <= 0:
+        raise errors.op_error(op_name, f"Dilated rates should be larger than 0, but got "
+                              f"{dilations!r}")
+    return out
+
+
 def _padding_attr(padding):
     if isinstance(padding, str):
         p = padding.upper()
@@ -145,8 +172,9 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC",
         raise errors.op_error("Conv2D", f"input depth must equal the filter's input depth: "
                               f"input shape {x.shape} has depth {ci}, filter shape {w.shape} "
                               f"expects {wi}")
-    attrs = {"strides": _pair(strides, "strides"), "padding": _padding_attr(padding),
-             "dilations": _pair(1 if dilations is None else dilations, "dilations")}
+    attrs = _window_attrs("Conv2D", strides, dilations=1 if dilations is None else dilations)
+    attrs = {"strides": attrs["strides"], "padding": _padding_attr(padding),
+             "dilations": attrs["dilations"]}
     h, wd = x.shape[1], x.shape[2]
     if h is not None and wd is not None and attrs["padding"] == "VALID":
         kh, kw = w.shape[0], w.shape[1]
@@ -219,7 +247,8 @@ def _pool(op, name, input, ksize, strides, padding, data_format):
         raise errors.op_error(name, f"input must be 4-dimensional (NHWC); got shape {x.shape}")
     if data_format not in ("NHWC", None):
         raise ValueError(f"{name} supports data_format='NHWC' only; got {data_format!r}")
-    attrs = {"ksize": _pair(ksize, "ksize"), "strides": _pair(strides, "strides"),
+    window = _window_attrs(name, strides, ksize=ksize)
+    attrs = {"ksize": window["ksize"], "strides": window["strides"],
              "padding": _padding_attr(padding)}
     return execute(op, (x,), attrs)
 

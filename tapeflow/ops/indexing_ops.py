@@ -12,6 +12,7 @@ from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, execute
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.ops import _checks
 
 _pyrange = builtins.range   # `slice` below is tf.slice
 _pyslice = builtins.slice
@@ -103,12 +104,31 @@ def getitem(tensor, key):
 
 
 def slice(input_, begin, size, name=None):  # noqa: A001
-    """`tf.slice`: the block starting at `begin` with extent `size` (-1: to the end)."""
+    """`tf.slice`: the block starting at `begin` with extent `size` (-1: to the end).
+
+    Unlike Python slicing, a block reaching past the end is an error (as in TF),
+    not a shorter block.
+    """
     x = as_input(input_)
-    b = [int(v) for v in (begin._value.tolist() if isinstance(begin, Tensor) else begin)]
-    s = [int(v) for v in (size._value.tolist() if isinstance(size, Tensor) else size)]
+    b = [int(v) for v in np.atleast_1d(begin._value if isinstance(begin, Tensor) else begin)]
+    s = [int(v) for v in np.atleast_1d(size._value if isinstance(size, Tensor) else size)]
+    _check_slice(x.shape.as_list(), b, s)
     key = tuple(_pyslice(bi, None if si == -1 else bi + si) for bi, si in zip(b, s))
     return getitem(x, key)
+
+
+def _check_slice(dims, begin, size):
+    if len(begin) != len(dims) or len(size) != len(dims):
+        raise errors.op_error("Slice", f"Expected begin and size arguments to be 1-D tensors of "
+                              f"size {len(dims)}, but got shapes [{len(begin)}] and "
+                              f"[{len(size)}] instead.")
+    for k, (d, bk, sk) in enumerate(zip(dims, begin, size)):
+        if d is None:
+            continue
+        if not 0 <= bk <= d:
+            raise errors.op_error("Slice", f"Expected begin[{k}] in [0, {d}], but got {bk}")
+        if sk != -1 and not 0 <= sk <= d - bk:
+            raise errors.op_error("Slice", f"Expected size[{k}] in [0, {d - bk}], but got {sk}")
 
 
 def _gather_kernel(params, indices, axis, batch_dims):
@@ -164,8 +184,34 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
     i = as_input(indices)
     if not i.dtype.is_integer:
         raise TypeError(f"tf.gather: indices must be int32 or int64; got {i.dtype.name}.")
-    axis = batch_dims if axis is None else int(axis) % p.shape.rank
-    return execute(_GATHER, (p, i), {"axis": axis, "batch_dims": int(batch_dims)})
+    axis, batch_dims = _gather_axes(p.shape.as_list(), i.shape.as_list(), axis, batch_dims)
+    return execute(_GATHER, (p, i), {"axis": axis, "batch_dims": batch_dims})
+
+
+def _gather_axes(p_dims, i_dims, axis, batch_dims):
+    """(axis, batch_dims) normalized and checked against the shapes, as TF's GatherV2."""
+    rp, ri = len(p_dims), len(i_dims)
+    # TF gathers along an explicit axis 0 as if batch_dims were 0 (unchecked).
+    b = 0 if axis is not None and int(axis) == 0 else int(batch_dims)
+    if not -ri <= b <= ri:
+        raise errors.op_error("GatherV2", f"Expected batch_dims in the range [{-ri}, {ri}], but "
+                              f"got {b}")
+    if axis is None:           # TF: axis defaults to batch_dims as given (-1: the last)
+        axis = b
+    b = b + ri if b < 0 else b
+    if rp == 0 or not -rp <= int(axis) < rp:
+        need = int(axis) + 1 if int(axis) >= 0 else -int(axis)
+        raise errors.op_error("GatherV2", f"Shape must be at least rank {max(need, 1)} but is "
+                              f"rank {rp}")
+    axis = _checks.normalize_axis("GatherV2", axis, rp)
+    if b > axis:
+        raise errors.op_error("GatherV2", f"batch_dims ({b}) must be less than or equal to "
+                              f"axis ({axis}).")
+    for k in _pyrange(b):
+        if p_dims[k] is not None and i_dims[k] is not None and p_dims[k] != i_dims[k]:
+            raise errors.op_error("GatherV2", f"params.shape[{k}]: {p_dims[k]} should be equal "
+                                  f"to indices.shape[{k}]: {i_dims[k]}")
+    return axis, b
 
 
 def _gather_nd_kernel(params, indices):
@@ -193,7 +239,52 @@ _GATHER_ND = OpDef("GatherNd", _gather_nd_kernel, _gather_nd_grad, grad_uses_out
 
 
 def gather_nd(params, indices, batch_dims=0, name=None):
-    return execute(_GATHER_ND, (as_input(params), as_input(indices)))
+    """Slices of `params` at the index vectors in the last axis of `indices`.
+
+    With `batch_dims=b`, the first b axes of both are batch axes: each batch
+    element's indices pick from that element's params (the result is
+    `indices.shape[:-1] + params.shape[b + k:]`, k the index length).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.gather_nd([[1, 2], [3, 4]], [[1], [0]], batch_dims=1).numpy()
+        array([2, 3], dtype=int32)
+    """
+    p, i = as_input(params), as_input(indices)
+    b = int(batch_dims)
+    if b == 0:
+        return execute(_GATHER_ND, (p, i))
+    if b < 0:
+        raise ValueError("tf.gather_nd does not allow negative batch_dims.")
+    if b >= i.shape.rank:
+        raise ValueError(f"Argument `batch_dims` = {b} must be less than rank(`indices`) = "
+                         f"{i.shape.rank}")
+    return _batched_gather_nd(p, i, b)
+
+
+def _batched_gather_nd(p, i, b):
+    """gather_nd with b batch axes, as one plain gather_nd over the batch flattened:
+    each index vector gets its batch element's flat number prepended."""
+    from tapeflow.ops import array_ops
+    p_dims, i_dims = p.shape.as_list(), i.shape.as_list()
+    if None in p_dims[:b] or None in i_dims:
+        raise NotImplementedError("gather_nd with batch_dims needs the batch axes of params "
+                                  "and the shape of indices known when tracing.")
+    if b >= len(p_dims):
+        raise ValueError(f"Argument `batch_dims` = {b} must be less than rank(`params`) = "
+                         f"{len(p_dims)}")
+    batch = int(np.prod(i_dims[:b]))
+    if p_dims[:b] != i_dims[:b]:
+        raise errors.op_error("GatherNd", f"batch dimensions of params {p_dims[:b]} and "
+                              f"indices {i_dims[:b]} must be equal (batch_dims={b})")
+    flat_p = array_ops.reshape(p, [batch] + p_dims[b:])
+    inner = i_dims[b:-1]
+    flat_i = array_ops.reshape(i, [batch, int(np.prod(inner)), i_dims[-1]])
+    rows = np.broadcast_to(np.arange(batch, dtype=i.dtype._np)[:, None, None],
+                           (batch, int(np.prod(inner)), 1))
+    flat_i = array_ops.concat([Tensor(np.ascontiguousarray(rows)), flat_i], axis=-1)
+    out = execute(_GATHER_ND, (flat_p, flat_i))
+    return array_ops.reshape(out, i_dims[:-1] + p_dims[b + i_dims[-1]:])
 
 
 def _one_hot_kernel(indices, depth, on_value, off_value, axis, dtype):
@@ -224,6 +315,12 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
         raise TypeError(f"tf.one_hot: indices must be uint8, int32 or int64 class indices; got "
                         f"{i.dtype.name}.")
     dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.float32
+    if int(depth) < 0:
+        raise errors.op_error("OneHot", f"depth must be non-negative, got: {int(depth)}")
+    r = i.shape.rank
+    if axis is not None and int(axis) != -1 and not 0 <= int(axis) <= r:
+        raise errors.op_error("OneHot", f"Expected axis to be -1 or between [0, {r + 1}). "
+                              f"But received: {axis}")
     return execute(_ONE_HOT, (i,), {
         "depth": int(depth), "on_value": 1 if on_value is None else on_value,
         "off_value": 0 if off_value is None else off_value,
@@ -241,19 +338,38 @@ def where_indices(condition):
 
 def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
     """The elements (or slices) of `tensor` where `mask` is true, flattened over mask's dims."""
+    from tapeflow.ops.array_ops import reshape
     x = as_input(tensor)
     m = as_input(mask)
     k = m.shape.rank
+    if k == 0:
+        raise ValueError("mask cannot be scalar.")
+    axis = 0 if axis is None else int(axis)
+    dims = x.shape.as_list()
+    axis = axis + len(dims) if axis < 0 else axis
+    part = TensorShape(dims[axis:axis + k])
+    if len(dims[axis:axis + k]) != k or not part.is_compatible_with(m.shape):
+        raise ValueError(f"Shapes {part} and {m.shape} are incompatible (boolean_mask: the mask "
+                         f"must match the tensor's axes {axis} to {axis + k - 1})")
     idx = where_indices(m)
     if k == 1:
-        from tapeflow.ops.array_ops import reshape
-        return gather(x, reshape(idx, [-1]))
-    return gather_nd(x, idx)
+        return gather(x, reshape(idx, [-1]), axis=axis)
+    if axis == 0:
+        return gather_nd(x, idx)
+    if None in dims:
+        raise NotImplementedError("boolean_mask with a mask of rank > 1 and axis > 0 needs "
+                                  "the tensor's shape known when tracing.")
+    merged = reshape(x, dims[:axis] + [-1] + dims[axis + k:])
+    return gather(merged, reshape(where_indices(reshape(m, [-1])), [-1]), axis=axis)
 
 
 def reverse(tensor, axis, name=None):
     x = as_input(tensor)
-    axes = [int(a) % x.shape.rank for a in axis]
+    r = x.shape.rank
+    axes = [_checks.normalize_axis("ReverseV2", a, r, f"'axis'[{k}] = {{axis}} is out of valid "
+                                   "range [{lo}, {hi})")
+            for k, a in enumerate(np.atleast_1d(axis._value if isinstance(axis, Tensor) else axis))]
+    _checks.check_unique_axes("ReverseV2", axes)
     key = tuple(_pyslice(None, None, -1) if d in axes else _pyslice(None)
                 for d in _pyrange(x.shape.rank))
     return getitem(x, key)

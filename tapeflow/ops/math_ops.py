@@ -128,7 +128,19 @@ def _grad_op(name, kernel, d_first):
     return op
 
 
-_SQRT_GRAD = _grad_op("SqrtGrad", lambda y, dy: dy * (0.5 / y),
+def _sqrt_grad_kernel(y, dy):
+    out = dy * (0.5 / y)
+    # At y = 0 a zero incoming gradient gives 0, not 0 * inf = NaN (as TF), so that
+    # `where(x > 0, sqrt(x), 0)` trains: its unused branch passes dy = 0 back.
+    return out if y.all() else np.where(dy == 0, np.zeros((), out.dtype), out)
+
+
+def _rsqrt_grad_kernel(y, dy):
+    out = dy * (-0.5 * y * y * y)
+    return out if np.isfinite(y).all() else np.where(dy == 0, np.zeros((), out.dtype), out)
+
+
+_SQRT_GRAD = _grad_op("SqrtGrad", _sqrt_grad_kernel,
                       lambda y, dy, g: -g * dy * 0.5 / (y * y))
 sqrt = _unary("Sqrt", np.sqrt, _pointwise(lambda x, y, dy: execute(_SQRT_GRAD, (y, dy))))
 
@@ -137,7 +149,7 @@ def _rsqrt_kernel(x):
     return 1 / np.sqrt(x)
 
 
-_RSQRT_GRAD = _grad_op("RsqrtGrad", lambda y, dy: dy * (-0.5 * y * y * y),
+_RSQRT_GRAD = _grad_op("RsqrtGrad", _rsqrt_grad_kernel,
                        lambda y, dy, g: g * dy * -1.5 * y * y)
 rsqrt = _unary("Rsqrt", _rsqrt_kernel,
                _pointwise(lambda x, y, dy: execute(_RSQRT_GRAD, (y, dy))))
@@ -243,6 +255,21 @@ def _truediv_kernel(x, y):
     return np.true_divide(x, y)
 
 
+def _int_divisor_check(name, y):
+    if y.dtype.kind in "iu" and not np.all(y):
+        raise errors.op_error(name, "Integer division by zero")
+
+
+def _floordiv_kernel(x, y):
+    _int_divisor_check("FloorDiv", y)
+    return np.floor_divide(x, y)
+
+
+def _floormod_kernel(x, y):
+    _int_divisor_check("FloorMod", y)
+    return np.mod(x, y)
+
+
 add = _binary("AddV2", np.add, _add_grad, node_name="add", grad_uses_outputs=False,
               inline=_inline.binary("{0} + {1}"))
 subtract = _binary("Sub", np.subtract, _sub_grad, node_name="sub", grad_needs=True,
@@ -251,7 +278,9 @@ multiply = _binary("Mul", np.multiply, _mul_grad, node_name="mul", grad_needs=Tr
                    grad_uses_outputs=False, inline=_inline.binary("{0} * {1}"))
 _div = _binary("RealDiv", _truediv_kernel, _div_grad, node_name="truediv", grad_needs=True)
 pow = _binary("Pow", np.power, _pow_grad, node_name="pow", grad_needs=True)  # noqa: A001
-floordiv = _binary("FloorDiv", np.floor_divide, NO_GRADIENT, node_name="floordiv")
+floordiv = _binary("FloorDiv", _floordiv_kernel, NO_GRADIENT, node_name="floordiv")
+
+
 def _floormod_grad(inputs, outputs, attrs, dy):
     x, y = inputs
     return dy, -dy * floordiv(x, y)
@@ -279,7 +308,8 @@ def _atan2_grad(inputs, outputs, attrs, dy):
     return dy * x / r2, -dy * y / r2
 
 
-floormod = _binary("FloorMod", np.mod, _floormod_grad, node_name="mod", grad_uses_outputs=False)
+floormod = _binary("FloorMod", _floormod_kernel, _floormod_grad, node_name="mod",
+                   grad_uses_outputs=False)
 mod = floormod
 maximum = _binary("Maximum", np.maximum, _maximum_grad, grad_uses_outputs=False)
 minimum = _binary("Minimum", np.minimum, _minimum_grad, grad_uses_outputs=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tapeflow.framework import dtypes
+from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, execute
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
@@ -97,14 +97,20 @@ def _normal_kernel(shape, dtype, mean, stddev, seed):
 
 
 def _uniform_kernel(shape, dtype, minval, maxval, seed):
-    rng = _rng(seed)
     if np.dtype(dtype).kind in "iu":
-        return rng.integers(minval, maxval, size=shape, dtype=dtype)
+        if not minval < maxval:
+            raise errors.op_error("RandomUniformInt", f"Need minval < maxval, got {minval} >= "
+                                  f"{maxval}")
+        return _rng(seed).integers(minval, maxval, size=shape, dtype=dtype)
+    rng = _rng(seed)
+    # minval + u * (maxval - minval), u in [0, 1), as TF: with minval > maxval the
+    # draws fall in (maxval, minval], never on maxval.
     out = (rng.random(shape, dtype=np.float64) * (maxval - minval) + minval).astype(dtype)
-    # Rounding to float32/16 can land a draw just below maxval on maxval itself;
+    # Rounding to float32/16 can land a draw next to maxval on maxval itself;
     # the interval is half-open, as TF's.
     top = np.nextafter(np.asarray(maxval, dtype), np.asarray(minval, dtype))
-    return np.minimum(out, top, out=out) if out.ndim else np.minimum(out, top)
+    clip = np.minimum if maxval >= minval else np.maximum
+    return clip(out, top, out=out) if out.ndim else clip(out, top)
 
 
 def _truncated_normal_kernel(shape, dtype, mean, stddev, seed):

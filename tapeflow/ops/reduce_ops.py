@@ -24,8 +24,12 @@ def _norm_axis(op_name, x, axis):
         if rank is not None and not -rank <= a < max(rank, 1):
             raise errors.op_error(op_name, f"Invalid reduction dimension {a} for input with "
                                   f"{rank} dimensions; expected an axis in [{-rank}, {rank})")
-        axes.append(a % rank if rank else a)
-    return tuple(sorted(set(axes)))
+        a = a % rank if rank else a
+        if a in axes:
+            raise errors.op_error(op_name, f"Invalid reduction arguments: Axes contains "
+                                  f"duplicate dimension: {a}")
+        axes.append(a)
+    return tuple(sorted(axes))
 
 
 def _reduced_shape(shape, axis, keepdims):
@@ -119,10 +123,32 @@ def _sum_kernel(x, axis, keepdims):
 
 
 def _mean_kernel(x, axis, keepdims):
+    if x.size == 0:
+        # TF's integer mean of nothing is 0 (NumPy's: NaN, cast to INT_MIN); a float
+        # one NaN, without NumPy's "Mean of empty slice" warning.
+        fill = 0 if x.dtype.kind in "iub" else np.nan
+        return np.full(np.sum(x, axis=axis, keepdims=keepdims).shape, fill, x.dtype)
     if x.dtype.kind in "iub":
         # Integer means truncate toward zero, as TF's integer division does.
         return np.trunc(np.mean(x, axis=axis, keepdims=keepdims)).astype(x.dtype)
     return np.mean(x, axis=axis, keepdims=keepdims, dtype=x.dtype)
+
+
+def _extreme_kernel(reduce, lowest):
+    """max/min; over no elements the identity (max: -inf or the dtype's lowest value;
+    min: +inf or its highest), as TF, where NumPy raises."""
+    def kernel(x, axis, keepdims):
+        if x.size:
+            return reduce(x, axis=axis, keepdims=keepdims)
+        if x.dtype.kind == "f":
+            start = -np.inf if lowest else np.inf
+        elif x.dtype.kind in "iu":
+            info = np.iinfo(x.dtype)
+            start = info.min if lowest else info.max
+        else:
+            start = not lowest
+        return reduce(x, axis=axis, keepdims=keepdims, initial=start)
+    return kernel
 
 
 def _mean_grad(inputs, outputs, attrs, dy):
@@ -185,9 +211,9 @@ _SUM = OpDef("Sum", _sum_kernel, _sum_grad, shape_fn=_reduce_shape_fn(),
 _MEAN = OpDef("Mean", _mean_kernel, _mean_grad, shape_fn=_reduce_shape_fn(),
               grad_uses_outputs=False,
               batch_rule=lambda i, o, a, dy, b: _batch_reduce(i, o, a, dy, b, mean=True))
-_MAX = OpDef("Max", lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
+_MAX = OpDef("Max", _extreme_kernel(np.max, lowest=True),
              _minmax_grad, shape_fn=_reduce_shape_fn())
-_MIN = OpDef("Min", lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
+_MIN = OpDef("Min", _extreme_kernel(np.min, lowest=False),
              _minmax_grad, shape_fn=_reduce_shape_fn())
 _PROD = OpDef("Prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims,
                                                          dtype=x.dtype),

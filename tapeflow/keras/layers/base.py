@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 
 import numpy as np
 
@@ -105,19 +106,19 @@ def is_keras_tensor(x) -> bool:
     return isinstance(x, SymbolicTensor) and x.graph is KERAS_GRAPH
 
 
-class _CallContext:
-    """The `training` value set by the outermost call that gave one, for nested layers."""
-
-    __slots__ = ("depth", "training")
+class _CallContext(threading.local):
+    """The `training` value set by the outermost call that gave one, for nested layers
+    (per thread: a layer called in another thread is not nested in this one's call)."""
 
     def __init__(self):
         self.training = None
         self.depth = 0
+        # Whether a layer called in this thread has losses from add_loss to clear
+        # at the next outermost call.
+        self.losses_added = False
 
 
 _call_ctx = _CallContext()
-# Whether any layer has losses from add_loss to clear at the next outermost call.
-_call_losses_added = [False]
 
 
 class InputSpec:
@@ -430,7 +431,7 @@ class Layer(Module):
 
     def add_loss(self, loss):
         """Adds a loss tensor (e.g. an activity penalty) to `layer.losses` for this call."""
-        _call_losses_added[0] = True
+        _call_ctx.losses_added = True
         self._call_losses.append(loss)
 
     # -- weights ------------------------------------------------------------------
@@ -570,7 +571,7 @@ class Layer(Module):
         outermost = ctx.depth == 0
         ctx.depth += 1
         try:
-            if outermost and _call_losses_added[0]:
+            if outermost and ctx.losses_added:
                 self._clear_call_losses()
             # 4. Build once, from the first input's shape, in this layer's name scope.
             if not self.built:
@@ -624,7 +625,7 @@ class Layer(Module):
         return outputs
 
     def _clear_call_losses(self):
-        _call_losses_added[0] = False
+        _call_ctx.losses_added = False
         self._call_losses.clear()
         for layer in self._flatten_layers():
             layer._call_losses.clear()

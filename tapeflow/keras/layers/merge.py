@@ -36,6 +36,15 @@ class Concatenate(_Merge):
         super().__init__(**kwargs)
         self.axis = axis
 
+    def build(self, input_shape):
+        super().build(input_shape)
+        # Checked here, so a functional build fails at the layer, naming it.
+        rank = len(input_shape[0])
+        if not -rank <= int(self.axis) < rank:
+            raise ValueError(f'Concatenate layer "{self.name}": axis={self.axis} is out of range '
+                             f"for inputs of rank {rank} (shapes {list(input_shape)}); expected "
+                             f"an axis in [{-rank}, {rank}).")
+
     def _merge(self, inputs):
         return array_ops.concat(inputs, axis=self.axis)
 

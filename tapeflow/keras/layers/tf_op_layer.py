@@ -34,6 +34,7 @@ from __future__ import annotations
 import dis
 import os
 import sys
+import threading
 
 from tapeflow.framework.op import execute
 from tapeflow.keras import backend
@@ -197,9 +198,15 @@ class TFOpLambda(Layer):
             "tensors recorded while the model was built; it has no config to rebuild it from.")
 
 
-# [frame of the call being recorded, its layer]: one frame (and its locals) stays
-# referenced until the next recorded call.
-_open = [None, None]
+class _OpenCall(threading.local):
+    """Per thread (two threads build models at once): the frame of the call being
+    recorded and its layer; one frame (and its locals) stays referenced until the
+    next recorded call."""
+
+    frame = layer = None
+
+
+_open = _OpenCall()
 
 
 def note_op(outs):
@@ -207,12 +214,12 @@ def note_op(outs):
     of the public call that ran it, starting a new layer for a new call."""
     node = (outs[0] if isinstance(outs, tuple) else outs).node
     frame, name = _caller()
-    layer = _open[1]
+    layer = _open.layer
     # The frame is kept referenced until the next call, so a later call can never
     # get a frame object at the same address and be mistaken for this one.
-    if frame is None or frame is not _open[0]:
+    if frame is None or frame is not _open.frame:
         layer = TFOpLambda(name or _snake(node.op.name))
-        _open[0], _open[1] = frame, layer
+        _open.frame, _open.layer = frame, layer
     layer._add(node)
 
 

@@ -1,0 +1,68 @@
+"""Argument checks shared by the public op functions, with TensorFlow's errors.
+
+An axis outside [-rank, rank) must raise, never wrap around (NumPy's `axis %
+rank` would join `concat([a, a], axis=2)` of two matrices along axis 0); a
+shape must hold integers (`tf.zeros([2.5])` is a TypeError, not a truncation).
+
+    >>> normalize_axis("ConcatV2", -1, 2)
+    1
+    >>> normalize_axis("ConcatV2", 2, 2)
+    Traceback (most recent call last):
+    ...
+    tapeflow.framework.errors.InvalidArgumentError: Expected axis in the range [-2, 2), but got 2 [Op:ConcatV2]
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.framework import errors
+
+
+def normalize_axis(op_name: str, axis, rank: int, message: str | None = None,
+                   cls=errors.InvalidArgumentError) -> int:
+    """`axis` in [0, rank), from one in [-rank, rank); else an error of class `cls`.
+
+    Args:
+        op_name: the op named in the error (`cls` an OpError) or its prefix.
+        axis: a Python or NumPy integer, or a 0-d integer tensor value.
+        rank: the number of valid axes (rank + 1 for ops inserting one, like stack).
+        message: the error text, with `{axis}`, `{lo}` and `{hi}` filled in.
+        cls: the error class (TF raises ValueError for some Python-level checks).
+    """
+    if isinstance(axis, (float, np.floating, bool)):
+        raise TypeError(f"{op_name}: axis must be an integer, got {axis!r} of type "
+                        f"{type(axis).__name__}")
+    a = int(axis)
+    if not -rank <= a < rank:
+        text = (message or "Expected axis in the range [{lo}, {hi}), but got {axis}").format(
+            axis=a, lo=-rank, hi=rank)
+        if issubclass(cls, errors.OpError):
+            raise errors.op_error(op_name, text, cls)
+        raise cls(text)
+    return a + rank if a < 0 else a
+
+
+def check_unique_axes(op_name: str, axes, message: str = "axis {axis} specified more than "
+                      "once.") -> None:
+    """Raises InvalidArgumentError when normalized `axes` repeat one."""
+    seen = set()
+    for a in axes:
+        if a in seen:
+            raise errors.op_error(op_name, message.format(axis=a))
+        seen.add(a)
+
+
+def shape_dims(value, dtype_name: str = "int32"):
+    """Raises TypeError (as TF's conversion does) when a shape holds non-integers."""
+    for d in value if isinstance(value, (list, tuple)) else [value]:
+        if isinstance(d, (float, np.floating)) or (
+                isinstance(d, np.ndarray) and d.dtype.kind in "fc"):
+            raise TypeError(f"Cannot convert {value!r} to EagerTensor of dtype {dtype_name}: "
+                            f"a shape holds integers, got {d!r}")
+
+
+def check_non_negative_dims(op_name: str, dims) -> None:
+    """A shape to create (zeros, ones, fill) may not have a negative size."""
+    for d in dims:
+        if d is not None and d < 0:
+            raise errors.op_error(op_name, f"Dimension {d} must be >= 0 (shape {list(dims)})")
