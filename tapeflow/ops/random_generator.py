@@ -302,13 +302,8 @@ def _key_counter_state(key, counter):
                                                                            key))))]
 
 
-def _read_and_skip_dyn_kernel(state, delta):
-    return _read_and_skip_kernel(state, int(delta))
-
-
-_READ_AND_SKIP_DYN = OpDef("RngReadAndSkip", _read_and_skip_dyn_kernel, NO_GRADIENT,
-                           shape_fn=lambda i, a: [(TensorShape([_STATE_SIZE]), dtypes.int64)],
-                           stateful=True)
+# One op: `delta` is an attribute, or an input when known only at run time.
+_READ_AND_SKIP_DYN = _READ_AND_SKIP
 
 _global = [None]
 

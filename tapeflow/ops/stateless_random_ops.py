@@ -26,7 +26,7 @@ from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, convert_to_tenso
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.ops import _philox, math_ops
-from tapeflow.ops.random_ops import _dynamic_spec, _shape_arg, _with_shape_input
+from tapeflow.ops.random_ops import _shape_arg
 
 _FLOATS = (dtypes.float16, dtypes.float32, dtypes.float64)
 _UNIFORM_DTYPES = _FLOATS + (dtypes.int32, dtypes.int64, dtypes.uint32, dtypes.uint64)
@@ -107,19 +107,25 @@ def _uniform_int_kernel(state, minval, maxval, shape, dtype):
     return _philox.uniform_int(key, counter, _size(shape), dtype, lo, hi).reshape(shape)
 
 
-def _static_spec(inputs, attrs):
-    return [(TensorShape(attrs["shape"]), dtypes.from_numpy(np.dtype(attrs["dtype"])))]
+def _spec(inputs, attrs):
+    dtype = dtypes.from_numpy(np.dtype(attrs["dtype"]))
+    if "shape" in attrs:
+        return [(TensorShape(attrs["shape"]), dtype)]
+    from tapeflow.ops import array_ops
+    return [(TensorShape(array_ops.shape_tensor_dims(inputs[-1])), dtype)]
 
 
 def _op_pair(name, kernel):
-    """The op with its shape as an attribute, and the variant taking it as the last input
-    (a shape known only when a traced function runs)."""
-    def dynamic_kernel(*arrays, **attrs):
-        return _with_shape_input(lambda shape, **a: kernel(*arrays[:-1], shape, **a))(
-            arrays[-1], **attrs)
-    return (OpDef(name, kernel, NO_GRADIENT, shape_fn=_static_spec),
-            OpDef(name, dynamic_kernel, NO_GRADIENT,
-                  shape_fn=lambda i, a: _dynamic_spec(i[-1:], a)))
+    """One op taking its shape as an attribute or, when the shape is known only when a
+    traced function runs, as its last input. Returned twice: `draw` picks by position."""
+    def run(*arrays, shape=None, **attrs):
+        if shape is None:
+            shape = tuple(int(d) for d in np.atleast_1d(arrays[-1]))
+            arrays = arrays[:-1]
+        return kernel(*arrays, shape, **attrs)
+    run.__name__ = run.__qualname__ = kernel.__name__
+    op = OpDef(name, run, NO_GRADIENT, shape_fn=_spec)
+    return op, op
 
 
 _UNIFORM = _op_pair("StatelessRandomUniformV2", _uniform_kernel)
