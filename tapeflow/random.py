@@ -1,3 +1,8 @@
-"""`tf.random`: seeded random tensors (re-exports)."""
-from tapeflow.ops.random_ops import (  # noqa: F401
-    categorical, normal, set_seed, shuffle, truncated_normal, uniform)
+"""`tf.random`: seeded random tensors.
+
+Filled with the functions that declare a 'random.*' name where they are defined
+(see `framework/api_export.py`).
+"""
+from tapeflow import _api
+
+globals().update(_api.namespace("random"))

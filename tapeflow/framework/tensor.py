@@ -3,7 +3,8 @@
 An eager Tensor owns `_value`: a NumPy array, or a NumPy scalar for rank 0
 (as TF's `.numpy()` returns). Tensors are cheap (`__slots__`, no bookkeeping):
 a tape keeps what it needs itself. Operators (`+`, `@`, `[]`, ...) are bound
-by the op modules through `override_operator`, so this module imports no op.
+by the op modules through `override_operator` (the op modules import this one,
+so it imports ops only inside the methods that need one: iteration).
 
 A `SymbolicTensor` stands for a value inside a graph being traced
 (`tf.function`, Keras functional build): it has a shape with possibly unknown
@@ -273,29 +274,34 @@ class SymbolicTensor(Tensor):
         raise TypeError("A symbolic tf.Tensor cannot be pickled.")
 
 
-class DeferredCall(TypeError):
-    """Raised by reading the value of a tensor that has none but whose graph records
-    eager calls made on it (Keras functional tensors): `execute` catches it and hands
-    the op to `graph.record_call`. Raising costs nothing on the eager path, where no
-    input ever raises it (Python's try blocks are free until something is raised).
-    Escaping elsewhere, it is the TypeError TF gives for a Keras tensor passed to an
-    API that cannot take one."""
-
-    def __init__(self, tensor):
-        # Seen only if code other than `execute` reads the value: say what happened.
-        super().__init__(
-            f"{tensor!r} is a Keras tensor: it has no value until the model runs, and this "
-            "call reads its value while the model is built, so it cannot be recorded as a "
-            "layer of the model. Do the computation inside a layer (keras.layers.Lambda or a "
-            "Layer subclass).")
-        self.graph = tensor.graph
-
-
 _OPERATOR_CLASSES: list = [Tensor]
+# The public names TF gives the functions behind Python operators: `a + b` and
+# `a / b` are tf.__operators__.add and tf.math.truediv, apart from tf.add and
+# tf.divide; the others share their function's name. Tools that record calls by
+# name (a Keras functional build) read them here.
+OPERATOR_NAMES = {
+    "__add__": "__operators__.add", "__radd__": "__operators__.add",
+    "__sub__": "math.subtract", "__rsub__": "math.subtract",
+    "__mul__": "math.multiply", "__rmul__": "math.multiply",
+    "__truediv__": "math.truediv", "__rtruediv__": "math.truediv",
+    "__floordiv__": "math.floordiv", "__rfloordiv__": "math.floordiv",
+    "__mod__": "math.floormod", "__rmod__": "math.floormod",
+    "__pow__": "math.pow", "__rpow__": "math.pow",
+    "__matmul__": "linalg.matmul", "__rmatmul__": "linalg.matmul",
+    "__neg__": "math.negative", "__abs__": "math.abs",
+    "__lt__": "math.less", "__le__": "math.less_equal", "__gt__": "math.greater",
+    "__ge__": "math.greater_equal", "__eq__": "math.equal", "__ne__": "math.not_equal",
+    "__and__": "math.logical_and", "__rand__": "math.logical_and",
+    "__or__": "math.logical_or", "__ror__": "math.logical_or",
+    "__xor__": "math.logical_xor", "__rxor__": "math.logical_xor",
+    "__invert__": "math.logical_not", "__getitem__": "__operators__.getitem",
+}
+operators: dict = {}        # '__add__' -> the function bound on Tensor
 
 
 def override_operator(name: str, fn) -> None:
     """Binds a Python operator (e.g. '__add__') on Tensor and Variable."""
+    operators[name] = fn
     for cls in _OPERATOR_CLASSES:
         setattr(cls, name, fn)
 

@@ -8,6 +8,7 @@ import builtins
 
 import numpy as np
 
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, execute
 from tapeflow.framework.tensor import Tensor
@@ -87,6 +88,7 @@ def getitem(tensor, key):
     return execute(_SLICE, (x,), {"key": key})
 
 
+@tf_export("slice")
 def slice(input_, begin, size, name=None):  # noqa: A001
     """`tf.slice`: the block starting at `begin` with extent `size` (-1: to the end)."""
     x = as_input(input_)
@@ -134,6 +136,7 @@ _GATHER = OpDef("GatherV2", _gather_kernel,
                     + i[0].shape.as_list()[a["axis"] + 1:]), i[0].dtype)])
 
 
+@tf_export("gather")
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
     """Picks slices of `params` along `axis` at `indices` (an int tensor of any shape)."""
     p = as_input(params)
@@ -162,6 +165,7 @@ _GATHER_ND = OpDef("GatherNd", _gather_nd_kernel,
                    lambda x, y, a, dy: (execute(_GATHER_ND_GRAD, (x[0], x[1], dy)), None))
 
 
+@tf_export("gather_nd")
 def gather_nd(params, indices, batch_dims=0, name=None):
     return execute(_GATHER_ND, (as_input(params), as_input(indices)))
 
@@ -187,6 +191,7 @@ def _insert(dims, axis, v):
     return dims
 
 
+@tf_export("one_hot")
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
     """One-hot vectors of length `depth` (out-of-range indices give all `off_value`)."""
     i = as_input(indices)
@@ -209,6 +214,7 @@ def where_indices(condition):
     return execute(_WHERE_INDICES, (as_input(condition),))
 
 
+@tf_export("boolean_mask")
 def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
     """The elements (or slices) of `tensor` where `mask` is true, flattened over mask's dims."""
     x = as_input(tensor)
@@ -221,6 +227,7 @@ def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
     return gather_nd(x, idx)
 
 
+@tf_export("reverse")
 def reverse(tensor, axis, name=None):
     x = as_input(tensor)
     axes = [int(a) % x.shape.rank for a in axis]
