@@ -34,27 +34,16 @@ def _numpy_text(value, is_repr: bool) -> str:
     return str(value[()] if isinstance(value, np.ndarray) else value)
 
 
-class Tensor:
-    """An immutable multi-dimensional array (TF's EagerTensor).
+class TensorBase:
+    """What `Tensor` and `Variable` share: a NumPy value `_value` and the properties
+    read from it. A Variable is not a Tensor (as in TF), but both are this:
+    `isinstance(x, TensorBase)` is `tf.is_tensor(x)`."""
 
-    Example:
-        >>> import tapeflow as tf
-        >>> t = tf.constant([[1., 2.], [3., 4.]])
-        >>> t.shape
-        TensorShape([2, 2])
-        >>> print(tf.reduce_sum(t))
-        tf.Tensor(10.0, shape=(), dtype=float32)
-    """
-
-    __slots__ = ("_value", "__weakref__")
+    __slots__ = ()
     __array_priority__ = 100
     _is_variable = False
     _is_symbolic = False
 
-    def __init__(self, value):
-        self._value = value
-
-    # -- basic properties -------------------------------------------------
     @property
     def dtype(self) -> dtypes.DType:
         d = _dtype_of(self._value.dtype)
@@ -75,6 +64,34 @@ class Tensor:
     def device(self) -> str:
         return "/job:localhost/replica:0/task:0/device:CPU:0"
 
+    def ref(self):
+        return _TensorRef(self)
+
+    experimental_ref = ref
+
+    def __format__(self, format_spec: str) -> str:
+        if not format_spec:
+            return str(self)
+        return self._value.__format__(format_spec)
+
+
+class Tensor(TensorBase):
+    """An immutable multi-dimensional array (TF's EagerTensor).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> t = tf.constant([[1., 2.], [3., 4.]])
+        >>> t.shape
+        TensorShape([2, 2])
+        >>> print(tf.reduce_sum(t))
+        tf.Tensor(10.0, shape=(), dtype=float32)
+    """
+
+    __slots__ = ("_value", "__weakref__")
+
+    def __init__(self, value):
+        self._value = value
+
     @property
     def name(self):
         raise AttributeError("Tensor.name is undefined when eager execution is enabled.")
@@ -89,11 +106,6 @@ class Tensor:
         if type(v) is np.ndarray:
             return v.copy() if v.ndim else v[()]
         return v
-
-    def ref(self):
-        return _TensorRef(self)
-
-    experimental_ref = ref
 
     # -- Python protocol ----------------------------------------------------
     def __array__(self, dtype=None, copy=None):
@@ -135,11 +147,6 @@ class Tensor:
 
     def __bool__(self) -> bool:
         return bool(self._scalar("bool"))
-
-    def __format__(self, format_spec: str) -> str:
-        if not format_spec:
-            return str(self)
-        return self._value.__format__(format_spec)
 
     def __hash__(self):
         raise TypeError("Tensor is unhashable. Instead, use tensor.ref() as the key.")
@@ -308,4 +315,4 @@ def override_operator(name: str, fn) -> None:
 
 def is_tensor(x) -> bool:
     """`tf.is_tensor`: True for tensors and Variables."""
-    return isinstance(x, Tensor) or getattr(x, "_is_variable", False)
+    return isinstance(x, TensorBase)

@@ -233,7 +233,8 @@ class Layer:
         if isinstance(value, Layer):
             if value is not self and not any(value is x for x in d["_layers"]):
                 d["_layers"].append(value)
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+        elif isinstance(value, (list, tuple)) and value and all(
+                isinstance(v, Layer) for v in value):
             for v in value:
                 if not any(v is x for x in d["_layers"]):
                     d["_layers"].append(v)

@@ -13,16 +13,16 @@ import math
 import numpy as np
 
 from tapeflow.data import fast
-from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor import Tensor, TensorBase, is_tensor
 from tapeflow.utils import nest
 
 
 def _is_array_like(x) -> bool:
-    return isinstance(x, (np.ndarray, Tensor)) or getattr(x, "_is_variable", False)
+    return isinstance(x, (np.ndarray, TensorBase))
 
 
 def _to_numpy(x):
-    if isinstance(x, Tensor) or getattr(x, "_is_variable", False):
+    if is_tensor(x):
         return np.asarray(x._value)
     if isinstance(x, np.ndarray):
         return x

@@ -15,14 +15,14 @@ import math
 
 from tapeflow.framework import dtypes
 from tapeflow.framework.op import convert_to_tensor
-from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor import is_tensor
 from tapeflow.ops import math_ops
 
 _F32 = dtypes.float32
 
 
 def _step(step):
-    if isinstance(step, Tensor) or getattr(step, "_is_variable", False):
+    if is_tensor(step):
         return math_ops.cast(step, _F32)
     return convert_to_tensor(float(step), _F32)
 
