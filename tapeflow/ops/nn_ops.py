@@ -1,5 +1,5 @@
 """Neural-network ops (`tf.nn`): activations, softmax and cross-entropies,
-conv2d, pooling, bias_add, dropout. Each op's gradient sits beside it and is
+conv2d, pooling, bias_add (dropout: dropout_ops.py). Each op's gradient sits beside it and is
 itself built from differentiable ops (so second derivatives work).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import errors
 from tapeflow.framework.op import OpDef, as_input, binary_inputs, execute
-from tapeflow.ops import array_ops, math_ops, random_ops, reduce_ops
+from tapeflow.ops import array_ops, math_ops, reduce_ops
 from tapeflow.ops._shapes import same_as_first
 
 sigmoid = math_ops.sigmoid
@@ -271,7 +271,7 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
             + math_ops.log1p(math_ops.exp(-math_ops.abs(logits))))
 
 
-# -- bias_add / dropout / misc ---------------------------------------------------------
+# -- bias_add / misc ------------------------------------------------------------------
 
 @tf_export("nn.bias_add")
 def bias_add(value, bias, data_format=None, name=None):
@@ -292,26 +292,6 @@ def bias_add(value, bias, data_format=None, name=None):
     if data_format == "NCHW":
         bias = array_ops.reshape(bias, [-1] + [1] * (value.shape.rank - 2))
     return math_ops.add(value, bias)
-
-
-@tf_export("nn.dropout")
-def dropout(x, rate, noise_shape=None, seed=None, name=None):
-    """Zeroes elements with probability `rate`, scaling the rest by 1/(1-rate).
-
-    Example:
-        >>> import tapeflow as tf
-        >>> sorted(set(tf.nn.dropout(tf.ones(100), rate=0.5, seed=1).numpy().tolist()))
-        [0.0, 2.0]
-    """
-    x = _float_input("Dropout", x)
-    rate = float(rate)
-    if not 0 <= rate < 1:
-        raise ValueError(f"rate must be a scalar tensor or a float in the range [0, 1), got {rate}")
-    if rate == 0:
-        return x
-    shape = noise_shape if noise_shape is not None else array_ops.shape(x)
-    keep = random_ops.uniform(shape, dtype=x.dtype, seed=seed) >= rate
-    return x * math_ops.cast(keep, x.dtype) * (1.0 / (1.0 - rate))
 
 
 @tf_export("nn.l2_loss")
