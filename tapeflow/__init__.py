@@ -8,6 +8,7 @@
     np.float32(6.0)
 """
 # Re-exports only: the code lives in framework/, ops/, autodiff/, keras/, data/, function/.
+from tapeflow import _api
 from tapeflow import config, data, dtypes, errors, keras, linalg, math, nest, nn, random  # noqa: F401
 from tapeflow import experimental  # noqa: F401  (tapeflow's own: register_op, defvjp)
 from tapeflow.autodiff.custom_gradient import custom_gradient  # noqa: F401
@@ -25,30 +26,14 @@ from tapeflow.module import Module  # noqa: F401
 from tapeflow import version  # noqa: F401
 from tapeflow.framework.device import DeviceSpec, device  # noqa: F401
 from tapeflow.function import cond, function, print_v2 as print, while_loop  # noqa: F401,A001
-from tapeflow.ops.array_ops import (  # noqa: F401
-    boolean_mask, broadcast_to, concat, constant, expand_dims, eye, fill, gather, gather_nd,
-    identity, linspace, one_hot, ones, ones_like, pad, range, rank, reshape, reverse, shape,
-    size, slice, split, squeeze, stack, stop_gradient, tile, transpose, unstack, zeros,
-    zeros_like)
-from tapeflow.ops.math_ops import (  # noqa: F401
-    abs, add, add_n, cast, clip_by_value, cos, divide, equal, exp, floor, greater, greater_equal,
-    less, less_equal, log, logical_and, logical_not, logical_or, maximum, minimum, multiply,
-    negative, not_equal, pow, round, rsqrt, saturate_cast, sigmoid, sign, sin, sqrt, square,
-    realdiv, subtract, tan, tanh, tensordot, truediv, where)
-from tapeflow.ops.clip_ops import clip_by_global_norm, clip_by_norm, norm  # noqa: F401
-from tapeflow.ops.einsum_ops import einsum  # noqa: F401
-from tapeflow.ops.math_ops import (  # noqa: F401
-    acos, acosh, asin, asinh, atan, atan2, atanh, cosh, scalar_mul, sinh)
-from tapeflow.ops.array_ops import shape_n  # noqa: F401
-from tapeflow.ops.manip_ops import (  # noqa: F401
-    ensure_shape, meshgrid, repeat, roll, scatter_nd, sequence_mask, tensor_scatter_nd_add,
-    tensor_scatter_nd_update, unique)
-from tapeflow.ops.scan_ops import cumsum  # noqa: F401
-from tapeflow.ops.sort_ops import argsort, sort  # noqa: F401
-from tapeflow.ops.math_ops import matmul  # noqa: F401
-from tapeflow.ops.reduce_ops import (  # noqa: F401
-    argmax, argmin, reduce_all, reduce_any, reduce_logsumexp, reduce_max, reduce_mean,
-    reduce_min, reduce_prod, reduce_std, reduce_sum, reduce_variance)
+
+# The op functions: every function that declares a top-level name where it is defined
+# (`@tf_export("math.add", "add")`, see framework/api_export.py).
+globals().update(_api.namespace(""))
 
 __version__ = version.VERSION   # the TensorFlow API version tapeflow follows (version.py)
 newaxis = None
+
+# Internal subpackages are reached by their module paths (`from tapeflow.ops import
+# math_ops`), not as attributes of the public namespace, which holds TF's names only.
+del autodiff, backend, framework, ops, utils  # noqa: F821

@@ -26,7 +26,7 @@ import inspect
 
 from tapeflow.framework.context import state
 from tapeflow.framework.op import OpDef, as_input
-from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor import Tensor, is_tensor
 from tapeflow.utils import nest
 
 
@@ -45,7 +45,7 @@ def _accepts_variables(fn) -> bool:
 def _as_arg(a):
     """Numbers and arrays become tensors (as TF converts them); objects that are not
     tensor-like (`self` of a decorated method, callables) pass through unchanged."""
-    if isinstance(a, Tensor) or getattr(a, "_is_variable", False) or callable(a):
+    if is_tensor(a) or callable(a):
         return a
     try:
         return as_input(a)

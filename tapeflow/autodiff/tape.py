@@ -22,7 +22,7 @@ import numpy as np
 
 from tapeflow.autodiff import backprop
 from tapeflow.framework.context import state
-from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor import Tensor, is_tensor
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.utils import nest
 
@@ -139,7 +139,7 @@ class GradientTape:
         flat = nest.flatten(tensor)
         # Check everything first: a bad element leaves the tape as it was.
         for t in flat:
-            if not (getattr(t, "_is_variable", False) or isinstance(t, Tensor)):
+            if not (is_tensor(t)):
                 raise ValueError(
                     "GradientTape.watch expects a tf.Tensor or tf.Variable (or a nested "
                     f"structure of them); received {t!r} of type {type(t).__name__}. Convert "
@@ -209,12 +209,12 @@ class GradientTape:
             UnconnectedGradients else UnconnectedGradients(unconnected_gradients)
         flat_sources = nest.flatten(sources)
         for s in flat_sources:
-            if not (isinstance(s, Tensor) or getattr(s, "_is_variable", False)):
+            if not (is_tensor(s)):
                 raise TypeError(f"GradientTape.gradient: sources must be tensors or Variables; "
                                 f"received {s!r} of type {type(s).__name__}.")
         flat_targets = nest.flatten(target)
         for t in flat_targets:
-            if t is not None and not (isinstance(t, Tensor) or getattr(t, "_is_variable", False)):
+            if t is not None and not (is_tensor(t)):
                 raise TypeError(f"GradientTape.gradient: target must be a tensor or a nested "
                                 f"structure of tensors; received {t!r} of type "
                                 f"{type(t).__name__}.")

@@ -9,12 +9,18 @@
     >>> tf.data.AUTOTUNE
     -1
 """
+# The stage modules register what each Dataset method makes (`@stage("batch")`).
+from tapeflow.data import batching, cache, nested, selection, shuffle, sources, transforms  # noqa: F401
 from tapeflow.data import experimental  # noqa: F401
 from tapeflow.data.dataset import AUTOTUNE, Dataset, DatasetIterator  # noqa: F401
 from tapeflow.data.dataset import INFINITE as INFINITE_CARDINALITY  # noqa: F401
 from tapeflow.data.dataset import UNKNOWN as UNKNOWN_CARDINALITY  # noqa: F401
-from tapeflow.data.fast import array_batches  # noqa: F401
 from tapeflow.data.nested import DatasetSpec  # noqa: F401
-from tapeflow.data.transforms import Options  # noqa: F401
+from tapeflow.data.options import Options  # noqa: F401
 
 Iterator = DatasetIterator
+
+# The implementation modules are reached by their paths (`from tapeflow.data import
+# batching`), not as attributes of the public tf.data namespace.
+del batching, cache, dataset, fast, functions, nested, options, selection, shuffle  # noqa: F821
+del sources, structure, transforms  # noqa: F821

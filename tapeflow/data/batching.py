@@ -16,20 +16,21 @@ import itertools
 import numpy as np
 
 from tapeflow.data import fast, structure
-from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset
-from tapeflow.data.transforms import _count
+from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset, stage
+from tapeflow.data.functions import count_arg
 from tapeflow.framework import errors
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape, as_shape
 from tapeflow.framework.tensor_spec import TensorSpec
 
 
+@stage("batch")
 class BatchDataset(Dataset):
     _tf_name = "_BatchDataset"
 
     def __init__(self, input_ds, batch_size, drop_remainder):
         self._input = input_ds
-        self._size = _count(batch_size, "batch_size", "batch")
+        self._size = count_arg(batch_size, "batch_size", "batch")
         if self._size <= 0:
             raise ValueError(f"batch: `batch_size` must be greater than zero, got "
                              f"{batch_size!r}.")
@@ -72,6 +73,7 @@ def _stack(column, component):
     return np.stack(column)
 
 
+@stage("unbatch")
 class UnbatchDataset(Dataset):
     _tf_name = "_UnbatchDataset"
 
@@ -108,6 +110,7 @@ class UnbatchDataset(Dataset):
 
 
 
+@stage("padded_batch")
 class PaddedBatchDataset(Dataset):
     """`padded_batch`: batches elements of different shapes, padding each component.
 
@@ -120,7 +123,7 @@ class PaddedBatchDataset(Dataset):
 
     def __init__(self, input_ds, batch_size, padded_shapes, padding_values, drop_remainder):
         self._input = input_ds
-        self._size = _count(batch_size, "batch_size", "padded_batch")
+        self._size = count_arg(batch_size, "batch_size", "padded_batch")
         if self._size <= 0:
             raise ValueError(f"padded_batch: `batch_size` must be greater than zero, got "
                              f"{batch_size!r}.")
@@ -211,10 +214,11 @@ def _pad_stack(column, shape, value):
     return out
 
 
+@stage("rebatch")
 def rebatch(input_ds, batch_size, drop_remainder):
     """`rebatch`: the rows of the batches, batched again (the leading dim stays known
     when every input batch has a size that `batch_size` divides)."""
-    size = _count(batch_size, "batch_size", "rebatch")
+    size = count_arg(batch_size, "batch_size", "rebatch")
     out = BatchDataset(UnbatchDataset(input_ds), size, drop_remainder)
     leads = {s.shape[0] if s.shape.rank else None
              for s in structure.flatten(input_ds.element_spec)}

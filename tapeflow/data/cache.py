@@ -27,12 +27,13 @@ import zipfile
 import numpy as np
 
 from tapeflow.data import structure
-from tapeflow.data.dataset import Dataset, rows
+from tapeflow.data.dataset import Dataset, rows, stage
 from tapeflow.data.transforms import _RowStage
 
 SUFFIX = ".tfdata-cache.npz"
 
 
+@stage("cache")
 def cache(input_ds, filename):
     if filename:
         return FileCacheDataset(input_ds, filename)

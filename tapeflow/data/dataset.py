@@ -1,8 +1,9 @@
 """`tf.data.Dataset`: a lazy, re-iterable pipeline of elements.
 
 Each dataset stage is a small class (sources in `sources.py`; stages in
-`transforms.py`, `batching.py`, `shuffle.py`, `cache.py`, `nested.py`) that
-implements two hooks:
+`transforms.py`, `batching.py`, `shuffle.py`, `cache.py`, `nested.py`,
+`selection.py`), registered with `@stage(name)` as what `Dataset.<name>`
+makes (this module imports no stage), that implements two hooks:
 
 - `_iter_flat()`: a generator over elements as flat lists of NumPy arrays;
 - `_indexed()`: `None`, or `(arrays, chunks)` when every element is a row of
@@ -20,8 +21,8 @@ per epoch. Other pipelines fall back to element-by-element iteration.
     >>> ds = tf.data.Dataset.from_tensor_slices((np.arange(6), np.arange(6) * 10))
     >>> [(int(x), int(y)) for x, y in ds.skip(4)]
     [(4, 40), (5, 50)]
-    >>> ds.batch(4).element_spec
-    (TensorSpec(shape=(None,), dtype=tf.int64, name=None), TensorSpec(shape=(None,), dtype=tf.int64, name=None))
+    >>> ds.batch(4).element_spec[0]
+    TensorSpec(shape=(None,), dtype=tf.int64, name=None)
     >>> [b.shape.as_list() for b, _ in ds.batch(4)]
     [[4], [2]]
 """
@@ -30,12 +31,25 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.data import structure
+from tapeflow.data.options import Optional, Options
 from tapeflow.framework.context import init_scope, state
 from tapeflow.framework.tensor import Tensor
 
 INFINITE = -1   # tf.data.INFINITE_CARDINALITY
 UNKNOWN = -2    # tf.data.UNKNOWN_CARDINALITY
 AUTOTUNE = -1   # tf.data.AUTOTUNE: accepted wherever TF accepts it
+
+# What each `Dataset` method makes ('batch' -> BatchDataset), registered by the stage
+# modules (`@stage("batch")`), which import this module: it imports none of them.
+_STAGES: dict = {}
+
+
+def stage(name: str):
+    """Registers the decorated stage class (or function) as what `Dataset.<name>` makes."""
+    def register(maker):
+        _STAGES[name] = maker
+        return maker
+    return register
 
 
 def rows(arrays, chunks):
@@ -142,151 +156,151 @@ class Dataset:
     @staticmethod
     def from_tensor_slices(tensors, name=None) -> Dataset:
         """Slices tensors/arrays (or a tuple/dict of them) along their first axis."""
-        return sources.TensorSliceDataset(tensors)
+        return _STAGES["from_tensor_slices"](tensors)
 
     @staticmethod
     def from_tensors(tensors, name=None) -> Dataset:
         """A dataset with exactly one element: `tensors` itself."""
-        return sources.TensorDataset(tensors)
+        return _STAGES["from_tensors"](tensors)
 
     @staticmethod
     def range(*args, dtype=None, name=None) -> Dataset:
         """Like Python's `range`, as int64 scalars (or `dtype`)."""
-        return sources.RangeDataset(*args, dtype=dtype)
+        return _STAGES["range"](*args, dtype=dtype)
 
     @staticmethod
     def from_generator(generator, output_types=None, output_shapes=None, args=None,
                        output_signature=None, name=None) -> Dataset:
         """Elements produced by calling `generator(*args)`, checked against a signature."""
-        return sources.GeneratorDataset(generator, output_types, output_shapes, args,
+        return _STAGES["from_generator"](generator, output_types, output_shapes, args,
                                         output_signature)
 
     @staticmethod
     def counter(start=0, step=1, dtype=None, name=None) -> Dataset:
         """`start`, `start + step`, ... forever (int64 unless `dtype`)."""
         from tapeflow.framework import dtypes
-        return selection.CounterDataset(start, step, dtype or dtypes.int64)
+        return _STAGES["counter"](start, step, dtype or dtypes.int64)
 
     @staticmethod
     def random(seed=None, rerandomize_each_iteration=None, name=None) -> Dataset:
         """An infinite stream of random non-negative int64 scalars."""
-        return selection.RandomDataset(seed)
+        return _STAGES["random"](seed)
 
     @staticmethod
     def sample_from_datasets(datasets, weights=None, seed=None, stop_on_empty_dataset=False,
                              rerandomize_each_iteration=None) -> Dataset:
         """Each element from one of `datasets`, picked at random with `weights`."""
-        return selection.SampleDataset(datasets, weights, seed, stop_on_empty_dataset)
+        return _STAGES["sample_from_datasets"](datasets, weights, seed, stop_on_empty_dataset)
 
     @staticmethod
     def choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset=True) -> Dataset:
         """Each element from `datasets[c]`, `c` the next value of `choice_dataset`."""
-        return selection.ChooseDataset(datasets, choice_dataset, stop_on_empty_dataset)
+        return _STAGES["choose_from_datasets"](datasets, choice_dataset, stop_on_empty_dataset)
 
     @staticmethod
     def zip(*datasets, name=None) -> Dataset:
         """Elements are tuples (or the given structure) of the datasets' elements."""
         if len(datasets) == 1:
             datasets = datasets[0]
-        return transforms.ZipDataset(datasets)
+        return _STAGES["zip"](datasets)
 
     # -- transformations ---------------------------------------------------
     def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True,
                 name=None) -> Dataset:
         """Randomly shuffles with a buffer of `buffer_size` elements, as TF does."""
-        return shuffle_mod.ShuffleDataset(self, buffer_size, seed, reshuffle_each_iteration)
+        return _STAGES["shuffle"](self, buffer_size, seed, reshuffle_each_iteration)
 
     def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None,
               deterministic=None, name=None) -> Dataset:
         """Stacks consecutive elements into batches of `batch_size`."""
-        return batching.BatchDataset(self, batch_size, drop_remainder)
+        return _STAGES["batch"](self, batch_size, drop_remainder)
 
     def padded_batch(self, batch_size, padded_shapes=None, padding_values=None,
                      drop_remainder=False, name=None) -> Dataset:
         """Batches elements of different shapes, padding them to a common shape."""
-        return batching.PaddedBatchDataset(self, batch_size, padded_shapes, padding_values,
+        return _STAGES["padded_batch"](self, batch_size, padded_shapes, padding_values,
                                            drop_remainder)
 
     def rebatch(self, batch_size, drop_remainder=False, name=None) -> Dataset:
         """Re-cuts batched elements into batches of `batch_size`."""
-        return batching.rebatch(self, batch_size, drop_remainder)
+        return _STAGES["rebatch"](self, batch_size, drop_remainder)
 
     def unbatch(self, name=None) -> Dataset:
         """Splits each element along its first axis (the inverse of `batch`)."""
-        return batching.UnbatchDataset(self)
+        return _STAGES["unbatch"](self)
 
     def map(self, map_func, num_parallel_calls=None, deterministic=None,
             name=None) -> Dataset:
         """Applies `map_func` to each element (tuples are passed as separate arguments)."""
-        return transforms.MapDataset(self, map_func, num_parallel_calls)
+        return _STAGES["map"](self, map_func, num_parallel_calls)
 
     def filter(self, predicate, name=None) -> Dataset:
         """Keeps the elements for which `predicate` returns a true scalar bool tensor."""
-        return transforms.FilterDataset(self, predicate)
+        return _STAGES["filter"](self, predicate)
 
     def repeat(self, count=None, name=None) -> Dataset:
         """Repeats the dataset `count` times (forever when None or -1)."""
-        return transforms.RepeatDataset(self, count)
+        return _STAGES["repeat"](self, count)
 
     def take(self, count, name=None) -> Dataset:
         """At most the first `count` elements (all of them when -1)."""
-        return transforms.TakeDataset(self, count)
+        return _STAGES["take"](self, count)
 
     def skip(self, count, name=None) -> Dataset:
         """All but the first `count` elements (all skipped when -1)."""
-        return transforms.SkipDataset(self, count)
+        return _STAGES["skip"](self, count)
 
     def shard(self, num_shards, index, name=None) -> Dataset:
         """Every `num_shards`-th element, starting at `index`."""
-        return transforms.ShardDataset(self, num_shards, index)
+        return _STAGES["shard"](self, num_shards, index)
 
     def prefetch(self, buffer_size, name=None) -> Dataset:
         """Accepted for compatibility; elements are produced on demand (see transforms)."""
-        return transforms.PrefetchDataset(self, buffer_size)
+        return _STAGES["prefetch"](self, buffer_size)
 
     def cache(self, filename="", name=None) -> Dataset:
         """Replays the first complete pass: from memory, or from `filename` when given."""
-        return cache_mod.cache(self, filename)
+        return _STAGES["cache"](self, filename)
 
     def concatenate(self, dataset, name=None) -> Dataset:
         """This dataset's elements followed by `dataset`'s (compatible structures)."""
-        return transforms.ConcatenateDataset(self, dataset)
+        return _STAGES["concatenate"](self, dataset)
 
     def enumerate(self, start=0, name=None) -> Dataset:
         """Pairs each element with its int64 position: `(i, element)`."""
-        return transforms.EnumerateDataset(self, start)
+        return _STAGES["enumerate"](self, start)
 
     def flat_map(self, map_func, name=None) -> Dataset:
         """Maps each element to a dataset and concatenates those datasets."""
-        return transforms.FlatMapDataset(self, map_func)
+        return _STAGES["flat_map"](self, map_func)
 
     def interleave(self, map_func, cycle_length=None, block_length=None,
                    num_parallel_calls=None, deterministic=None, name=None) -> Dataset:
         """Maps elements to datasets and mixes them: `block_length` elements from each
         of `cycle_length` open datasets in turn."""
-        return nested.InterleaveDataset(self, map_func, cycle_length, block_length,
+        return _STAGES["interleave"](self, map_func, cycle_length, block_length,
                                         num_parallel_calls)
 
     def window(self, size, shift=None, stride=1, drop_remainder=False, name=None) -> Dataset:
         """Groups elements into windows: each element becomes a small dataset (per component)."""
-        return nested.WindowDataset(self, size, shift, stride, drop_remainder)
+        return _STAGES["window"](self, size, shift, stride, drop_remainder)
 
     def take_while(self, predicate, name=None) -> Dataset:
         """Elements up to (not including) the first for which `predicate` is false."""
-        return selection.TakeWhileDataset(self, predicate)
+        return _STAGES["take_while"](self, predicate)
 
     def unique(self, name=None) -> Dataset:
         """The first occurrence of each (scalar integer) element."""
-        return selection.UniqueDataset(self)
+        return _STAGES["unique"](self)
 
     def scan(self, initial_state, scan_func, name=None) -> Dataset:
         """A running state: `scan_func(state, element) -> (new_state, output)`."""
-        return selection.ScanDataset(self, initial_state, scan_func)
+        return _STAGES["scan"](self, initial_state, scan_func)
 
     def group_by_window(self, key_func, reduce_func, window_size=None,
                         window_size_func=None, name=None) -> Dataset:
         """Groups elements by `key_func` into windows, each reduced to a dataset."""
-        return nested.GroupByWindowDataset(self, key_func, reduce_func, window_size,
+        return _STAGES["group_by_window"](self, key_func, reduce_func, window_size,
                                            window_size_func)
 
     def bucket_by_sequence_length(self, element_length_func, bucket_boundaries,
@@ -294,7 +308,7 @@ class Dataset:
                                   pad_to_bucket_boundary=False, no_padding=False,
                                   drop_remainder=False, name=None) -> Dataset:
         """Batches elements of similar length together, padded per batch."""
-        return nested.bucket_by_sequence_length(
+        return _STAGES["bucket_by_sequence_length"](
             self, element_length_func, bucket_boundaries, bucket_batch_sizes, padded_shapes,
             padding_values, pad_to_bucket_boundary, no_padding, drop_remainder)
 
@@ -304,24 +318,24 @@ class Dataset:
 
     def reduce(self, initial_state, reduce_func):
         """Folds the elements into one value: `state = reduce_func(state, element)`."""
-        return transforms.reduce_dataset(self, initial_state, reduce_func)
+        return _STAGES["reduce"](self, initial_state, reduce_func)
 
     def get_single_element(self, name=None):
         """The only element of a one-element dataset."""
-        return transforms.single_element(self)
+        return _STAGES["get_single_element"](self)
 
     def with_options(self, options, name=None) -> Dataset:
         """This dataset carrying `options` (a `tf.data.Options`)."""
-        return transforms.OptionsDataset(self, options)
+        return _STAGES["with_options"](self, options)
 
     def options(self):
         """The options set by the nearest `with_options` upstream (defaults otherwise)."""
         ds = self
         while ds is not None:
-            if isinstance(ds, transforms.OptionsDataset):
+            if isinstance(ds, _STAGES["with_options"]):
                 return ds._options
             ds = getattr(ds, "_input", None)
-        return transforms.Options()
+        return Options()
 
 
 def _check_not_tracing(what: str) -> None:
@@ -380,12 +394,7 @@ class DatasetIterator:
 
     def get_next_as_optional(self):
         try:
-            return transforms.Optional(self.__next__())
+            return Optional(self.__next__())
         except StopIteration:
-            return transforms.Optional(None, has=False)
+            return Optional(None, has=False)
 
-
-# Stage modules subclass Dataset, so they are imported after it is defined.
-from tapeflow.data import batching, nested, selection, sources, transforms
-from tapeflow.data import cache as cache_mod
-from tapeflow.data import shuffle as shuffle_mod

@@ -25,8 +25,9 @@ import os
 import numpy as np
 
 from tapeflow.data import structure
-from tapeflow.data.dataset import UNKNOWN, Dataset
-from tapeflow.data.transforms import FlatMapDataset, _caller, _count, _fn_name, check_arity
+from tapeflow.data.dataset import UNKNOWN, Dataset, stage
+from tapeflow.data.functions import check_arity, count_arg, element_caller, fn_name
+from tapeflow.data.transforms import FlatMapDataset
 from tapeflow.framework import errors
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
@@ -56,6 +57,7 @@ class DatasetSpec:
         return f"DatasetSpec({self.element_spec!r}, {self.dataset_shape!r})"
 
 
+@stage("interleave")
 class InterleaveDataset(FlatMapDataset):
     _tf_name = "_InterleaveDataset"
     _op = "interleave"
@@ -66,10 +68,11 @@ class InterleaveDataset(FlatMapDataset):
                             f"{type(fn).__name__}.")
         if num_parallel_calls is not None:
             self._tf_name = "_ParallelInterleaveDataset"
-        cycle = -1 if cycle_length is None else _count(cycle_length, "cycle_length", "interleave")
+        cycle = -1 if cycle_length is None else count_arg(cycle_length, "cycle_length",
+                                                          "interleave")
         # AUTOTUNE (or None): one open dataset per CPU core, as TF chooses.
         self._cycle = cycle if cycle > 0 else (os.cpu_count() or 1)
-        self._block = 1 if block_length is None else _count(block_length, "block_length",
+        self._block = 1 if block_length is None else count_arg(block_length, "block_length",
                                                             "interleave")
         if self._block < 1 and self._block != -1:
             raise ValueError(f"interleave: `block_length` must be >= 1, got {block_length!r}.")
@@ -122,13 +125,14 @@ class _ListDataset(Dataset):
         return len(self._elements)
 
 
+@stage("window")
 class WindowDataset(Dataset):
     _tf_name = "_WindowDataset"
 
     def __init__(self, input_ds, size, shift, stride, drop_remainder):
-        self._size = _count(size, "size", "window")
-        self._shift = self._size if shift is None else _count(shift, "shift", "window")
-        self._stride = _count(stride, "stride", "window")
+        self._size = count_arg(size, "size", "window")
+        self._shift = self._size if shift is None else count_arg(shift, "shift", "window")
+        self._stride = count_arg(stride, "stride", "window")
         for what, v in (("size", self._size), ("shift", self._shift), ("stride", self._stride)):
             if v < 1:
                 raise ValueError(f"window: `{what}` must be >= 1, got {v}.")
@@ -186,6 +190,7 @@ class ElementsDataset(Dataset):
         return len(self._elements)
 
 
+@stage("group_by_window")
 class GroupByWindowDataset(Dataset):
     """`group_by_window`: elements grouped by `key_func`; each full group (and, at the
     end, each partial group in key order) goes through `reduce_func(key, window)`."""
@@ -198,8 +203,10 @@ class GroupByWindowDataset(Dataset):
             raise ValueError("group_by_window: give exactly one of `window_size` and "
                              "`window_size_func`.")
         if window_size is not None:
-            size = _count(window_size, "window_size", "group_by_window")
-            window_size_func = lambda key: size
+            size = count_arg(window_size, "window_size", "group_by_window")
+
+            def window_size_func(key):
+                return size
         check_arity(key_func, input_ds.element_spec, "group_by_window", "key_func")
         self._input, self._key, self._reduce = input_ds, key_func, reduce_func
         self._size = window_size_func
@@ -210,7 +217,7 @@ class GroupByWindowDataset(Dataset):
         for key in probe_keys:
             probe = reduce_func(Tensor(np.int64(key)), ElementsDataset([], input_ds.element_spec))
             if not isinstance(probe, Dataset):
-                raise TypeError(f"group_by_window: `reduce_func` {_fn_name(reduce_func)} must "
+                raise TypeError(f"group_by_window: `reduce_func` {fn_name(reduce_func)} must "
                                 f"return a Dataset, got {type(probe).__name__}.")
             specs.append(probe.element_spec)
         merged = structure.flatten(specs[0])
@@ -223,7 +230,7 @@ class GroupByWindowDataset(Dataset):
         key = call(flat)
         value = key._value if isinstance(key, Tensor) else np.asarray(key)
         if np.ndim(value) != 0 or np.asarray(value).dtype != np.int64:
-            raise ValueError(f"group_by_window: `key_func` {_fn_name(self._key)} must return a "
+            raise ValueError(f"group_by_window: `key_func` {fn_name(self._key)} must return a "
                              f"scalar tf.int64 tensor; got dtype {np.asarray(value).dtype} "
                              f"shape {np.shape(value)}.")
         return int(value)
@@ -242,7 +249,7 @@ class GroupByWindowDataset(Dataset):
         return ds._iter_flat()
 
     def _iter_flat(self):
-        call = _caller(self._key, self._input.element_spec)
+        call = element_caller(self._key, self._input.element_spec)
         groups: dict = {}
         for flat in self._input._iter_flat():
             key = self._key_of(call, flat)
@@ -258,6 +265,7 @@ class GroupByWindowDataset(Dataset):
         return UNKNOWN
 
 
+@stage("bucket_by_sequence_length")
 def bucket_by_sequence_length(ds, element_length_func, bucket_boundaries, bucket_batch_sizes,
                               padded_shapes=None, padding_values=None,
                               pad_to_bucket_boundary=False, no_padding=False,
@@ -271,7 +279,7 @@ def bucket_by_sequence_length(ds, element_length_func, bucket_boundaries, bucket
     if bounds != sorted(bounds) or len(set(bounds)) != len(bounds):
         raise ValueError(f"bucket_by_sequence_length: bucket_boundaries must be strictly "
                          f"increasing, got {bounds}.")
-    length_of = _caller(element_length_func, ds.element_spec)
+    length_of = element_caller(element_length_func, ds.element_spec)
 
     def key(*element):
         flat = structure.flatten(element if isinstance(ds.element_spec, tuple) else element[0])

@@ -15,15 +15,16 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.data import structure
-from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset
+from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset, stage
 from tapeflow.data.shuffle import seed_material
-from tapeflow.data.transforms import _caller, _fn_name, _traced_spec, check_arity
+from tapeflow.data.functions import check_arity, element_caller, fn_name, traced_spec
 from tapeflow.framework import dtypes
 from tapeflow.framework.context import init_scope
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_spec import TensorSpec
 
 
+@stage("take_while")
 class TakeWhileDataset(Dataset):
     _tf_name = "_TakeWhileDataset"
 
@@ -33,12 +34,12 @@ class TakeWhileDataset(Dataset):
         self._spec = input_ds.element_spec
 
     def _iter_flat(self):
-        call = _caller(self._fn, self._spec)
+        call = element_caller(self._fn, self._spec)
         for flat in self._input._iter_flat():
             keep = call(flat)
             value = keep._value if isinstance(keep, Tensor) else np.asarray(keep)
             if np.ndim(value) != 0 or np.asarray(value).dtype != np.bool_:
-                raise ValueError(f"take_while: `predicate` {_fn_name(self._fn)} must return a "
+                raise ValueError(f"take_while: `predicate` {fn_name(self._fn)} must return a "
                                  f"scalar boolean tensor; got dtype {np.asarray(value).dtype} "
                                  f"shape {np.shape(value)}.")
             if not value:
@@ -49,6 +50,7 @@ class TakeWhileDataset(Dataset):
         return UNKNOWN
 
 
+@stage("unique")
 class UniqueDataset(Dataset):
     """First occurrences of scalar integer elements, in order."""
 
@@ -76,6 +78,7 @@ class UniqueDataset(Dataset):
         return UNKNOWN
 
 
+@stage("scan")
 class ScanDataset(Dataset):
     """`scan(initial_state, scan_func)`: `(state, element) -> (new_state, output)`."""
 
@@ -87,12 +90,12 @@ class ScanDataset(Dataset):
         self._state_spec, self._state = structure.normalize(initial_state, what="scan state")
         self._input, self._fn = input_ds, fn
         in_spec = (self._state_spec, input_ds.element_spec)
-        traced = _traced_spec(lambda s, e: self._split(fn(s, e))[1], in_spec)
+        traced = traced_spec(lambda s, e: self._split(fn(s, e))[1], in_spec)
         self._spec = traced
 
     def _split(self, result):
         if not isinstance(result, (tuple, list)) or len(result) != 2:
-            raise TypeError(f"scan: `scan_func` {_fn_name(self._fn)} must return a pair "
+            raise TypeError(f"scan: `scan_func` {fn_name(self._fn)} must return a pair "
                             f"(new_state, output), got {result!r}.")
         return result
 
@@ -125,6 +128,7 @@ class ScanDataset(Dataset):
         return self._input._card()
 
 
+@stage("random")
 class RandomDataset(Dataset):
     """`Dataset.random(seed)`: an infinite stream of non-negative random int64 scalars."""
 
@@ -144,6 +148,7 @@ class RandomDataset(Dataset):
         return INFINITE
 
 
+@stage("sample_from_datasets")
 class SampleDataset(Dataset):
     """`sample_from_datasets`: each element from a dataset drawn with `weights`."""
 
@@ -183,6 +188,7 @@ class SampleDataset(Dataset):
         return INFINITE if all(c == INFINITE for c in cards) else UNKNOWN
 
 
+@stage("choose_from_datasets")
 class ChooseDataset(Dataset):
     """`choose_from_datasets`: `choice_dataset`'s int64 values pick the source of each element."""
 
@@ -273,6 +279,7 @@ def assert_cardinality(expected_cardinality):
     return lambda ds: AssertCardinalityDataset(ds, n)
 
 
+@stage("counter")
 class CounterDataset(Dataset):
     """`Dataset.counter(start, step)`: start, start + step, ... forever."""
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tapeflow.data.dataset import Dataset
+from tapeflow.data.dataset import Dataset, stage
 from tapeflow.ops import random_ops
 
 _DEFAULT_OP_SEED_BASE = 87654321   # stands in for the global seed when only `seed` is set
@@ -126,6 +126,7 @@ def seed_material(seed):
     return [int(np.random.SeedSequence().entropy) & 0xFFFFFFFFFFFFFFFF]
 
 
+@stage("shuffle")
 class ShuffleDataset(Dataset):
     """`input.shuffle(buffer_size, seed, reshuffle_each_iteration)`."""
 

@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from tapeflow.data import structure
-from tapeflow.data.dataset import UNKNOWN, Dataset, rows
+from tapeflow.data.dataset import UNKNOWN, Dataset, rows, stage
 from tapeflow.framework import dtypes
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.framework.tensor_spec import TensorSpec
@@ -24,6 +24,7 @@ from tapeflow.framework.tensor_spec import TensorSpec
 _MAX_INDEXED_RANGE = 1 << 22
 
 
+@stage("from_tensor_slices")
 class TensorSliceDataset(Dataset):
     """Rows of one or more arrays with the same first dimension."""
 
@@ -59,6 +60,7 @@ class TensorSliceDataset(Dataset):
         return self._n
 
 
+@stage("from_tensors")
 class TensorDataset(Dataset):
     """A single element (`from_tensors`), served as one row of size-1 arrays."""
 
@@ -76,6 +78,7 @@ class TensorDataset(Dataset):
         return 1
 
 
+@stage("range")
 class RangeDataset(Dataset):
     """`Dataset.range(stop)`, `range(start, stop[, step])`: int64 scalars."""
 
@@ -114,6 +117,7 @@ class RangeDataset(Dataset):
         return len(self._range)
 
 
+@stage("from_generator")
 class GeneratorDataset(Dataset):
     """Elements from `generator(*args)`, converted and checked against the signature."""
 

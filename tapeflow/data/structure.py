@@ -11,8 +11,10 @@ Python *list* is a value: `from_tensor_slices([1, 2, 3])` slices one tensor.
     >>> import numpy as np
     >>> from tapeflow.data import structure
     >>> spec, flat = structure.normalize({'y': 1, 'x': np.zeros(3, np.uint8)})
-    >>> spec
-    {'y': TensorSpec(shape=(), dtype=tf.int32, name=None), 'x': TensorSpec(shape=(3,), dtype=tf.uint8, name=None)}
+    >>> spec['y']
+    TensorSpec(shape=(), dtype=tf.int32, name=None)
+    >>> list(spec)
+    ['y', 'x']
     >>> [a.dtype.name for a in flat]   # dict leaves flatten in sorted-key order
     ['uint8', 'int32']
 """

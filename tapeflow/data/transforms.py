@@ -18,54 +18,18 @@ thread could record into a tape or a trace of the main thread.
 """
 from __future__ import annotations
 
-import inspect
 import itertools
 
 import numpy as np
 
 from tapeflow.data import structure
-from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset
+from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset, stage
+from tapeflow.data.functions import check_arity, count_arg, element_caller, fn_name, traced_spec
+from tapeflow.data.options import Options
 from tapeflow.framework import dtypes
 from tapeflow.framework.context import init_scope
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_spec import TensorSpec
-
-
-def _count(value, what, op):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: `{what}` must be an integer, got {type(value).__name__} "
-                        f"{value!r}.") from None
-
-
-def _fn_name(fn) -> str:
-    return getattr(fn, "__name__", type(fn).__name__)
-
-
-def _caller(fn, spec, wrap=Tensor):
-    """`flat -> fn(element)` the way tf.data calls user functions: a tuple is unpacked."""
-    pack = structure.make_packer(spec, wrap)
-    if isinstance(spec, tuple):
-        return lambda flat: fn(*pack(flat))
-    return lambda flat: fn(pack(flat))
-
-
-def check_arity(fn, spec, op: str, what: str = "map_func") -> None:
-    """Fails at construction, as TF does, when `fn` cannot take this dataset's elements."""
-    n = len(spec) if isinstance(spec, tuple) else 1
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):     # builtins without a signature: let the call decide
-        return
-    try:
-        signature.bind(*range(n))
-    except TypeError as e:
-        passed = (f"tuples, passed as {n} separate arguments" if isinstance(spec, tuple)
-                  else "passed as one argument")
-        raise TypeError(
-            f"{op}: `{what}` {_fn_name(fn)}{signature} cannot be called with this dataset's "
-            f"elements ({e}). The elements are {passed}; element_spec: {spec!r}.") from None
 
 
 def _normalize_output(value):
@@ -77,6 +41,7 @@ def _normalize_output(value):
 
 # -- map / filter / flat_map --------------------------------------------------
 
+@stage("map")
 class MapDataset(Dataset):
     _tf_name = "_MapDataset"
 
@@ -87,14 +52,14 @@ class MapDataset(Dataset):
             self._tf_name = "_ParallelMapDataset"
         check_arity(fn, input_ds.element_spec, "map")
         self._input, self._fn = input_ds, fn
-        self._spec = _traced_spec(fn, input_ds.element_spec)
+        self._spec = traced_spec(fn, input_ds.element_spec)
 
     @property
     def element_spec(self):
         """Traced from the input spec, as TF does; if tracing fails (the function
         needs concrete values), found by running it on the first element."""
         if self._spec is None:
-            call = _caller(self._fn, self._input.element_spec)
+            call = element_caller(self._fn, self._input.element_spec)
             with init_scope():       # a concrete call, even if asked while tracing
                 for flat in self._input._iter_flat():
                     spec, _ = _normalize_output(call(flat))
@@ -102,11 +67,11 @@ class MapDataset(Dataset):
                     break
             if self._spec is None:
                 raise ValueError(f"map: cannot determine the element_spec of a map over an "
-                                 f"empty dataset (function {_fn_name(self._fn)}).")
+                                 f"empty dataset (function {fn_name(self._fn)}).")
         return self._spec
 
     def _iter_flat(self):
-        call, n = _caller(self._fn, self._input.element_spec), len(
+        call, n = element_caller(self._fn, self._input.element_spec), len(
             structure.flatten(self.element_spec))
         for flat in self._input._iter_flat():
             value = call(flat)
@@ -114,38 +79,12 @@ class MapDataset(Dataset):
                                         what="map function output")
             if len(out) != n:
                 raise ValueError(
-                    f"map: `map_func` {_fn_name(self._fn)} returned {value!r}, which does not "
+                    f"map: `map_func` {fn_name(self._fn)} returned {value!r}, which does not "
                     f"match the structure of its element_spec {self.element_spec!r}.")
             yield out
 
     def _card(self):
         return self._input._card()
-
-
-def _traced_spec(fn, in_spec):
-    """The output spec of `fn` from one symbolic call on placeholders (None on failure).
-
-    Shapes that depend on values (`tf.fill([n], n)`) come out unknown, as in TF.
-    Tapes are paused so the trace records nothing in the caller's tapes.
-    """
-    from tapeflow.framework.context import state
-    from tapeflow.framework.graph import FuncGraph
-    graph = FuncGraph("dataset_map")
-    placeholders = [graph.placeholder(s.shape, s.dtype) for s in structure.flatten(in_spec)]
-    saved = state.graph, state.tapes
-    state.graph, state.tapes = graph, []
-    try:
-        out = _caller(fn, in_spec, wrap=lambda t: t)(placeholders)
-        if isinstance(out, list):
-            out = tuple(out)
-        specs = [TensorSpec(v.shape, v.dtype) if isinstance(v, Tensor) and v._is_symbolic
-                 else TensorSpec.from_tensor(structure.to_array(v))
-                 for v in structure.flatten(out)]
-        return structure.pack(out, specs)
-    except Exception:   # noqa: BLE001 - any failure: fall back to a concrete first call
-        return None
-    finally:
-        state.graph, state.tapes = saved
 
 
 def _relax(spec, input_ds):
@@ -159,6 +98,7 @@ def _relax(spec, input_ds):
         spec)
 
 
+@stage("filter")
 class FilterDataset(Dataset):
     _tf_name = "_FilterDataset"
 
@@ -171,14 +111,15 @@ class FilterDataset(Dataset):
         self._spec = input_ds.element_spec
 
     def _iter_flat(self):
-        fn, call = self._fn, _caller(self._fn, self._spec)
+        fn, call = self._fn, element_caller(self._fn, self._spec)
         for flat in self._input._iter_flat():
             keep = call(flat)
             value = keep._value if isinstance(keep, Tensor) else np.asarray(keep)
             if np.ndim(value) != 0 or np.asarray(value).dtype != np.bool_:
+                got = TensorSpec(np.shape(value), dtypes.as_dtype(np.asarray(value).dtype))
                 raise ValueError(
-                    f"filter: `predicate` {_fn_name(fn)} must return a scalar boolean tensor; "
-                    f"got {TensorSpec(np.shape(value), dtypes.as_dtype(np.asarray(value).dtype))!r}.")
+                    f"filter: `predicate` {fn_name(fn)} must return a scalar boolean tensor; "
+                    f"got {got!r}.")
             if value:
                 yield flat
 
@@ -186,6 +127,7 @@ class FilterDataset(Dataset):
         return UNKNOWN
 
 
+@stage("flat_map")
 class FlatMapDataset(Dataset):
     """Concatenates the datasets `fn` returns; interleave shares its dataset-of-datasets parts."""
 
@@ -197,11 +139,11 @@ class FlatMapDataset(Dataset):
         self._input, self._fn = input_ds, fn
 
     def _datasets(self):
-        call = _caller(self._fn, self._input.element_spec)
+        call = element_caller(self._fn, self._input.element_spec)
         for flat in self._input._iter_flat():
             ds = call(flat)
             if not isinstance(ds, Dataset):
-                raise TypeError(f"{self._op}: `map_func` {_fn_name(self._fn)} must return a "
+                raise TypeError(f"{self._op}: `map_func` {fn_name(self._fn)} must return a "
                                 f"Dataset, got {type(ds).__name__}.")
             yield ds
 
@@ -264,12 +206,13 @@ class _RowStage(Dataset):
         return self._elements(self._input)
 
 
+@stage("take")
 class TakeDataset(_RowStage):
     _tf_name = "_TakeDataset"
 
     def __init__(self, input_ds, count):
         super().__init__(input_ds)
-        self._n = _count(count, "count", "take")
+        self._n = count_arg(count, "count", "take")
 
     def _chunks(self, chunks):
         return chunks() if self._n < 0 else _truncate(chunks(), self._n)
@@ -287,12 +230,13 @@ class TakeDataset(_RowStage):
         return min(n, self._n) if n >= 0 else UNKNOWN
 
 
+@stage("skip")
 class SkipDataset(_RowStage):
     _tf_name = "_SkipDataset"
 
     def __init__(self, input_ds, count):
         super().__init__(input_ds)
-        self._n = _count(count, "count", "skip")
+        self._n = count_arg(count, "count", "skip")
 
     def _chunks(self, chunks):
         return iter(()) if self._n < 0 else _drop(chunks(), self._n)
@@ -307,12 +251,13 @@ class SkipDataset(_RowStage):
         return 0 if self._n < 0 else max(n - self._n, 0)
 
 
+@stage("repeat")
 class RepeatDataset(_RowStage):
     _tf_name = "_RepeatDataset"
 
     def __init__(self, input_ds, count):
         super().__init__(input_ds)
-        self._n = -1 if count is None else _count(count, "count", "repeat")
+        self._n = -1 if count is None else count_arg(count, "count", "repeat")
 
     def _passes(self):
         return itertools.count() if self._n < 0 else range(self._n)
@@ -344,13 +289,14 @@ class RepeatDataset(_RowStage):
         return n * self._n if n >= 0 else n
 
 
+@stage("shard")
 class ShardDataset(_RowStage):
     _tf_name = "_ShardDataset"
 
     def __init__(self, input_ds, num_shards, index):
         super().__init__(input_ds)
-        self._k = _count(num_shards, "num_shards", "shard")
-        self._i = _count(index, "index", "shard")
+        self._k = count_arg(num_shards, "num_shards", "shard")
+        self._i = count_arg(index, "index", "shard")
         if self._k < 1 or not 0 <= self._i < self._k:
             raise ValueError(f"shard: `index` must be between 0 and {self._k - 1} and "
                              f"`num_shards` >= 1; got num_shards={num_shards}, index={index}.")
@@ -371,12 +317,13 @@ class ShardDataset(_RowStage):
         return n if n < 0 else (n - self._i + self._k - 1) // self._k if n > self._i else 0
 
 
+@stage("prefetch")
 class PrefetchDataset(_RowStage):
     _tf_name = "_PrefetchDataset"
 
     def __init__(self, input_ds, buffer_size):
         super().__init__(input_ds)
-        _count(buffer_size, "buffer_size", "prefetch")
+        count_arg(buffer_size, "buffer_size", "prefetch")
 
     def _chunks(self, chunks):
         return chunks()
@@ -390,6 +337,7 @@ class PrefetchDataset(_RowStage):
 
 # -- combining datasets -----------------------------------------------------
 
+@stage("concatenate")
 class ConcatenateDataset(Dataset):
     _tf_name = "_ConcatenateDataset"
 
@@ -417,6 +365,7 @@ class ConcatenateDataset(Dataset):
         return a + b
 
 
+@stage("zip")
 class ZipDataset(Dataset):
     _tf_name = "_ZipDataset"
 
@@ -444,11 +393,12 @@ class ZipDataset(Dataset):
         return min(known) if known else INFINITE
 
 
+@stage("enumerate")
 class EnumerateDataset(Dataset):
     _tf_name = "_EnumerateDataset"
 
     def __init__(self, input_ds, start):
-        self._input, self._start = input_ds, _count(start, "start", "enumerate")
+        self._input, self._start = input_ds, count_arg(start, "start", "enumerate")
         self._spec = (TensorSpec([], dtypes.int64), input_ds.element_spec)
 
     def _iter_flat(self):
@@ -461,6 +411,7 @@ class EnumerateDataset(Dataset):
 
 # -- terminal operations -------------------------------------------------------
 
+@stage("reduce")
 def reduce_dataset(ds, initial_state, reduce_func):
     state = initial_state
     for element in ds:
@@ -470,6 +421,7 @@ def reduce_dataset(ds, initial_state, reduce_func):
     return structure.pack(state, flat)
 
 
+@stage("get_single_element")
 def single_element(ds):
     it = iter(ds)
     try:
@@ -483,58 +435,7 @@ def single_element(ds):
     return first
 
 
-class Optional:
-    """The result of `get_next_as_optional`: a value, or none at the end."""
-
-    def __init__(self, value, has=True):
-        self._value, self._has = value, has
-
-    def has_value(self):
-        return Tensor(np.bool_(self._has))
-
-    def get_value(self):
-        if not self._has:
-            from tapeflow.framework.errors import InvalidArgumentError
-            raise InvalidArgumentError(None, None, "The optional does not have a value.")
-        return self._value
-
-
-class _OptionGroup:
-    """A group of `tf.data.Options` settings: any attribute can be set and read back."""
-
-    def __getattr__(self, name):
-        """Settings never set read as None (TF's "use the default")."""
-        if name.startswith("__"):
-            raise AttributeError(name)
-
-    def __repr__(self):
-        return f"{type(self).__name__}({vars(self)})"
-
-
-class Options:
-    """`tf.data.Options`: settings for threading, optimisation and distribution.
-
-    tapeflow produces elements on demand in one thread, so these settings are
-    kept (and returned by `Dataset.options()`) but change nothing.
-
-        >>> import tapeflow as tf
-        >>> options = tf.data.Options()
-        >>> options.experimental_distribute.auto_shard_policy = (
-        ...     tf.data.experimental.AutoShardPolicy.OFF)
-        >>> ds = tf.data.Dataset.range(3).with_options(options)
-        >>> ds.options().experimental_distribute.auto_shard_policy.name
-        'OFF'
-    """
-
-    def __init__(self):
-        self.deterministic = None
-        self.experimental_deterministic = None
-        self.experimental_distribute = _OptionGroup()
-        self.experimental_optimization = _OptionGroup()
-        self.threading = _OptionGroup()
-        self.autotune = _OptionGroup()
-
-
+@stage("with_options")
 class OptionsDataset(_RowStage):
     """`with_options`: the input, unchanged, carrying its options."""
 

@@ -63,6 +63,8 @@ class FuncGraph:
 
     # None: Variables created while this graph is current are not noted.
     created_variables = None
+    # The class of the symbolic tensors its ops make (a Keras build makes its own).
+    tensor_type = SymbolicTensor
     fold_shapes = False
     _node_names = None
 
@@ -132,7 +134,7 @@ class FuncGraph:
             inputs = captured
         specs = op.shape_fn(inputs, attrs) if op.shape_fn is not None else _probe(op, inputs, attrs)
         node = Node(op, inputs, attrs, len(self.nodes))
-        outs = tuple(SymbolicTensor(shape, dtype, self, node, i)
+        outs = tuple(self.tensor_type(shape, dtype, self, node, i)
                      for i, (shape, dtype) in enumerate(specs))
         node.outputs = outs
         if self._node_names is not None:

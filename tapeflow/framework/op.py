@@ -3,10 +3,9 @@
 An `OpDef` bundles a kernel (NumPy arrays in, arrays out), a gradient rule
 and, optionally, a shape rule. `execute(op, inputs, attrs)`:
 
-1. eager: runs the kernel on the inputs' arrays and wraps the results;
-   graph (tracing): adds a node to the graph being traced; an eager call on a
-   Keras functional tensor (whose value read raises `DeferredCall`) is added
-   to that tensor's graph instead;
+1. eager: runs the kernel on the inputs' arrays and wraps the results (an
+   input with no value yet raises `api_export.NoValueError`, passed on);
+   graph (tracing): adds a node to the graph being traced;
 2. if any tape is recording, offers the call to each tape, which keeps it
    only when an input is watched. An op with residuals (see `OpDef`) runs its
    residual kernel instead when a tape will keep the call: the tape records
@@ -26,7 +25,8 @@ import numpy as np
 
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.context import state
-from tapeflow.framework.tensor import DeferredCall, Tensor
+from tapeflow.framework.api_export import NoValueError
+from tapeflow.framework.tensor import Tensor
 
 # TF computes inf/nan silently (exp(100.) in float32 is inf); NumPy would warn
 # from inside tapeflow's kernels. Filtered by module, so that user NumPy code
@@ -283,10 +283,8 @@ def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
                 out = op.kernel(inputs[0]._value, inputs[1]._value)
             else:
                 out = op.kernel(*[x._value for x in inputs])
-        except DeferredCall as e:
-            # An input is a Keras functional tensor (`tf.nn.relu(keras.Input(...))`):
-            # its graph records the call, which the functional model replays.
-            return visible_outputs(op, e.graph.record_call(op, inputs, attrs))
+        except NoValueError:
+            raise       # for the public function's wrapper (see api_export.py)
         except errors.OpError:
             raise
         except (ValueError, IndexError, TypeError, np.linalg.LinAlgError) as e:

@@ -3,7 +3,8 @@
 An eager Tensor owns `_value`: a NumPy array, or a NumPy scalar for rank 0
 (as TF's `.numpy()` returns). Tensors are cheap (`__slots__`, no bookkeeping):
 a tape keeps what it needs itself. Operators (`+`, `@`, `[]`, ...) are bound
-by the op modules through `override_operator`, so this module imports no op.
+by the op modules through `override_operator` (the op modules import this one,
+so it imports ops only inside the methods that need one: iteration).
 
 A `SymbolicTensor` stands for a value inside a graph being traced
 (`tf.function`, Keras functional build): it has a shape with possibly unknown
@@ -33,27 +34,16 @@ def _numpy_text(value, is_repr: bool) -> str:
     return str(value[()] if isinstance(value, np.ndarray) else value)
 
 
-class Tensor:
-    """An immutable multi-dimensional array (TF's EagerTensor).
+class TensorBase:
+    """What `Tensor` and `Variable` share: a NumPy value `_value` and the properties
+    read from it. A Variable is not a Tensor (as in TF), but both are this:
+    `isinstance(x, TensorBase)` is `tf.is_tensor(x)`."""
 
-    Example:
-        >>> import tapeflow as tf
-        >>> t = tf.constant([[1., 2.], [3., 4.]])
-        >>> t.shape
-        TensorShape([2, 2])
-        >>> print(tf.reduce_sum(t))
-        tf.Tensor(10.0, shape=(), dtype=float32)
-    """
-
-    __slots__ = ("_value", "__weakref__")
+    __slots__ = ()
     __array_priority__ = 100
     _is_variable = False
     _is_symbolic = False
 
-    def __init__(self, value):
-        self._value = value
-
-    # -- basic properties -------------------------------------------------
     @property
     def dtype(self) -> dtypes.DType:
         d = _dtype_of(self._value.dtype)
@@ -74,6 +64,34 @@ class Tensor:
     def device(self) -> str:
         return "/job:localhost/replica:0/task:0/device:CPU:0"
 
+    def ref(self):
+        return _TensorRef(self)
+
+    experimental_ref = ref
+
+    def __format__(self, format_spec: str) -> str:
+        if not format_spec:
+            return str(self)
+        return self._value.__format__(format_spec)
+
+
+class Tensor(TensorBase):
+    """An immutable multi-dimensional array (TF's EagerTensor).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> t = tf.constant([[1., 2.], [3., 4.]])
+        >>> t.shape
+        TensorShape([2, 2])
+        >>> print(tf.reduce_sum(t))
+        tf.Tensor(10.0, shape=(), dtype=float32)
+    """
+
+    __slots__ = ("_value", "__weakref__")
+
+    def __init__(self, value):
+        self._value = value
+
     @property
     def name(self):
         raise AttributeError("Tensor.name is undefined when eager execution is enabled.")
@@ -88,11 +106,6 @@ class Tensor:
         if type(v) is np.ndarray:
             return v.copy() if v.ndim else v[()]
         return v
-
-    def ref(self):
-        return _TensorRef(self)
-
-    experimental_ref = ref
 
     # -- Python protocol ----------------------------------------------------
     def __array__(self, dtype=None, copy=None):
@@ -134,11 +147,6 @@ class Tensor:
 
     def __bool__(self) -> bool:
         return bool(self._scalar("bool"))
-
-    def __format__(self, format_spec: str) -> str:
-        if not format_spec:
-            return str(self)
-        return self._value.__format__(format_spec)
 
     def __hash__(self):
         raise TypeError("Tensor is unhashable. Instead, use tensor.ref() as the key.")
@@ -273,33 +281,38 @@ class SymbolicTensor(Tensor):
         raise TypeError("A symbolic tf.Tensor cannot be pickled.")
 
 
-class DeferredCall(TypeError):
-    """Raised by reading the value of a tensor that has none but whose graph records
-    eager calls made on it (Keras functional tensors): `execute` catches it and hands
-    the op to `graph.record_call`. Raising costs nothing on the eager path, where no
-    input ever raises it (Python's try blocks are free until something is raised).
-    Escaping elsewhere, it is the TypeError TF gives for a Keras tensor passed to an
-    API that cannot take one."""
-
-    def __init__(self, tensor):
-        # Seen only if code other than `execute` reads the value: say what happened.
-        super().__init__(
-            f"{tensor!r} is a Keras tensor: it has no value until the model runs, and this "
-            "call reads its value while the model is built, so it cannot be recorded as a "
-            "layer of the model. Do the computation inside a layer (keras.layers.Lambda or a "
-            "Layer subclass).")
-        self.graph = tensor.graph
-
-
 _OPERATOR_CLASSES: list = [Tensor]
+# The public names TF gives the functions behind Python operators: `a + b` and
+# `a / b` are tf.__operators__.add and tf.math.truediv, apart from tf.add and
+# tf.divide; the others share their function's name. Tools that record calls by
+# name (a Keras functional build) read them here.
+OPERATOR_NAMES = {
+    "__add__": "__operators__.add", "__radd__": "__operators__.add",
+    "__sub__": "math.subtract", "__rsub__": "math.subtract",
+    "__mul__": "math.multiply", "__rmul__": "math.multiply",
+    "__truediv__": "math.truediv", "__rtruediv__": "math.truediv",
+    "__floordiv__": "math.floordiv", "__rfloordiv__": "math.floordiv",
+    "__mod__": "math.floormod", "__rmod__": "math.floormod",
+    "__pow__": "math.pow", "__rpow__": "math.pow",
+    "__matmul__": "linalg.matmul", "__rmatmul__": "linalg.matmul",
+    "__neg__": "math.negative", "__abs__": "math.abs",
+    "__lt__": "math.less", "__le__": "math.less_equal", "__gt__": "math.greater",
+    "__ge__": "math.greater_equal", "__eq__": "math.equal", "__ne__": "math.not_equal",
+    "__and__": "math.logical_and", "__rand__": "math.logical_and",
+    "__or__": "math.logical_or", "__ror__": "math.logical_or",
+    "__xor__": "math.logical_xor", "__rxor__": "math.logical_xor",
+    "__invert__": "math.logical_not", "__getitem__": "__operators__.getitem",
+}
+operators: dict = {}        # '__add__' -> the function bound on Tensor
 
 
 def override_operator(name: str, fn) -> None:
     """Binds a Python operator (e.g. '__add__') on Tensor and Variable."""
+    operators[name] = fn
     for cls in _OPERATOR_CLASSES:
         setattr(cls, name, fn)
 
 
 def is_tensor(x) -> bool:
     """`tf.is_tensor`: True for tensors and Variables."""
-    return isinstance(x, Tensor) or getattr(x, "_is_variable", False)
+    return isinstance(x, TensorBase)

@@ -20,7 +20,7 @@ import numpy as np
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.context import current_scope, init_scope, state
 from tapeflow.framework.op import OpDef, NO_GRADIENT, TRANSPARENT, convert_to_tensor, execute
-from tapeflow.framework.tensor import Tensor, _numpy_text, _TensorRef
+from tapeflow.framework.tensor import Tensor, TensorBase, _numpy_text, is_tensor
 from tapeflow.framework.tensor_shape import TensorShape
 
 
@@ -63,7 +63,7 @@ READ = OpDef("ReadVariableOp", _read_kernel, _read_grad, shape_fn=_same_shape_sp
              stateful=True, pure_read=True, grad_uses_outputs=False, batch_rule=TRANSPARENT)
 
 
-class Variable:
+class Variable(TensorBase):
     """A mutable tensor with a name (`'x0:0'`), read by ops and watched by tapes.
 
     Args:
@@ -78,8 +78,6 @@ class Variable:
     __slots__ = ("_value", "_name", "_trainable", "_constraint", "_shape_decl",
                  "__weakref__", "_handle_name", "_layer_owned")
     _is_variable = True
-    _is_symbolic = False
-    __array_priority__ = 100
 
     def __init__(self, initial_value=None, trainable=True, validate_shape=True,
                  caching_device=None, name=None, variable_def=None, dtype=None,
@@ -97,8 +95,7 @@ class Variable:
                     "pass a callable/constant initial value.")
             if dtype is not None:
                 dtype = dtypes.as_dtype(dtype)
-                if isinstance(initial_value, Tensor) or getattr(initial_value, "_is_variable",
-                                                                False):
+                if is_tensor(initial_value):
                     value = np.asarray(initial_value._value).astype(dtype._np)
                 else:
                     value = np.asarray(convert_to_tensor(initial_value, dtype)._value)
@@ -127,31 +124,12 @@ class Variable:
         return self._name + ":0"
 
     @property
-    def dtype(self) -> dtypes.DType:
-        return dtypes.from_numpy(self._value.dtype)
-
-    @property
-    def shape(self) -> TensorShape:
-        return TensorShape._of_array(self._value.shape)
-
-    def get_shape(self) -> TensorShape:
-        return self.shape
-
-    @property
-    def ndim(self) -> int:
-        return self._value.ndim
-
-    @property
     def trainable(self) -> bool:
         return self._trainable
 
     @property
     def constraint(self):
         return self._constraint
-
-    @property
-    def device(self) -> str:
-        return "/job:localhost/replica:0/task:0/device:CPU:0"
 
     @property
     def dtype_np(self):
@@ -168,15 +146,9 @@ class Variable:
     def read_value(self) -> Tensor:
         return execute(READ, (self,))
 
-    def ref(self):
-        return _TensorRef(self)
-
-    experimental_ref = ref
-
     # -- updates -------------------------------------------------------------
     def _check_value(self, value, op_name):
-        t = convert_to_tensor(value, self.dtype) if not (
-            isinstance(value, Tensor) or getattr(value, "_is_variable", False)) else value
+        t = value if is_tensor(value) else convert_to_tensor(value, self.dtype)
         if t.dtype is not self.dtype:
             raise errors.op_error(op_name, f"Cannot update variable '{self.name}' of dtype "
                                   f"{self.dtype.name} with a value of dtype {t.dtype.name}")
@@ -238,11 +210,6 @@ class Variable:
 
     def __iter__(self):
         return iter(self.read_value())
-
-    def __format__(self, format_spec):
-        if not format_spec:
-            return str(self)
-        return self._value.__format__(format_spec)
 
     def __hash__(self):
         raise TypeError("Variable is unhashable. Instead, use variable.ref() as the key.")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from tapeflow.framework import dtypes
 from tapeflow.framework.op import convert_to_tensor
-from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor import is_tensor
 from tapeflow.keras import activations
 from tapeflow.ops import array_ops, math_ops, nn_ops, reduce_ops
 
@@ -35,7 +35,7 @@ class Reduction:
 
 
 def _as_tensor(x):
-    if isinstance(x, Tensor) or getattr(x, "_is_variable", False):
+    if is_tensor(x):
         return x
     return convert_to_tensor(x)
 

@@ -17,7 +17,7 @@ import numpy as np
 from tapeflow.framework import dtypes
 from tapeflow.framework.context import init_scope, state
 from tapeflow.framework.op import convert_to_tensor
-from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor import Tensor, is_tensor
 from tapeflow.framework.variables import Variable
 from tapeflow.keras import backend, losses
 from tapeflow.ops import array_ops, math_ops, reduce_ops
@@ -26,7 +26,7 @@ _F32 = dtypes.float32
 
 
 def _t(x):
-    if isinstance(x, Tensor) or getattr(x, "_is_variable", False):
+    if is_tensor(x):
         return x
     return convert_to_tensor(x)
 

@@ -204,14 +204,10 @@ def _tensor_ref(t, layer_ids):
 
 def functional_config(model) -> dict:
     """Layers with the calls (nodes) that connect them, by layer name."""
-    from tapeflow.keras.layers.base import is_keras_tensor
+    from tapeflow.keras.layers.node import is_keras_tensor
     from tapeflow.utils import nest
     nodes_used = {}
-    for kind, node in model._plan:
-        if kind != "layer":
-            raise ValueError(f'Cannot save the architecture of model "{model.name}": it applies '
-                             f"the raw op {node.op.name} to Keras tensors. Wrap it in a layer, "
-                             "or save the weights with save_weights().")
+    for node in model._plan:
         layer = node.layer
         if type(layer).__name__ == "TFOpLambda":
             raise ValueError(f'Cannot save the architecture of model "{model.name}": it applies '

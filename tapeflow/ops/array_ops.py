@@ -7,6 +7,7 @@ import builtins
 
 import numpy as np
 
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import (NO_GRADIENT, TRANSPARENT, OpDef, as_input, convert_to_tensor,
                                    execute)
@@ -52,6 +53,7 @@ def _static_shape_list(shape):
 
 # -- constants and fills ------------------------------------------------------
 
+@tf_export("constant")
 def constant(value, dtype=None, shape=None, name=None):
     """`tf.constant`: a tensor from a Python/NumPy value (optionally broadcast to `shape`).
 
@@ -124,6 +126,7 @@ def cast_int(d):
     return Tensor(np.int32(d))
 
 
+@tf_export("fill")
 def fill(dims, value, name=None):
     """A tensor of shape `dims` filled with `value` (its dtype is the value's).
 
@@ -136,6 +139,7 @@ def fill(dims, value, name=None):
     return execute(_FILL, (_shape_input(dims), as_input(value)))
 
 
+@tf_export("zeros")
 def zeros(shape, dtype=dtypes.float32, name=None):
     """A tensor of zeros of `shape` (default float32).
 
@@ -152,6 +156,7 @@ def zeros(shape, dtype=dtypes.float32, name=None):
     return fill(shape, Tensor(dtype._np.type(0)))
 
 
+@tf_export("ones")
 def ones(shape, dtype=dtypes.float32, name=None):
     """A tensor of ones of `shape` (default float32)."""
     dtype = dtypes.as_dtype(dtype)
@@ -177,16 +182,19 @@ _ONES_LIKE = OpDef("OnesLike", lambda x, dtype=None: np.ones_like(x, dtype=dtype
 _NO_DTYPE: dict = {}
 
 
+@tf_export("zeros_like")
 def zeros_like(input, dtype=None, name=None):  # noqa: A002
     x = as_input(input)
     return execute(_ZEROS_LIKE, (x,), {"dtype": dtypes.as_dtype(dtype)._np} if dtype else _NO_DTYPE)
 
 
+@tf_export("ones_like")
 def ones_like(input, dtype=None, name=None):  # noqa: A002
     x = as_input(input)
     return execute(_ONES_LIKE, (x,), {"dtype": dtypes.as_dtype(dtype)._np} if dtype else _NO_DTYPE)
 
 
+@tf_export("eye", "linalg.eye")
 def eye(num_rows, num_columns=None, batch_shape=None, dtype=dtypes.float32, name=None):
     m = np.eye(num_rows, num_columns, dtype=dtypes.as_dtype(dtype)._np)
     if batch_shape:
@@ -194,6 +202,7 @@ def eye(num_rows, num_columns=None, batch_shape=None, dtype=dtypes.float32, name
     return Tensor(m)
 
 
+@tf_export("range")
 def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
     """`tf.range`: like Python's range; int32 for ints, float32 if any bound is a float.
 
@@ -214,6 +223,7 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
     return Tensor(np.arange(start, limit, delta, dtype=dtypes.as_dtype(dtype)._np))
 
 
+@tf_export("linspace")
 def linspace(start, stop, num, name=None, axis=0):
     return Tensor(np.linspace(float(start), float(stop), int(num), dtype=np.float32))
 
@@ -226,10 +236,12 @@ _IDENTITY = OpDef("Identity", lambda x: x, lambda inputs, outputs, attrs, dy: (d
 _STOP = OpDef("StopGradient", lambda x: x, NO_GRADIENT, shape_fn=same_as_first, aliases=True)
 
 
+@tf_export("identity")
 def identity(input, name=None):  # noqa: A002
     return execute(_IDENTITY, (as_input(input),))
 
 
+@tf_export("stop_gradient")
 def stop_gradient(input, name=None):  # noqa: A002
     """The same value, but tapes see no connection through it."""
     return execute(_STOP, (as_input(input),))
@@ -246,6 +258,7 @@ _SHAPE = OpDef("Shape", _shape_kernel, NO_GRADIENT,
                                        dtypes.from_numpy(a["out"]))], shape_only=True)
 
 
+@tf_export("shape")
 def shape(input, out_type=dtypes.int32, name=None):  # noqa: A002
     """The shape of `input` as an int32 tensor (known at trace time when fully defined)."""
     x = as_input(input)
@@ -255,14 +268,17 @@ def shape(input, out_type=dtypes.int32, name=None):  # noqa: A002
     return execute(_SHAPE, (x,), {"out": out})
 
 
+@tf_export("shape_n")
 def shape_n(inputs, out_type=dtypes.int32, name=None):
     return [shape(x, out_type) for x in inputs]
 
 
+@tf_export("rank")
 def rank(input, name=None):  # noqa: A002
     return Tensor(np.int32(as_input(input).shape.rank))
 
 
+@tf_export("size")
 def size(input, out_type=dtypes.int32, name=None):  # noqa: A002
     x = as_input(input)
     n = x.shape.num_elements()
@@ -347,6 +363,7 @@ _RESHAPE = OpDef("Reshape", _reshape_kernel, _reshape_grad, shape_fn=_reshape_sh
                  grad_uses_outputs=False, batch_rule=_batch_reshape)
 
 
+@tf_export("reshape")
 def reshape(tensor, shape, name=None):
     """Same values, new shape (one dim may be -1).
 
@@ -378,6 +395,7 @@ def reshape(tensor, shape, name=None):
     return execute(_RESHAPE, (x,), {"shape": tuple(dims)})
 
 
+@tf_export("expand_dims")
 def expand_dims(input, axis, name=None):  # noqa: A002
     """Inserts a dimension of size 1 at `axis` (negative counts from the end).
 
@@ -417,6 +435,7 @@ _SQUEEZE = OpDef("Squeeze", _squeeze_kernel, _reshape_grad,
                  aliases=True, grad_uses_outputs=False, batch_rule=_batch_reshape)
 
 
+@tf_export("squeeze")
 def squeeze(input, axis=None, name=None):  # noqa: A002
     """Removes dimensions of size 1 (all of them, or those in `axis`).
 
@@ -464,6 +483,7 @@ _TRANSPOSE = OpDef("Transpose", lambda x, perm: np.transpose(x, perm), _transpos
                    batch_rule=_batch_transpose)
 
 
+@tf_export("transpose")
 def transpose(a, perm=None, conjugate=False, name="transpose"):
     """Permutes dimensions (reverses them by default).
 
@@ -504,6 +524,7 @@ _BROADCAST_TO = OpDef("BroadcastTo", _broadcast_to_kernel,
                       batch_rule=TRANSPARENT)
 
 
+@tf_export("broadcast_to")
 def broadcast_to(input, shape, name=None):  # noqa: A002
     x = as_input(input)
     s = _shape_input(shape)
@@ -556,6 +577,7 @@ def _check_same_dtype(op_name, xs):
                                   f"{x.dtype.name} tensor")
 
 
+@tf_export("concat")
 def concat(values, axis, name="concat"):
     """Joins tensors along an existing `axis`.
 
@@ -596,6 +618,7 @@ _STACK = OpDef("Pack", lambda *xs, axis: np.stack(xs, axis=axis), _stack_grad,
                shape_fn=_stack_shape, grad_uses_outputs=False)
 
 
+@tf_export("stack")
 def stack(values, axis=0, name="stack"):
     """Joins tensors of the same shape along a new `axis`.
 
@@ -641,6 +664,7 @@ def _unstack_op(num):
 _UNSTACK_OPS: dict = {}
 
 
+@tf_export("unstack")
 def unstack(value, num=None, axis=0, name="unstack"):
     """Splits along `axis` into a list of tensors of rank one less."""
     x = as_input(value)
@@ -683,6 +707,7 @@ _SPLIT = OpDef("SplitV", _split_kernel,
                shape_fn=_split_shape, grad_uses_outputs=False)
 
 
+@tf_export("split")
 def split(value, num_or_size_splits, axis=0, num=None, name="split"):
     """Splits into `n` equal parts or parts of the given sizes (one may be -1) along `axis`.
 
@@ -734,6 +759,7 @@ _TILE = OpDef("Tile", lambda x, multiples: np.tile(x, multiples), _tile_grad,
                   i[0].shape.as_list(), a["multiples"])]), i[0].dtype)])
 
 
+@tf_export("tile")
 def tile(input, multiples, name=None):  # noqa: A002
     """Repeats `input` `multiples[i]` times along each dim i.
 
@@ -801,6 +827,7 @@ _PAD = OpDef("PadV2", _pad_kernel, _pad_grad,
                                      i[0].dtype)])
 
 
+@tf_export("pad")
 def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
     """Pads with `constant_values` (or mirrors, for 'REFLECT'/'SYMMETRIC').
 

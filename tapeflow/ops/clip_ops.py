@@ -10,10 +10,12 @@
 """
 from __future__ import annotations
 
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework.op import as_input
 from tapeflow.ops import math_ops, reduce_ops
 
 
+@tf_export("norm", "linalg.norm")
 def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):  # noqa: A002
     """Vector norm over `axis` (all elements when None): 'euclidean'/2, 1, or inf.
 
@@ -34,6 +36,7 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):  # noqa:
     raise ValueError(f"tf.norm: ord must be 'euclidean', 'fro', 1, 2 or inf; got {ord!r}.")
 
 
+@tf_export("clip_by_norm")
 def clip_by_norm(t, clip_norm, axes=None, name=None):
     """Scales `t` so that its L2 norm over `axes` is at most `clip_norm`."""
     t = as_input(t)
@@ -46,6 +49,7 @@ def clip_by_norm(t, clip_norm, axes=None, name=None):
     return t * clip / math_ops.maximum(l2norm, clip)
 
 
+@tf_export("linalg.global_norm")
 def global_norm(t_list, name=None):
     """sqrt(sum of squares of all elements of all tensors); None entries are skipped."""
     tensors = [as_input(t) for t in t_list if t is not None]
@@ -54,6 +58,7 @@ def global_norm(t_list, name=None):
     return math_ops.sqrt(math_ops.add_n([reduce_ops.reduce_sum(t * t) for t in tensors]))
 
 
+@tf_export("clip_by_global_norm")
 def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
     """Scales every tensor by clip_norm / max(global_norm, clip_norm).
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.backend import conv as K
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import errors
 from tapeflow.framework.op import OpDef, as_input, binary_inputs, execute
 from tapeflow.framework.tensor_shape import TensorShape
@@ -150,6 +151,7 @@ _CONV_BP_FILTER = OpDef("Conv2DBackpropFilter", _bp_filter_kernel, _bp_filter_gr
                         grad_uses_outputs=False)
 
 
+@tf_export("nn.conv2d", "nn.convolution")
 def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC",
            dilations=None, name=None):
     """2-D convolution of an NHWC `input` with HWIO `filters`.
@@ -253,11 +255,13 @@ def _pool(op, name, input, ksize, strides, padding, data_format):
     return execute(op, (x,), attrs)
 
 
+@tf_export("nn.max_pool2d", "nn.max_pool")
 def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     """Max over windows of `ksize` moved by `strides` (NHWC)."""
     return _pool(_MAX_POOL, "MaxPool", input, ksize, strides, padding, data_format)
 
 
+@tf_export("nn.avg_pool2d", "nn.avg_pool")
 def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     """Mean over windows (with 'SAME', padding cells are not counted)."""
     return _pool(_AVG_POOL, "AvgPool", input, ksize, strides, padding, data_format)

@@ -18,6 +18,7 @@ import string
 
 import numpy as np
 
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import errors
 from tapeflow.framework.op import OpDef, as_input, execute
 from tapeflow.framework.tensor_shape import TensorShape
@@ -99,6 +100,7 @@ _EINSUM = OpDef("Einsum", _einsum_kernel, _einsum_grad, shape_fn=_einsum_shape,
                 grad_needs=True, grad_uses_outputs=False)
 
 
+@tf_export("einsum", "linalg.einsum")
 def einsum(equation, *inputs, **kwargs):
     """Einstein summation over `inputs` as `equation` says (e.g. 'bij,bjk->bik').
 

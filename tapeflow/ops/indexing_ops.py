@@ -8,6 +8,7 @@ import builtins
 
 import numpy as np
 
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, execute
 from tapeflow.framework.tensor import Tensor
@@ -103,6 +104,7 @@ def getitem(tensor, key):
     return execute(_SLICE, (x,), {"key": key})
 
 
+@tf_export("slice")
 def slice(input_, begin, size, name=None):  # noqa: A001
     """`tf.slice`: the block starting at `begin` with extent `size` (-1: to the end).
 
@@ -178,6 +180,7 @@ _GATHER = OpDef("GatherV2", _gather_kernel, _gather_grad, grad_uses_outputs=Fals
                     + i[0].shape.as_list()[a["axis"] + 1:]), i[0].dtype)])
 
 
+@tf_export("gather")
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
     """Picks slices of `params` along `axis` at `indices` (an int tensor of any shape)."""
     p = as_input(params)
@@ -238,6 +241,7 @@ def _gather_nd_grad(inputs, outputs, attrs, dy):
 _GATHER_ND = OpDef("GatherNd", _gather_nd_kernel, _gather_nd_grad, grad_uses_outputs=False)
 
 
+@tf_export("gather_nd")
 def gather_nd(params, indices, batch_dims=0, name=None):
     """Slices of `params` at the index vectors in the last axis of `indices`.
 
@@ -308,6 +312,7 @@ def _insert(dims, axis, v):
     return dims
 
 
+@tf_export("one_hot")
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
     """One-hot vectors of length `depth` (out-of-range indices give all `off_value`)."""
     i = as_input(indices)
@@ -336,6 +341,7 @@ def where_indices(condition):
     return execute(_WHERE_INDICES, (as_input(condition),))
 
 
+@tf_export("boolean_mask")
 def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
     """The elements (or slices) of `tensor` where `mask` is true, flattened over mask's dims."""
     from tapeflow.ops.array_ops import reshape
@@ -363,6 +369,7 @@ def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
     return gather(merged, reshape(where_indices(reshape(m, [-1])), [-1]), axis=axis)
 
 
+@tf_export("reverse")
 def reverse(tensor, axis, name=None):
     x = as_input(tensor)
     r = x.shape.rank

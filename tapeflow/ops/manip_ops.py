@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, execute
 from tapeflow.framework.tensor import Tensor
@@ -36,6 +37,7 @@ _ROLL = OpDef("Roll", lambda x, shift, axis: np.roll(x, shift, axis), _roll_grad
               shape_fn=same_as_first, grad_uses_outputs=False)
 
 
+@tf_export("roll")
 def roll(input, shift, axis, name=None):  # noqa: A002
     """Shifts elements along `axis` by `shift` (both may be lists), wrapping around."""
     x = as_input(input)
@@ -49,6 +51,7 @@ def roll(input, shift, axis, name=None):  # noqa: A002
     return execute(_ROLL, (x,), {"shift": tuple(shifts), "axis": tuple(a % r for a in axes)})
 
 
+@tf_export("repeat")
 def repeat(input, repeats, axis=None, name=None):  # noqa: A002
     """Repeats each element `repeats` times (a number or one count per element) along
     `axis` (the flattened input when None), via a gather, so it differentiates."""
@@ -65,6 +68,7 @@ def repeat(input, repeats, axis=None, name=None):  # noqa: A002
     return array_ops.gather(x, Tensor(idx.astype(np.int32)), axis=axis)
 
 
+@tf_export("meshgrid")
 def meshgrid(*args, indexing="xy", name=None):
     """Coordinate grids from 1-D tensors ('xy': Cartesian, first two dims swapped; 'ij')."""
     if indexing not in ("xy", "ij"):
@@ -82,6 +86,7 @@ def meshgrid(*args, indexing="xy", name=None):
     return out
 
 
+@tf_export("sequence_mask")
 def sequence_mask(lengths, maxlen=None, dtype=dtypes.bool, name=None):
     """mask[..., j] = j < lengths[...] (width `maxlen`, default max(lengths))."""
     lengths = as_input(lengths)
@@ -152,12 +157,14 @@ def _int_indices(indices):
     return i
 
 
+@tf_export("scatter_nd")
 def scatter_nd(indices, updates, shape, name=None):
     """A tensor of `shape`, zero but for `updates` summed in at `indices`."""
     return execute(_SCATTER, (_int_indices(indices), as_input(updates)),
                    {"shape": tuple(_ints(shape))})
 
 
+@tf_export("tensor_scatter_nd_update")
 def tensor_scatter_nd_update(tensor, indices, updates, name=None):
     """A copy of `tensor` with the entries at `indices` replaced by `updates`."""
     t = as_input(tensor)
@@ -165,6 +172,7 @@ def tensor_scatter_nd_update(tensor, indices, updates, name=None):
                    {"mode": "update"})
 
 
+@tf_export("tensor_scatter_nd_add")
 def tensor_scatter_nd_add(tensor, indices, updates, name=None):
     """A copy of `tensor` with `updates` added at `indices` (repeats accumulate)."""
     t = as_input(tensor)
@@ -187,12 +195,14 @@ def _unique_kernel(x, out):
     return x[np.sort(first)], rank[inverse.reshape(-1)].astype(out)
 
 
+@tf_export("unique")
 def unique(x, out_idx=dtypes.int32, name=None):
     """The distinct values of a vector in order of appearance, and each element's index."""
     y, idx = execute(_UNIQUE, (as_input(x),), {"out": dtypes.as_dtype(out_idx)._np})
     return y, idx
 
 
+@tf_export("ensure_shape")
 def ensure_shape(x, shape, name=None):
     """`x` unchanged, after checking its shape is compatible with `shape` (None: any)."""
     x = as_input(x)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from tapeflow.backend import blas
+from tapeflow.framework.api_export import export, tf_export
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import (EAGER_TYPES, NO_GRADIENT, TRANSPARENT, OpDef, as_input,
                                    binary_inputs, convert_to_tensor, execute)
@@ -30,7 +31,8 @@ def _bool_result(inputs, attrs):
     return [(inputs[0].shape, BOOL)]
 
 
-def _unary(name, kernel, grad, doc="", float_only=True, shape_fn=same_as_first, **meta):
+def _unary(name, kernel, grad, doc="", float_only=True, shape_fn=same_as_first, api=None,
+           **meta):
     """A unary op; `float_only` ones reject integer/bool inputs (as TF's kernels do)
     instead of letting NumPy promote them to float64. `meta`: more of the OpDef's
     declarations; a differentiable elementwise op's rule is transparent to a
@@ -57,10 +59,10 @@ def _unary(name, kernel, grad, doc="", float_only=True, shape_fn=same_as_first, 
     fn.__name__ = fn.__qualname__ = name.lower()
     fn.__doc__ = doc or f"Elementwise `{name}` of `x` (op '{name}')."
     fn.op = op
-    return fn
+    return export(fn, api) if api else fn
 
 
-def _binary(name, kernel, grad, out_dtype=None, doc="", **meta):
+def _binary(name, kernel, grad, out_dtype=None, doc="", api=None, **meta):
     """A broadcasting binary op (see `_unary` for `meta`)."""
     if grad is not NO_GRADIENT:
         meta.setdefault("batch_rule", TRANSPARENT)
@@ -73,7 +75,7 @@ def _binary(name, kernel, grad, out_dtype=None, doc="", **meta):
 
     fn.__doc__ = doc or f"Elementwise `{name}` of `x` and `y`, with broadcasting."
     fn.op = op
-    return fn
+    return export(fn, api) if api else fn
 
 
 def _pointwise(d):
@@ -87,32 +89,37 @@ def _pointwise(d):
 # -- unary ------------------------------------------------------------------
 
 negative = _unary("Neg", np.negative, _pointwise(lambda x, y, dy: negative(dy)),
-                  float_only=False, node_name="Neg")
+                  float_only=False, node_name="Neg", api=("math.negative", "negative"))
 neg = negative
-abs = _unary("Abs", np.abs, _pointwise(lambda x, y, dy: dy * sign(x)), float_only=False)  # noqa: A001
+abs = _unary("Abs", np.abs, _pointwise(lambda x, y, dy: dy * sign(x)), float_only=False,
+        api=("math.abs", "abs"))  # noqa: A001
 # Sign's gradient is zero (not None), as in TF: sign(x) * y still connects x.
-sign = _unary("Sign", np.sign, _pointwise(lambda x, y, dy: zeros_like(dy)), float_only=False)
-floor = _unary("Floor", np.floor, NO_GRADIENT)
-ceil = _unary("Ceil", np.ceil, NO_GRADIENT)
+sign = _unary("Sign", np.sign, _pointwise(lambda x, y, dy: zeros_like(dy)), float_only=False,
+        api=("math.sign", "sign"))
+floor = _unary("Floor", np.floor, NO_GRADIENT, api=("math.floor", "floor"))
+ceil = _unary("Ceil", np.ceil, NO_GRADIENT, api="math.ceil")
 # TF's round is banker's rounding (half to even), which np.round implements.
-round = _unary("Round", np.round, NO_GRADIENT, float_only=False)  # noqa: A001
-rint = _unary("Rint", np.rint, NO_GRADIENT)
-is_nan = _unary("IsNan", np.isnan, NO_GRADIENT, shape_fn=_bool_result)
-is_inf = _unary("IsInf", np.isinf, NO_GRADIENT, shape_fn=_bool_result)
-is_finite = _unary("IsFinite", np.isfinite, NO_GRADIENT, shape_fn=_bool_result)
+round = _unary("Round", np.round, NO_GRADIENT, float_only=False,  # noqa: A001
+               api=("math.round", "round"))
+rint = _unary("Rint", np.rint, NO_GRADIENT, api="math.rint")
+is_nan = _unary("IsNan", np.isnan, NO_GRADIENT, shape_fn=_bool_result, api="math.is_nan")
+is_inf = _unary("IsInf", np.isinf, NO_GRADIENT, shape_fn=_bool_result, api="math.is_inf")
+is_finite = _unary("IsFinite", np.isfinite, NO_GRADIENT, shape_fn=_bool_result,
+                   api="math.is_finite")
 _LOGICAL_NOT = OpDef("LogicalNot", np.logical_not, NO_GRADIENT, shape_fn=same_as_first)
 
 
+@tf_export("math.logical_not", "logical_not")
 def logical_not(x, name=None):
     """Elementwise `not` of a bool tensor."""
     x = as_input(x)
     if x.dtype is not dtypes.bool:
         raise _dtype_error("LogicalNot", x, "a bool tensor")
     return execute(_LOGICAL_NOT, (x,))
-exp = _unary("Exp", np.exp, _pointwise(lambda x, y, dy: dy * y))
-expm1 = _unary("Expm1", np.expm1, _pointwise(lambda x, y, dy: dy * (y + 1)))
-log = _unary("Log", np.log, _pointwise(lambda x, y, dy: dy / x))
-log1p = _unary("Log1p", np.log1p, _pointwise(lambda x, y, dy: dy / (x + 1)))
+exp = _unary("Exp", np.exp, _pointwise(lambda x, y, dy: dy * y), api=("math.exp", "exp"))
+expm1 = _unary("Expm1", np.expm1, _pointwise(lambda x, y, dy: dy * (y + 1)), api="math.expm1")
+log = _unary("Log", np.log, _pointwise(lambda x, y, dy: dy / x), api="math.log")
+log1p = _unary("Log1p", np.log1p, _pointwise(lambda x, y, dy: dy / (x + 1)), api="math.log1p")
 # Fused gradient ops (as TF's SqrtGrad, TanhGrad, ...): one dispatch instead of two or
 # three in the backward pass. Each is linear in dy, so its own gradient w.r.t. dy is the
 # same op again; w.r.t. its first input it is written in ops (higher orders still work).
@@ -142,7 +149,8 @@ def _rsqrt_grad_kernel(y, dy):
 
 _SQRT_GRAD = _grad_op("SqrtGrad", _sqrt_grad_kernel,
                       lambda y, dy, g: -g * dy * 0.5 / (y * y))
-sqrt = _unary("Sqrt", np.sqrt, _pointwise(lambda x, y, dy: execute(_SQRT_GRAD, (y, dy))))
+sqrt = _unary("Sqrt", np.sqrt, _pointwise(lambda x, y, dy: execute(_SQRT_GRAD, (y, dy))),
+        api=("math.sqrt", "sqrt"))
 
 
 def _rsqrt_kernel(x):
@@ -152,27 +160,38 @@ def _rsqrt_kernel(x):
 _RSQRT_GRAD = _grad_op("RsqrtGrad", _rsqrt_grad_kernel,
                        lambda y, dy, g: g * dy * -1.5 * y * y)
 rsqrt = _unary("Rsqrt", _rsqrt_kernel,
-               _pointwise(lambda x, y, dy: execute(_RSQRT_GRAD, (y, dy))))
-square = _unary("Square", np.square, _pointwise(lambda x, y, dy: dy * 2 * x), float_only=False)
-reciprocal = _unary("Reciprocal", np.reciprocal, _pointwise(lambda x, y, dy: -dy * y * y))
+               _pointwise(lambda x, y, dy: execute(_RSQRT_GRAD, (y, dy))), api="math.rsqrt")
+square = _unary("Square", np.square, _pointwise(lambda x, y, dy: dy * 2 * x), float_only=False,
+        api=("math.square", "square"))
+reciprocal = _unary("Reciprocal", np.reciprocal, _pointwise(lambda x, y, dy: -dy * y * y),
+        api="math.reciprocal")
 _SIN_GRAD = _grad_op("SinGrad", lambda x, dy: dy * np.cos(x),
                      lambda x, dy, g: -g * dy * sin(x))
 _COS_GRAD = _grad_op("CosGrad", lambda x, dy: -dy * np.sin(x),
                      lambda x, dy, g: -g * dy * cos(x))
-sin = _unary("Sin", np.sin, _pointwise(lambda x, y, dy: execute(_SIN_GRAD, (x, dy))))
-cos = _unary("Cos", np.cos, _pointwise(lambda x, y, dy: execute(_COS_GRAD, (x, dy))))
-tan = _unary("Tan", np.tan, _pointwise(lambda x, y, dy: dy * (1 + y * y)))
-asin = _unary("Asin", np.arcsin, _pointwise(lambda x, y, dy: dy * rsqrt(1 - x * x)))
-acos = _unary("Acos", np.arccos, _pointwise(lambda x, y, dy: -dy * rsqrt(1 - x * x)))
-atan = _unary("Atan", np.arctan, _pointwise(lambda x, y, dy: dy / (1 + x * x)))
-sinh = _unary("Sinh", np.sinh, _pointwise(lambda x, y, dy: dy * cosh(x)))
-cosh = _unary("Cosh", np.cosh, _pointwise(lambda x, y, dy: dy * sinh(x)))
+sin = _unary("Sin", np.sin, _pointwise(lambda x, y, dy: execute(_SIN_GRAD, (x, dy))),
+        api=("math.sin", "sin"))
+cos = _unary("Cos", np.cos, _pointwise(lambda x, y, dy: execute(_COS_GRAD, (x, dy))),
+        api=("math.cos", "cos"))
+tan = _unary("Tan", np.tan, _pointwise(lambda x, y, dy: dy * (1 + y * y)), api=("math.tan", "tan"))
+asin = _unary("Asin", np.arcsin, _pointwise(lambda x, y, dy: dy * rsqrt(1 - x * x)),
+        api=("math.asin", "asin"))
+acos = _unary("Acos", np.arccos, _pointwise(lambda x, y, dy: -dy * rsqrt(1 - x * x)),
+        api=("math.acos", "acos"))
+atan = _unary("Atan", np.arctan, _pointwise(lambda x, y, dy: dy / (1 + x * x)),
+        api=("math.atan", "atan"))
+sinh = _unary("Sinh", np.sinh, _pointwise(lambda x, y, dy: dy * cosh(x)), api=("math.sinh", "sinh"))
+cosh = _unary("Cosh", np.cosh, _pointwise(lambda x, y, dy: dy * sinh(x)), api=("math.cosh", "cosh"))
 _TANH_GRAD = _grad_op("TanhGrad", lambda y, dy: dy * (1 - y * y),
                       lambda y, dy, g: -2 * g * dy * y)
-tanh = _unary("Tanh", np.tanh, _pointwise(lambda x, y, dy: execute(_TANH_GRAD, (y, dy))))
-asinh = _unary("Asinh", np.arcsinh, _pointwise(lambda x, y, dy: dy * rsqrt(x * x + 1)))
-acosh = _unary("Acosh", np.arccosh, _pointwise(lambda x, y, dy: dy * rsqrt(x * x - 1)))
-atanh = _unary("Atanh", np.arctanh, _pointwise(lambda x, y, dy: dy / (1 - x * x)))
+tanh = _unary("Tanh", np.tanh, _pointwise(lambda x, y, dy: execute(_TANH_GRAD, (y, dy))),
+        api=("math.tanh", "tanh", "nn.tanh"))
+asinh = _unary("Asinh", np.arcsinh, _pointwise(lambda x, y, dy: dy * rsqrt(x * x + 1)),
+        api=("math.asinh", "asinh"))
+acosh = _unary("Acosh", np.arccosh, _pointwise(lambda x, y, dy: dy * rsqrt(x * x - 1)),
+        api=("math.acosh", "acosh"))
+atanh = _unary("Atanh", np.arctanh, _pointwise(lambda x, y, dy: dy / (1 - x * x)),
+        api=("math.atanh", "atanh"))
 
 
 def _sigmoid_kernel(x):
@@ -184,7 +203,8 @@ def _sigmoid_kernel(x):
 _SIGMOID_GRAD = _grad_op("SigmoidGrad", lambda y, dy: dy * y * (1 - y),
                          lambda y, dy, g: g * dy * (1 - 2 * y))
 sigmoid = _unary("Sigmoid", _sigmoid_kernel,
-                 _pointwise(lambda x, y, dy: execute(_SIGMOID_GRAD, (y, dy))))
+                 _pointwise(lambda x, y, dy: execute(_SIGMOID_GRAD, (y, dy))),
+                 api=("math.sigmoid", "sigmoid", "nn.sigmoid"))
 
 
 def _softplus_kernel(x):
@@ -200,7 +220,8 @@ def _sigmoid_slope(x):
 _SOFTPLUS_GRAD = _grad_op("SoftplusGrad", lambda x, dy: dy * _sigmoid_kernel(x),
                           lambda x, dy, g: g * dy * _sigmoid_slope(x))
 softplus = _unary("Softplus", _softplus_kernel,
-                  _pointwise(lambda x, y, dy: execute(_SOFTPLUS_GRAD, (x, dy))))
+                  _pointwise(lambda x, y, dy: execute(_SOFTPLUS_GRAD, (x, dy))),
+                  api=("math.softplus", "nn.softplus"))
 
 _ERF_P = 0.3275911
 _ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
@@ -217,7 +238,8 @@ def _erf_kernel(x):
 
 
 erf = _unary("Erf", _erf_kernel,
-             _pointwise(lambda x, y, dy: dy * (2 / math.sqrt(math.pi)) * exp(-square(x))))
+             _pointwise(lambda x, y, dy: dy * (2 / math.sqrt(math.pi)) * exp(-square(x))),
+             api="math.erf")
 
 
 # -- binary ------------------------------------------------------------------
@@ -271,14 +293,19 @@ def _floormod_kernel(x, y):
 
 
 add = _binary("AddV2", np.add, _add_grad, node_name="add", grad_uses_outputs=False,
-              inline=_inline.binary("{0} + {1}"))
+              inline=_inline.binary("{0} + {1}"), api=("math.add", "add"))
 subtract = _binary("Sub", np.subtract, _sub_grad, node_name="sub", grad_needs=True,
-                   grad_uses_outputs=False, inline=_inline.binary("{0} - {1}"))
+                   grad_uses_outputs=False, inline=_inline.binary("{0} - {1}"),
+        api=("math.subtract", "subtract"))
 multiply = _binary("Mul", np.multiply, _mul_grad, node_name="mul", grad_needs=True,
-                   grad_uses_outputs=False, inline=_inline.binary("{0} * {1}"))
-_div = _binary("RealDiv", _truediv_kernel, _div_grad, node_name="truediv", grad_needs=True)
-pow = _binary("Pow", np.power, _pow_grad, node_name="pow", grad_needs=True)  # noqa: A001
-floordiv = _binary("FloorDiv", _floordiv_kernel, NO_GRADIENT, node_name="floordiv")
+                   grad_uses_outputs=False, inline=_inline.binary("{0} * {1}"),
+        api=("math.multiply", "multiply"))
+_div = _binary("RealDiv", _truediv_kernel, _div_grad, node_name="truediv", grad_needs=True,
+        api="realdiv")
+pow = _binary("Pow", np.power, _pow_grad, node_name="pow", grad_needs=True,
+        api=("math.pow", "pow"))  # noqa: A001
+floordiv = _binary("FloorDiv", _floordiv_kernel, NO_GRADIENT, node_name="floordiv",
+        api="math.floordiv")
 
 
 def _floormod_grad(inputs, outputs, attrs, dy):
@@ -309,25 +336,34 @@ def _atan2_grad(inputs, outputs, attrs, dy):
 
 
 floormod = _binary("FloorMod", _floormod_kernel, _floormod_grad, node_name="mod",
-                   grad_uses_outputs=False)
+                   grad_uses_outputs=False, api=("math.floormod", "math.mod"))
 mod = floormod
-maximum = _binary("Maximum", np.maximum, _maximum_grad, grad_uses_outputs=False)
-minimum = _binary("Minimum", np.minimum, _minimum_grad, grad_uses_outputs=False)
+maximum = _binary("Maximum", np.maximum, _maximum_grad, grad_uses_outputs=False,
+        api=("math.maximum", "maximum"))
+minimum = _binary("Minimum", np.minimum, _minimum_grad, grad_uses_outputs=False,
+        api=("math.minimum", "minimum"))
 squared_difference = _binary(
     "SquaredDifference", lambda x, y: np.square(np.subtract(x, y)), _squared_difference_grad,
-    grad_uses_outputs=False)
-atan2 = _binary("Atan2", np.arctan2, _atan2_grad, grad_uses_outputs=False)
-equal = _binary("Equal", np.equal, NO_GRADIENT, BOOL)
-not_equal = _binary("NotEqual", np.not_equal, NO_GRADIENT, BOOL)
-less = _binary("Less", np.less, NO_GRADIENT, BOOL)
-less_equal = _binary("LessEqual", np.less_equal, NO_GRADIENT, BOOL)
-greater = _binary("Greater", np.greater, NO_GRADIENT, BOOL)
-greater_equal = _binary("GreaterEqual", np.greater_equal, NO_GRADIENT, BOOL)
-logical_and = _binary("LogicalAnd", np.logical_and, NO_GRADIENT, BOOL)
-logical_or = _binary("LogicalOr", np.logical_or, NO_GRADIENT, BOOL)
-logical_xor = _binary("LogicalXor", np.logical_xor, NO_GRADIENT, BOOL)
+    grad_uses_outputs=False, api="math.squared_difference")
+atan2 = _binary("Atan2", np.arctan2, _atan2_grad, grad_uses_outputs=False,
+        api=("math.atan2", "atan2"))
+equal = _binary("Equal", np.equal, NO_GRADIENT, BOOL, api=("math.equal", "equal"))
+not_equal = _binary("NotEqual", np.not_equal, NO_GRADIENT, BOOL,
+        api=("math.not_equal", "not_equal"))
+less = _binary("Less", np.less, NO_GRADIENT, BOOL, api=("math.less", "less"))
+less_equal = _binary("LessEqual", np.less_equal, NO_GRADIENT, BOOL,
+        api=("math.less_equal", "less_equal"))
+greater = _binary("Greater", np.greater, NO_GRADIENT, BOOL, api=("math.greater", "greater"))
+greater_equal = _binary("GreaterEqual", np.greater_equal, NO_GRADIENT, BOOL,
+        api=("math.greater_equal", "greater_equal"))
+logical_and = _binary("LogicalAnd", np.logical_and, NO_GRADIENT, BOOL,
+        api=("math.logical_and", "logical_and"))
+logical_or = _binary("LogicalOr", np.logical_or, NO_GRADIENT, BOOL,
+        api=("math.logical_or", "logical_or"))
+logical_xor = _binary("LogicalXor", np.logical_xor, NO_GRADIENT, BOOL, api="math.logical_xor")
 
 
+@tf_export("math.divide", "divide")
 def divide(x, y, name=None):
     """`x / y`. Integer tensors divide to float64 (int8/16 to float32), as TF's truediv.
 
@@ -344,21 +380,29 @@ def divide(x, y, name=None):
     return _div(x, y)
 
 
-truediv = divide
+@tf_export("math.truediv", "truediv")
+def truediv(x, y, name=None):
+    """`x / y` (what the `/` operator computes): `divide`."""
+    return divide(x, y)
+
+
 realdiv = _div
 
 
+@tf_export("math.log_sigmoid")
 def log_sigmoid(x, name=None):
     """log(sigmoid(x)) = -softplus(-x), without overflow for large |x|."""
     return negative(softplus(negative(x)))
 
 
+@tf_export("nn.softsign", "math.softsign")
 def softsign(features, name=None):
     """x / (1 + |x|)."""
     x = as_input(features)
     return x / (1 + abs(x))
 
 
+@tf_export("math.xlogy")
 def xlogy(x, y, name=None):
     """x * log(y), and 0 where x == 0 (even where y == 0)."""
     x, y = binary_inputs("Xlogy", x, y)
@@ -366,6 +410,7 @@ def xlogy(x, y, name=None):
     return where(nz, x * log(where(nz, y, ones_like(y))), zeros_like(x * y))
 
 
+@tf_export("math.multiply_no_nan")
 def multiply_no_nan(x, y, name=None):
     """x * y, but 0 where y == 0 (even if x is inf or nan)."""
     x, y = binary_inputs("MulNoNan", x, y)
@@ -373,12 +418,14 @@ def multiply_no_nan(x, y, name=None):
     return where(nz, x * y, zeros_like(x * y))
 
 
+@tf_export("math.reciprocal_no_nan")
 def reciprocal_no_nan(x, name=None):
     """1 / x, but 0 where x == 0."""
     x = as_input(x)
     return divide_no_nan(ones_like(x), x)
 
 
+@tf_export("math.divide_no_nan")
 def divide_no_nan(x, y, name=None):
     """`x / y`, but 0 where `y == 0`."""
     x, y = binary_inputs("DivNoNan", x, y)
@@ -386,6 +433,7 @@ def divide_no_nan(x, y, name=None):
     return where(nz, x / where(nz, y, ones_like(y)), zeros_like(x * y))
 
 
+@tf_export("math.scalar_mul", "scalar_mul")
 def scalar_mul(scalar, x, name=None):
     return multiply(scalar, x)
 
@@ -408,6 +456,7 @@ _WHERE = OpDef("SelectV2", np.where, _where_grad, shape_fn=_where_shape,
                grad_uses_outputs=False, batch_rule=TRANSPARENT)
 
 
+@tf_export("where")
 def where(condition, x=None, y=None, name=None):
     """`tf.where`: elementwise choice (with x and y), or indices of true elements.
 
@@ -448,6 +497,7 @@ _CAST = OpDef("Cast", _cast_kernel, _cast_grad, shape_fn=_cast_shape, aliases=Tr
               grad_uses_outputs=False, batch_rule=TRANSPARENT)
 
 
+@tf_export("cast")
 def cast(x, dtype, name=None):
     """`tf.cast`: converts `x` to `dtype` (floats to ints truncate toward zero).
 
@@ -463,6 +513,7 @@ def cast(x, dtype, name=None):
     return execute(_CAST, (x,), {"dtype": dtype._np})
 
 
+@tf_export("dtypes.saturate_cast", "saturate_cast")
 def saturate_cast(value, dtype, name=None):
     dtype = dtypes.as_dtype(dtype)
     value = as_input(value)
@@ -471,6 +522,7 @@ def saturate_cast(value, dtype, name=None):
     return cast(value, dtype)
 
 
+@tf_export("clip_by_value")
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
     """Clips to [min, max]; the gradient passes where the value was inside the range.
 
@@ -485,6 +537,7 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None):
     return minimum(maximum(t, lo), hi)
 
 
+@tf_export("math.add_n", "add_n")
 def add_n(inputs, name=None):
     """Sum of a list of tensors of the same shape and dtype.
 
@@ -608,6 +661,7 @@ _MATMUL = OpDef("MatMul", _matmul_kernel, _matmul_grad, shape_fn=_matmul_shape,
 _NO_T: dict = {}
 
 
+@tf_export("linalg.matmul", "matmul")
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
            a_is_sparse=False, b_is_sparse=False, output_type=None, name=None):
     """Matrix product of the last two dims of `a` and `b` (batched over the rest).
@@ -630,6 +684,7 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
     return execute(_MATMUL, (a, b), attrs)
 
 
+@tf_export("tensordot", "linalg.tensordot")
 def tensordot(a, b, axes, name=None):
     """`tf.tensordot`, expressed with transpose/reshape/matmul (so it differentiates)."""
     from tapeflow.ops import array_ops

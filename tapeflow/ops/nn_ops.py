@@ -1,5 +1,5 @@
 """Neural-network ops (`tf.nn`): activations, softmax and cross-entropies,
-conv2d, pooling, bias_add, dropout. Each op's gradient sits beside it and is
+conv2d, pooling, bias_add (dropout: dropout_ops.py). Each op's gradient sits beside it and is
 itself built from differentiable ops (so second derivatives work).
 """
 from __future__ import annotations
@@ -8,9 +8,10 @@ import math
 
 import numpy as np
 
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import errors
 from tapeflow.framework.op import TRANSPARENT, OpDef, as_input, binary_inputs, execute
-from tapeflow.ops import _inline, array_ops, math_ops, random_ops, reduce_ops
+from tapeflow.ops import _inline, array_ops, math_ops, reduce_ops
 from tapeflow.ops._shapes import same_as_first
 
 sigmoid = math_ops.sigmoid
@@ -56,6 +57,7 @@ _RELU = OpDef("Relu", _relu_kernel,
               shape_fn=same_as_first, batch_rule=TRANSPARENT, inline=_relu_inline)
 
 
+@tf_export("nn.relu")
 def relu(features, name=None):
     """max(x, 0); its gradient at exactly 0 is 0, as TF's.
 
@@ -67,12 +69,14 @@ def relu(features, name=None):
     return execute(_RELU, (as_input(features),))
 
 
+@tf_export("nn.relu6")
 def relu6(features, name=None):
     """min(max(x, 0), 6)."""
     x = as_input(features)
     return math_ops.minimum(relu(x), 6)
 
 
+@tf_export("nn.leaky_relu")
 def leaky_relu(features, alpha=0.2, name=None):
     """x where x > 0, else alpha * x.
 
@@ -94,6 +98,7 @@ _ELU = OpDef("Elu", _elu_kernel,
              shape_fn=same_as_first, batch_rule=TRANSPARENT)
 
 
+@tf_export("nn.elu")
 def elu(features, name=None):
     """x if x > 0 else exp(x) - 1."""
     return execute(_ELU, (_float_input("Elu", features),))
@@ -103,12 +108,14 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
+@tf_export("nn.selu")
 def selu(features, name=None):
     """scale * elu(x) with alpha, by the self-normalising constants."""
     x = _float_input("Selu", features)
     return _SELU_SCALE * math_ops.where(x > 0, x, _SELU_ALPHA * elu(x))
 
 
+@tf_export("nn.gelu")
 def gelu(features, approximate=False, name=None):
     """x * Phi(x) (exact, with erf) or its tanh approximation."""
     x = _float_input("Gelu", features)
@@ -118,6 +125,7 @@ def gelu(features, approximate=False, name=None):
     return 0.5 * x * (1 + math_ops.erf(x * (1 / math.sqrt(2))))
 
 
+@tf_export("nn.silu", "nn.swish")
 def silu(features, beta=1.0, name=None):
     x = as_input(features)
     return x * math_ops.sigmoid(beta * x)
@@ -181,6 +189,7 @@ _LOG_SOFTMAX = OpDef("LogSoftmax", _log_softmax_kernel, _log_softmax_grad, shape
                      batch_rule=TRANSPARENT, batch_when=_axis_from_end)
 
 
+@tf_export("nn.softmax", "math.softmax")
 def softmax(logits, axis=None, name=None):
     """exp(x) / sum(exp(x)) along `axis` (default last), computed stably.
 
@@ -194,6 +203,7 @@ def softmax(logits, axis=None, name=None):
     return execute(_SOFTMAX, (x,), {"axis": -1 if axis is None else int(axis)})
 
 
+@tf_export("nn.log_softmax", "math.log_softmax")
 def log_softmax(logits, axis=None, name=None):
     """x - logsumexp(x) along `axis` (default last), computed stably.
 
@@ -230,6 +240,7 @@ _SPARSE_XENT = OpDef("SparseSoftmaxCrossEntropyWithLogits", _sparse_xent_kernel,
                      grad_uses_outputs=False, batch_rule=TRANSPARENT)
 
 
+@tf_export("nn.sparse_softmax_cross_entropy_with_logits")
 def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None):
     """Cross-entropy of integer class labels against unnormalised logits, per example.
 
@@ -252,6 +263,7 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None
     return execute(_SPARSE_XENT, (labels, logits))
 
 
+@tf_export("nn.softmax_cross_entropy_with_logits")
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
     """Cross-entropy of probability-distribution labels against logits, per example.
 
@@ -268,6 +280,7 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
     return -reduce_ops.reduce_sum(labels * log_softmax(logits, axis=axis), axis=axis)
 
 
+@tf_export("nn.sigmoid_cross_entropy_with_logits")
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
     """max(x, 0) - x*z + log(1 + exp(-|x|)), the stable form."""
     labels, logits = binary_inputs("SigmoidCrossEntropyWithLogits", labels, logits)
@@ -275,8 +288,9 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
             + math_ops.log1p(math_ops.exp(-math_ops.abs(logits))))
 
 
-# -- bias_add / dropout / misc ---------------------------------------------------------
+# -- bias_add / misc ------------------------------------------------------------------
 
+@tf_export("nn.bias_add")
 def bias_add(value, bias, data_format=None, name=None):
     """value + bias, with bias a vector over the last (channels) dimension.
 
@@ -297,35 +311,19 @@ def bias_add(value, bias, data_format=None, name=None):
     return math_ops.add(value, bias)
 
 
-def dropout(x, rate, noise_shape=None, seed=None, name=None):
-    """Zeroes elements with probability `rate`, scaling the rest by 1/(1-rate).
-
-    Example:
-        >>> import tapeflow as tf
-        >>> sorted(set(tf.nn.dropout(tf.ones(100), rate=0.5, seed=1).numpy().tolist()))
-        [0.0, 2.0]
-    """
-    x = _float_input("Dropout", x)
-    rate = float(rate)
-    if not 0 <= rate < 1:
-        raise ValueError(f"rate must be a scalar tensor or a float in the range [0, 1), got {rate}")
-    if rate == 0:
-        return x
-    shape = noise_shape if noise_shape is not None else array_ops.shape(x)
-    keep = random_ops.uniform(shape, dtype=x.dtype, seed=seed) >= rate
-    return x * math_ops.cast(keep, x.dtype) * (1.0 / (1.0 - rate))
-
-
+@tf_export("nn.l2_loss")
 def l2_loss(t, name=None):
     return reduce_ops.reduce_sum(math_ops.square(t)) / 2
 
 
+@tf_export("math.l2_normalize", "nn.l2_normalize", "linalg.l2_normalize")
 def l2_normalize(x, axis=None, epsilon=1e-12, name=None):
     x = as_input(x)
     sq = reduce_ops.reduce_sum(math_ops.square(x), axis=axis, keepdims=True)
     return x * math_ops.rsqrt(math_ops.maximum(sq, epsilon))
 
 
+@tf_export("nn.moments")
 def moments(x, axes, shift=None, keepdims=False, name=None):
     mean = reduce_ops.reduce_mean(x, axis=axes, keepdims=True)
     var = reduce_ops.reduce_mean(math_ops.squared_difference(x, array_ops.stop_gradient(mean)),
@@ -336,6 +334,7 @@ def moments(x, axes, shift=None, keepdims=False, name=None):
     return mean, var
 
 
+@tf_export("nn.batch_normalization")
 def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None):
     inv = math_ops.rsqrt(variance + variance_epsilon)
     if scale is not None:
@@ -344,6 +343,7 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
     return out + (offset - mean * inv if offset is not None else -mean * inv)
 
 
+@tf_export("nn.embedding_lookup")
 def embedding_lookup(params, ids, max_norm=None, name=None):
     """Rows of `params` at `ids` (any int shape): `tf.gather(params, ids)`.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, execute
 from tapeflow.framework.tensor import Tensor
@@ -22,6 +23,7 @@ _generator = np.random.default_rng()
 _op_seed_uses: dict = {}
 
 
+@tf_export("random.set_seed")
 def set_seed(seed) -> None:
     """Sets the global random seed; resets every random stream."""
     global _global_seed, _generator
@@ -135,6 +137,7 @@ def _scalar(v):
     return float(v._value) if isinstance(v, Tensor) else v
 
 
+@tf_export("random.normal")
 def normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Samples from a normal distribution.
 
@@ -149,6 +152,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=No
         "seed": seed})
 
 
+@tf_export("random.uniform")
 def uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=None):
     """Samples uniformly from [minval, maxval) (maxval defaults to 1 for floats)."""
     dtype = dtypes.as_dtype(dtype)
@@ -160,6 +164,7 @@ def uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=
         "dtype": dtype._np, "minval": _scalar(minval), "maxval": _scalar(maxval), "seed": seed})
 
 
+@tf_export("random.truncated_normal")
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Normal samples, redrawn when more than two standard deviations from the mean."""
     return _draw(_TRUNC, shape, {
@@ -175,6 +180,7 @@ _SHUFFLE = OpDef("RandomShuffle", _shuffle_kernel, NO_GRADIENT,
                  shape_fn=lambda i, a: [(i[0].shape, i[0].dtype)], stateful=True)
 
 
+@tf_export("random.shuffle")
 def shuffle(value, seed=None, name=None):
     """Shuffles along the first dimension."""
     from tapeflow.framework.op import as_input
@@ -195,6 +201,7 @@ _CATEGORICAL = OpDef("Multinomial", _categorical_kernel, NO_GRADIENT,
                      stateful=True)
 
 
+@tf_export("random.categorical")
 def categorical(logits, num_samples, dtype=None, seed=None, name=None):
     from tapeflow.framework.op import as_input
     return execute(_CATEGORICAL, (as_input(logits),), {

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tapeflow.framework.api_export import export, tf_export
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, execute
 from tapeflow.framework.tensor_shape import TensorShape
@@ -224,27 +225,30 @@ _ALL = OpDef("All", lambda x, axis, keepdims: np.all(x, axis=axis, keepdims=keep
              NO_GRADIENT, shape_fn=_reduce_shape_fn(dtypes.bool))
 
 
-def _reducer(op, doc):
+def _reducer(op, doc, api):
     def fn(input_tensor, axis=None, keepdims=False, name=None):
         x = as_input(input_tensor)
         ax = _norm_axis(op.name, x, axis)
         return execute(op, (x,), {"axis": ax, "keepdims": bool(keepdims)})
     fn.__doc__ = doc
-    return fn
+    return export(fn, api)
 
 
 reduce_sum = _reducer(_SUM, "Sum over `axis` (all axes when None).\n\n"
                       "    >>> import tapeflow as tf\n"
                       "    >>> print(tf.reduce_sum([[1., 2.], [3., 4.]], axis=0))\n"
-                      "    tf.Tensor([4. 6.], shape=(2,), dtype=float32)\n")
-reduce_mean = _reducer(_MEAN, "Mean over `axis`; integer tensors give integer means (as TF).")
-reduce_max = _reducer(_MAX, "Maximum over `axis`.")
-reduce_min = _reducer(_MIN, "Minimum over `axis`.")
-reduce_prod = _reducer(_PROD, "Product over `axis`.")
-reduce_any = _reducer(_ANY, "Logical or over `axis`.")
-reduce_all = _reducer(_ALL, "Logical and over `axis`.")
+                      "    tf.Tensor([4. 6.], shape=(2,), dtype=float32)\n",
+                      api=("math.reduce_sum", "reduce_sum"))
+reduce_mean = _reducer(_MEAN, "Mean over `axis`; integer tensors give integer means (as TF).",
+                       api=("math.reduce_mean", "reduce_mean"))
+reduce_max = _reducer(_MAX, "Maximum over `axis`.", api=("math.reduce_max", "reduce_max"))
+reduce_min = _reducer(_MIN, "Minimum over `axis`.", api=("math.reduce_min", "reduce_min"))
+reduce_prod = _reducer(_PROD, "Product over `axis`.", api=("math.reduce_prod", "reduce_prod"))
+reduce_any = _reducer(_ANY, "Logical or over `axis`.", api=("math.reduce_any", "reduce_any"))
+reduce_all = _reducer(_ALL, "Logical and over `axis`.", api=("math.reduce_all", "reduce_all"))
 
 
+@tf_export("math.reduce_logsumexp", "reduce_logsumexp")
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
     """log(sum(exp(x))) computed stably (shifted by the max, which gets no gradient)."""
     from tapeflow.ops import array_ops, math_ops
@@ -258,6 +262,7 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
     return out
 
 
+@tf_export("math.reduce_euclidean_norm")
 def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
     """sqrt(sum(x**2)) over `axis`."""
     from tapeflow.ops import math_ops
@@ -265,6 +270,7 @@ def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
     return math_ops.sqrt(reduce_sum(x * x, axis=axis, keepdims=keepdims))
 
 
+@tf_export("math.reduce_variance")
 def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
     from tapeflow.ops import math_ops
     x = as_input(input_tensor)
@@ -272,6 +278,7 @@ def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
     return reduce_mean(math_ops.square(x - mean), axis=axis, keepdims=keepdims)
 
 
+@tf_export("math.reduce_std")
 def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
     from tapeflow.ops import math_ops
     return math_ops.sqrt(reduce_variance(input_tensor, axis=axis, keepdims=keepdims))
@@ -294,6 +301,7 @@ _ARGMAX = OpDef("ArgMax", _argmax_kernel, NO_GRADIENT, shape_fn=_arg_shape)
 _ARGMIN = OpDef("ArgMin", _argmin_kernel, NO_GRADIENT, shape_fn=_arg_shape)
 
 
+@tf_export("math.argmax", "argmax")
 def argmax(input, axis=None, output_type=dtypes.int64, name=None):  # noqa: A002
     """Index of the largest value along `axis` (default 0), as int64; ties: the first.
 
@@ -307,6 +315,7 @@ def argmax(input, axis=None, output_type=dtypes.int64, name=None):  # noqa: A002
     return execute(_ARGMAX, (x,), {"axis": ax, "out": dtypes.as_dtype(output_type)._np})
 
 
+@tf_export("math.argmin", "argmin")
 def argmin(input, axis=None, output_type=dtypes.int64, name=None):  # noqa: A002
     """Index of the smallest value along `axis` (default 0), as int64; ties: the first."""
     x = as_input(input)
@@ -314,6 +323,7 @@ def argmin(input, axis=None, output_type=dtypes.int64, name=None):  # noqa: A002
     return execute(_ARGMIN, (x,), {"axis": ax, "out": dtypes.as_dtype(output_type)._np})
 
 
+@tf_export("math.count_nonzero")
 def count_nonzero(input, axis=None, keepdims=False, dtype=dtypes.int64, name=None):  # noqa: A002
     from tapeflow.ops import array_ops, math_ops
     x = as_input(input)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import errors
 from tapeflow.framework.op import OpDef, as_input, execute
 from tapeflow.framework.tensor_shape import TensorShape
@@ -41,6 +42,7 @@ _CUMSUM = OpDef("Cumsum", _cumsum_kernel, _cumsum_grad, shape_fn=same_as_first,
                 grad_uses_outputs=False)
 
 
+@tf_export("math.cumsum", "cumsum")
 def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
     """Cumulative sum along `axis` (`exclusive`: starting from 0; `reverse`: from the end)."""
     x = as_input(x)
@@ -84,6 +86,7 @@ _SEGMENT_SUM = OpDef(
         i[1].shape.rank:]), i[0].dtype)])
 
 
+@tf_export("math.unsorted_segment_sum")
 def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
     """Sums the rows of `data` that share a segment id (ids in any order; < 0 dropped)."""
     d, ids = as_input(data), as_input(segment_ids)
@@ -96,6 +99,7 @@ def unsorted_segment_sum(data, segment_ids, num_segments, name=None):
     return execute(_SEGMENT_SUM, (d, ids), {"num_segments": int(num_segments)})
 
 
+@tf_export("math.segment_sum")
 def segment_sum(data, segment_ids, name=None):
     """Sums rows of `data` by sorted segment id; the result has max(id) + 1 rows."""
     ids = as_input(segment_ids)

@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, execute
 from tapeflow.framework.tensor_shape import TensorShape
@@ -70,6 +71,7 @@ def _topk_grad(inputs, outputs, attrs, dy):
 _TOPK = OpDef("TopKV2", _topk_kernel, _topk_grad, num_outputs=2, shape_fn=_topk_shape)
 
 
+@tf_export("math.top_k", "nn.top_k")
 def top_k(input, k=1, sorted=True, index_type=dtypes.int32, name=None):  # noqa: A002
     """The `k` largest entries along the last axis, and their indices.
 
@@ -100,6 +102,7 @@ def _last_axis(x, axis, op_name):
                               f"axis={axis} for a tensor of rank {rank}")
 
 
+@tf_export("sort")
 def sort(values, axis=-1, direction="ASCENDING", name=None):
     """Sorted along the last axis (`direction` 'ASCENDING' or 'DESCENDING')."""
     _check_direction(direction)
@@ -114,6 +117,7 @@ def sort(values, axis=-1, direction="ASCENDING", name=None):
     return -top_k(-x, n).values
 
 
+@tf_export("argsort")
 def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
     """Indices that sort the last axis (int32); ties keep index order."""
     _check_direction(direction)
@@ -150,6 +154,7 @@ def _in_top_k_kernel(pred, tgt, k):
     return (higher < k) & np.isfinite(picked[:, 0])
 
 
+@tf_export("math.in_top_k", "nn.in_top_k")
 def in_top_k(targets, predictions, k, name=None):
     """Whether each target class is among the `k` highest predictions of its row."""
     p, t = as_input(predictions), as_input(targets)

@@ -247,3 +247,50 @@ def test_random_noise_shaped_like_a_keras_tensor_is_drawn_at_each_call():
     a, b = model(x).numpy(), model(x).numpy()
     assert a.shape == (200, 3) and not np.array_equal(a, b)
     assert abs(a.std() - 1.0) < 0.15
+
+
+CALLS = [
+    ("nn.relu", lambda m, x: m.nn.relu(x)),
+    ("concat", lambda m, x: m.concat([x, x], axis=-1)),
+    ("reduce_mean", lambda m, x: m.reduce_mean(x, axis=1)),
+    ("math.reduce_mean", lambda m, x: m.math.reduce_mean(x, axis=1)),
+    ("add", lambda m, x: m.add(x, 1.0)),
+    ("divide", lambda m, x: m.divide(x, 2.0)),
+    ("matmul", lambda m, x: m.matmul(x, x, transpose_b=True)),
+    ("nn.softmax", lambda m, x: m.nn.softmax(x)),
+    ("math.softsign", lambda m, x: m.math.softsign(x)),
+    ("nn.moments", lambda m, x: m.nn.moments(x, axes=[1])[0]),
+    ("expand_dims", lambda m, x: m.expand_dims(x, -1)),
+]
+
+
+@pytest.mark.parametrize("path,fn", CALLS, ids=[c[0] for c in CALLS])
+def test_a_call_is_one_layer_named_as_tensorflow_names_the_function(ref, path, fn):
+    from tensorflow.python.util import tf_export as tf_names
+    target = ref
+    for part in path.split("."):
+        target = getattr(target, part)
+    inp = keras.Input((5,))
+    model = keras.Model(inp, fn(tf, inp))
+    # Keras 2 names the layer 'tf.' + TF's canonical name of the function called (one
+    # layer, even when the function computes with several ops or operators inside).
+    assert [layer.name for layer in model.layers[1:]] == [
+        "tf." + tf_names.get_canonical_name_for_symbol(target)]
+    x = _data((2, 5), 8)
+    np.testing.assert_allclose(model(x).numpy(), fn(ref, ref.constant(x)).numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_operators_are_named_by_the_operator_not_by_how_it_is_spelled():
+    import operator
+    inp = keras.Input((3,))
+    out = operator.truediv(operator.add(inp, 1.0), 2.0)      # no `+` or `/` in the bytecode
+    assert [layer.name for layer in keras.Model(inp, out).layers[1:]] == [
+        "tf.__operators__.add", "tf.math.truediv"]
+
+
+def test_operators_inside_a_public_function_belong_to_its_layer():
+    inp = keras.Input((3,))
+    out = tf.math.divide_no_nan(inp, inp - 1.0)          # computes with `/` and `*` inside
+    names = [layer.name for layer in keras.Model(inp, out).layers[1:]]
+    assert names == ["tf.math.subtract", "tf.math.divide_no_nan"]

@@ -1,4 +1,5 @@
 """`keras.layers`: the layer classes (re-exports)."""
+from tapeflow.keras.layers import tf_op_layer  # noqa: F401  (tf calls on Keras tensors)
 from tapeflow.keras.layers.base import InputSpec, Layer  # noqa: F401
 from tapeflow.keras.layers.conv import (  # noqa: F401
     AveragePooling1D,

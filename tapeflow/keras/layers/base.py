@@ -23,87 +23,17 @@ import numpy as np
 
 from tapeflow.framework import dtypes
 from tapeflow.framework.context import init_scope, name_scope, state
-from tapeflow.framework.graph import FuncGraph
 from tapeflow.framework.op import convert_to_tensor
-from tapeflow.framework.tensor import DeferredCall, SymbolicTensor, Tensor
+from tapeflow.framework.tensor import SymbolicTensor, Tensor
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.framework.variables import Variable
 from tapeflow.keras import backend, initializers
 from tapeflow.keras.layers import masking
 from tapeflow.keras.layers.masking import _MASKS
+from tapeflow.keras.layers.node import KERAS_GRAPH, KerasNode
 from tapeflow.module.module import Module
 from tapeflow.ops import array_ops, math_ops
 from tapeflow.utils import nest
-
-
-class KerasGraph(FuncGraph):
-    """The graph `keras.Input` tensors live in.
-
-    It keeps no list of its nodes, inputs or variables: each SymbolicTensor
-    references its producing node and the node its inputs, so a model's graph
-    is freed with the model (one process-wide graph would otherwise keep every
-    model ever built, and its weights, alive).
-    """
-
-    nodes = property(lambda self: [], lambda self, value: None)
-    inputs = property(lambda self: [], lambda self, value: None)
-    variables = property(lambda self: {}, lambda self, value: None)
-
-
-    def add_op(self, op, inputs, attrs):
-        outs = super().add_op(op, inputs, attrs)
-        for o in (outs if isinstance(outs, tuple) else (outs,)):
-            if type(o) is SymbolicTensor:
-                o.__class__ = KerasTensor
-        return outs
-
-    def record_call(self, op, inputs, attrs):
-        """Adds an op called eagerly on Keras tensors (`x / 255.0`, `tf.nn.relu(x)`).
-
-        The tapeflow function that made the call becomes a `TFOpLambda` layer of
-        the functional model (see tf_op_layer.py). Tapes are paused: nothing is
-        computed until the model runs.
-        """
-        from tapeflow.keras.layers import tf_op_layer
-        saved = state.graph, state.tapes
-        state.graph, state.tapes = self, []
-        try:
-            outs = self.add_op(op, inputs, attrs)
-        finally:
-            state.graph, state.tapes = saved
-        tf_op_layer.note_op(outs)
-        return outs
-
-
-class KerasTensor(SymbolicTensor):
-    """A tensor of a functional build (from `keras.Input` and the layers called on it).
-
-    Ops applied to it outside a layer's call (`inputs / 255.0`, `x[:, 0]`,
-    `tf.concat([a, b], -1)`) are recorded in the Keras graph, so a functional
-    model replays them with its layers. How: it has no value, and reading its
-    `_value` (which every eager kernel call does) raises `DeferredCall`; `execute`
-    then passes the op to `KERAS_GRAPH.record_call`. Eager tensors never take
-    that path, so eager ops pay nothing for it.
-    """
-
-    __slots__ = ()
-
-    @property
-    def _value(self):
-        raise DeferredCall(self)
-
-    @_value.setter
-    def _value(self, value):
-        # SymbolicTensor.__init__ stores None; a Keras tensor never holds a value.
-        pass
-
-
-KERAS_GRAPH = KerasGraph("keras_graph")
-
-
-def is_keras_tensor(x) -> bool:
-    """True for the symbolic tensors of a functional build (from `keras.Input`)."""
-    return isinstance(x, SymbolicTensor) and x.graph is KERAS_GRAPH
 
 
 class _CallContext(threading.local):
@@ -179,23 +109,6 @@ def check_input_spec(layer_name, spec, inputs):
                                  f"{value}, but received input with shape {_shape_text(shape)}")
 
 
-class KerasNode:
-    """One recorded call of a layer on Keras tensors: what went in, what came out."""
-
-    __slots__ = ("__weakref__", "args", "flat_inputs", "kwargs", "layer", "outputs")
-
-    def __init__(self, layer, args, kwargs, outputs):
-        self.layer = layer
-        self.args = args
-        self.kwargs = kwargs
-        self.outputs = outputs
-        self.flat_inputs = [x for x in nest.flatten((args, kwargs)) if is_keras_tensor(x)]
-
-    @property
-    def output_shapes(self):
-        return nest.map_structure(lambda t: t.shape, self.outputs)
-
-
 def _autocast(x, dtype, kinds="fiub"):
     """Converts inputs to tensors; casts those whose NumPy kind is in `kinds` to `dtype`.
 
@@ -244,6 +157,8 @@ class Layer(Module):
     _scoped_build = True
     # NumPy kinds of inputs cast to the layer dtype on call ('f' float, 'i'/'u' int, 'b' bool).
     _autocast_kinds = "fiub"
+    # False: inputs are passed to `call` as given (not converted to tensors, not cast).
+    _autocast_inputs = True
     _checked_shape = None         # the last eager input shape that passed the InputSpec
     # Masks (see masking.py): pass the input's mask on unchanged; make a mask of one's own.
     supports_masking = False
@@ -320,7 +235,8 @@ class Layer(Module):
         if isinstance(value, Layer):
             if value is not self and not any(value is x for x in d["_layers"]):
                 d["_layers"].append(value)
-        elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Layer) for v in value):
+        elif isinstance(value, (list, tuple)) and value and all(
+                isinstance(v, Layer) for v in value):
             for v in value:
                 if not any(v is x for x in d["_layers"]):
                     d["_layers"].append(v)
@@ -555,7 +471,7 @@ class Layer(Module):
         if type(inputs) is Tensor:
             if inputs._value.dtype is not dtype._np and inputs._value.dtype.kind in kinds:
                 inputs = math_ops.cast(inputs, dtype)
-        else:
+        elif self._autocast_inputs:
             inputs = nest.map_structure(lambda x: _autocast(x, dtype, kinds), inputs)
         # 3. `training`: explicit, or inherited from the enclosing call.
         ctx = _call_ctx
@@ -660,7 +576,8 @@ class Layer(Module):
         try:
             dtype = self._dtype
             kinds = self._autocast_kinds
-            cast_inputs = nest.map_structure(lambda x: _autocast(x, dtype, kinds), inputs)
+            cast_inputs = nest.map_structure(lambda x: _autocast(x, dtype, kinds), inputs) \
+                if self._autocast_inputs else inputs
             if not self.built:
                 with name_scope(self._name if self._scoped_build else ""):
                     self._maybe_build(cast_inputs)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tapeflow.framework.op import OpDef, execute
 from tapeflow.keras import activations, constraints, initializers, regularizers
 from tapeflow.keras.layers.base import InputSpec, Layer
-from tapeflow.ops import array_ops, math_ops, nn_ops, random_ops
+from tapeflow.ops import array_ops, dropout_ops, math_ops, nn_ops
 
 
 def _ser_init(init):
@@ -205,24 +204,6 @@ class Reshape(Layer):
         return {**super().get_config(), "target_shape": list(self.target_shape)}
 
 
-def _dropout_kernel(x, rate, seed):
-    # RandomUniform's own kernel (tapeflow's seeded generator) draws the mask here, at run
-    # time, so the op also works traced with an unknown batch size.
-    keep = random_ops._uniform_kernel(x.shape, np.float32, 0.0, 1.0, seed) >= rate
-    mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - rate))
-    return x * mask, mask
-
-
-def _dropout_spec(inputs, attrs):
-    x = inputs[0]
-    return [(x.shape, x.dtype), (x.shape, x.dtype)]
-
-
-# Outputs (y, scaled mask); the gradient is dy * mask, linear in dy, so it differentiates again.
-_DROPOUT = OpDef("KerasDropout", _dropout_kernel, lambda x, y, a, dy: (dy[0] * y[1],),
-                 num_outputs=2, shape_fn=_dropout_spec, stateful=True)
-
-
 class Dropout(Layer):
     """During training, zeroes inputs with probability `rate` and scales the rest by
     1/(1-rate); at inference passes inputs through."""
@@ -242,11 +223,7 @@ class Dropout(Layer):
             return inputs
         if self.rate == 1:
             return inputs * 0.0
-        if self.noise_shape is None:
-            return execute(_DROPOUT, (inputs,), {"rate": self.rate, "seed": self.seed})[0]
-        noise_shape = [d if d is not None else inputs.shape[i]
-                       for i, d in enumerate(self.noise_shape)]
-        return nn_ops.dropout(inputs, self.rate, noise_shape=noise_shape, seed=self.seed)
+        return dropout_ops.apply_dropout(inputs, self.rate, self.noise_shape, self.seed)
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape,

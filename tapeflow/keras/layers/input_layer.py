@@ -10,7 +10,8 @@ from __future__ import annotations
 from tapeflow.framework import dtypes
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.keras import backend
-from tapeflow.keras.layers.base import KERAS_GRAPH, KerasNode, KerasTensor, Layer
+from tapeflow.keras.layers.base import Layer
+from tapeflow.keras.layers.node import KERAS_GRAPH, KerasNode, KerasTensor
 
 
 class InputLayer(Layer):

@@ -12,16 +12,17 @@ import math
 
 import numpy as np
 
-from tapeflow.framework.tensor import Tensor
+from tapeflow.data import fast
+from tapeflow.framework.tensor import Tensor, TensorBase, is_tensor
 from tapeflow.utils import nest
 
 
 def _is_array_like(x) -> bool:
-    return isinstance(x, (np.ndarray, Tensor)) or getattr(x, "_is_variable", False)
+    return isinstance(x, (np.ndarray, TensorBase))
 
 
 def _to_numpy(x):
-    if isinstance(x, Tensor) or getattr(x, "_is_variable", False):
+    if is_tensor(x):
         return np.asarray(x._value)
     if isinstance(x, np.ndarray):
         return x
@@ -114,17 +115,16 @@ class ArrayData:
             from tapeflow.ops import random_ops
             order = np.asarray(random_ops.shuffle(np.arange(self.n, dtype=np.int64))._value)
         else:
-            order = None
-        bs = self.batch_size
-        for start in range(0, self.n, bs):
-            sel = slice(start, start + bs) if order is None else order[start:start + bs]
-
-            def take(a, sel=sel):
-                return a[sel]
-            x = nest.map_structure(take, self.x)
-            y = None if self.y is None else nest.map_structure(take, self.y)
-            sw = None if self.sample_weight is None else self.sample_weight[sel]
-            yield x, y, sw
+            order = range(self.n)
+        # One gather per array and batch (tf.data's fast path): a contiguous run is a
+        # slice copy, a shuffled one an np.take.
+        structure = (self.x, self.y, self.sample_weight)
+        leaves = nest.flatten(structure)
+        arrays = [a for a in leaves if a is not None]
+        for flat in fast.batch_rows(arrays, [order], self.batch_size, False):
+            batch = iter(flat)
+            yield nest.pack_sequence_as(
+                structure, [None if a is None else next(batch) for a in leaves])
 
 
 class IterableData:

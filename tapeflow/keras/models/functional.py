@@ -2,9 +2,9 @@
 
 Building walks back from the outputs through each tensor's `_keras_history`
 (the layer call that made it) to the inputs, giving a plan in topological
-order. Each step is a recorded layer call, or a plain tapeflow op applied to
-Keras tensors (`x * 2`, `tf.concat(...)`), replayed with `execute`. Calling
-the model runs the plan on real tensors.
+order. Each step is a recorded layer call (tapeflow functions applied to Keras
+tensors, `x * 2`, `tf.concat(...)`, are `TFOpLambda` layers). Calling the model
+runs the plan on real tensors.
 
     >>> import tapeflow as tf
     >>> inputs = tf.keras.Input(shape=(3,))
@@ -15,17 +15,17 @@ the model runs the plan on real tensors.
 """
 from __future__ import annotations
 
-from tapeflow.framework.op import execute
 from tapeflow.framework.tensor import SymbolicTensor, Tensor
 from tapeflow.keras import backend
-from tapeflow.keras.layers.base import InputSpec, Layer, is_keras_tensor
+from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.input_layer import InputLayer
+from tapeflow.keras.layers.node import is_keras_tensor
 from tapeflow.keras.models.model import Model
 from tapeflow.utils import nest
 
 
 def build_plan(flat_inputs, flat_outputs):
-    """Steps ('layer', KerasNode) / ('op', graph Node) from the inputs to the outputs."""
+    """The recorded layer calls (KerasNodes) from the inputs to the outputs, in order."""
     input_ids = {id(t) for t in flat_inputs}
     plan, done = [], set()
 
@@ -33,22 +33,17 @@ def build_plan(flat_inputs, flat_outputs):
         if id(t) in input_ids:
             return
         hist = t._keras_history
-        if hist is not None:
-            layer, node_index, _ = hist
-            node = layer._inbound_nodes[node_index]
-            if isinstance(layer, InputLayer):
-                raise ValueError(
-                    f"Graph disconnected: cannot obtain value for tensor {t!r} at layer "
-                    f'"{layer.name}": it is not among the model\'s inputs '
-                    f"{[x._keras_history[0].name for x in flat_inputs]}.")
-            key, deps, step = ("layer", id(node)), node.flat_inputs, ("layer", node)
-        elif t.node is not None:
-            node = t.node
-            key, step = ("op", id(node)), ("op", node)
-            deps = [x for x in node.inputs if is_keras_tensor(x)]
-        else:
+        if hist is None:
             raise ValueError(f"Graph disconnected: the tensor {t!r} was not made by a Keras "
                              "layer or op from the model's inputs.")
+        layer, node_index, _ = hist
+        node = layer._inbound_nodes[node_index]
+        if isinstance(layer, InputLayer):
+            raise ValueError(
+                f"Graph disconnected: cannot obtain value for tensor {t!r} at layer "
+                f'"{layer.name}": it is not among the model\'s inputs '
+                f"{[x._keras_history[0].name for x in flat_inputs]}.")
+        key, deps = id(node), node.flat_inputs
         if key in done:
             return
         if key in path:
@@ -58,7 +53,7 @@ def build_plan(flat_inputs, flat_outputs):
             visit(d, path)
         path.discard(key)
         done.add(key)
-        plan.append(step)
+        plan.append(node)
 
     for out in flat_outputs:
         visit(out, set())
@@ -105,8 +100,8 @@ class Functional(Model):
         d["_plan"] = plan
         d["_steps"] = None
         layers = [t._keras_history[0] for t in flat_in]
-        for kind, node in plan:
-            if kind == "layer" and not any(node.layer is x for x in layers):
+        for node in plan:
+            if not any(node.layer is x for x in layers):
                 layers.append(node.layer)
         d["_layers"] = layers
         d["input_spec"] = [InputSpec(shape=t.shape.as_list()) for t in flat_in]
@@ -171,19 +166,16 @@ class Functional(Model):
         """The plan as tuples the replay loop reads without re-inspecting nodes.
 
         (0, layer, input_id, output_id) for the common one-tensor-in, one-out call;
-        (1, node) for other layer calls; (2, graph_node) for raw ops.
+        (1, node) for other layer calls.
         """
         steps = []
-        for kind, node in self._plan:
-            if kind == "layer":
-                args, outs = node.args, node.outputs
-                if len(args) == 1 and not node.kwargs and isinstance(args[0], SymbolicTensor) \
-                        and isinstance(outs, SymbolicTensor):
-                    steps.append((0, node.layer, id(args[0]), id(outs)))
-                else:
-                    steps.append((1, node))
+        for node in self._plan:
+            args, outs = node.args, node.outputs
+            if len(args) == 1 and not node.kwargs and isinstance(args[0], SymbolicTensor) \
+                    and isinstance(outs, SymbolicTensor):
+                steps.append((0, node.layer, id(args[0]), id(outs)))
             else:
-                steps.append((2, node))
+                steps.append((1, node))
         return steps
 
     def call(self, inputs, training=None, mask=None):
@@ -198,7 +190,7 @@ class Functional(Model):
             kind = step[0]
             if kind == 0:
                 values[step[3]] = step[1](values[step[2]])
-            elif kind == 1:
+            else:
                 node = step[1]
 
                 def sub(x):
@@ -207,16 +199,6 @@ class Functional(Model):
                                  **nest.map_structure(sub, node.kwargs))
                 for sym, val in zip(nest.flatten(node.outputs), nest.flatten(out)):
                     values[id(sym)] = val
-            else:
-                node = step[1]
-                ins = [values.get(id(x), x) if isinstance(x, SymbolicTensor) else x
-                       for x in node.inputs]
-                out = execute(node.op, ins, node.attrs)
-                if node.op.num_outputs == 1:
-                    values[id(node.outputs[0])] = out
-                else:
-                    for sym, val in zip(node.outputs, out):
-                        values[id(sym)] = val
         if len(self._output_ids) == 1 and isinstance(self._nested_outputs, SymbolicTensor):
             return values[self._output_ids[0]]
         flat = [values[i] for i in self._output_ids]

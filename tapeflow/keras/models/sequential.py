@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.keras import backend
-from tapeflow.keras.layers.base import Layer, is_keras_tensor
+from tapeflow.keras.layers.base import Layer
+from tapeflow.keras.layers.node import is_keras_tensor
 from tapeflow.keras.layers.input_layer import Input, InputLayer
 from tapeflow.keras.models.functional import Functional
 

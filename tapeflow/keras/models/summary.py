@@ -38,17 +38,13 @@ def _is_sequential_like(model) -> bool:
     from tapeflow.keras.models.sequential import Sequential
     if isinstance(model, Sequential) or not isinstance(model, Functional):
         return True
-    for step in model._plan:
-        if step[0] != "layer":
-            continue
-        node = step[1]
+    for node in model._plan:
         if len(node.flat_inputs) > 1:
             return False
     consumers = {}
-    for step in model._plan:
-        if step[0] == "layer":
-            for t in step[1].flat_inputs:
-                consumers[id(t)] = consumers.get(id(t), 0) + 1
+    for node in model._plan:
+        for t in node.flat_inputs:
+            consumers[id(t)] = consumers.get(id(t), 0) + 1
     return all(n <= 1 for n in consumers.values()) and len(model._flat_outputs) == 1 and len(
         model._flat_inputs) == 1
 
@@ -97,10 +93,10 @@ def print_summary(model, line_length=None, positions=None, print_fn=None):
 
 def _connections(model, layer):
     out = []
-    for step in model._plan:
-        if step[0] != "layer" or step[1].layer is not layer:
+    for node in model._plan:
+        if node.layer is not layer:
             continue
-        for t in step[1].flat_inputs:
+        for t in node.flat_inputs:
             hist = t._keras_history
             if hist is None:
                 continue

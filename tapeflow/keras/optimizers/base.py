@@ -32,7 +32,7 @@ import numpy as np
 from tapeflow.framework import dtypes
 from tapeflow.framework.context import init_scope
 from tapeflow.framework.op import NO_GRADIENT, OpDef, convert_to_tensor, execute
-from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor import Tensor, is_tensor
 from tapeflow.framework.variables import Variable
 from tapeflow.keras import backend
 from tapeflow.keras.optimizers import schedules
@@ -257,7 +257,7 @@ class Optimizer:
             if not getattr(v, "_is_variable", False):
                 raise TypeError(f"apply_gradients: expected a tf.Variable to update; received "
                                 f"{v!r} of type {type(v).__name__}")
-            if not (isinstance(g, Tensor) or getattr(g, "_is_variable", False)):
+            if not (is_tensor(g)):
                 try:
                     g = convert_to_tensor(np.asarray(g), v.dtype) if not isinstance(
                         g, np.ndarray) else convert_to_tensor(g)

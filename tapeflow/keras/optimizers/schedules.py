@@ -15,14 +15,14 @@ import math
 
 from tapeflow.framework import dtypes
 from tapeflow.framework.op import convert_to_tensor
-from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.tensor import is_tensor
 from tapeflow.ops import math_ops
 
 _F32 = dtypes.float32
 
 
 def _step(step):
-    if isinstance(step, Tensor) or getattr(step, "_is_variable", False):
+    if is_tensor(step):
         return math_ops.cast(step, _F32)
     return convert_to_tensor(float(step), _F32)
 
@@ -41,54 +41,49 @@ class LearningRateSchedule:
         return cls(**config)
 
 
-class ExponentialDecay(LearningRateSchedule):
+def _check_decay_steps(name, decay_steps):
+    """`decay_steps` must be a positive number (as Keras checks in every decay schedule)."""
+    if isinstance(decay_steps, bool) or not isinstance(decay_steps, (int, float)) \
+            or decay_steps <= 0:
+        raise ValueError(f"{name}: argument `decay_steps` must be > 0. Received: "
+                         f"decay_steps={decay_steps!r}")
+    return decay_steps
+
+
+class _RateDecay(LearningRateSchedule):
+    """A schedule of `decay_rate` every `decay_steps` (continuous, or floored if staircase)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name=None):
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = _check_decay_steps(type(self).__name__, decay_steps)
+        self.decay_rate = float(decay_rate)
+        self.staircase = staircase
+        self.name = name or type(self).__name__
+
+    def _progress(self, step):
+        p = _step(step) / float(self.decay_steps)
+        return math_ops.floor(p) if self.staircase else p
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateDecay):
     """initial_learning_rate * decay_rate ** (step / decay_steps) (floored if staircase)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
-        if decay_steps <= 0:
-            raise ValueError(f"ExponentialDecay: `decay_steps` must be > 0, received "
-                             f"{decay_steps!r}")
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = decay_steps
-        self.decay_rate = float(decay_rate)
-        self.staircase = staircase
-        self.name = name
-
     def __call__(self, step):
-        p = _step(step) / float(self.decay_steps)
-        if self.staircase:
-            p = math_ops.floor(p)
         return self.initial_learning_rate * math_ops.pow(
-            convert_to_tensor(self.decay_rate, _F32), p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+            convert_to_tensor(self.decay_rate, _F32), self._progress(step))
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """initial_learning_rate / (1 + decay_rate * step / decay_steps)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="InverseTimeDecay"):
-        self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = decay_steps
-        self.decay_rate = float(decay_rate)
-        self.staircase = staircase
-        self.name = name
-
     def __call__(self, step):
-        p = _step(step) / float(self.decay_steps)
-        if self.staircase:
-            p = math_ops.floor(p)
-        return self.initial_learning_rate / (1.0 + self.decay_rate * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate / (1.0 + self.decay_rate * self._progress(step))
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -120,7 +115,7 @@ class CosineDecay(LearningRateSchedule):
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
                  warmup_target=None, warmup_steps=0):
         self.initial_learning_rate = float(initial_learning_rate)
-        self.decay_steps = decay_steps
+        self.decay_steps = _check_decay_steps("CosineDecay", decay_steps)
         self.alpha = float(alpha)
         self.name = name
 
