@@ -26,7 +26,9 @@ def _test_dir(op):
 
 
 def test_every_registered_op_has_a_rule_or_is_declared_not_differentiable():
-    undeclared = sorted(name for name, op in registered_ops().items() if op.grad is None)
+    # Ops that tests define for themselves (tests/ops/test_custom_ops.py) are not tapeflow's.
+    undeclared = sorted(name for name, op in registered_ops().items() if op.grad is None
+                        and getattr(op.kernel, "__module__", "").startswith("tapeflow."))
     assert not undeclared, (f"ops with neither a gradient rule nor NO_GRADIENT: {undeclared}; "
                             "give each a rule, or declare it NO_GRADIENT")
 
