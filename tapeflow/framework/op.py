@@ -28,6 +28,7 @@ from tapeflow.framework import dtypes, errors
 from tapeflow.framework.context import state
 from tapeflow.framework.tensor import DeferredCall, Tensor
 
+
 # TF computes inf/nan silently (exp(100.) in float32 is inf); NumPy would warn
 # from inside tapeflow's kernels. Filtered by module, so that user NumPy code
 # keeps its warnings, and at no cost unless a warning is actually raised.
@@ -125,29 +126,10 @@ class OpDef:
         register: add the definition to the registry (see above).
     """
 
-    __slots__ = (
-        "__weakref__",
-        "aliases",
-        "batch_rule",
-        "batch_when",
-        "definition",
-        "grad",
-        "grad_needs",
-        "grad_uses_outputs",
-        "inline",
-        "kernel",
-        "n_total",
-        "name",
-        "no_grad",
-        "node_name",
-        "num_outputs",
-        "pure_read",
-        "residual_kernel",
-        "residuals",
-        "shape_fn",
-        "shape_only",
-        "stateful",
-    )
+    __slots__ = ("__weakref__", "_variants", "aliases", "batch_rule", "batch_when", "definition",
+                 "grad", "grad_needs", "grad_uses_outputs", "inline", "kernel", "n_total", "name",
+                 "no_grad", "node_name", "num_outputs", "pure_read", "residual_kernel", "residuals",
+                 "shape_fn", "shape_only", "stateful")
 
     def __init__(self, name, kernel, grad=None, num_outputs=1, shape_fn=None,
                  stateful=False, aliases=False, *, grad_needs=False, grad_uses_outputs=True,
@@ -178,19 +160,25 @@ class OpDef:
         # Outputs a call records: the visible ones, then the residuals.
         self.n_total = num_outputs + len(self.residuals)
         self.definition = self
+        self._variants = {}
         _check_rule_signature(self)
         if register:
             _register(self)
 
     def with_outputs(self, num_outputs):
         """This definition for a call with `num_outputs` outputs (Unpack, SplitV):
-        everything else shared, registered once under the definition's name."""
-        variant = object.__new__(OpDef)
-        for slot in OpDef.__slots__:
-            if slot != "__weakref__":
-                setattr(variant, slot, getattr(self, slot))
-        variant.num_outputs = num_outputs
-        variant.n_total = num_outputs + len(self.residuals)
+        everything else shared, registered once under the definition's name (one
+        variant per count, made on first use)."""
+        definition = self.definition
+        variant = definition._variants.get(num_outputs)
+        if variant is None:
+            variant = object.__new__(OpDef)
+            for slot in OpDef.__slots__:
+                if slot != "__weakref__":
+                    setattr(variant, slot, getattr(definition, slot))
+            variant.num_outputs = num_outputs
+            variant.n_total = num_outputs + len(definition.residuals)
+            definition._variants[num_outputs] = variant
         return variant
 
     def __repr__(self):

@@ -567,11 +567,9 @@ def _stack_shape(inputs, attrs):
     return [(TensorShape(dims), inputs[0].dtype)]
 
 
-def _stack_grad(inputs, outputs, attrs, dy):
-    return tuple(unstack(dy, num=len(inputs), axis=attrs["axis"]))
-
-
-_STACK = OpDef("Pack", lambda *xs, axis: np.stack(xs, axis=axis), _stack_grad,
+_STACK = OpDef("Pack", lambda *xs, axis: np.stack(xs, axis=axis),
+               lambda inputs, outputs, attrs, dy: tuple(unstack(dy, num=len(inputs),
+                                                               axis=attrs["axis"])),
                shape_fn=_stack_shape, grad_uses_outputs=False)
 
 
@@ -612,8 +610,7 @@ _UNSTACK = OpDef("Unpack", _unstack_kernel,
                  shape_fn=_unstack_shape, grad_uses_outputs=False)
 
 
-def _unstack_op(num):
-    return _UNSTACK.with_outputs(num)
+_unstack_op = _UNSTACK.with_outputs      # one variant per number of outputs
 
 
 _UNSTACK_OPS: dict = {}
@@ -655,7 +652,6 @@ def _split_shape(inputs, attrs):
     return out
 
 
-# One definition; each call takes the variant with as many outputs as parts.
 _SPLIT = OpDef("SplitV", _split_kernel,
                lambda inputs, outputs, attrs, dy: (concat(list(dy), axis=attrs["axis"]),),
                shape_fn=_split_shape, grad_uses_outputs=False)
