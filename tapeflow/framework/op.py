@@ -287,12 +287,19 @@ def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
             outs = tuple(Tensor(_as_value(o)) for o in out)
     else:
         outs = st.graph.add_op(op, inputs, attrs)
+        if op.residuals:
+            return _recorded(op, inputs, outs, attrs)
     if st.tapes:
         for tape in st.tapes:
             tape._record(op, inputs, outs, attrs)
-    if op.residuals:
-        return visible_outputs(op, outs)
     return outs
+
+
+def _recorded(op, inputs, outs, attrs):
+    """Offers a call with its residuals to the tapes; returns what the caller sees."""
+    for tape in state.tapes:
+        tape._record(op, inputs, outs, attrs)
+    return visible_outputs(op, outs)
 
 
 def visible_outputs(op, outs):
@@ -312,9 +319,7 @@ def _execute_with_residuals(op, inputs, attrs):
     outs = tuple(Tensor(_as_value(o)) for o in out)
     if op.aliases and inputs[0]._is_variable:
         outs = (Tensor(outs[0]._value.copy()),) + outs[1:]
-    for tape in state.tapes:
-        tape._record(op, inputs, outs, attrs)
-    return visible_outputs(op, outs)
+    return _recorded(op, inputs, outs, attrs)
 
 
 # -- conversion -------------------------------------------------------------

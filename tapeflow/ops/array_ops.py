@@ -318,9 +318,9 @@ def shape_tensor_dims(s):
         return None
     dims = [None] * n
     node = s.node
-    if node is not None and node.op.name == "Shape" and node.inputs[0].shape.rank == n:
+    if node is not None and node.op is _SHAPE and node.inputs[0].shape.rank == n:
         return node.inputs[0].shape.as_list()
-    if node is not None and node.op.name == "Pack" and len(node.inputs) == n:
+    if node is not None and node.op is _STACK and len(node.inputs) == n:
         for i, d in enumerate(node.inputs):
             if not d._is_symbolic and np.ndim(d._value) == 0 and int(d._value) >= 0:
                 dims[i] = int(d._value)

@@ -143,3 +143,26 @@ def test_variable_updated_after_a_call_keeps_the_value_the_call_read():
         w.assign(100.0)
     assert float(tape.gradient(y, x)) == 9.0       # w*w with the w the call read
     assert float(tape.gradient(y, w)) == 12.0      # 2*w*x
+
+
+def test_a_called_function_keeps_conv_patches_as_saved_values_for_its_backward(rng):
+    # The residual is one of the forward plan's saved outputs: the backward function
+    # reads it (its filter backprop has four inputs) instead of copying the image again.
+    from tapeflow.ops import conv_ops
+    w = tf.Variable(rng.normal(size=(3, 3, 2, 4)))
+    f = tf.function(lambda x: tf.reduce_sum(tf.nn.relu(tf.nn.conv2d(x, w, 1, "VALID")) ** 2))
+    x = tf.constant(rng.normal(size=(2, 6, 6, 2)))
+    with tf.GradientTape() as tape:
+        y = f(x)
+    dw = tape.gradient(y, w)
+    concrete = f.get_concrete_function(x)
+    forward = concrete._grad.plan
+    assert [s.kernel for s in forward.steps if s.node.op is conv_ops._CONV] == [
+        conv_ops._conv_residual_kernel]
+    (backward, _, _), = concrete._grad._backward.values()
+    filters = [n for n in backward.graph.nodes if n.op is conv_ops._CONV_BP_FILTER]
+    assert [len(n.inputs) for n in filters] == [4]
+    with tf.GradientTape() as eager:
+        want = tf.reduce_sum(tf.nn.relu(tf.nn.conv2d(x, w, 1, "VALID")) ** 2)
+    np.testing.assert_allclose(dw.numpy(), eager.gradient(want, w).numpy(), rtol=1e-10)
+    check_gradients(f, [x.numpy()], order=1)
