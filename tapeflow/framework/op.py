@@ -204,10 +204,11 @@ def _check_rule_signature(op):
     code = getattr(rule, "__code__", None)
     if code is None or rule is NO_GRADIENT:
         return
-    positional = code.co_argcount - len(getattr(rule, "__defaults__", None) or ())
+    bound = 1 if getattr(rule, "__self__", None) is not None else 0   # a bound method's self
+    positional = code.co_argcount - bound - len(getattr(rule, "__defaults__", None) or ())
     varargs = bool(code.co_flags & 0x04)
     wanted = 5 if op.grad_needs else 4
-    if positional > wanted or (code.co_argcount < wanted and not varargs):
+    if positional > wanted or (code.co_argcount - bound < wanted and not varargs):
         raise TypeError(
             f"The gradient rule of op '{op.name}' ({code.co_name}) takes {code.co_argcount} "
             f"positional parameters; rules take (inputs, outputs, attrs, dy), plus `needs` "

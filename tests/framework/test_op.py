@@ -97,3 +97,12 @@ def test_reshape_and_random_ops_are_each_one_definition_for_static_and_run_time_
     r, u = f(tf.ones((3, 4)))
     assert r.shape == (3, 2, 2) and u.shape == (3, 4)
     assert tf.reshape(tf.ones(4), [2, 2]).shape == (2, 2)
+
+
+def test_a_bound_method_rule_is_checked_without_its_self():
+    from tapeflow.framework.op import OpDef
+
+    class Rules:
+        def grad(self, inputs, outputs, attrs, dy):
+            return (dy,)
+    assert OpDef("Bound", lambda x: x, Rules().grad, register=False).grad is not None
