@@ -75,9 +75,10 @@ class OpDef:
 
     Everything tapeflow's engines know about an op is declared here, beside its
     kernel, so that no table elsewhere is keyed by its name. A definition is
-    registered under its name (unique: a second definition of a name is an
-    error) unless `register=False` (ops built per traced function, such as a
-    `tf.cond`'s or a custom gradient's).
+    registered under its name (unique: a second definition of a name with another
+    kernel is an error; a second instance of one definition, made by the same code,
+    is not registered again) unless `register=False` (ops built per traced
+    function, such as a `tf.cond`'s or a custom gradient's).
 
     Args:
         name: the op type, as TF names it ('MatMul', 'Conv2D'); appears in errors.
@@ -185,9 +186,21 @@ class OpDef:
         return f"<OpDef {self.name}>"
 
 
+def _same_definition(a, b) -> bool:
+    """Whether two OpDefs are instances of one definition: built by the same code (a
+    factory making one op per traced function, whose kernels are closures of one
+    function) rather than two definitions that happen to share a name."""
+    code_a, code_b = getattr(a.kernel, "__code__", None), getattr(b.kernel, "__code__", None)
+    return a.kernel is b.kernel if code_a is None else code_a is code_b
+
+
 def _register(op):
     old = _REGISTRY.get(op.name)
     if old is not None:
+        if _same_definition(old, op):
+            # Another instance of a registered definition: the registry names
+            # definitions, so it keeps the first (pass register=False to keep none).
+            return
         raise ValueError(
             f"An op named '{op.name}' is already defined (kernel "
             f"{getattr(old.kernel, '__qualname__', old.kernel)!s} in "

@@ -106,3 +106,17 @@ def test_a_bound_method_rule_is_checked_without_its_self():
         def grad(self, inputs, outputs, attrs, dy):
             return (dy,)
     assert OpDef("Bound", lambda x: x, Rules().grad, register=False).grad is not None
+
+
+def test_ops_made_per_call_by_one_factory_are_one_definition():
+    from tapeflow.framework.op import NO_GRADIENT, OpDef, lookup
+
+    def make(scale):
+        def kernel(x):
+            return x * scale
+        return OpDef("TestScaledPerCall", kernel, NO_GRADIENT)
+    first = make(2.0)
+    second = make(3.0)                       # the same definition again: allowed
+    assert lookup("TestScaledPerCall") is first and second.name == first.name
+    with pytest.raises(ValueError, match="'TestScaledPerCall' is already defined"):
+        OpDef("TestScaledPerCall", lambda x: x, NO_GRADIENT)
