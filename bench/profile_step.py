@@ -130,6 +130,8 @@ class _Timers:
 
         for op in [o for o in gc.get_objects() if isinstance(o, OpDef)]:
             op.kernel = self.wrap(op.name, op.kernel)
+            if getattr(op, "residual_kernel", None) is not None:   # runs instead under a tape
+                op.residual_kernel = self.wrap(op.name, op.residual_kernel)
         # Inner stages, reported indented under their op (their time is inside the op's).
         for mod, names in ((K, getattr(K, "PROFILED", ("im2col", "col2im"))),
                            (ok, ("adam_update",))):

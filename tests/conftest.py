@@ -33,12 +33,10 @@ def _fresh_global_random_seed():
     yield
 
 
-# The op-coverage test (tests/testing/test_op_coverage.py) runs last, after every
-# gradient check of the session.
-COVERAGE_TEST = "test_every_differentiable_op_is_gradient_checked"
-
-
 def pytest_collection_modifyitems(session, config, items):
-    last = [item for item in items if item.name == COVERAGE_TEST]
+    """The op-coverage test (tests/testing/test_op_coverage.py) runs last: it reads what
+    every gradient check of the session exercised."""
+    name = "test_every_differentiable_op_is_gradient_checked"
+    last = [item for item in items if item.name == name]
     if last:
-        items[:] = [item for item in items if item.name != COVERAGE_TEST] + last
+        items[:] = [item for item in items if item not in last] + last

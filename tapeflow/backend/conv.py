@@ -229,11 +229,12 @@ def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations):
 
 
 def conv2d_backprop_filter(x, w_shape, dy, strides, padding, dilations, patches=None):
-    """patches^T @ dy; `patches`: the forward's (`conv2d(..., keep_patches=True)`), if kept."""
+    """patches^T @ dy; `patches`: the forward's (`conv2d(..., keep_patches=True)`), if kept
+    (anything else, such as an empty array from a kernel that keeps none, is ignored)."""
     kh, kw, ci, co = w_shape
     k = kh * kw * ci
-    cols = patches
     n, oh, ow = dy.shape[:3]
+    cols = patches if getattr(patches, "shape", None) == (n, oh, ow, kh, kw, ci) else None
     parts = _image_blocks(n, 2.0 * n * oh * ow * k * co, oh * ow)
     if parts is None:
         if cols is None:

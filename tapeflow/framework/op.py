@@ -28,6 +28,7 @@ from tapeflow.framework.context import state
 from tapeflow.framework.api_export import NoValueError
 from tapeflow.framework.tensor import Tensor
 
+
 # TF computes inf/nan silently (exp(100.) in float32 is inf); NumPy would warn
 # from inside tapeflow's kernels. Filtered by module, so that user NumPy code
 # keeps its warnings, and at no cost unless a warning is actually raised.
@@ -74,9 +75,10 @@ class OpDef:
 
     Everything tapeflow's engines know about an op is declared here, beside its
     kernel, so that no table elsewhere is keyed by its name. A definition is
-    registered under its name (unique: a second definition of a name is an
-    error) unless `register=False` (ops built per traced function, such as a
-    `tf.cond`'s or a custom gradient's).
+    registered under its name (unique: a second definition of a name with another
+    kernel is an error; a second instance of one definition, made by the same code,
+    is not registered again) unless `register=False` (ops built per traced
+    function, such as a `tf.cond`'s or a custom gradient's).
 
     Args:
         name: the op type, as TF names it ('MatMul', 'Conv2D'); appears in errors.
@@ -125,29 +127,10 @@ class OpDef:
         register: add the definition to the registry (see above).
     """
 
-    __slots__ = (
-        "__weakref__",
-        "aliases",
-        "batch_rule",
-        "batch_when",
-        "definition",
-        "grad",
-        "grad_needs",
-        "grad_uses_outputs",
-        "inline",
-        "kernel",
-        "n_total",
-        "name",
-        "no_grad",
-        "node_name",
-        "num_outputs",
-        "pure_read",
-        "residual_kernel",
-        "residuals",
-        "shape_fn",
-        "shape_only",
-        "stateful",
-    )
+    __slots__ = ("__weakref__", "_variants", "aliases", "batch_rule", "batch_when", "definition",
+                 "grad", "grad_needs", "grad_uses_outputs", "inline", "kernel", "n_total", "name",
+                 "no_grad", "node_name", "num_outputs", "pure_read", "residual_kernel", "residuals",
+                 "shape_fn", "shape_only", "stateful")
 
     def __init__(self, name, kernel, grad=None, num_outputs=1, shape_fn=None,
                  stateful=False, aliases=False, *, grad_needs=False, grad_uses_outputs=True,
@@ -178,28 +161,46 @@ class OpDef:
         # Outputs a call records: the visible ones, then the residuals.
         self.n_total = num_outputs + len(self.residuals)
         self.definition = self
+        self._variants = {}
         _check_rule_signature(self)
         if register:
             _register(self)
 
     def with_outputs(self, num_outputs):
         """This definition for a call with `num_outputs` outputs (Unpack, SplitV):
-        everything else shared, registered once under the definition's name."""
-        variant = object.__new__(OpDef)
-        for slot in OpDef.__slots__:
-            if slot != "__weakref__":
-                setattr(variant, slot, getattr(self, slot))
-        variant.num_outputs = num_outputs
-        variant.n_total = num_outputs + len(self.residuals)
+        everything else shared, registered once under the definition's name (one
+        variant per count, made on first use)."""
+        definition = self.definition
+        variant = definition._variants.get(num_outputs)
+        if variant is None:
+            variant = object.__new__(OpDef)
+            for slot in OpDef.__slots__:
+                if slot != "__weakref__":
+                    setattr(variant, slot, getattr(definition, slot))
+            variant.num_outputs = num_outputs
+            variant.n_total = num_outputs + len(definition.residuals)
+            definition._variants[num_outputs] = variant
         return variant
 
     def __repr__(self):
         return f"<OpDef {self.name}>"
 
 
+def _same_definition(a, b) -> bool:
+    """Whether two OpDefs are instances of one definition: built by the same code (a
+    factory making one op per traced function, whose kernels are closures of one
+    function) rather than two definitions that happen to share a name."""
+    code_a, code_b = getattr(a.kernel, "__code__", None), getattr(b.kernel, "__code__", None)
+    return a.kernel is b.kernel if code_a is None else code_a is code_b
+
+
 def _register(op):
     old = _REGISTRY.get(op.name)
     if old is not None:
+        if _same_definition(old, op):
+            # Another instance of a registered definition: the registry names
+            # definitions, so it keeps the first (pass register=False to keep none).
+            return
         raise ValueError(
             f"An op named '{op.name}' is already defined (kernel "
             f"{getattr(old.kernel, '__qualname__', old.kernel)!s} in "
@@ -216,10 +217,11 @@ def _check_rule_signature(op):
     code = getattr(rule, "__code__", None)
     if code is None or rule is NO_GRADIENT:
         return
-    positional = code.co_argcount - len(getattr(rule, "__defaults__", None) or ())
+    bound = 1 if getattr(rule, "__self__", None) is not None else 0   # a bound method's self
+    positional = code.co_argcount - bound - len(getattr(rule, "__defaults__", None) or ())
     varargs = bool(code.co_flags & 0x04)
     wanted = 5 if op.grad_needs else 4
-    if positional > wanted or (code.co_argcount < wanted and not varargs):
+    if positional > wanted or (code.co_argcount - bound < wanted and not varargs):
         raise TypeError(
             f"The gradient rule of op '{op.name}' ({code.co_name}) takes {code.co_argcount} "
             f"positional parameters; rules take (inputs, outputs, attrs, dy), plus `needs` "
@@ -299,13 +301,20 @@ def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
             outs = tuple(Tensor(_as_value(o)) for o in out)
     else:
         outs = st["graph"].add_op(op, inputs, attrs)
+        if op.residuals:
+            return _recorded(op, inputs, outs, attrs)
     tapes = st["tapes"]
     if tapes:
         for tape in tapes:
             tape._record(op, inputs, outs, attrs)
-    if op.residuals:
-        return visible_outputs(op, outs)
     return outs
+
+
+def _recorded(op, inputs, outs, attrs):
+    """Offers a call with its residuals to the tapes; returns what the caller sees."""
+    for tape in state.tapes:
+        tape._record(op, inputs, outs, attrs)
+    return visible_outputs(op, outs)
 
 
 def visible_outputs(op, outs):
@@ -325,9 +334,7 @@ def _execute_with_residuals(op, inputs, attrs):
     outs = tuple(Tensor(_as_value(o)) for o in out)
     if op.aliases and inputs[0]._is_variable:
         outs = (Tensor(outs[0]._value.copy()),) + outs[1:]
-    for tape in state.tapes:
-        tape._record(op, inputs, outs, attrs)
-    return visible_outputs(op, outs)
+    return _recorded(op, inputs, outs, attrs)
 
 
 # -- conversion -------------------------------------------------------------

@@ -70,7 +70,7 @@ def while_grad(loop, inputs, dy):
 
     if loop.stateful:
         names = sorted({n.op.name for b in (loop.cb, loop.bb) for n in b.graph.nodes
-                        if n.op.stateful and n.op.name != "ReadVariableOp"})
+                        if n.op.stateful and not n.op.pure_read})
         raise errors.UnimplementedError(
             None, None, "Cannot differentiate a traced tf.while_loop whose cond or body has "
             f"side effects ({', '.join(names)}): its gradient runs the loop again. Move the "

@@ -345,9 +345,9 @@ def shape_tensor_dims(s):
         return None
     dims = [None] * n
     node = s.node
-    if node is not None and node.op.name == "Shape" and node.inputs[0].shape.rank == n:
+    if node is not None and node.op is _SHAPE and node.inputs[0].shape.rank == n:
         return node.inputs[0].shape.as_list()
-    if node is not None and node.op.name == "Pack" and len(node.inputs) == n:
+    if node is not None and node.op is _STACK and len(node.inputs) == n:
         for i, d in enumerate(node.inputs):
             if not d._is_symbolic and np.ndim(d._value) == 0 and int(d._value) >= 0:
                 dims[i] = int(d._value)
@@ -610,11 +610,9 @@ def _stack_shape(inputs, attrs):
     return [(TensorShape(dims), inputs[0].dtype)]
 
 
-def _stack_grad(inputs, outputs, attrs, dy):
-    return tuple(unstack(dy, num=len(inputs), axis=attrs["axis"]))
-
-
-_STACK = OpDef("Pack", lambda *xs, axis: np.stack(xs, axis=axis), _stack_grad,
+_STACK = OpDef("Pack", lambda *xs, axis: np.stack(xs, axis=axis),
+               lambda inputs, outputs, attrs, dy: tuple(unstack(dy, num=len(inputs),
+                                                               axis=attrs["axis"])),
                shape_fn=_stack_shape, grad_uses_outputs=False)
 
 
@@ -657,8 +655,7 @@ _UNSTACK = OpDef("Unpack", _unstack_kernel,
                  shape_fn=_unstack_shape, grad_uses_outputs=False)
 
 
-def _unstack_op(num):
-    return _UNSTACK.with_outputs(num)
+_unstack_op = _UNSTACK.with_outputs      # one variant per number of outputs
 
 
 _UNSTACK_OPS: dict = {}
@@ -701,7 +698,6 @@ def _split_shape(inputs, attrs):
     return out
 
 
-# One definition; each call takes the variant with as many outputs as parts.
 _SPLIT = OpDef("SplitV", _split_kernel,
                lambda inputs, outputs, attrs, dy: (concat(list(dy), axis=attrs["axis"]),),
                shape_fn=_split_shape, grad_uses_outputs=False)

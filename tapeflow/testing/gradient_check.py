@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_gradients", "GradientCheckError", "exercised_ops"]
+__all__ = ["GradientCheckError", "check_gradients", "exercised_ops"]
 
 # Names of the ops whose gradient rules a passing check has exercised (at either
 # order), over the whole process: the op-coverage test reads it.

@@ -140,3 +140,13 @@ def test_max_pool_grad_with_nan_routes_to_the_first_nan():
     x = np.array([[1.0, np.nan], [np.nan, 0.0]], np.float32).reshape(1, 2, 2, 1)
     got = K.max_pool_grad(x, np.ones((1, 1, 1, 1), np.float32), (2, 2), (2, 2), "VALID")
     np.testing.assert_array_equal(got[0, :, :, 0], [[0, 1], [0, 0]])
+
+
+def test_filter_backprop_ignores_patches_of_another_shape(rng):
+    # A forward kernel that keeps no patches may hand over an empty array instead.
+    x, w, s, p, d = _case_arrays(CASES[1], rng)
+    y = K.conv2d(x, w, s, p, d)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    np.testing.assert_array_equal(
+        K.conv2d_backprop_filter(x, w.shape, dy, s, p, d, np.empty(0, np.float32)),
+        K.conv2d_backprop_filter(x, w.shape, dy, s, p, d))

@@ -97,3 +97,26 @@ def test_reshape_and_random_ops_are_each_one_definition_for_static_and_run_time_
     r, u = f(tf.ones((3, 4)))
     assert r.shape == (3, 2, 2) and u.shape == (3, 4)
     assert tf.reshape(tf.ones(4), [2, 2]).shape == (2, 2)
+
+
+def test_a_bound_method_rule_is_checked_without_its_self():
+    from tapeflow.framework.op import OpDef
+
+    class Rules:
+        def grad(self, inputs, outputs, attrs, dy):
+            return (dy,)
+    assert OpDef("Bound", lambda x: x, Rules().grad, register=False).grad is not None
+
+
+def test_ops_made_per_call_by_one_factory_are_one_definition():
+    from tapeflow.framework.op import NO_GRADIENT, OpDef, lookup
+
+    def make(scale):
+        def kernel(x):
+            return x * scale
+        return OpDef("TestScaledPerCall", kernel, NO_GRADIENT)
+    first = make(2.0)
+    second = make(3.0)                       # the same definition again: allowed
+    assert lookup("TestScaledPerCall") is first and second.name == first.name
+    with pytest.raises(ValueError, match="'TestScaledPerCall' is already defined"):
+        OpDef("TestScaledPerCall", lambda x: x, NO_GRADIENT)

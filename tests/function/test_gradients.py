@@ -143,3 +143,46 @@ def test_variable_updated_after_a_call_keeps_the_value_the_call_read():
         w.assign(100.0)
     assert float(tape.gradient(y, x)) == 9.0       # w*w with the w the call read
     assert float(tape.gradient(y, w)) == 12.0      # 2*w*x
+
+
+def test_a_called_function_keeps_conv_patches_as_saved_values_for_its_backward(rng):
+    # The residual is one of the forward plan's saved outputs: the backward function
+    # reads it (its filter backprop has four inputs) instead of copying the image again.
+    from tapeflow.ops import conv_ops
+    w = tf.Variable(rng.normal(size=(3, 3, 2, 4)))
+    f = tf.function(lambda x: tf.reduce_sum(tf.nn.relu(tf.nn.conv2d(x, w, 1, "VALID")) ** 2))
+    x = tf.constant(rng.normal(size=(2, 6, 6, 2)))
+    with tf.GradientTape() as tape:
+        y = f(x)
+    dw = tape.gradient(y, w)
+    concrete = f.get_concrete_function(x)
+    forward = concrete._grad.plan
+    assert [s.kernel for s in forward.steps if s.node.op is conv_ops._CONV] == [
+        conv_ops._conv_residual_kernel]
+    (backward, _, _), = concrete._grad._backward.values()
+    filters = [n for n in backward.graph.nodes if n.op is conv_ops._CONV_BP_FILTER]
+    assert [len(n.inputs) for n in filters] == [4]
+    with tf.GradientTape() as eager:
+        want = tf.reduce_sum(tf.nn.relu(tf.nn.conv2d(x, w, 1, "VALID")) ** 2)
+    np.testing.assert_allclose(dw.numpy(), eager.gradient(want, w).numpy(), rtol=1e-10)
+    check_gradients(f, [x.numpy()], order=1)
+
+
+def test_ops_declaring_their_rule_reads_no_outputs_differentiate_as_called_functions(rng):
+    # A called function saves only what the rules read: an op wrongly declaring
+    # grad_uses_outputs=False would make the backward trace fail ("not saved").
+    from tapeflow.framework.op import registered_ops
+
+    def f(x, w):
+        h = tf.transpose(tf.reshape(tf.matmul(x, w), [3, 2, 2]), [0, 2, 1])[:, 1:]
+        h = tf.concat([tf.math.cumsum(h, axis=0), tf.roll(h, 1, axis=2)], axis=1)
+        s = tf.stack(tf.unstack(h, axis=0), axis=1)
+        s = tf.gather(s, [1, 0], axis=0) * 2.0 - tf.maximum(s, 0.1)
+        return tf.reduce_sum(tf.cast(s, tf.float64) ** 2) + tf.reduce_mean(tf.nn.relu(x))
+    fn = tf.function(f)
+    args = [rng.normal(size=(3, 4)), rng.normal(size=(4, 4))]
+    check_gradients(fn, args)
+    traced = {n.op.name for n in fn.get_concrete_function(
+        *[tf.constant(a) for a in args]).graph.nodes}
+    lean = {name for name, op in registered_ops().items() if not op.grad_uses_outputs}
+    assert len(traced & lean) >= 10
