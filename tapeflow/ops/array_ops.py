@@ -109,6 +109,8 @@ def reduce_sum_all(x):
 
 
 def _shape_input(shape):
+    if not _is_sym(shape):
+        _checks.shape_dims(shape._value if isinstance(shape, Tensor) else shape)
     if isinstance(shape, Tensor):
         return shape if shape.dtype.is_integer else convert_to_tensor(shape._value.astype(np.int32))
     if isinstance(shape, TensorShape):
@@ -217,6 +219,9 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
         start, limit = 0, start
     if delta == 0:
         raise errors.op_error("Range", f"Requires delta != 0: {delta}")
+    if (delta > 0 and start > limit) or (delta < 0 and start < limit):
+        raise errors.op_error("Range", f"Requires start {'<=' if delta > 0 else '>='} limit "
+                              f"when delta {'>' if delta > 0 else '<'} 0: {start}/{limit}")
     if dtype is None:
         dtype = dtypes.float32 if any(isinstance(v, float) for v in (start, limit, delta)) \
             else dtypes.int32
@@ -321,7 +326,8 @@ def _reshape_shape(inputs, attrs):
             if k == 0 or n % k:
                 raise errors.op_error("Reshape", f"Input to reshape is a tensor with {n} values, "
                                       f"but the requested shape requires a multiple of {k}")
-            dims[dims.index(-1)] = n // k
+            # TF: with no elements and a zero among the known sizes, -1 is 1.
+            dims[dims.index(-1)] = n // k if k else 1
         else:
             dims[dims.index(-1)] = None
     elif x.shape.is_fully_defined() and int(np.prod(dims)) != x.shape.num_elements():
@@ -388,10 +394,12 @@ def reshape(tensor, shape, name=None):
         for d in dims:
             if d != -1:
                 k *= d
-        if (-1 in dims and (k == 0 or n % k)) or (-1 not in dims and k != n):
+        if (-1 in dims and ((k == 0 and n) or (k and n % k))) or (-1 not in dims and k != n):
             raise errors.op_error(
                 "Reshape", f"Input to reshape is a tensor with {n} values, but the requested "
                 f"shape {'requires a multiple of' if -1 in dims else 'has'} {k}")
+        if -1 in dims and k == 0:          # no elements: TF makes the -1 a 1
+            dims[dims.index(-1)] = 1
     return execute(_RESHAPE, (x,), {"shape": tuple(dims)})
 
 
@@ -446,6 +454,8 @@ def squeeze(input, axis=None, name=None):  # noqa: A002
     """
     x = as_input(input)
     dims = x.shape.as_list()
+    if axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) == 0:
+        axis = None              # TF: an empty list squeezes every size-1 axis
     if axis is None:
         if None in dims:
             raise errors.op_error("Squeeze", f"cannot squeeze unknown dims of shape {x.shape}; "
@@ -589,6 +599,8 @@ def concat(values, axis, name="concat"):
     xs = [as_input(v) for v in values]
     if not xs:
         raise ValueError("tf.concat needs at least one tensor.")
+    if len(xs) == 1:             # TF returns a lone value unchecked, whatever the axis
+        return identity(xs[0])
     _check_same_dtype("ConcatV2", xs)
     r = xs[0].shape.rank
     if r == 0:
@@ -641,6 +653,8 @@ def stack(values, axis=0, name="stack"):
 
 
 def _unstack_kernel(x, num, axis):
+    if num == 1:                 # a one-output op returns a bare array, not a tuple
+        return np.take(x, 0, axis=axis)
     return tuple(np.take(x, i, axis=axis) for i in _pyrange(num))
 
 
@@ -676,6 +690,9 @@ def unstack(value, num=None, axis=0, name="unstack"):
     if x.shape[axis] is not None and n != x.shape[axis]:
         raise errors.op_error("Unpack", f"num = {n} does not match dimension {axis} of shape "
                               f"{x.shape}")
+    if n == 1:                   # one slice: a gather, whose gradient is a plain scatter
+        from tapeflow.ops import indexing_ops
+        return [indexing_ops.gather(x, Tensor(np.int32(0)), axis=axis)]
     op = _UNSTACK_OPS.get(n)
     if op is None:
         op = _UNSTACK_OPS[n] = _unstack_op(n)
@@ -685,6 +702,8 @@ def unstack(value, num=None, axis=0, name="unstack"):
 
 
 def _split_kernel(x, sizes, axis):
+    if len(sizes) == 1:          # a one-output op returns a bare array, not a tuple
+        return x
     idx = np.cumsum(sizes)[:-1]
     return tuple(np.split(x, idx, axis=axis))
 
@@ -727,13 +746,24 @@ def split(value, num_or_size_splits, axis=0, num=None, name="split"):
     else:
         raw = num_or_size_splits
         sizes = [int(s) for s in (raw._value.tolist() if isinstance(raw, Tensor) else raw)]
+        if len(sizes) == 1 and dim is not None and sizes[0] != dim:
+            raise errors.op_error("SplitV", f"If there is only one output, it must have the "
+                                  f"same size as the input. Input size: {dim} output size: "
+                                  f"{sizes[0]}")
         if -1 in sizes and dim is not None:
             sizes[sizes.index(-1)] = dim - (sum(sizes) + 1)
+            if min(sizes) < 0:
+                raise errors.op_error("SplitV", f"Determined shape must either match input "
+                                      f"shape along split_dim exactly if fully specified, or "
+                                      f"be less than the size of the input along split_dim "
+                                      f"if not fully specified; sizes {sizes} vs dim {dim}")
         if dim is not None and sum(sizes) != dim:
             raise errors.op_error("SplitV", f"Determined shape must either match input shape "
                                   f"along split_dim exactly if fully specified, or be less than "
                                   "the size of the input along split_dim; "
                                   f"sizes {sizes} vs dim {dim}")
+    if len(sizes) == 1:          # one part: the input itself
+        return [identity(x)]
     op = _SPLIT.with_outputs(len(sizes))
     out = execute(op, (x,), {"sizes": tuple(sizes), "axis": axis})
     return [out] if len(sizes) == 1 else list(out)
@@ -823,6 +853,23 @@ _PAD = OpDef("PadV2", _pad_kernel, _pad_grad,
                                      i[0].dtype)])
 
 
+def _check_paddings(mode, p, dims):
+    """TF's limits: no negative padding; a mirror reaches at most the dimension size
+    (REFLECT: less than it, as the edge row is not repeated)."""
+    if (p < 0).any():
+        k = int(np.argwhere(p < 0)[0][0])
+        raise errors.op_error("PadV2" if mode == "CONSTANT" else "MirrorPad",
+                              f"Paddings must be non-negative: {p[k, 0]} {p[k, 1]}")
+    if mode == "CONSTANT":
+        return
+    for (lo, hi), d in zip(p.tolist(), dims):
+        limit = d if d is None or mode == "SYMMETRIC" else d - 1
+        if limit is not None and (lo > limit or hi > limit):
+            raise errors.op_error("MirrorPad", f"paddings must be less than"
+                                  f"{' or equal to' if mode == 'SYMMETRIC' else ''} the "
+                                  f"dimension size: {lo}, {hi} not less than {d}")
+
+
 @tf_export("pad")
 def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
     """Pads with `constant_values` (or mirrors, for 'REFLECT'/'SYMMETRIC').
@@ -840,6 +887,7 @@ def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
     mode = mode.upper()
     if mode not in ("CONSTANT", "REFLECT", "SYMMETRIC"):
         raise ValueError(f"tf.pad: mode must be CONSTANT, REFLECT or SYMMETRIC; got {mode!r}")
+    _check_paddings(mode, p, x.shape.as_list())
     return execute(_PAD, (x,), {"paddings": tuple(map(tuple, p.tolist())), "mode": mode,
                                 "constant_values": constant_values})
 

@@ -51,8 +51,10 @@ def _window_attrs(op_name, strides, ksize=None, dilations=None):
             continue
         v = [int(i) for i in v]
         if len(v) == 4 and (v[0] != 1 or v[3] != 1):
+            # TF pools over depth on some kernels; tapeflow (like TF's conv) does not.
             raise errors.op_error(op_name, f"Current implementation does not yet support "
-                                  f"{name} in the batch and depth dimensions; got {name} {v}")
+                                  f"{name} in the batch and depth dimensions; got {name} {v}",
+                                  errors.UnimplementedError)
     out = {"strides": _pair(strides, "strides")}
     if ksize is not None:
         out["ksize"] = _pair(ksize, "ksize")

@@ -136,13 +136,19 @@ def _check_slice(dims, begin, size):
 def _gather_kernel(params, indices, axis, batch_dims):
     if batch_dims == 0:
         n = params.shape[axis]
-        if indices.size and (indices.max() >= n or indices.min() < 0):
+        shape = params.shape[:axis] + indices.shape + params.shape[axis + 1:]
+        if 0 in shape:           # an empty result reads no index (TF checks none then)
+            return np.zeros(shape, params.dtype)
+        if (indices.max() >= n or indices.min() < 0):
             # TF's CPU kernel rejects negative indices too (no wrap-around).
             pos = np.argwhere((indices >= n) | (indices < 0))[0]
             where = ",".join(str(int(p)) for p in pos)
             raise IndexError(f"indices[{where}] = {indices[tuple(pos)]} is not in [0, {n})")
         return np.take(params, indices, axis=axis)
     # batch_dims > 0: gather per leading batch index.
+    if params.shape[0] == 0:
+        return np.zeros(params.shape[:axis] + indices.shape[batch_dims:]
+                        + params.shape[axis + 1:], params.dtype)
     out = [_gather_kernel(p, i, axis - batch_dims, batch_dims - 1) for p, i in zip(params, indices)]
     return np.stack(out)
 
@@ -218,6 +224,17 @@ def _gather_axes(p_dims, i_dims, axis, batch_dims):
 
 
 def _gather_nd_kernel(params, indices):
+    if indices.ndim == 0:
+        raise ValueError(f"indices must be at least a vector; got a scalar {indices}")
+    k = indices.shape[-1]
+    if k > params.ndim:
+        raise ValueError(f"index innermost dimension length must be <= params rank; saw: "
+                         f"{k} vs. {params.ndim}")
+    bad = (indices < 0) | (indices >= np.asarray(params.shape[:k], indices.dtype))
+    if bad.any():                # no wrap-around for negative indices (as TF)
+        pos = np.argwhere(bad.any(axis=-1))[0]
+        raise IndexError(f"indices{list(pos)} = {indices[tuple(pos)].tolist()} does not index "
+                         f"into param shape {list(params.shape)}")
     idx = tuple(np.moveaxis(indices, -1, 0))
     return params[idx]
 
@@ -373,6 +390,8 @@ def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
 def reverse(tensor, axis, name=None):
     x = as_input(tensor)
     r = x.shape.rank
+    if x.shape.num_elements() == 0:      # TF returns an empty tensor unchecked
+        return getitem(x, ())
     axes = [_checks.normalize_axis("ReverseV2", a, r, f"'axis'[{k}] = {{axis}} is out of valid "
                                    "range [{lo}, {hi})")
             for k, a in enumerate(np.atleast_1d(axis._value if isinstance(axis, Tensor) else axis))]

@@ -58,7 +58,11 @@ def repeat(input, repeats, axis=None, name=None):  # noqa: A002
     x = as_input(input)
     if axis is None:
         x, axis = array_ops.reshape(x, [-1]), 0
-    axis = int(axis) % x.shape.rank
+    r = x.shape.rank
+    if not -max(r, 1) <= int(axis) < max(r, 1):
+        raise ValueError(f"axis={int(axis)} out of bounds: expected {-max(r, 1)}<=axis<"
+                         f"{max(r, 1)}")
+    axis = int(axis) % max(r, 1)
     n = x.shape[axis]
     counts = _ints(repeats)
     if len(counts) not in (1, n):

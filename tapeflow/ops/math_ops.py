@@ -277,18 +277,20 @@ def _truediv_kernel(x, y):
     return np.true_divide(x, y)
 
 
-def _int_divisor_check(name, y):
-    if y.dtype.kind in "iu" and not np.all(y):
+def _int_divisor_check(name, x, y):
+    # Only divisions that happen count: TF divides nothing when the result is empty.
+    if y.dtype.kind in "iu" and not np.all(y) and x.size and y.size and 0 not in \
+            np.broadcast_shapes(x.shape, y.shape):
         raise errors.op_error(name, "Integer division by zero")
 
 
 def _floordiv_kernel(x, y):
-    _int_divisor_check("FloorDiv", y)
+    _int_divisor_check("FloorDiv", x, y)
     return np.floor_divide(x, y)
 
 
 def _floormod_kernel(x, y):
-    _int_divisor_check("FloorMod", y)
+    _int_divisor_check("FloorMod", x, y)
     return np.mod(x, y)
 
 
@@ -345,7 +347,15 @@ minimum = _binary("Minimum", np.minimum, _minimum_grad, grad_uses_outputs=False,
 squared_difference = _binary(
     "SquaredDifference", lambda x, y: np.square(np.subtract(x, y)), _squared_difference_grad,
     grad_uses_outputs=False, api="math.squared_difference")
-atan2 = _binary("Atan2", np.arctan2, _atan2_grad, grad_uses_outputs=False,
+
+
+def _atan2_kernel(y, x):
+    if y.dtype.kind not in "fc":           # TF has no integer Atan2 kernel
+        raise TypeError(f"Atan2: expected float tensors, got {y.dtype}")
+    return np.arctan2(y, x)
+
+
+atan2 = _binary("Atan2", _atan2_kernel, _atan2_grad, grad_uses_outputs=False,
         api=("math.atan2", "atan2"))
 equal = _binary("Equal", np.equal, NO_GRADIENT, BOOL, api=("math.equal", "equal"))
 not_equal = _binary("NotEqual", np.not_equal, NO_GRADIENT, BOOL,
@@ -399,6 +409,8 @@ def log_sigmoid(x, name=None):
 def softsign(features, name=None):
     """x / (1 + |x|)."""
     x = as_input(features)
+    if not x.dtype.is_floating:
+        raise _dtype_error("Softsign", x)
     return x / (1 + abs(x))
 
 
@@ -414,6 +426,8 @@ def xlogy(x, y, name=None):
 def multiply_no_nan(x, y, name=None):
     """x * y, but 0 where y == 0 (even if x is inf or nan)."""
     x, y = binary_inputs("MulNoNan", x, y)
+    if not (x.dtype.is_floating or x.dtype.is_complex):
+        raise _dtype_error("MulNoNan", x)
     nz = not_equal(y, zeros_like(y))
     return where(nz, x * y, zeros_like(x * y))
 
@@ -422,6 +436,8 @@ def multiply_no_nan(x, y, name=None):
 def reciprocal_no_nan(x, name=None):
     """1 / x, but 0 where x == 0."""
     x = as_input(x)
+    if not (x.dtype.is_floating or x.dtype.is_complex):
+        raise _dtype_error("ReciprocalNoNan", x)
     return divide_no_nan(ones_like(x), x)
 
 
@@ -429,6 +445,9 @@ def reciprocal_no_nan(x, name=None):
 def divide_no_nan(x, y, name=None):
     """`x / y`, but 0 where `y == 0`."""
     x, y = binary_inputs("DivNoNan", x, y)
+    if x.dtype.is_integer:       # as `x / y`: integers divide to float
+        target = dtypes.float32 if x.dtype.size <= 2 else dtypes.float64
+        x, y = cast(x, target), cast(y, target)
     nz = not_equal(y, zeros_like(y))
     return where(nz, x / where(nz, y, ones_like(y)), zeros_like(x * y))
 
@@ -534,7 +553,8 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None):
     t = as_input(t)
     lo, hi = (v if isinstance(v, Tensor) else convert_to_tensor(v, t.dtype)
               for v in (clip_value_min, clip_value_max))
-    return minimum(maximum(t, lo), hi)
+    # min first, then max (as TF): with min > max every value becomes min.
+    return maximum(minimum(t, hi), lo)
 
 
 @tf_export("math.add_n", "add_n")

@@ -9,9 +9,10 @@ import math
 import numpy as np
 
 from tapeflow.framework.api_export import tf_export
-from tapeflow.framework import errors
+from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import TRANSPARENT, OpDef, as_input, binary_inputs, execute
-from tapeflow.ops import _inline, array_ops, math_ops, reduce_ops
+from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.ops import _inline, _shapes, array_ops, math_ops, reduce_ops
 from tapeflow.ops._shapes import same_as_first
 
 sigmoid = math_ops.sigmoid
@@ -86,6 +87,10 @@ def leaky_relu(features, alpha=0.2, name=None):
         array([-0.1,  2. ], dtype=float32)
     """
     x = as_input(features)
+    if x.dtype.is_integer:       # as TF: integer features are computed in float32
+        x = math_ops.cast(x, dtypes.float32)
+    # TF's alpha is a float32 attribute, so float64 features see float32(alpha).
+    alpha = float(np.float32(alpha))
     return math_ops.where(x > 0, x, x * alpha)
 
 
@@ -137,6 +142,8 @@ swish = silu
 # -- softmax ------------------------------------------------------------------------
 
 def _softmax_kernel(x, axis):
+    if x.size == 0:          # nothing to normalize (a max over no elements would raise)
+        return x.copy()
     z = x - x.max(axis=axis, keepdims=True)
     e = np.exp(z)
     e /= e.sum(axis=axis, keepdims=True)
@@ -174,6 +181,8 @@ def _softmax_grad(inputs, y, attrs, dy):
 
 
 def _log_softmax_kernel(x, axis):
+    if x.size == 0:
+        return x.copy()
     z = x - x.max(axis=axis, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
@@ -189,6 +198,12 @@ _LOG_SOFTMAX = OpDef("LogSoftmax", _log_softmax_kernel, _log_softmax_grad, shape
                      batch_rule=TRANSPARENT, batch_when=_axis_from_end)
 
 
+def _check_class_axis(op_name, x, axis):
+    from tapeflow.ops import _checks
+    if axis is not None and x.shape.rank is not None:
+        _checks.normalize_axis(op_name, axis, max(x.shape.rank, 1))
+
+
 @tf_export("nn.softmax", "math.softmax")
 def softmax(logits, axis=None, name=None):
     """exp(x) / sum(exp(x)) along `axis` (default last), computed stably.
@@ -200,6 +215,7 @@ def softmax(logits, axis=None, name=None):
                [1. , 0. ]], dtype=float32)
     """
     x = _float_input("Softmax", logits)
+    _check_class_axis("Softmax", x, axis)
     return execute(_SOFTMAX, (x,), {"axis": -1 if axis is None else int(axis)})
 
 
@@ -213,6 +229,7 @@ def log_softmax(logits, axis=None, name=None):
         array([-0.6931472, -0.6931472], dtype=float32)
     """
     x = _float_input("LogSoftmax", logits)
+    _check_class_axis("LogSoftmax", x, axis)
     return execute(_LOG_SOFTMAX, (x,), {"axis": -1 if axis is None else int(axis)})
 
 
@@ -273,11 +290,28 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
         array([0.6931472], dtype=float32)
     """
     labels, logits = binary_inputs("SoftmaxCrossEntropyWithLogits", labels, logits)
-    if not labels.shape.is_compatible_with(logits.shape):
+    try:
+        both = _shapes.broadcast_shapes("SoftmaxCrossEntropyWithLogits", labels.shape,
+                                        logits.shape)
+    except errors.InvalidArgumentError:
         raise errors.InvalidArgumentError(
             f"logits and labels must be broadcastable: logits_size={logits.shape} "
-            f"labels_size={labels.shape}")
-    return -reduce_ops.reduce_sum(labels * log_softmax(logits, axis=axis), axis=axis)
+            f"labels_size={labels.shape}") from None
+    # TF broadcasts both (logits too, before the softmax), then gives the loss the
+    # logits' batch shape.
+    batch = [d for k, d in enumerate(logits.shape.as_list()) if k != axis % logits.shape.rank]
+    wide = logits
+    if both.as_list() != logits.shape.as_list() and both.is_fully_defined():
+        wide = array_ops.broadcast_to(logits, both.as_list())
+    loss = -reduce_ops.reduce_sum(labels * log_softmax(wide, axis=axis), axis=axis)
+    if both.as_list() != logits.shape.as_list() and None not in batch:
+        n = both.num_elements()
+        if n is not None and n // max(both.as_list()[axis], 1) != int(np.prod(batch)):
+            raise errors.InvalidArgumentError(
+                f"logits and labels must be broadcastable to the logits' batch shape: "
+                f"logits_size={logits.shape} labels_size={labels.shape}")
+        loss = array_ops.reshape(loss, batch)
+    return loss
 
 
 @tf_export("nn.sigmoid_cross_entropy_with_logits")
@@ -302,6 +336,8 @@ def bias_add(value, bias, data_format=None, name=None):
     value, bias = binary_inputs("BiasAdd", value, bias)
     if bias.shape.rank != 1:
         raise errors.op_error("BiasAdd", f"Biases must be 1D: {bias.shape}")
+    if value.shape.rank is not None and value.shape.rank < 2:
+        raise errors.op_error("BiasAdd", f"Input tensor must be at least 2D: {value.shape}")
     last = value.shape[-1] if data_format in (None, "NHWC", "N...C") else value.shape[1]
     if last is not None and bias.shape[0] != last:
         raise errors.op_error("BiasAdd", f"Must provide as many biases as the last dimension of "
@@ -328,7 +364,7 @@ def moments(x, axes, shift=None, keepdims=False, name=None):
     mean = reduce_ops.reduce_mean(x, axis=axes, keepdims=True)
     var = reduce_ops.reduce_mean(math_ops.squared_difference(x, array_ops.stop_gradient(mean)),
                                  axis=axes, keepdims=True)
-    if not keepdims:
+    if not keepdims and (axes is None or isinstance(axes, (int, np.integer)) or len(axes)):
         mean = array_ops.squeeze(mean, axes)
         var = array_ops.squeeze(var, axes)
     return mean, var

@@ -256,8 +256,8 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
     m = array_ops.stop_gradient(reduce_max(x, axis=axis, keepdims=True))
     m = math_ops.where(math_ops.is_finite(m), m, array_ops.zeros_like(m))
     out = math_ops.log(reduce_sum(math_ops.exp(x - m), axis=axis, keepdims=True)) + m
-    if not keepdims:
-        ax = _norm_axis("Logsumexp", x, axis)
+    ax = _norm_axis("Logsumexp", x, axis)
+    if not keepdims and ax != ():
         out = array_ops.squeeze(out, axis=list(ax) if ax is not None else None)
     return out
 
@@ -267,6 +267,10 @@ def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
     """sqrt(sum(x**2)) over `axis`."""
     from tapeflow.ops import math_ops
     x = as_input(input_tensor)
+    if x.dtype.is_integer:       # TF: the integer norm, truncated
+        y = math_ops.cast(x, dtypes.float64)
+        return math_ops.cast(math_ops.sqrt(reduce_sum(y * y, axis=axis, keepdims=keepdims)),
+                             x.dtype)
     return math_ops.sqrt(reduce_sum(x * x, axis=axis, keepdims=keepdims))
 
 
@@ -274,6 +278,9 @@ def reduce_euclidean_norm(input_tensor, axis=None, keepdims=False, name=None):
 def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
     from tapeflow.ops import math_ops
     x = as_input(input_tensor)
+    if not (x.dtype.is_floating or x.dtype.is_complex):
+        raise TypeError(f"Input must be either real or complex. Received integer type "
+                        f"{x.dtype!r}.")
     mean = reduce_mean(x, axis=axis, keepdims=True)
     return reduce_mean(math_ops.square(x - mean), axis=axis, keepdims=keepdims)
 
@@ -287,6 +294,12 @@ def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
 def _arg_shape(inputs, attrs):
     x = inputs[0]
     return [(_reduced_shape(x.shape, (attrs["axis"],), False), dtypes.from_numpy(attrs["out"]))]
+
+
+def _check_arg_rank(op_name, x, axis):
+    if x.shape.rank == 0:
+        raise errors.op_error(op_name, f"Expected dimension in the range [0, 0), but got "
+                              f"{0 if axis is None else axis}")
 
 
 def _argmax_kernel(x, axis, out):
@@ -311,6 +324,7 @@ def argmax(input, axis=None, output_type=dtypes.int64, name=None):  # noqa: A002
         array([1, 0])
     """
     x = as_input(input)
+    _check_arg_rank("ArgMax", x, axis)
     ax = _norm_axis("ArgMax", x, 0 if axis is None else axis)[0]
     return execute(_ARGMAX, (x,), {"axis": ax, "out": dtypes.as_dtype(output_type)._np})
 
@@ -319,6 +333,7 @@ def argmax(input, axis=None, output_type=dtypes.int64, name=None):  # noqa: A002
 def argmin(input, axis=None, output_type=dtypes.int64, name=None):  # noqa: A002
     """Index of the smallest value along `axis` (default 0), as int64; ties: the first."""
     x = as_input(input)
+    _check_arg_rank("ArgMin", x, axis)
     ax = _norm_axis("ArgMin", x, 0 if axis is None else axis)[0]
     return execute(_ARGMIN, (x,), {"axis": ax, "out": dtypes.as_dtype(output_type)._np})
 

@@ -25,7 +25,7 @@ def _cumsum_kernel(x, axis, exclusive, reverse):
     if reverse:
         x = np.flip(x, axis)
     out = np.cumsum(x, axis=axis, dtype=x.dtype)
-    if exclusive:   # shift by one: the first entry becomes 0
+    if exclusive and out.size:   # shift by one: the first entry becomes 0
         out = np.roll(out, 1, axis=axis)
         idx = [slice(None)] * out.ndim
         idx[axis] = 0
@@ -48,7 +48,7 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
     x = as_input(x)
     rank = x.shape.rank
     axis = int(axis)
-    if rank is not None and not -rank <= axis < max(rank, 1):
+    if rank is not None and not -rank <= axis < rank:
         raise errors.op_error("Cumsum", f"axis {axis} is out of range for a tensor of rank "
                               f"{rank}; expected an axis in [{-rank}, {rank})")
     return execute(_CUMSUM, (x,), {"axis": axis % rank if rank else 0,

@@ -95,19 +95,29 @@ def _check_direction(direction):
         raise ValueError(f"direction must be 'ASCENDING' or 'DESCENDING'; got {direction!r}.")
 
 
-def _last_axis(x, axis, op_name):
+def _along_axis(x, axis, op_name, fn):
+    """fn (which works on the last axis) applied along `axis`: another axis is swapped
+    with the last one first, and back after."""
+    from tapeflow.ops import _checks, array_ops
     rank = x.shape.rank
-    if axis not in (-1, rank - 1):
-        raise errors.op_error(op_name, f"only the last axis is supported (axis=-1); got "
-                              f"axis={axis} for a tensor of rank {rank}")
+    if rank == 0:
+        raise errors.op_error(op_name, "input must be at least 1-dimensional; got a scalar")
+    a = _checks.normalize_axis(op_name, axis, rank)
+    if a == rank - 1:
+        return fn(x)
+    perm = list(range(rank))
+    perm[a], perm[-1] = perm[-1], perm[a]
+    return array_ops.transpose(fn(array_ops.transpose(x, perm)), perm)
 
 
 @tf_export("sort")
 def sort(values, axis=-1, direction="ASCENDING", name=None):
-    """Sorted along the last axis (`direction` 'ASCENDING' or 'DESCENDING')."""
+    """Sorted along `axis` (`direction` 'ASCENDING' or 'DESCENDING')."""
     _check_direction(direction)
-    x = as_input(values)
-    _last_axis(x, axis, "Sort")
+    return _along_axis(as_input(values), axis, "Sort", lambda x: _sort_last(x, direction))
+
+
+def _sort_last(x, direction):
     n = x.shape[-1]
     if direction == "DESCENDING":
         return top_k(x, n).values
@@ -119,10 +129,13 @@ def sort(values, axis=-1, direction="ASCENDING", name=None):
 
 @tf_export("argsort")
 def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
-    """Indices that sort the last axis (int32); ties keep index order."""
+    """Indices that sort along `axis` (int32); ties keep index order."""
     _check_direction(direction)
-    x = as_input(values)
-    _last_axis(x, axis, "ArgSort")
+    return _along_axis(as_input(values), axis, "ArgSort",
+                       lambda x: _argsort_last(x, direction))
+
+
+def _argsort_last(x, direction):
     n = x.shape[-1]
     if direction == "DESCENDING":
         return top_k(x, n).indices
