@@ -172,3 +172,12 @@ def test_module_holding_a_keras_layer_finds_its_weights_in_keras_order():
     assert _names(holder.trainable_variables) == [
         "holder/batch_normalization/gamma:0", "holder/batch_normalization/beta:0"]
     assert holder.submodules == (holder.norm,)
+
+
+def test_flatten_follows_a_custom_attribute_order(real_tf):
+    def names(fw):
+        tree = _make_tree(fw)
+        return [v.name for v in tree._flatten(
+            predicate=lambda x: isinstance(x, fw.Variable),
+            attribute_traversal_key=lambda name: name[::-1])]
+    assert names(tf) == names(real_tf)
