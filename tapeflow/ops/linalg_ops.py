@@ -84,6 +84,19 @@ def _expand2(x):
     return array_ops.expand_dims(array_ops.expand_dims(x, -1), -1)
 
 
+def _real_gradient(rule):
+    """Marks a rule written for real matrices: a complex input is refused by name rather
+    than given a wrong gradient (the complex rules need conjugates throughout)."""
+    def checked(inputs, outputs, attrs, dy):
+        dtype = inputs[0].dtype
+        if dtype.is_complex:
+            raise NotImplementedError(f"tapeflow's gradient of {rule.__name__[1:-5]} supports "
+                                      f"real dtypes; the input is {dtype.name}.")
+        return rule(inputs, outputs, attrs, dy)
+    checked.__name__ = rule.__name__
+    return checked
+
+
 # -- inverse, determinants ----------------------------------------------------------------
 
 def _inv_kernel(a, adjoint=False):
@@ -95,6 +108,7 @@ def _inv_kernel(a, adjoint=False):
         raise ValueError("Input is not invertible.") from None
 
 
+@_real_gradient
 def _inv_grad(inputs, outputs, attrs, dy):
     # d(A^-1) = -A^-1 dA A^-1; with adjoint the roles of the transposes swap.
     inv, adj = outputs, attrs.get("adjoint", False)
@@ -120,6 +134,7 @@ def _det_kernel(a):
     return np.linalg.det(a).astype(a.dtype)
 
 
+@_real_gradient
 def _det_grad(inputs, outputs, attrs, dy):
     # d det(A) = det(A) tr(A^-1 dA): the gradient is dy * det * A^-T.
     return (_expand2(dy * outputs) * inv(inputs[0], adjoint=True),)
@@ -142,6 +157,7 @@ def _slogdet_kernel(a):
     return sign.astype(a.dtype), logabs.astype(np.abs(a[..., :0, :0]).dtype)
 
 
+@_real_gradient
 def _slogdet_grad(inputs, outputs, attrs, dy):
     # The sign is piecewise constant; log|det A| has gradient A^-T.
     d_logabs = dy[1]
@@ -183,6 +199,7 @@ def _solve_kernel(a, b, adjoint=False):
         raise ValueError("Input matrix is not invertible.") from None
 
 
+@_real_gradient
 def _solve_grad(inputs, outputs, attrs, dy):
     a, x, adj = inputs[0], outputs, attrs.get("adjoint", False)
     db = solve(a, dy, adjoint=not adj)
@@ -228,6 +245,7 @@ def _triangular_solve_kernel(a, b, lower=True, adjoint=False):
         raise ValueError("Input matrix is not invertible.") from None
 
 
+@_real_gradient
 def _triangular_solve_grad(inputs, outputs, attrs, dy):
     a, x = inputs[0], outputs
     lower, adj = attrs.get("lower", True), attrs.get("adjoint", False)
@@ -288,6 +306,7 @@ def _cholesky_kernel(a):
     return out.reshape(a.shape)
 
 
+@_real_gradient
 def _cholesky_grad(inputs, outputs, attrs, dy):
     # With A = L L^T: dA = L^-T Phi(L^T dL) L^-1, Phi taking the lower triangle with
     # the diagonal halved, then symmetrised (the op reads only A's lower triangle,
@@ -339,6 +358,7 @@ def _qr_grad_tall(q, r, dq, dr):
     return grad_a + _right_solve_upper(dq - _mm(q, qdq), r)
 
 
+@_real_gradient
 def _qr_grad(inputs, outputs, attrs, dy):
     a, (q, r) = inputs[0], outputs
     m, n = _dims(a.shape)
@@ -372,6 +392,7 @@ def _eigh_kernel(a, compute_v=True):
     return e.astype(np.abs(a[..., :0, 0]).dtype), v.astype(a.dtype)
 
 
+@_real_gradient
 def _eigh_grad(inputs, outputs, attrs, dy):
     # A = V diag(e) V^T: dA = V (diag(de) + F * (V^T dV)) V^T with F_ij = 1/(e_j - e_i),
     # then folded onto the lower triangle the op reads.
@@ -430,6 +451,7 @@ def _svd_spec(inputs, attrs):
             (TensorShape(batch + [n, n if full else k]), a.dtype)]
 
 
+@_real_gradient
 def _svd_grad(inputs, outputs, attrs, dy):
     """A = U S V^T (reduced, k = min(m, n)):
     dA = U [diag(dS) + (F * (U^T dU - dU^T U)) S + S (F * (V^T dV - dV^T V))] V^T

@@ -243,3 +243,19 @@ def test_integer_input_is_refused():
         tf.linalg.inv(tf.ones([2, 2], tf.int32))
 
 
+
+
+def test_complex_gradient_is_refused_by_name():
+    a = tf.constant(np.eye(2) * (1 + 1j))
+    with tf.GradientTape() as tape:
+        tape.watch(a)
+        y = tf.linalg.inv(a)
+    with pytest.raises(NotImplementedError, match="gradient of inv supports real dtypes"):
+        tape.gradient(y, a)
+
+
+def test_complex_values_match_tf(real_tf, rng):
+    a = (rng.normal(size=(3, 3)) + 1j * rng.normal(size=(3, 3)) + 3 * np.eye(3)).astype(
+        np.complex128)
+    tf_parity.check(lambda m, a: (m.linalg.inv(a), m.linalg.det(a), m.linalg.solve(a, a)),
+                    [a], grads=False, real_tf=real_tf)
