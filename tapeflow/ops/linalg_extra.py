@@ -16,7 +16,17 @@ from tapeflow.framework import dtypes
 from tapeflow.framework.op import OpDef, as_input, execute
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.ops import array_ops, math_ops, reduce_ops
-from tapeflow.ops.linalg_ops import _batch, _dims, _matrix_input, _mm, cholesky, cholesky_solve, svd
+from tapeflow.ops.linalg_ops import (
+    _batch,
+    _dims,
+    _matrix_input,
+    _mm,
+    cholesky,
+    cholesky_solve,
+    diag_part,
+    set_diag,
+    svd,
+)
 
 
 def _lstsq_kernel(a, b):
@@ -53,12 +63,24 @@ def lstsq(matrix, rhs, l2_regularizer=0.0, fast=True, name=None):
     if a.dtype is dtypes.complex128 and l2_regularizer != 0:
         raise NotImplementedError("matrix_solve_ls is currently disabled for complex128 and "
                                   "l2_regularizer != 0 due to poor accuracy.")
-    rows, cols = _dims(a.shape)
-    tall = rows is None or cols is None or rows >= cols
-    gram = _mm(a, a, ta=True) if tall else _mm(a, a, tb=True)
-    size = cols if tall else rows
     reg = math_ops.cast(l2_regularizer, a.dtype)
-    gram = gram + reg * array_ops.eye(size, dtype=a.dtype)
+    rows, cols = _dims(a.shape)
+    if rows is None or cols is None:
+        # Which normal equations to solve is known only when the function runs (as TF).
+        from tapeflow.function import cond
+        dims = array_ops.shape(a)
+        return cond(math_ops.greater_equal(dims[-2], dims[-1]),
+                    lambda: _normal_equations(a, b, reg, True),
+                    lambda: _normal_equations(a, b, reg, False))
+    return _normal_equations(a, b, reg, rows >= cols)
+
+
+def _normal_equations(a, b, reg, tall):
+    """(A^T A + reg I)^-1 A^T b for tall A, A^T (A A^T + reg I)^-1 b for wide A."""
+    gram = _mm(a, a, ta=True) if tall else _mm(a, a, tb=True)
+    # reg is added on the diagonal in place of `+ reg * I`: the size may be known only
+    # when a traced function runs.
+    gram = set_diag(gram, diag_part(gram) + reg)
     chol = cholesky(gram)
     if tall:
         return cholesky_solve(chol, _mm(a, b, ta=True))
@@ -140,9 +162,10 @@ def pinv(a, rcond=None, validate_args=False, name=None):
     """The Moore-Penrose pseudo-inverse, from the SVD (singular values below
     `rcond * max(s)` count as zero; default rcond 10 * max(m, n) * eps)."""
     x = _matrix_input("Svd", a, square=False)
-    rows, cols = _dims(x.shape)
     if rcond is None:
-        rcond = 10.0 * max(rows, cols) * float(np.finfo(x.dtype._np).eps)
+        # max(m, n) from the runtime shape: it may be unknown while tracing.
+        size = math_ops.cast(reduce_ops.reduce_max(array_ops.shape(x)[-2:]), x.dtype)
+        rcond = 10.0 * float(np.finfo(x.dtype._np).eps) * size
     s, u, v = svd(x)
     cutoff = math_ops.cast(rcond, x.dtype) * reduce_ops.reduce_max(s, axis=-1, keepdims=True)
     big = math_ops.greater(s, cutoff)

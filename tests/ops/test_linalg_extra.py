@@ -56,3 +56,14 @@ def test_robust_lstsq_has_no_gradient_as_tf():
         x = tf.linalg.lstsq(a, tf.ones([3, 1], tf.float64), fast=False)
     with pytest.raises(ValueError, match="Gradient not defined for fast=False"):
         tape.gradient(x, a)
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5)], ids=str)
+def test_traced_with_unknown_dims_matches_eager(rng, shape):
+    a, b = rng.normal(size=shape), rng.normal(size=(shape[0], 2))
+    spec = tf.TensorSpec([None, None], tf.float64)
+    traced = tf.function(lambda a, b: (tf.linalg.lstsq(a, b, l2_regularizer=0.1),
+                                       tf.linalg.pinv(a)), input_signature=[spec, spec])
+    for got, want in zip(traced(a, b), (tf.linalg.lstsq(a, b, l2_regularizer=0.1),
+                                        tf.linalg.pinv(a))):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10)

@@ -259,3 +259,18 @@ def test_complex_values_match_tf(real_tf, rng):
         np.complex128)
     tf_parity.check(lambda m, a: (m.linalg.inv(a), m.linalg.det(a), m.linalg.solve(a, a)),
                     [a], grads=False, real_tf=real_tf)
+
+
+@pytest.mark.parametrize("name", ["inv", "det", "slogdet", "solve", "triangular_solve",
+                                  "cholesky", "qr", "eigh", "svd", "diag_part", "set_diag",
+                                  "band_part", "trace", "logdet", "matvec"])
+def test_traced_with_unknown_dims_matches_eager(rng, name):
+    a = _spd(rng, (4, 4))
+    f = {"solve": lambda x: tf.linalg.solve(x, x),
+         "triangular_solve": lambda x: tf.linalg.triangular_solve(x, x),
+         "set_diag": lambda x: tf.linalg.set_diag(x, tf.linalg.diag_part(x) * 2),
+         "band_part": lambda x: tf.linalg.band_part(x, 0, -1),
+         "matvec": lambda x: tf.linalg.matvec(x, x[0])}.get(name, getattr(tf.linalg, name))
+    traced = tf.function(f, input_signature=[tf.TensorSpec([None, None], tf.float64)])
+    for got, want in zip(tf.nest.flatten(traced(a)), tf.nest.flatten(f(tf.constant(a)))):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10)
