@@ -146,3 +146,20 @@ def test_threefry_generator_is_unimplemented_on_cpu():
     g = tf.random.Generator.from_seed(1, alg="threefry")
     with pytest.raises(tf.errors.UnimplementedError, match="ThreeFry"):
         g.normal([2])
+
+
+def test_threads_drawing_from_one_generator_get_distinct_streams():
+    import threading
+    g = tf.random.Generator.from_seed(11)
+    draws = []
+
+    def work():
+        for _ in range(20):
+            draws.append(g.uniform([4]).numpy().tobytes())
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(draws)) == 80
+    np.testing.assert_array_equal(g.state.numpy(), [11 + 80 * 4 * 256, 0, 0])
