@@ -25,6 +25,7 @@ from tapeflow.framework.variables import Variable  # noqa: F401
 from tapeflow.module import Module  # noqa: F401
 from tapeflow import version  # noqa: F401
 from tapeflow.framework.device import DeviceSpec, device  # noqa: F401
+from tapeflow.keras import initializers, losses, metrics, optimizers  # noqa: F401 (tf.optimizers, ... as TF)
 from tapeflow.function import cond, function, print_v2 as print, while_loop  # noqa: F401,A001
 
 # The op functions: every function that declares a top-level name where it is defined

@@ -42,8 +42,8 @@ def list_logical_devices(device_type=None):
 class LogicalDeviceConfiguration(collections.namedtuple(
         "LogicalDeviceConfiguration",
         ["memory_limit", "experimental_priority", "experimental_device_ordinal"])):
-    """One logical device to make from a physical one (`memory_limit` is for GPUs; tapeflow
-    has none, so a CPU's virtual devices only split work and naming, as in TF)."""
+    """One logical device to make from a physical one. `memory_limit` concerns GPUs, which
+    tapeflow has none of: a virtual CPU is a device name that `tf.device` accepts."""
 
     def __new__(cls, memory_limit=None, experimental_priority=None,
                 experimental_device_ordinal=None):

@@ -136,32 +136,39 @@ class Module:
         """Every Module reachable through attributes (not this one), each once."""
         return tuple(self._flatten(predicate=_is_module))
 
-    def _flatten(self, recursive=True, predicate=None, with_path=False):
+    def _flatten(self, recursive=True, predicate=None, attribute_traversal_key=None,
+                 with_path=False, expand_composites=False):
         """The leaves of the attributes matching `predicate` (see the module docstring).
 
-        With `with_path`, yields `(path, leaf)` pairs, the path being the tuple of
-        attribute names and indices/keys that lead to the leaf; leaves reachable by
-        several paths are then reported once per path.
+        Args:
+            recursive: also walk sub-Modules.
+            predicate: keeps the leaves for which it is true (default: all).
+            attribute_traversal_key: sort key of attribute names (default: the names).
+            with_path: yield `(path, leaf)` pairs, the path being the attribute names
+                and indices / keys leading to the leaf; a leaf reachable by several
+                paths is then reported once per path.
+            expand_composites: accepted for TF's signature; tapeflow has no composite
+                tensors to expand.
         """
         return _walk(self, recursive, predicate or (lambda _: True), with_path, (),
-                     {id(self)}, [])
+                     {id(self)}, [], attribute_traversal_key)
 
-    def _module_attributes(self):
+    def _module_attributes(self, key=None):
         """(name, value) pairs the walks visit, in visiting order."""
         d = vars(self)
         ignored = self._TF_MODULE_IGNORED_PROPERTIES
-        return [(k, d[k]) for k in sorted(d) if k not in ignored]
+        return [(k, d[k]) for k in sorted(d, key=key) if k not in ignored]
 
     def _trackable_children(self) -> dict:
         """Attribute name -> value for each attribute holding Variables or Modules.
 
-        Lists, tuples and dicts are returned as they are; a checkpoint walks into
-        them (their items are named by index / key).
+        Every instance attribute counts (private ones too, as TF's tracking does),
+        read directly, not through a subclass's walk order; lists, tuples and dicts
+        are returned as they are, for a checkpoint to walk into (items by index / key).
         """
         out = {}
-        for key, value in self._module_attributes():
-            leaves = nest.flatten(value)
-            if any(_is_variable(x) or _is_module(x) for x in leaves):
+        for key, value in Module._module_attributes(self):
+            if any(_is_variable(x) or _is_module(x) for x in nest.flatten(value)):
                 out[key] = value
         return out
 
@@ -206,7 +213,7 @@ def _leaves_with_paths(value, path):
             yield from _leaves_with_paths(v, path + (i,))
 
 
-def _walk(module, recursive, predicate, with_path, module_path, seen, stack):
+def _walk(module, recursive, predicate, with_path, module_path, seen, stack, key=None):
     """A Module's own attribute leaves first, then each sub-Module met, depth first.
 
     `seen` holds ids already reported (unless paths are wanted); `stack` the ids
@@ -215,8 +222,8 @@ def _walk(module, recursive, predicate, with_path, module_path, seen, stack):
     if id(module) in stack:
         recursive = False
     found = []
-    for key, value in module._module_attributes():
-        for leaf_path, leaf in _leaves_with_paths(value, (key,)):
+    for name, value in module._module_attributes(key):
+        for leaf_path, leaf in _leaves_with_paths(value, (name,)):
             if not with_path:
                 if id(leaf) in seen:
                     continue
@@ -227,5 +234,5 @@ def _walk(module, recursive, predicate, with_path, module_path, seen, stack):
                 found.append((module_path + leaf_path, leaf))
     stack.append(id(module))
     for path, sub in found:
-        yield from _walk(sub, recursive, predicate, with_path, path, seen, stack)
+        yield from _walk(sub, recursive, predicate, with_path, path, seen, stack, key)
     stack.pop()

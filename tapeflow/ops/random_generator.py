@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 import math
 import os
+import threading
 
 import numpy as np
 
@@ -131,13 +132,21 @@ def _state_array(state) -> np.ndarray:
 
 # -- the read-and-skip op -------------------------------------------------------------
 
+_skip_lock = threading.Lock()
+
+
 def _read_and_skip_kernel(state, delta):
-    """The state before the draw; the Variable's counter moves on by 256 blocks a value."""
-    old = state.copy()
-    lo, hi = int(state[0]) & _U64, int(state[1]) & _U64
-    counter = ((hi << 64) | lo) + (int(delta) & _U64) * _BLOCKS_PER_VALUE
-    state[0] = _signed(counter & _U64)
-    state[1] = _signed((counter >> 64) & _U64)
+    """The state before the draw; the Variable's counter moves on by 256 blocks a value.
+
+    Read and update happen under a lock (TF holds the variable's mutex): two threads
+    drawing from one generator never get the same numbers.
+    """
+    with _skip_lock:
+        old = state.copy()
+        lo, hi = int(state[0]) & _U64, int(state[1]) & _U64
+        counter = ((hi << 64) | lo) + (int(delta) & _U64) * _BLOCKS_PER_VALUE
+        state[0] = _signed(counter & _U64)
+        state[1] = _signed((counter >> 64) & _U64)
     return old
 
 

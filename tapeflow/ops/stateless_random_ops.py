@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from tapeflow.framework import dtypes
+from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, convert_to_tensor, execute
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
@@ -57,16 +57,15 @@ def seed_to_state(seed) -> Tensor:
     """The Philox state a stateless op derives from its seed pair (int32 or int64, shape [2])."""
     seed = as_input(seed)
     if seed.dtype not in (dtypes.int32, dtypes.int64):
-        raise errors_invalid(f"Value for attr 'Tseed' of {seed.dtype.name} is not in the list of "
+        raise _invalid(f"Value for attr 'Tseed' of {seed.dtype.name} is not in the list of "
                              "allowed values: int32, int64", "StatelessRandomGetKeyCounter")
     if seed.shape.rank is not None and seed.shape.as_list() not in ([2], [None]):
-        raise errors_invalid(f"seed must have shape [2], not {seed.shape.as_list()}",
+        raise _invalid(f"seed must have shape [2], not {seed.shape.as_list()}",
                              "StatelessRandomGetKeyCounter")
     return execute(_GET_KEY_COUNTER, (seed,))
 
 
-def errors_invalid(message, op_name):
-    from tapeflow.framework import errors
+def _invalid(message, op_name):
     return errors.op_error(op_name, message)
 
 

@@ -172,3 +172,34 @@ def test_module_holding_a_keras_layer_finds_its_weights_in_keras_order():
     assert _names(holder.trainable_variables) == [
         "holder/batch_normalization/gamma:0", "holder/batch_normalization/beta:0"]
     assert holder.submodules == (holder.norm,)
+
+
+def test_flatten_follows_a_custom_attribute_order(real_tf):
+    def names(fw):
+        tree = _make_tree(fw)
+        return [v.name for v in tree._flatten(
+            predicate=lambda x: isinstance(x, fw.Variable),
+            attribute_traversal_key=lambda name: name[::-1])]
+    assert names(tf) == names(real_tf)
+
+
+def _make_containers(fw):
+    import collections
+    Pair = collections.namedtuple("Pair", ["second", "first"])
+
+    class Box(fw.Module):
+        def __init__(self):
+            super().__init__(name="box")
+            self.pair = Pair(fw.Variable(1.0, name="p_second"), fw.Variable(2.0, name="p_first"))
+            self.ordered = collections.OrderedDict(
+                [("z", fw.Variable(3.0, name="od_z")), ("a", fw.Variable(4.0, name="od_a"))])
+            self.nested = [{"k": (fw.Variable(5.0, name="deep"), fw.Module(name="inner"))}]
+            self.label = "not a container"
+            self._private = fw.Variable(7.0, name="private")
+    return Box()
+
+
+def test_namedtuples_ordered_dicts_and_nesting_walk_as_tf(real_tf):
+    ours, theirs = _make_containers(tf), _make_containers(real_tf)
+    assert _names(ours.variables) == _names(theirs.variables)
+    assert _submodule_names(ours) == _submodule_names(theirs) == ["inner"]

@@ -146,3 +146,52 @@ def test_threefry_generator_is_unimplemented_on_cpu():
     g = tf.random.Generator.from_seed(1, alg="threefry")
     with pytest.raises(tf.errors.UnimplementedError, match="ThreeFry"):
         g.normal([2])
+
+
+def test_threads_drawing_from_one_generator_get_distinct_streams():
+    import threading
+    g = tf.random.Generator.from_seed(11)
+    draws = []
+
+    def work():
+        for _ in range(20):
+            draws.append(g.uniform([4]).numpy().tobytes())
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(draws)) == 80
+    np.testing.assert_array_equal(g.state.numpy(), [11 + 80 * 4 * 256, 0, 0])
+
+
+def _first_trace_draws(fw):
+    holder = []
+
+    @fw.function
+    def draw():
+        if not holder:
+            holder.append(fw.random.Generator.from_seed(1))
+        return holder[0].normal([])
+    return [float(draw()), float(draw())]
+
+
+def test_generator_made_on_first_trace_is_kept(real_tf):
+    ours, theirs = _first_trace_draws(tf), _first_trace_draws(real_tf)
+    assert ours == theirs and ours[0] != ours[1]
+
+
+def _traces_per_generator_argument(fw):
+    traces = []
+
+    @fw.function
+    def draw(g):
+        traces.append(1)
+        return g.normal([])
+    draw(fw.random.Generator.from_seed(1))
+    draw(fw.random.Generator.from_seed(2))
+    return len(traces)
+
+
+def test_each_generator_argument_traces_anew(real_tf):
+    assert _traces_per_generator_argument(tf) == _traces_per_generator_argument(real_tf) == 2

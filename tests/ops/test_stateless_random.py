@@ -42,6 +42,8 @@ def test_truncated_normal_equals_tf(real_tf, seed, dtype):
 
 def test_large_normal_draw_equals_tf_everywhere(real_tf):
     # Many values: the C library's log/sin/cos are matched, not just approximated.
+    if _philox._libm()[0] is None:
+        pytest.skip("no C math library to call: values may differ from TF in the last bit")
     _same(tf.random.stateless_normal([65536], seed=[3, 4]).numpy(),
           real_tf.random.stateless_normal([65536], seed=[3, 4]).numpy())
 

@@ -327,13 +327,13 @@ class Layer(Module):
     non_trainable_variables = non_trainable_weights
     variables = weights
 
-    def _module_attributes(self):
+    def _module_attributes(self, key=None):
         # tf.Module walks (submodules, a Module holding this layer) see the weights in
         # Keras's order first; call-time bookkeeping is not part of the layer.
         skip = {"_trainable_weights", "_non_trainable_weights", "_tracked_variables",
                 "_regularized", "_inbound_nodes", "_call_losses"}
         return [("weights", self.weights)] + [
-            kv for kv in super()._module_attributes() if kv[0] not in skip]
+            kv for kv in super()._module_attributes(key) if kv[0] not in skip]
 
     @property
     def losses(self) -> list:
