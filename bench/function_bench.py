@@ -12,8 +12,8 @@ tapeflow and TensorFlow) and once for PyTorch:
 
 Variants: tapeflow function, tapeflow eager, TensorFlow function, TensorFlow eager, PyTorch
 (eager). Each runs in its own subprocess (own thread pools); the parent interleaves them
-block by block, rotating which goes first each round, so a busy machine slows all alike. Reported: the median step time over
-blocks, and ratios from the same run.
+block by block, rotating which goes first each round, so a busy machine slows all alike.
+Reported: the median step time over blocks, and ratios from the same run.
 
     python bench/function_bench.py                    # about 2 minutes on 2 cores
     python bench/function_bench.py --rounds 5 --only mlp
@@ -34,8 +34,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import numpy as np
-import workloads
+import numpy as np  # noqa: E402
+import workloads  # noqa: E402  (found through the sys.path entry above)
 
 VARIANTS = (("tapeflow", True), ("tapeflow", False), ("tensorflow", True),
             ("tensorflow", False), ("pytorch", False))

@@ -54,7 +54,9 @@ def load_fashion_mnist():
     """
     d = fashion_mnist_dir()
     xtr, ytr, xte, yte = (_read_idx(os.path.join(d, f)) for f in FASHION_FILES)
-    prep = lambda x: (x.astype(np.float32) / np.float32(255.0))[..., None]
+
+    def prep(x):
+        return (x.astype(np.float32) / np.float32(255.0))[..., None]
     return (prep(xtr), ytr.astype(np.int64)), (prep(xte), yte.astype(np.int64))
 
 

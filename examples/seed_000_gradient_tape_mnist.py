@@ -28,7 +28,8 @@ except OSError as e:  # tapeflow: MNIST's file is missing here; its loader says 
     (x_train, y_train), (x_test, y_test) = tf.keras.datasets.fashion_mnist.load_data()
 LIMIT = int(os.environ.get("TAPEFLOW_LIMIT", "0"))  # tapeflow: quick-run knob
 if LIMIT:
-    x_train, y_train, x_test, y_test = x_train[:LIMIT], y_train[:LIMIT], x_test[:LIMIT], y_test[:LIMIT]
+    x_train, y_train = x_train[:LIMIT], y_train[:LIMIT]
+    x_test, y_test = x_test[:LIMIT], y_test[:LIMIT]
 x_train, x_test = x_train / 255.0, x_test / 255.0
 
 print((x_train.min(), x_train.max()))
@@ -116,7 +117,7 @@ for epoch in range(EPOCHS):
     for test_images, test_labels in test_ds:
         test_step(test_images, test_labels)
 
-    template = '에포크: {}, 손실: {:.5f}, 정확도: {:.2f}%, 테스트 손실: {:.5f}, 테스트 정확도: {:.2f}%'
+    template = '에포크: {}, 손실: {:.5f}, 정확도: {:.2f}%, 테스트 손실: {:.5f}, 테스트 정확도: {:.2f}%'  # noqa: E501
     print(template.format(epoch+1,
                           train_loss.result(),
                           train_acc.result()*100,

@@ -262,7 +262,7 @@ def train_step(features, labels):
     return loss
 
 
-import time  # imported where the seed imports it
+import time  # noqa: E402  (imported where the seed imports it)
 
 
 def train_model(batch_size=32):
@@ -274,7 +274,8 @@ def train_model(batch_size=32):
             if step % batch_size == batch_size-1:
                 x_batch.append(x)
                 y_batch.append(y)
-                loss = train_step(np.array(x_batch, dtype=np.float32), np.array(y_batch, dtype=np.float32))
+                loss = train_step(np.array(x_batch, dtype=np.float32),
+                                  np.array(y_batch, dtype=np.float32))
                 x_batch = []
                 y_batch = []
         print('Epoch %d: last batch loss = %.4f' % (epoch, float(loss)))  # noqa: UP031

@@ -90,7 +90,7 @@ for epoch in range(EPOCHS):
             report(tf.constant(step), loss)
     for test_images, test_labels in test_ds:
         test_step(test_images, test_labels)
-    template = '에포크: {}, 손실: {:.5f}, 정확도: {:.2f}%, 테스트 손실: {:.5f}, 테스트 정확도: {:.2f}%'
+    template = '에포크: {}, 손실: {:.5f}, 정확도: {:.2f}%, 테스트 손실: {:.5f}, 테스트 정확도: {:.2f}%'  # noqa: E501
     print (template.format(epoch+1,
                            train_loss.result(),
                            train_acc.result()*100,

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Sets up .venv (tapeflow plus its test extras: pytest, TensorFlow for parity checks) and
-# runs the whole test suite. Extra arguments go to pytest.
+# Sets up .venv (tapeflow plus its test extras: pytest, ruff, TensorFlow for parity checks),
+# checks the code with ruff and runs the whole test suite (tests/ and the doctests in
+# tapeflow/, see pyproject.toml). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 ensure_venv test
 # The end-to-end tests train on the real Fashion-MNIST files.
 ensure_dataset
-exec .venv/bin/python -m pytest tests tapeflow "$@"
+.venv/bin/python -m ruff check tapeflow tests bench examples
+exec .venv/bin/python -m pytest "$@"

@@ -38,3 +38,10 @@ newaxis = None
 # Internal subpackages are reached by their module paths (`from tapeflow.ops import
 # math_ops`), not as attributes of the public namespace, which holds TF's names only.
 del autodiff, backend, framework, ops, utils  # noqa: F821
+_INTERNAL = frozenset({"autodiff", "backend", "examples", "framework", "ops", "utils"})
+
+
+def __dir__():
+    # A subpackage imported later (`tapeflow.examples`, the training CLI) becomes an
+    # attribute again; it stays out of the listing of the public namespace.
+    return sorted(name for name in globals() if name not in _INTERNAL)

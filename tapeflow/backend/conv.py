@@ -270,7 +270,8 @@ def _windows(x, ksize, strides, padding, fill):
     win = np.empty((n, oh, ow, c, kh * kw), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            win[..., i * kw + j] = xp[:, i: i + sh * (oh - 1) + 1: sh, j: j + sw * (ow - 1) + 1: sw, :]
+            win[..., i * kw + j] = xp[:, i: i + sh * (oh - 1) + 1: sh,
+                                      j: j + sw * (ow - 1) + 1: sw, :]
     return win
 
 

@@ -64,7 +64,8 @@ def _scratch(dtype, n):
 def _as_grad(grad, var):
     g = np.asarray(grad)
     if g.shape != var.shape:
-        raise ValueError(f"gradient shape {g.shape} does not match the variable's shape {var.shape}")
+        raise ValueError(f"gradient shape {g.shape} does not match the variable's shape "
+                         f"{var.shape}")
     if g.dtype != var.dtype:
         g = g.astype(var.dtype)
     return g

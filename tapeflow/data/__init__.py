@@ -12,13 +12,12 @@
 # The stage modules register what each Dataset method makes (`@stage("batch")`).
 from tapeflow.data import batching, cache, nested, selection, shuffle, sources, transforms  # noqa: F401
 from tapeflow.data import experimental  # noqa: F401
-from tapeflow.data.dataset import AUTOTUNE, Dataset, DatasetIterator  # noqa: F401
+from tapeflow.data.dataset import AUTOTUNE, Dataset  # noqa: F401
+from tapeflow.data.dataset import DatasetIterator as Iterator  # noqa: F401
 from tapeflow.data.dataset import INFINITE as INFINITE_CARDINALITY  # noqa: F401
 from tapeflow.data.dataset import UNKNOWN as UNKNOWN_CARDINALITY  # noqa: F401
 from tapeflow.data.nested import DatasetSpec  # noqa: F401
 from tapeflow.data.options import Options  # noqa: F401
-
-Iterator = DatasetIterator
 
 # The implementation modules are reached by their paths (`from tapeflow.data import
 # batching`), not as attributes of the public tf.data namespace.

@@ -105,14 +105,30 @@ def add_dispatcher(dispatcher) -> None:
     _DISPATCHERS.append(dispatcher)
 
 
-def dispatch(fn, args, kwargs, error):
-    """Offers `fn(*args, **kwargs)` to the dispatchers; re-raises `error` if none takes it."""
-    symbol = api_names(fn)[0]
+def dispatch(fn, args, kwargs, error, symbol=None):
+    """Offers `fn(*args, **kwargs)` (named `symbol`, by default `fn`'s canonical name)
+    to the dispatchers; re-raises `error` if none takes it."""
+    symbol = symbol or api_names(fn)[0]
     for dispatcher in _DISPATCHERS:
         out = dispatcher(symbol, fn, args, kwargs)
         if out is not NotImplemented:
             return out
     raise error
+
+
+def public_operator(fn, symbol):
+    """`fn` bound as an operator of a class whose instances never hold a deferred value
+    themselves (Variable): a call with such a value on the other side (`variable + x`
+    with `x` a Keras tensor) is offered to the dispatchers as `symbol`."""
+    def operator(*args):
+        try:
+            return fn(*args)
+        except NoValueError as e:
+            if _depth[0]:
+                raise           # inside a public function: its wrapper takes the call
+            return dispatch(fn, args, {}, e, symbol)
+    operator.__name__ = getattr(fn, "__name__", "operator")
+    return operator
 
 
 def public_function(fn):

@@ -174,7 +174,8 @@ def _stand_in(x, size):
         return x._value
     shape = x.shape
     if shape.rank is None:
-        raise errors.InvalidArgumentError(f"cannot infer shapes from an input of unknown rank: {x!r}")
+        raise errors.InvalidArgumentError(
+            f"cannot infer shapes from an input of unknown rank: {x!r}")
     dims = tuple(size if d is None else d for d in shape.as_list())
     np_dtype = x.dtype._np
     fill = 1 if np_dtype.kind in "fc" else 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.framework import dtypes
+from tapeflow.framework.api_export import public_operator
 from tapeflow.framework.tensor_shape import TensorShape
 
 
@@ -307,10 +308,17 @@ operators: dict = {}        # '__add__' -> the function bound on Tensor
 
 
 def override_operator(name: str, fn) -> None:
-    """Binds a Python operator (e.g. '__add__') on Tensor and Variable."""
+    """Binds a Python operator (e.g. '__add__') on Tensor and Variable.
+
+    Tensor gets `fn` itself (its subclasses with deferred values, Keras tensors, bind
+    their own); Variable a version that offers a call on a deferred right-hand side
+    (`variable * keras_tensor`) to the dispatchers under the operator's TF name.
+    """
     operators[name] = fn
+    symbol = OPERATOR_NAMES.get(name)
     for cls in _OPERATOR_CLASSES:
-        setattr(cls, name, fn)
+        bound = fn if cls is Tensor or symbol is None else public_operator(fn, symbol)
+        setattr(cls, name, bound)
 
 
 def is_tensor(x) -> bool:

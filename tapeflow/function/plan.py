@@ -131,6 +131,9 @@ def _attr_args(attrs, env, k):
     return args
 
 
+_dead_files: list = []      # linecache names of collected plans, dropped at the next compile
+
+
 class Plan:
     """A graph compiled for execution.
 
@@ -269,7 +272,11 @@ class Plan:
         lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
         source = "\n".join(lines) + "\n"
         filename = f"<tapeflow plan {self.name} {id(self):x}>"
-        # Registered with linecache so tracebacks show the generated line.
+        # Registered with linecache so tracebacks show the generated line. Entries of dead
+        # plans are dropped here, not in __del__: a plan collected while linecache walks its
+        # cache (checkcache, run by pdb and doctest) would make that walk fail.
+        while _dead_files:
+            linecache.cache.pop(_dead_files.pop(), None)
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         code = compile(source, filename, "exec")
         exec(code, env)  # noqa: S102 - our own generated source
@@ -277,7 +284,7 @@ class Plan:
         return source, env["plan"]
 
     def __del__(self):
-        linecache.cache.pop(getattr(self, "_filename", None), None)
+        _dead_files.append(getattr(self, "_filename", None))
 
     # -- running -----------------------------------------------------------------------
     def run(self, *arrays):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import weakref
 
+from tapeflow.framework import api_export
+from tapeflow.framework.api_export import tf_export
 from tapeflow.ops import math_ops, nn_ops, reduce_ops
 
 # Outputs of softmax/sigmoid activations -> the logits they came from, as Keras 3 keeps
@@ -34,10 +36,12 @@ def logits_of(output, kind):
     return None
 
 
+@tf_export("keras.activations.linear")
 def linear(x):
     return x
 
 
+@tf_export("keras.activations.relu")
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return nn_ops.relu(x)
@@ -45,63 +49,75 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     return y if max_value is None else math_ops.minimum(y, max_value)
 
 
+@tf_export("keras.activations.softmax")
 def softmax(x, axis=-1):
     out = nn_ops.softmax(x, axis=axis)
     return _remember_logits(out, x, "softmax") if axis in (-1, x.shape.rank - 1) else out
 
 
+@tf_export("keras.activations.log_softmax")
 def log_softmax(x, axis=-1):
     return nn_ops.log_softmax(x, axis=axis)
 
 
+@tf_export("keras.activations.sigmoid")
 def sigmoid(x):
     return _remember_logits(math_ops.sigmoid(x), x, "sigmoid")
 
 
+@tf_export("keras.activations.tanh")
 def tanh(x):
     return math_ops.tanh(x)
 
 
+@tf_export("keras.activations.softplus")
 def softplus(x):
     return math_ops.softplus(x)
 
 
+@tf_export("keras.activations.softsign")
 def softsign(x):
     return x / (math_ops.abs(x) + 1)
 
 
+@tf_export("keras.activations.elu")
 def elu(x, alpha=1.0):
     y = nn_ops.elu(x)
     return y if alpha == 1.0 else math_ops.where(x > 0, y, alpha * y)
 
 
+@tf_export("keras.activations.selu")
 def selu(x):
     return nn_ops.selu(x)
 
 
+@tf_export("keras.activations.gelu")
 def gelu(x, approximate=False):
     return nn_ops.gelu(x, approximate=approximate)
 
 
+@tf_export("keras.activations.silu", "keras.activations.swish")
 def swish(x):
     return nn_ops.silu(x)
 
 
-silu = swish
 
-
+@tf_export("keras.activations.leaky_relu")
 def leaky_relu(x, negative_slope=0.2):
     return nn_ops.leaky_relu(x, alpha=negative_slope)
 
 
+@tf_export("keras.activations.relu6")
 def relu6(x):
     return nn_ops.relu6(x)
 
 
+@tf_export("keras.activations.exponential")
 def exponential(x):
     return math_ops.exp(x)
 
 
+@tf_export("keras.activations.hard_sigmoid")
 def hard_sigmoid(x):
     return math_ops.clip_by_value(x * (1.0 / 6.0) + 0.5, 0.0, 1.0)
 
@@ -150,3 +166,9 @@ def deserialize(name, custom_objects=None):
     if custom_objects and name in custom_objects:
         return custom_objects[name]
     return get(name)
+
+
+# The module is the public keras.activations namespace: its functions, as declared above,
+# through their public wrappers (an activation applied to a Keras tensor becomes a layer).
+# The registry above keeps the plain functions, which layers call.
+globals().update(api_export.namespace("keras.activations"))

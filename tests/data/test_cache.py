@@ -19,8 +19,10 @@ def _counting_generator(calls, values):
 
 def test_file_cache_is_written_once_and_read_by_a_new_pipeline(tmp_path):
     calls = []
-    make = lambda: D.from_generator(_counting_generator(calls, [1, 2, 3]),
-                                    output_signature=tf.TensorSpec([], tf.int32))
+
+    def make():
+        return D.from_generator(_counting_generator(calls, [1, 2, 3]),
+                                output_signature=tf.TensorSpec([], tf.int32))
     path = str(tmp_path / "c")
     assert [int(v) for v in make().cache(path)] == [1, 2, 3]
     assert os.path.exists(path + cache_mod.SUFFIX) and len(calls) == 1

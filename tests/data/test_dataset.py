@@ -139,7 +139,8 @@ def test_map_passes_tuple_components_as_arguments_and_gets_tensors():
     def f(x, y):
         seen.append((isinstance(x, tf.Tensor) and isinstance(y, tf.Tensor), x._is_symbolic))
         return x * 2, tf.cast(y, tf.float32)
-    ds = D.from_tensor_slices((np.arange(3), np.arange(3))).map(f, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = D.from_tensor_slices((np.arange(3), np.arange(3))).map(
+        f, num_parallel_calls=tf.data.AUTOTUNE)
     assert ds.element_spec == (tf.TensorSpec([], tf.int64), tf.TensorSpec([], tf.float32))
     assert [(int(a), float(b)) for a, b in ds] == [(0, 0.0), (2, 1.0), (4, 2.0)]
     assert all(ok for ok, _ in seen)
@@ -278,6 +279,12 @@ PIPELINES = {
 }
 
 
+def _flat_element(e):
+    if isinstance(e, dict):
+        return list(e.values())
+    return list(e) if isinstance(e, tuple) else [e]
+
+
 @pytest.mark.parametrize("name", sorted(PIPELINES))
 def test_pipelines_match_tensorflow(name, real_tf):
     x = np.arange(20, dtype=np.float32).reshape(10, 2)
@@ -288,8 +295,7 @@ def test_pipelines_match_tensorflow(name, real_tf):
     a, b = _np(ours), _np(theirs)
     assert len(a) == len(b)
     for ea, eb in zip(a, b):
-        flat_a = list(ea.values()) if isinstance(ea, dict) else list(ea) if isinstance(ea, tuple) else [ea]
-        flat_b = list(eb.values()) if isinstance(eb, dict) else list(eb) if isinstance(eb, tuple) else [eb]
+        flat_a, flat_b = _flat_element(ea), _flat_element(eb)
         for va, vb in zip(flat_a, flat_b):
             va = va if not isinstance(va, tuple) else np.array(va)
             vb = vb if not isinstance(vb, tuple) else np.array(vb)

@@ -9,8 +9,8 @@ BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "bench")
 sys.path.insert(0, BENCH)
 
-import compare
-import workloads
+import compare  # noqa: E402  (found through the sys.path entry above)
+import workloads  # noqa: E402
 
 
 def test_tapeflow_and_pytorch_start_from_the_same_network():

@@ -11,8 +11,8 @@ EXAMPLES = os.path.join(ROOT, "examples")
 
 
 def run_example(name, timeout=600, **env):
-    proc = subprocess.run([sys.executable, os.path.join(EXAMPLES, name)], capture_output=True, check=False,
-                          text=True, timeout=timeout, cwd=ROOT,
+    proc = subprocess.run([sys.executable, os.path.join(EXAMPLES, name)], capture_output=True,
+                          check=False, text=True, timeout=timeout, cwd=ROOT,
                           env=dict(os.environ, **{k: str(v) for k, v in env.items()}))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc.stdout, proc.stderr

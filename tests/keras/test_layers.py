@@ -259,7 +259,8 @@ def test_embedding_gradient_numeric_vs_analytic():
     emb = L.Embedding(5, 3)
     emb(np.array([0]))
     ids = np.array([[1, 4], [1, 0]])
-    check_gradients(lambda table: tf.gather(table, ids), [emb.embeddings.numpy().astype(np.float64)])
+    check_gradients(lambda table: tf.gather(table, ids),
+                    [emb.embeddings.numpy().astype(np.float64)])
 
 
 @pytest.mark.parametrize("name", ["Concatenate", "Add", "Subtract", "Multiply", "Average",

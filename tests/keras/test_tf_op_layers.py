@@ -294,3 +294,14 @@ def test_operators_inside_a_public_function_belong_to_its_layer():
     out = tf.math.divide_no_nan(inp, inp - 1.0)          # computes with `/` and `*` inside
     names = [layer.name for layer in keras.Model(inp, out).layers[1:]]
     assert names == ["tf.math.subtract", "tf.math.divide_no_nan"]
+
+
+def test_keras_activations_and_variable_operators_on_keras_tensors_are_layers():
+    inp = keras.Input((3,))
+    scale = tf.Variable([1.0, 2.0, 3.0])
+    out = scale * tf.keras.activations.relu(inp)
+    model = keras.Model(inp, out)
+    assert [layer.name for layer in model.layers[1:]] == ["tf.keras.activations.relu",
+                                                          "tf.math.multiply"]
+    np.testing.assert_allclose(model(np.array([[-1.0, 1.0, 2.0]], np.float32)).numpy(),
+                               [[0.0, 2.0, 6.0]])

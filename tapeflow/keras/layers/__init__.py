@@ -60,3 +60,8 @@ from tapeflow.keras.layers.recurrent import (  # noqa: F401
     SimpleRNN,
     TimeDistributed,
 )
+
+# The implementation modules are reached by their paths (`from tapeflow.keras.layers import
+# core`), not as attributes of the public keras.layers namespace.
+del base, conv, core, input_layer, masking, merge, node, normalization  # noqa: F821
+del preprocessing, recurrent, tf_op_layer, weight_args  # noqa: F821

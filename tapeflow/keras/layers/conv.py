@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.framework.op import execute
-from tapeflow.keras import activations, constraints, initializers, regularizers
+from tapeflow.keras import activations
+from tapeflow.keras.layers.weight_args import set_weight_args, weight_config, weight_kwargs
 from tapeflow.keras.layers.base import InputSpec, Layer
-from tapeflow.keras.layers.core import _ser_init
 from tapeflow.ops import array_ops, conv_ops, math_ops, reduce_ops
 
 
@@ -82,12 +82,7 @@ class Conv2D(Layer):
         self.dilation_rate = _tuple2(dilation_rate, "dilation_rate")
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_args(self, locals(), "kernel", "bias")
         self.input_spec = InputSpec(ndim=4)
 
     def build(self, input_shape):
@@ -96,12 +91,8 @@ class Conv2D(Layer):
             raise ValueError(f'Conv2D layer "{self.name}": the channel dimension of the inputs '
                              f"must be known; received input shape {input_shape}")
         self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = (self.add_weight("bias", (self.filters,), initializer=self.bias_initializer,
-                                     regularizer=self.bias_regularizer,
-                                     constraint=self.bias_constraint)
+                                      **weight_kwargs(self, "kernel"))
+        self.bias = (self.add_weight("bias", (self.filters,), **weight_kwargs(self, "bias"))
                      if self.use_bias else None)
         self.input_spec = InputSpec(ndim=4, axes={-1: channels})
 
@@ -118,12 +109,7 @@ class Conv2D(Layer):
                 "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": list(self.dilation_rate),
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _ser_init(self.kernel_initializer),
-                "bias_initializer": _ser_init(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **weight_config(self, "kernel", "bias")}
 
 
 Convolution2D = Conv2D

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tapeflow.keras import activations, constraints, initializers, regularizers
+from tapeflow.keras import activations, initializers, regularizers
+from tapeflow.keras.layers.weight_args import set_weight_args, weight_config, weight_kwargs
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.ops import array_ops, dropout_ops, math_ops, nn_ops
 
@@ -46,12 +47,7 @@ class Dense(Layer):
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_args(self, locals(), "kernel", "bias")
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
@@ -60,12 +56,8 @@ class Dense(Layer):
             raise ValueError(f'Dense layer "{self.name}": the last dimension of the inputs must '
                              f"be known; received input shape {input_shape}")
         self.kernel = self.add_weight("kernel", (last, self.units),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = (self.add_weight("bias", (self.units,), initializer=self.bias_initializer,
-                                     regularizer=self.bias_regularizer,
-                                     constraint=self.bias_constraint)
+                                      **weight_kwargs(self, "kernel"))
+        self.bias = (self.add_weight("bias", (self.units,), **weight_kwargs(self, "bias"))
                      if self.use_bias else None)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: last})
 
@@ -88,12 +80,7 @@ class Dense(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _ser_init(self.kernel_initializer),
-                "bias_initializer": _ser_init(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **weight_config(self, "kernel", "bias")}
 
 
 class Activation(Layer):

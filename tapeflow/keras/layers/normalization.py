@@ -14,9 +14,8 @@ the moving statistics. They are non-trainable weights.
 """
 from __future__ import annotations
 
-from tapeflow.keras import constraints, initializers, regularizers
+from tapeflow.keras.layers.weight_args import set_weight_args, weight_config, weight_kwargs
 from tapeflow.keras.layers.base import Layer
-from tapeflow.keras.layers.core import _ser_init
 from tapeflow.ops import array_ops, math_ops, nn_ops, reduce_ops
 
 
@@ -50,18 +49,11 @@ class BatchNormalization(Layer):
         if renorm:
             raise NotImplementedError("BatchNormalization(renorm=True) is not supported")
         super().__init__(**kwargs)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        set_weight_args(self, locals(), "beta", "gamma", "moving_mean", "moving_variance")
         self.axis = axis
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
         self.center, self.scale = center, scale
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
-        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
 
     def build(self, input_shape):
         rank = input_shape.rank
@@ -70,20 +62,14 @@ class BatchNormalization(Layer):
         if any(d is None for d in shape):
             raise ValueError(f'BatchNormalization layer "{self.name}": axis {self.axis} of the '
                              f"input must have a known size; received input shape {input_shape}")
-        self.gamma = (self.add_weight("gamma", shape, initializer=self.gamma_initializer,
-                                      regularizer=self.gamma_regularizer,
-                                      constraint=self.gamma_constraint)
+        self.gamma = (self.add_weight("gamma", shape, **weight_kwargs(self, "gamma"))
                       if self.scale else None)
-        self.beta = (self.add_weight("beta", shape, initializer=self.beta_initializer,
-                                     regularizer=self.beta_regularizer,
-                                     constraint=self.beta_constraint)
+        self.beta = (self.add_weight("beta", shape, **weight_kwargs(self, "beta"))
                      if self.center else None)
-        self.moving_mean = self.add_weight("moving_mean", shape,
-                                           initializer=self.moving_mean_initializer,
-                                           trainable=False)
-        self.moving_variance = self.add_weight("moving_variance", shape,
-                                               initializer=self.moving_variance_initializer,
-                                               trainable=False)
+        self.moving_mean = self.add_weight("moving_mean", shape, trainable=False,
+                                           **weight_kwargs(self, "moving_mean"))
+        self.moving_variance = self.add_weight("moving_variance", shape, trainable=False,
+                                               **weight_kwargs(self, "moving_variance"))
         self._reduce_axes = [a for a in range(rank) if a not in axes]
         # Parameters broadcast against the input: (C,) for the last axis, else reshaped.
         self._param_shape = None if axes == [rank - 1] else [
@@ -109,10 +95,7 @@ class BatchNormalization(Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "momentum": self.momentum,
                 "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
-                "beta_initializer": _ser_init(self.beta_initializer),
-                "gamma_initializer": _ser_init(self.gamma_initializer),
-                "moving_mean_initializer": _ser_init(self.moving_mean_initializer),
-                "moving_variance_initializer": _ser_init(self.moving_variance_initializer)}
+                **weight_config(self, "beta", "gamma", "moving_mean", "moving_variance")}
 
 
 class LayerNormalization(Layer):
@@ -127,27 +110,18 @@ class LayerNormalization(Layer):
         if rms_scaling:
             raise NotImplementedError("LayerNormalization(rms_scaling=True) is not supported")
         super().__init__(**kwargs)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        set_weight_args(self, locals(), "beta", "gamma")
         self.axis = axis
         self.epsilon = float(epsilon)
         self.center, self.scale = center, scale
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
 
     def build(self, input_shape):
         rank = input_shape.rank
         self._axes = _axes(self.axis, rank)
         shape = tuple(input_shape[a] for a in self._axes)
-        self.gamma = (self.add_weight("gamma", shape, initializer=self.gamma_initializer,
-                                      regularizer=self.gamma_regularizer,
-                                      constraint=self.gamma_constraint)
+        self.gamma = (self.add_weight("gamma", shape, **weight_kwargs(self, "gamma"))
                       if self.scale else None)
-        self.beta = (self.add_weight("beta", shape, initializer=self.beta_initializer,
-                                     regularizer=self.beta_regularizer,
-                                     constraint=self.beta_constraint)
+        self.beta = (self.add_weight("beta", shape, **weight_kwargs(self, "beta"))
                      if self.center else None)
         self._param_shape = None if self._axes == list(range(rank - len(shape), rank)) else [
             input_shape[a] if a in self._axes else 1 for a in range(rank)]
@@ -162,7 +136,5 @@ class LayerNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale,
-                "beta_initializer": _ser_init(self.beta_initializer),
-                "gamma_initializer": _ser_init(self.gamma_initializer)}
+                "center": self.center, "scale": self.scale, **weight_config(self, "beta", "gamma")}
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tapeflow.keras import activations, initializers, regularizers
+from tapeflow.keras import activations, initializers
+from tapeflow.keras.layers.weight_args import set_weight_args, weight_config, weight_kwargs
 from tapeflow.keras.layers.base import InputSpec, Layer
-from tapeflow.keras.layers.core import _ser_init
 from tapeflow.ops import array_ops, math_ops
 
 
@@ -47,12 +47,7 @@ class _RNN(Layer):
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
+        set_weight_args(self, locals(), "kernel", "recurrent", "bias")
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.go_backwards = go_backwards
@@ -64,14 +59,12 @@ class _RNN(Layer):
     def build(self, input_shape):
         n = self._gates * self.units
         self.kernel = self.add_weight("kernel", (input_shape[-1], n),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      **weight_kwargs(self, "kernel"))
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, n),
-                                                initializer=self.recurrent_initializer,
-                                                regularizer=self.recurrent_regularizer)
-        self.bias = self.add_weight("bias", self._bias_shape(),
-                                    initializer=self._bias_init(),
-                                    regularizer=self.bias_regularizer) if self.use_bias else None
+                                                **weight_kwargs(self, "recurrent"))
+        self.bias = self.add_weight("bias", self._bias_shape(), **{
+            **weight_kwargs(self, "bias"), "initializer": self._bias_init()}) \
+            if self.use_bias else None
         self.input_spec = InputSpec(ndim=3, axes={-1: input_shape[-1]})
 
     def _bias_init(self):
@@ -131,12 +124,7 @@ class _RNN(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _ser_init(self.kernel_initializer),
-                "recurrent_initializer": _ser_init(self.recurrent_initializer),
-                "bias_initializer": _ser_init(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                **weight_config(self, "kernel", "recurrent", "bias"),
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
                 "go_backwards": self.go_backwards}
 

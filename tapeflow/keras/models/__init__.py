@@ -17,3 +17,8 @@ def clone_model(model, input_tensors=None, clone_function=None):
     """A new model with the same architecture (and layer names) and fresh weights."""
     from tapeflow.keras.saving import deserialize_layer, serialize_layer
     return deserialize_layer(serialize_layer(model))
+
+
+# The implementation modules are reached by their paths (`from tapeflow.keras.models import
+# training`), not as attributes of the public keras.models namespace.
+del compile_utils, data_adapter, functional, model, sequential, summary, training  # noqa: F821

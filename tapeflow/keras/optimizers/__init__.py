@@ -39,3 +39,8 @@ class _Namespace:
 
 
 legacy = experimental = _Namespace
+
+
+# The implementation modules are reached by their paths, not as attributes of the public
+# keras.optimizers namespace (`schedules` is public).
+del algorithms, base  # noqa: F821
