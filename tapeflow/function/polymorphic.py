@@ -60,11 +60,15 @@ class Function:
         reduce_retracing: generalise shapes (unknown dims) rather than trace
             once per shape. `experimental_relax_shapes` is its older name.
         jit_compile: accepted for compatibility; plans are always compiled.
+        autograph: convert Python `if`/`while`/`for` on tensors (and the user
+            functions called) into graph control flow before tracing.
     """
 
     def __init__(self, python_function, name=None, input_signature=None,
-                 reduce_retracing=False, jit_compile=None, _instance_ref=None):
+                 reduce_retracing=False, jit_compile=None, _instance_ref=None, autograph=True):
         self._python_function = python_function
+        self._autograph = bool(autograph)
+        self._converted = None
         self._name = name or getattr(python_function, "__name__", type(python_function).__name__)
         self._input_signature = (None if input_signature is None
                                  else sig_mod.check_signature(input_signature))
@@ -111,17 +115,27 @@ class Function:
             except TypeError:            # not weak-referenceable: hold it
                 ref = _StrongRef(instance)
             bound = Function(self._python_function, self._name, self._input_signature,
-                             self._reduce_retracing, self._jit_compile, _instance_ref=ref)
+                             self._reduce_retracing, self._jit_compile, _instance_ref=ref,
+                             autograph=self._autograph)
             try:
                 self._bound[instance] = bound
             except TypeError:
                 self._bound_by_id[id(instance)] = bound
         return bound
 
+    def _target(self):
+        """The Python function to run: converted by AutoGraph unless that is off."""
+        if not self._autograph or RUN_EAGERLY:
+            return self._python_function
+        if self._converted is None:
+            from tapeflow.function.autograph import convert
+            self._converted = convert(self._python_function)
+        return self._converted
+
     def _call_python(self, *args, **kwargs):
         if self._instance_ref is not None:
-            return self._python_function(self._instance_ref(), *args, **kwargs)
-        return self._python_function(*args, **kwargs)
+            return self._target()(self._instance_ref(), *args, **kwargs)
+        return self._target()(*args, **kwargs)
 
     # -- calling ------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
@@ -244,6 +258,7 @@ def function(func=None, input_signature=None, autograph=True, jit_compile=None,
             raise TypeError(f"tf.function expects a Python callable; got {f!r} of type "
                             f"{type(f).__name__}.")
         return Function(f, name=name, input_signature=input_signature,
-                        reduce_retracing=relax, jit_compile=jit_compile or experimental_compile)
+                        reduce_retracing=relax, jit_compile=jit_compile or experimental_compile,
+                        autograph=autograph)
 
     return decorate if func is None else decorate(func)

@@ -189,7 +189,7 @@ def test_variables_read_and_assigned_in_program_order():
 
 
 def test_symbolic_tensor_as_bool_is_a_clear_error():
-    @tf.function
+    @tf.function(autograph=False)
     def f(x):
         if x > 0:
             return x
