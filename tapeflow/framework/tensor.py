@@ -218,10 +218,11 @@ class SymbolicTensor(Tensor):
         return f"{op}:{self.index}"
 
     def numpy(self):
-        raise NotImplementedError(
-            "Cannot call .numpy() on a symbolic Tensor: it has no value while the function "
-            "is being traced. Compute with tapeflow ops inside tf.function, or call "
-            ".numpy() on the function's results.")
+        # TF's graph tensors have no `numpy` attribute: the same AttributeError.
+        raise AttributeError(
+            "'SymbolicTensor' object has no attribute 'numpy': a tensor inside a tf.function "
+            "has no value while the function is traced. Compute with tapeflow ops inside "
+            "the function, or call .numpy() on its results.")
 
     def __array__(self, dtype=None, copy=None):
         raise NotImplementedError(

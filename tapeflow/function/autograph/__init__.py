@@ -23,8 +23,13 @@ Python values keep Python's meaning.
 import types as _types
 
 from tapeflow.function.autograph.api import (  # noqa: F401
-    convert, do_not_convert, set_verbosity, to_code, to_graph)
-from tapeflow.function.autograph.loops import set_loop_options  # noqa: F401
+    convert,
+    do_not_convert,
+    set_verbosity,
+    to_code,
+    to_graph,
+)
+from tapeflow.function.autograph.loops import set_loop_options
 
 experimental = _types.SimpleNamespace(do_not_convert=do_not_convert,
                                       set_loop_options=set_loop_options)

@@ -75,9 +75,19 @@ def _not(flag):
 
 def _locate(node, origin):
     """Gives a generated node the first line of `origin` (tracebacks show that line)."""
+    if not hasattr(origin, "lineno"):
+        return node
     node.lineno = node.end_lineno = origin.lineno
     node.col_offset = origin.col_offset
     node.end_col_offset = origin.col_offset + 1
+    return node
+
+
+def _filled(node, origin):
+    """`node` with `origin`'s location on every part that has none (generated expressions)."""
+    for child in ast.walk(node):
+        if not hasattr(child, "lineno") and "lineno" in child._attributes:
+            ast.copy_location(child, origin)
     return node
 
 
@@ -402,17 +412,17 @@ class _ControlFlow(ast.NodeTransformer):
         result = node.values[-1]
         for value in reversed(node.values[:-1]):
             result = _call(fn, _thunk(value), _thunk(result))
-        return _locate(result, node)
+        return _filled(result, node)
 
     def visit_UnaryOp(self, node):
         self.generic_visit(node)
         if isinstance(node.op, ast.Not):
-            return ast.copy_location(_call(_ag("not_"), node.operand), node)
+            return _filled(_call(_ag("not_"), node.operand), node)
         return node
 
     def visit_IfExp(self, node):
         self.generic_visit(node)
-        return ast.copy_location(
+        return _filled(
             _call(_ag("if_exp"), node.test, _thunk(node.body), _thunk(node.orelse)), node)
 
     def visit_Call(self, node):
@@ -430,7 +440,7 @@ class _ControlFlow(ast.NodeTransformer):
         args = ast.Tuple(elts=node.args, ctx=ast.Load())
         kw = ast.Dict(keys=[_const(k.arg) if k.arg else None for k in node.keywords],
                       values=[k.value for k in node.keywords])
-        return ast.copy_location(_call(_ag("converted_call"), func, args, kw), node)
+        return _filled(_call(_ag("converted_call"), func, args, kw), node)
 
 
 def _thunk(expr):
