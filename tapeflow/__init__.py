@@ -22,6 +22,7 @@ from tapeflow.framework.tensor_spec import TensorSpec  # noqa: F401
 from tapeflow.framework.variables import Variable  # noqa: F401
 from tapeflow.function import cond, function, print_v2 as print, while_loop  # noqa: F401,A001
 from tapeflow.function import autograph  # noqa: F401
+from tapeflow.function.tensor_array import TensorArray  # noqa: F401
 from tapeflow.ops.array_ops import (  # noqa: F401
     boolean_mask, broadcast_to, concat, constant, expand_dims, eye, fill, gather, gather_nd,
     identity, linspace, one_hot, ones, ones_like, pad, range, rank, reshape, reverse, shape,

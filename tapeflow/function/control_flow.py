@@ -448,7 +448,7 @@ def _build_while(cb, bb, flat, shapes):
 
     def rule(inputs, outputs, attrs, dy):
         from tapeflow.function.while_grad import while_grad
-        return while_grad(loop, inputs, dy)
+        return while_grad(loop, inputs, dy, outputs)
 
     op = OpDef("While", kernel, rule, num_outputs=n, shape_fn=lambda i, a: loop.specs,
                stateful=loop.stateful)

@@ -60,7 +60,7 @@ class LoopVars:
             if n == ops.RETVAL and ops.is_undefined(v):
                 raise ops.user_error(NotImplementedError, _RETURN_IN_LOOP)
             if ops.is_undefined(v) or getattr(v, "_is_variable", False) or \
-                    not ops._convertible(v):
+                    not ops._convertible(v) or _needs_shape(v):
                 self.kind.append("keep")
                 self.slices.append(None)
                 continue
@@ -139,10 +139,15 @@ def _check_leaf(name, entry, shape, x):
             "invariants.")
 
 
+def _needs_shape(v) -> bool:
+    return hasattr(v, "_ag_needs_shape") and v._ag_needs_shape()
+
+
 def _fill_undefined(body_fn, names, values, live):
-    """Zeros for variables first assigned in the loop and read after it (one trial trace)."""
+    """Zeros for variables first assigned in the loop and read after it, and element
+    shapes for empty TensorArrays, from one trial trace of the body."""
     todo = [k for k, (n, v) in enumerate(zip(names, values))
-            if ops.is_undefined(v) and n in live and n != ops.RETVAL]
+            if (ops.is_undefined(v) and n in live and n != ops.RETVAL) or _needs_shape(v)]
     if not todo:
         return values
     from tapeflow.function.control_flow import Branch
@@ -153,6 +158,11 @@ def _fill_undefined(body_fn, names, values, live):
     values = list(values)
     for k in todo:
         got = trial.structure[k]
+        if _needs_shape(values[k]):
+            if hasattr(got, "_ag_flatten") and got.element_shape.is_fully_defined():
+                values[k] = values[k]._new(items=values[k]._items,
+                                           element_shape=got.element_shape)
+            continue
         if ops.is_undefined(got) or not ops._convertible(got):
             continue
         t = got if isinstance(got, Tensor) else convert_to_tensor(got)
