@@ -77,7 +77,7 @@ def py_function(func, inp, Tout, name=None):
         _results_as_arrays("py_function", [o._value for o in outs], douts)
         return _pack(outs, single)
     op = _py_function_op(func, douts)
-    outs = execute(op, tuple(inputs)) if douts else execute(op, tuple(inputs))
+    outs = execute(op, tuple(inputs))
     outs = list(outs) if isinstance(outs, tuple) else [outs]
     return _pack(outs[:len(douts)], single)
 
