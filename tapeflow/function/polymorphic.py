@@ -180,6 +180,7 @@ class Function:
         concrete = trace(lambda *vals: binder.call(call_python, names, list(vals)), sym, {},
                          self._name, first_trace=self._tracing_count == 0, arg_names=names)
         self._tracing_count += 1
+        self._note_params(concrete, names, sym)
         self._traces.append((spec_key, concrete))
         self._warn_if_retracing(names, key)
         self._last_key = key
@@ -204,8 +205,32 @@ class Function:
             concrete = trace(self._call_python, list(self._input_signature), {}, self._name,
                              first_trace=self._tracing_count == 0, arg_names=self._binder.names)
             self._tracing_count += 1
+            self._note_params(concrete, self._binder.names, list(self._input_signature))
             self._cache[None] = concrete
         return concrete
+
+    def _note_params(self, concrete, names, values):
+        """(name, kind, spec or value) per parameter, for the printed signatures."""
+        sig = self._binder.signature
+        kinds = {p.name: p.kind.name for p in sig.parameters.values()} if sig else {}
+        concrete._params = [(n, kinds.get(n, "POSITIONAL_OR_KEYWORD"), v)
+                            for n, v in zip(names, values)]
+
+    def pretty_printed_concrete_signatures(self, verbose=True):
+        """Every traced signature as text, in trace order (TF's format).
+
+        Example:
+            >>> import tapeflow as tf
+            >>> f = tf.function(lambda x: x + 1)
+            >>> _ = f(tf.constant(1))
+            >>> print(f.pretty_printed_concrete_signatures(verbose=False))
+            (x: TensorSpec(shape=(), dtype=tf.int32, name=None)) -> TensorSpec(shape=(), dtype=tf.int32, name=None)
+        """
+        concretes = [c for _, c in self._traces]
+        if None in self._cache:
+            concretes.insert(0, self._cache[None])
+        sep = "\n\n" if verbose else "\n"
+        return sep.join(c.pretty_printed_signature(verbose) for c in concretes)
 
     def get_concrete_function(self, *args, **kwargs):
         """The ConcreteFunction for these arguments (TensorSpecs or tensors), tracing if needed.

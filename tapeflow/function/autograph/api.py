@@ -75,10 +75,11 @@ def is_user_code(f) -> bool:
     """Whether `f` is a Python function written by the user (not tapeflow's or a library's)."""
     if not isinstance(f, types.FunctionType) or getattr(f, _NOT_CONVERTED, False):
         return False
-    module = (getattr(f, "__module__", None) or "").split(".")[0]
-    if module in _LIBRARY_MODULES:
-        return False
     code = f.__code__
+    module = (getattr(f, "__module__", None) or "").split(".")[0]
+    # Code typed at a prompt or in a doctest is the user's, whatever module runs it.
+    if module in _LIBRARY_MODULES and not code.co_filename.startswith("<"):
+        return False
     if code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE |
                         inspect.CO_ASYNC_GENERATOR):
         return False
