@@ -59,7 +59,8 @@ def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True,
     if state.graph is None:
         results = [fn(nest.pack_sequence_as(elems, [x[i] for x in flat])) for i in range(n)]
         return _stack_results(results, flat, signature)
-    return _traced_map(fn, elems, flat, n, row, signature)
+    from tapeflow.function.autograph import convert
+    return _traced_map(convert(fn), elems, flat, n, row, signature)
 
 
 def _cast_to(x, dtype):

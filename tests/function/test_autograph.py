@@ -460,3 +460,134 @@ def test_numpy_inside_a_function_is_an_attribute_error():
 
         with pytest.raises(AttributeError, match="object has no attribute 'numpy'"):
             f(fw.constant(1.0))
+
+
+# -- more constructs -------------------------------------------------------------------------
+
+def test_branches_with_only_side_effects_still_run(capfd):
+    v = tf.Variable(0.0)
+
+    @tf.function
+    def f(n):
+        for i in tf.range(1, n + 1):
+            if i % 3 == 0:
+                tf.print("fizz")
+            elif i % 2 == 0:
+                v.assign_add(1.0)
+            else:
+                tf.print(i)
+
+    f(tf.constant(6))
+    assert capfd.readouterr().err.splitlines() == ["1", "fizz", "5", "fizz"]
+    assert float(v) == 2.0
+
+
+def test_variable_first_set_inside_a_loop_is_usable_after_it():
+    def make(tf):
+        @tf.function
+        def f(x, n):
+            for i in tf.range(n):
+                last = x * tf.cast(i, tf.float32)
+            return last
+        return f
+
+    check(make, [(2.0, 4)], grad=True)
+
+
+def test_set_loop_options_allows_a_growing_loop_variable():
+    def make(tf):
+        @tf.function
+        def f(x, n):
+            s = tf.zeros([0])
+            for i in tf.range(n):
+                tf.autograph.experimental.set_loop_options(
+                    shape_invariants=[(s, tf.TensorShape([None]))])
+                s = tf.concat([s, [x * tf.cast(i, tf.float32)]], 0)
+            return s
+        return f
+
+    values, _, _ = check(make, [(1.5, 4)])
+    np.testing.assert_allclose(values[0], [0.0, 1.5, 3.0, 4.5])
+
+
+def test_nested_function_with_nonlocal_state_is_converted():
+    def make(tf):
+        @tf.function
+        def f(x):
+            count = 0
+
+            def bump(y):
+                nonlocal count
+                count += 1
+                if y > 0:
+                    y = y * 2.0
+                return y
+
+            return bump(bump(x)) + float(count)
+        return f
+
+    check(make, [(1.0,), (-1.0,)], grad=True)
+
+
+def test_super_call_in_a_converted_method():
+    class Base:
+        def scale(self, x):
+            return x * 2.0
+
+    class Child(Base):
+        @tf.function
+        def scale(self, x):
+            if x > 0:
+                x = super().scale(x)
+            return x
+
+    assert float(Child().scale(tf.constant(3.0))) == 6.0
+    assert float(Child().scale(tf.constant(-3.0))) == -3.0
+
+
+def test_dataset_loop_with_break():
+    def make(tf):
+        @tf.function
+        def f(ds):
+            s = tf.constant(0, tf.int64)
+            for v in ds:
+                if v > 3:
+                    break
+                s += v
+            return s
+        return f
+
+    for fw in [tf] + ([real_tf] if real_tf else []):
+        assert int(make(fw)(fw.data.Dataset.range(10))) == 6
+
+
+def test_callable_objects_defined_by_the_user_are_converted():
+    class Clamp:
+        def __call__(self, x):
+            if x > 1.0:
+                x = x * 0.0 + 1.0
+            return x
+
+    clamp = Clamp()
+
+    @tf.function
+    def f(x):
+        return clamp(x) + 1.0
+
+    assert float(f(tf.constant(5.0))) == 2.0
+    assert float(f(tf.constant(0.5))) == 1.5
+
+
+def test_map_fn_function_is_converted_inside_a_function():
+    def make(tf):
+        def relu_row(r):
+            if tf.reduce_sum(r) > 0:
+                r = r * 2.0
+            return r
+
+        @tf.function
+        def f(x):
+            return tf.map_fn(relu_row, x)
+        return f
+
+    check(make, [(np.array([[1.0, 2.0], [-3.0, 1.0]], np.float32),)], grad=True)

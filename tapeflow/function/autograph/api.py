@@ -142,7 +142,7 @@ def convert(f):
         hit = None
     if hit is not None:
         return hit
-    if not is_user_code(f):
+    if not is_user_code(f) or "ag__" in f.__code__.co_freevars:     # (already converted)
         return f
     converted = _convert_code(f)
     if converted is None:
@@ -175,6 +175,9 @@ def converted_call(f, args, kwargs):
         return f(*args, **kwargs)
     if type(f) is types.FunctionType:
         return convert(f)(*args, **kwargs)
+    call = type(f).__dict__.get("__call__") if not isinstance(f, type) else None
+    if isinstance(call, types.FunctionType) and is_user_code(call):   # a user callable object
+        return convert(call)(f, *args, **kwargs)
     if f is len and args and operators.is_symbolic(args[0]):
         return _len(args[0])
     if f is range and any(operators.is_symbolic(a) for a in args):

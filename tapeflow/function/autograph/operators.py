@@ -182,7 +182,11 @@ def if_stmt(test, body, orelse, values, names, live):
             t_leaves += entry[2]
             f_leaves += entry[3]
     if not t_leaves:
-        return tuple(entry[1] for entry in plan)
+        if not (tb.stateful() or fb.stateful()):
+            return tuple(entry[1] for entry in plan)
+        # Branches run only for their side effects (tf.print, assign): the If op
+        # still needs an output to exist in the graph.
+        t_leaves, f_leaves = [convert_to_tensor(0)], [convert_to_tensor(0)]
     tb.set_outputs(t_leaves)
     fb.set_outputs(f_leaves)
     outs = iter(cond_outputs(pred, tb, fb))
