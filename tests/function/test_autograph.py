@@ -591,3 +591,18 @@ def test_map_fn_function_is_converted_inside_a_function():
         return f
 
     check(make, [(np.array([[1.0, 2.0], [-3.0, 1.0]], np.float32),)], grad=True)
+
+
+def test_loop_target_keeps_its_last_value_after_the_loop():
+    def make(tf):
+        @tf.function
+        def f(x, n):
+            for i in tf.range(n):
+                x = x + 1.0
+            for k in range(3):
+                x = x * 2.0
+            return x + tf.cast(i, tf.float32) + float(k)
+        return f
+
+    values, _, _ = check(make, [(0.5, 3)], grad=True)
+    assert float(values[0]) == (0.5 + 3) * 8 + 2 + 2

@@ -175,7 +175,8 @@ def converted_call(f, args, kwargs):
         return f(*args, **kwargs)
     if type(f) is types.FunctionType:
         return convert(f)(*args, **kwargs)
-    call = type(f).__dict__.get("__call__") if not isinstance(f, type) else None
+    call = None if isinstance(f, type) else next(
+        (c.__dict__["__call__"] for c in type(f).__mro__ if "__call__" in c.__dict__), None)
     if isinstance(call, types.FunctionType) and is_user_code(call):   # a user callable object
         return convert(call)(f, *args, **kwargs)
     if f is len and args and operators.is_symbolic(args[0]):

@@ -387,7 +387,9 @@ class _ControlFlow(ast.NodeTransformer):
         self.count += 1
         k = self.count
         targets = set(assigned_names([ast.Assign(targets=[node.target], value=_const(0))]))
-        names = [n for n in assigned_names(node.body) if n not in targets]
+        # The loop's target is a loop variable only when read after the loop (its last value).
+        kept = set(self._live_after(live_node, sorted(targets)))
+        names = sorted((set(assigned_names(node.body)) - targets) | kept)
         live = self._live_after(live_node, names)
         item = f"{PREFIX}item_{k}"
         unpack = ast.Assign(targets=[node.target], value=_name(item))
