@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.framework import errors
-from tapeflow.framework.op import NO_GRADIENT, OpDef, execute
+from tapeflow.framework.op import OpDef, execute
 from tapeflow.framework.tensor_shape import TensorShape
 
 
@@ -50,14 +50,15 @@ def _padded_stack(arrays, rank):
 
 
 def _history_op(loop):
-    """Runs the loop keeping each iteration's variables: `[iterations, ...]` per variable,
-    then, for variables of varying shape, each iteration's shape (stacks are padded)."""
+    """Runs the loop keeping each iteration's variables: the count, `[iterations, ...]` per
+    variable, for variables of varying shape each iteration's shape (stacks are padded),
+    and the final values. Differentiable (second derivatives of loops need it)."""
     n = loop.n
     varying = _varying(loop)
 
     def kernel(*args):
         history = []
-        loop.run(args, history)
+        finals = loop.run(args, history)
         count = np.int32(len(history))
         stacks, shapes = [], []
         for k in range(n):
@@ -72,7 +73,7 @@ def _history_op(loop):
             if k in varying:
                 shapes.append(np.array([r.shape for r in rows], np.int32).reshape(
                     len(rows), a.ndim))
-        return (count, *stacks, *shapes)
+        return (count, *stacks, *shapes, *[np.asarray(f) for f in finals])
 
     def shape_fn(inputs, attrs):
         from tapeflow.framework import dtypes
@@ -81,9 +82,17 @@ def _history_op(loop):
             out.append((TensorShape([None]).concatenate(s), d))
         for k in varying:
             out.append((TensorShape([None, loop.specs[k][0].rank]), dtypes.int32))
-        return out
+        return out + list(loop.specs)
 
-    return OpDef("WhileHistory", kernel, NO_GRADIENT, num_outputs=n + 1 + len(varying),
+    def rule(inputs, outputs, attrs, dy):
+        dys = list(dy)
+        inject = dys[1:n + 1]
+        finals = dys[1 + n + len(varying):]
+        if all(d is None for d in inject + finals):
+            return (None,) * len(inputs)
+        return while_grad(loop, inputs, tuple(finals), inject=inject)
+
+    return OpDef("WhileHistory", kernel, rule, num_outputs=2 * n + 1 + len(varying),
                  shape_fn=shape_fn)
 
 
@@ -121,8 +130,13 @@ _PAD_BLOCK = OpDef(
     shape_fn=lambda i, a: [(i[1].shape, i[0].dtype)])
 
 
-def while_grad(loop, inputs, dy, outputs=None):
-    """Gradients for the While op's inputs: loop variables, captures, Variables."""
+def while_grad(loop, inputs, dy, outputs=None, inject=None):
+    """Gradients for the While op's inputs: loop variables, captures, Variables.
+
+    `dy` holds the gradients of the final loop variables; `inject`, when given, those
+    of each iteration's variables (the WhileHistory stacks), added as the reverse loop
+    passes them.
+    """
     from tapeflow.autodiff.tape import GradientTape
     from tapeflow.function.control_flow import replay, while_loop
     from tapeflow.ops import array_ops
@@ -147,7 +161,15 @@ def while_grad(loop, inputs, dy, outputs=None):
     hist = execute(_history_op(loop), tuple(inputs))
     count, stacks = hist[0], hist[1:n + 1]
     varying = _varying(loop)
-    shape_hist = dict(zip(varying, hist[n + 1:]))
+    shape_hist = dict(zip(varying, hist[n + 1:n + 1 + len(varying)]))
+    final = list(hist[n + 1 + len(varying):])
+    inject = inject or [None] * n
+
+    def row(stack, k, i):
+        x = array_ops.gather(stack, i)
+        if k in shape_hist:
+            x = execute(_TAKE_BLOCK, (x, array_ops.gather(shape_hist[k], i)))
+        return x
     bb = loop.bb
     body_inputs = bb.params + [bb.graph.capture(c) for c in loop.captures]
     nf, nc = len(float_idx), len(cap_idx)
@@ -157,19 +179,17 @@ def while_grad(loop, inputs, dy, outputs=None):
 
     def back_body(i, *rest):
         ds, accs = rest[:nf], rest[nf:]
-        xs = [array_ops.gather(stacks[k], i) for k in range(n)]
-        for k, shapes in shape_hist.items():
-            xs[k] = execute(_TAKE_BLOCK, (xs[k], array_ops.gather(shapes, i)))
+        xs = [row(stacks[k], k, i) for k in range(n)]
         sources = [xs[k] for k in float_idx] + [caps[j] for j in cap_idx] + variables
         with GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(sources)
             outs = replay(bb.graph, body_inputs, xs + caps, bb.outputs)
         grads = tape.gradient([outs[k] for k in float_idx], sources, output_gradients=list(ds),
                               unconnected_gradients="zero")
-        return [i - 1] + list(grads[:nf]) + [a + g for a, g in zip(accs, grads[nf:])]
+        d_xs = [g if inject[k] is None else g + row(inject[k], k, i)
+                for k, g in zip(float_idx, grads[:nf])]
+        return [i - 1] + d_xs + [a + g for a, g in zip(accs, grads[nf:])]
 
-    final = init if outputs is None else list(outputs) if isinstance(outputs, (list, tuple)) \
-        else [outputs]
     d_init = [dys[k] if dys[k] is not None else array_ops.zeros_like(final[k])
               for k in float_idx]
     acc_init = [array_ops.zeros_like(caps[j]) for j in cap_idx] + \
