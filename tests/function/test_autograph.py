@@ -606,3 +606,29 @@ def test_loop_target_keeps_its_last_value_after_the_loop():
 
     values, _, _ = check(make, [(0.5, 3)], grad=True)
     assert float(values[0]) == (0.5 + 3) * 8 + 2 + 2
+
+
+def test_dataset_loop_relaxes_a_loop_variable_shape_as_tf_data_does():
+    def make(tf):
+        @tf.function
+        def total(ds):
+            loss = tf.constant(0)
+            for x, y in ds:
+                loss += tf.abs(y - x)
+            return loss
+        return total
+
+    for fw in [tf] + ([real_tf] if real_tf else []):
+        ds = fw.data.Dataset.from_generator(lambda: [(1, 3), (5, 2)], (fw.int32, fw.int32))
+        assert int(make(fw)(ds)) == 5
+
+
+def test_next_on_a_dataset_iterator_takes_an_element_per_call(capfd):
+    for fw in [tf] + ([real_tf] if real_tf else []):
+        @fw.function
+        def take(it):
+            return next(it) * 10
+
+        it = iter(fw.data.Dataset.from_tensor_slices([1, 2, 3]))
+        assert [int(take(it)) for _ in range(3)] == [10, 20, 30]
+        assert take.experimental_get_tracing_count() == 1

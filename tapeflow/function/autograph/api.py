@@ -168,6 +168,13 @@ def converted_call(f, args, kwargs):
     from tapeflow.function.polymorphic import Function
     if isinstance(f, Function):
         return f(*args, **kwargs)
+    if type(f) is types.MethodType and f.__name__ == "get_next" and \
+            _is_dataset_iterator(f.__self__):
+        f, args = next, (f.__self__,)
+    if f is next and args and _is_dataset_iterator(args[0]):
+        from tapeflow.framework.context import state
+        if state.graph is not None:
+            return loops.iterator_next(args[0])
     if type(f) is types.MethodType and isinstance(f.__func__, types.FunctionType):
         target = convert(f.__func__)
         if target is not f.__func__:
@@ -185,6 +192,11 @@ def converted_call(f, args, kwargs):
         from tapeflow.ops.array_ops import range as tf_range
         return tf_range(*args)
     return f(*args, **kwargs)
+
+
+def _is_dataset_iterator(x) -> bool:
+    from tapeflow.data.dataset import DatasetIterator
+    return isinstance(x, DatasetIterator)
 
 
 def _len(x):

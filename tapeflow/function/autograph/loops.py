@@ -56,6 +56,7 @@ class LoopVars:
         invariants = {id(v): TensorShape(s) if not isinstance(s, TensorShape) else s
                       for v, s in ((opts or {}).get("shape_invariants") or [])}
         self.flat, self.shapes, self.slices = [], [], []
+        self.observed = None        # a list: record body shapes instead of checking them
         for n, v in zip(names, values):
             if n == ops.RETVAL and ops.is_undefined(v):
                 raise ops.user_error(NotImplementedError, _RETURN_IN_LOOP)
@@ -119,7 +120,11 @@ class LoopVars:
                         else self._leaf(n, x)
                 elif getattr(x, "_is_variable", False):
                     x = x.read_value()
-                _check_leaf(n, entry, shape, x)
+                if self.observed is not None:
+                    _check_leaf(n, entry, x.shape, x)       # dtype only
+                    self.observed.append(x.shape)
+                else:
+                    _check_leaf(n, entry, shape, x)
                 out.append(x)
         return out
 
@@ -288,8 +293,18 @@ def _dataset_for(dataset, extra_test, body, values, names, live):
 
     lv = LoopVars(names, values, live, None)
     n_e, n_v = len(elems), len(lv.flat)
-    bb = cf.Branch(lambda *a: lv.check(packed_body(a[:n_e], lv.rebuild(a[n_e:]))),
-                   elems + lv.flat, "for_dataset_body", elem_shapes + lv.shapes)
+    # As tf.data's reduce: a loop variable whose shape changes is relaxed to the shape
+    # both fit (the body is traced again with it).
+    for _ in range(3):
+        lv.observed = []
+        bb = cf.Branch(lambda *a: lv.check(packed_body(a[:n_e], lv.rebuild(a[n_e:]))),
+                       elems + lv.flat, "for_dataset_body", elem_shapes + lv.shapes)
+        relaxed = [s.most_specific_compatible_shape(o) for s, o in zip(lv.shapes,
+                                                                       lv.observed)]
+        lv.observed = None
+        if relaxed == lv.shapes:
+            break
+        lv.shapes = relaxed
     branches = [bb]
     tb = None
     if extra_test is not None:
@@ -349,3 +364,25 @@ def _dataset_side_effects(dataset, bb, b_plan, captures, variables):
                stateful=True)
     execute(op, (*captures, *variables))
     return ()
+
+
+# -- next(iterator) over a dataset -----------------------------------------------------------
+
+def iterator_next(iterator, default=None):
+    """`next(it)` on a dataset iterator inside a trace: an op taking the next element
+    each time the function runs (TF's IteratorGetNext), not once while tracing."""
+    from tapeflow.framework import errors
+    specs = nest.flatten(iterator.element_spec)
+
+    def kernel():
+        with init_scope():
+            flat = next(iterator._it, None)
+        if flat is None:
+            raise errors.OutOfRangeError(None, None, "End of sequence")
+        return flat[0] if len(flat) == 1 else tuple(flat)
+
+    op = OpDef("IteratorGetNext", kernel, None, num_outputs=len(specs),
+               shape_fn=lambda i, a: [(s.shape, s.dtype) for s in specs], stateful=True)
+    outs = execute(op, ())
+    outs = list(outs) if isinstance(outs, tuple) else [outs]
+    return nest.pack_sequence_as(iterator.element_spec, outs)
