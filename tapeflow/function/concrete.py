@@ -82,7 +82,7 @@ def trace(python_function, args, kwargs, name, first_trace=True, arg_names=None)
             f"'{graph.created_variables[0].name}') while being traced again for new "
             "arguments; create them once (e.g. in __init__ or guarded by `if self.v is None`).")
     return ConcreteFunction(graph, placeholders, result, name,
-                            input_signature=_spec_structure(args, kwargs))
+                            input_signature=_spec_structure(args, kwargs, names if arg_names else None))
 
 
 def _leaf_names(args, kwargs, arg_names):
@@ -97,8 +97,15 @@ def _leaf_names(args, kwargs, arg_names):
     return out
 
 
-def _spec_structure(args, kwargs):
-    return tuple(args), dict(kwargs)
+def _spec_structure(args, kwargs, names):
+    """(args, kwargs) with each unnamed TensorSpec named after its parameter, as TF shows."""
+    if names is None:
+        return tuple(args), dict(kwargs)
+    flat = nest.flatten((list(args), kwargs))
+    named = [TensorSpec(x.shape, x.dtype, n) if isinstance(x, TensorSpec) and x.name is None
+             else x for x, n in zip(flat, names)]
+    a, k = nest.pack_sequence_as((list(args), kwargs), named)
+    return tuple(a), dict(k)
 
 
 def _output_leaf(x, graph, name):
@@ -217,8 +224,12 @@ class ConcreteFunction:
         lines += caps or ["  None"]
         return "\n".join(lines)
 
+    def __str__(self):
+        return "ConcreteFunction " + self.pretty_printed_signature()
+
     def __repr__(self):
-        return f"<ConcreteFunction {self.name} inputs={[str(p.shape) for p in self.inputs]}>"
+        return f"<ConcreteFunction {self.pretty_printed_signature(verbose=False)} at " \
+            f"0x{id(self):X}>"
 
 
 def _output_spec(x):
