@@ -71,3 +71,24 @@ def test_graph_as_default_collects_ops():
         tf.sin(x)
     assert tf.executing_eagerly()
     assert [op.type for op in g.get_operations()] == ["Placeholder", "Sin"]
+
+
+def _relu_texts(fw):
+    @fw.function
+    def relu(x):
+        return fw.maximum(0.0, x)
+
+    relu(fw.constant([3.0, -3.0]))
+    relu([1, -1])
+    concrete = relu.get_concrete_function(fw.constant(1.0))
+    return (relu.pretty_printed_concrete_signatures(), str(concrete),
+            repr(concrete.structured_input_signature))
+
+
+def test_python_list_arguments_and_concrete_function_text_match_tf():
+    ours = _relu_texts(tf)
+    assert "x (POSITIONAL_OR_KEYWORD): List[Literal[1], Literal[-1]]" in ours[0]
+    assert ours[1].startswith("ConcreteFunction Input Parameters:")
+    assert "name='x'" in ours[2]
+    if real_tf is not None:
+        assert ours == _relu_texts(real_tf)
