@@ -632,3 +632,22 @@ def test_next_on_a_dataset_iterator_takes_an_element_per_call(capfd):
         it = iter(fw.data.Dataset.from_tensor_slices([1, 2, 3]))
         assert [int(take(it)) for _ in range(3)] == [10, 20, 30]
         assert take.experimental_get_tracing_count() == 1
+
+
+_TRACED_BRANCHES = 0
+
+
+def test_global_names_assigned_in_converted_branches_stay_global():
+    @tf.function
+    def f(x):
+        global _TRACED_BRANCHES
+        if x > 0:
+            _TRACED_BRANCHES += 1
+            y = x
+        else:
+            _TRACED_BRANCHES += 10
+            y = -x
+        return y
+
+    assert float(f(tf.constant(-2.0))) == 2.0
+    assert _TRACED_BRANCHES == 11          # each branch was traced once

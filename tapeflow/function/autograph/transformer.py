@@ -307,8 +307,9 @@ class _LoopJumps(ast.NodeTransformer):
 class _ControlFlow(ast.NodeTransformer):
     """Rewrites if/while/for (innermost first) and and/or/not/calls into `ag__` calls."""
 
-    def __init__(self, loads, has_class_cell, first_arg):
+    def __init__(self, loads, has_class_cell, first_arg, globals_=()):
         self.loads = loads            # Name loads in the whole function (for liveness)
+        self.globals = set(globals_)  # names the function declares `global`
         self.count = 0
         self.has_class_cell = has_class_cell
         self.first_arg = first_arg
@@ -317,6 +318,17 @@ class _ControlFlow(ast.NodeTransformer):
         """Names read somewhere outside `node` (a conservative liveness estimate)."""
         inner = _loads(node)
         return [n for n in names if self.loads[n] > inner[n] or n in (DO_RETURN, RETVAL)]
+
+    def _split(self, names):
+        """(local names, global names): globals are declared in each generated function."""
+        return ([n for n in names if n not in self.globals],
+                [n for n in names if n in self.globals])
+
+    def _def(self, name, params, body, declared):
+        node = _def(name, params, body)
+        if declared:
+            node.body.insert(0, ast.Global(names=list(declared)))
+        return node
 
     def _state(self, names):
         return _call(_ag("get_vars"), _call(_name("locals")), _str_tuple(names))
@@ -336,11 +348,11 @@ class _ControlFlow(ast.NodeTransformer):
         self.generic_visit(node)
         self.count += 1
         k = self.count
-        names = assigned_names(node.body + node.orelse)
+        names, declared = self._split(assigned_names(node.body + node.orelse))
         live = self._live_after(live_node, names)
         ret = [ast.Return(value=_tuple(names))]
-        body = _def(f"{PREFIX}if_true_{k}", names, node.body + ret)
-        orelse = _def(f"{PREFIX}if_false_{k}", names, node.orelse + ret)
+        body = self._def(f"{PREFIX}if_true_{k}", names, node.body + ret, declared)
+        orelse = self._def(f"{PREFIX}if_false_{k}", names, node.orelse + ret, declared)
         call = _call(_ag("if_stmt"), node.test, _name(body.name), _name(orelse.name),
                      self._state(names), _str_tuple(names), _str_tuple(live))
         return _located([body, orelse, self._result(names, call, node)], node)
@@ -368,11 +380,11 @@ class _ControlFlow(ast.NodeTransformer):
         self.generic_visit(node)
         self.count += 1
         k = self.count
-        names = assigned_names(node.body)
+        names, declared = self._split(assigned_names(node.body))
         live = self._live_after(live_node, names)
         test = _def(f"{PREFIX}while_test_{k}", names, [ast.Return(value=node.test)])
-        body = _def(f"{PREFIX}while_body_{k}", names,
-                    node.body + [ast.Return(value=_tuple(names))])
+        body = self._def(f"{PREFIX}while_body_{k}", names,
+                         node.body + [ast.Return(value=_tuple(names))], declared)
         call = _call(_ag("while_stmt"), _name(test.name), _name(body.name), self._state(names),
                      _str_tuple(names), _str_tuple(live), opts)
         return _located([test, body, self._result(names, call, node)], node)
@@ -389,12 +401,12 @@ class _ControlFlow(ast.NodeTransformer):
         targets = set(assigned_names([ast.Assign(targets=[node.target], value=_const(0))]))
         # The loop's target is a loop variable only when read after the loop (its last value).
         kept = set(self._live_after(live_node, sorted(targets)))
-        names = sorted((set(assigned_names(node.body)) - targets) | kept)
+        names, declared = self._split(sorted((set(assigned_names(node.body)) - targets) | kept))
         live = self._live_after(live_node, names)
         item = f"{PREFIX}item_{k}"
         unpack = ast.Assign(targets=[node.target], value=_name(item))
-        body = _def(f"{PREFIX}for_body_{k}", [item] + names,
-                    [unpack] + node.body + [ast.Return(value=_tuple(names))])
+        body = self._def(f"{PREFIX}for_body_{k}", [item] + names,
+                         [unpack] + node.body + [ast.Return(value=_tuple(names))], declared)
         defs = [body]
         flag = getattr(node, "_ag_break", None)
         extra = _const(None)
@@ -457,6 +469,7 @@ def convert_function(fdef, has_class_cell=False):
     loads = _loads(fdef)
     args = fdef.args.posonlyargs + fdef.args.args
     first = args[0].arg if args else None
-    _ControlFlow(loads, has_class_cell, first).visit(fdef)
+    declared = {n for s in _walk_scope(fdef) if isinstance(s, ast.Global) for n in s.names}
+    _ControlFlow(loads, has_class_cell, first, declared).visit(fdef)
     del fdef._ag_root
     return fdef
