@@ -27,6 +27,11 @@ from tapeflow import version  # noqa: F401
 from tapeflow.framework.device import DeviceSpec, device  # noqa: F401
 from tapeflow.keras import initializers, losses, metrics, optimizers  # noqa: F401 (tf.optimizers, ... as TF)
 from tapeflow.function import cond, function, print_v2 as print, while_loop  # noqa: F401,A001
+from tapeflow.function import autograph  # noqa: F401
+from tapeflow.function.tensor_array import TensorArray  # noqa: F401
+from tapeflow.function.map_fn import map_fn, vectorized_map  # noqa: F401
+from tapeflow.function.py_func import group, numpy_function, py_function  # noqa: F401
+from tapeflow.function.graph_inspect import Graph  # noqa: F401
 
 # The op functions: every function that declares a top-level name where it is defined
 # (`@tf_export("math.add", "add")`, see framework/api_export.py).

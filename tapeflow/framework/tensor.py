@@ -227,10 +227,11 @@ class SymbolicTensor(Tensor):
         return f"{op}:{self.index}"
 
     def numpy(self):
-        raise NotImplementedError(
-            "Cannot call .numpy() on a symbolic Tensor: it has no value while the function "
-            "is being traced. Compute with tapeflow ops inside tf.function, or call "
-            ".numpy() on the function's results.")
+        # TF's graph tensors have no `numpy` attribute: the same AttributeError.
+        raise AttributeError(
+            "'SymbolicTensor' object has no attribute 'numpy': a tensor inside a tf.function "
+            "has no value while the function is traced. Compute with tapeflow ops inside "
+            "the function, or call .numpy() on its results.")
 
     def __array__(self, dtype=None, copy=None):
         raise NotImplementedError(
@@ -243,8 +244,8 @@ class SymbolicTensor(Tensor):
         raise TypeError(
             f"Using a symbolic `tf.Tensor` as a Python `bool` is not allowed{where}: the "
             f"tensor {self.name} (shape={self._shape}, dtype={self._dtype.name}) has no value "
-            "until the function runs, and tapeflow does not convert Python `if`/`while` "
-            "(AutoGraph). Use tf.cond(pred, true_fn, false_fn) or tf.where for "
+            "until the function runs, and AutoGraph did not convert this code (autograph=False, "
+            "do_not_convert, or code outside the converted function). Use tf.cond(pred, true_fn, false_fn) or tf.where for "
             "tensor-valued conditions, tf.while_loop for loops, or pass the condition as a "
             "Python value (the function then traces once per value).")
 

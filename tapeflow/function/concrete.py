@@ -20,10 +20,10 @@ import numpy as np
 
 from tapeflow.framework import errors
 from tapeflow.framework.context import state
-from tapeflow.framework.graph import FuncGraph
 from tapeflow.framework.op import convert_to_tensor
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_spec import TensorSpec
+from tapeflow.function.graph_inspect import Graph
 from tapeflow.function.plan import Plan
 from tapeflow.utils import nest
 
@@ -53,7 +53,7 @@ def trace(python_function, args, kwargs, name, first_trace=True, arg_names=None)
         arg_names: the parameter name of each positional argument; placeholders are
             named after them ('images:0', nested ones 'images_1:0', ...) as in TF.
     """
-    graph = FuncGraph(name, track_variables=True, fold_shapes=True, name_nodes=True)
+    graph = Graph(name, track_variables=True, fold_shapes=True, name_nodes=True)
     names = _leaf_names(args, kwargs, arg_names)
     flat = nest.flatten((list(args), kwargs))
     placeholders = []
@@ -82,7 +82,7 @@ def trace(python_function, args, kwargs, name, first_trace=True, arg_names=None)
             f"'{graph.created_variables[0].name}') while being traced again for new "
             "arguments; create them once (e.g. in __init__ or guarded by `if self.v is None`).")
     return ConcreteFunction(graph, placeholders, result, name,
-                            input_signature=_spec_structure(args, kwargs))
+                            input_signature=_spec_structure(args, kwargs, names if arg_names else None))
 
 
 def _leaf_names(args, kwargs, arg_names):
@@ -97,8 +97,15 @@ def _leaf_names(args, kwargs, arg_names):
     return out
 
 
-def _spec_structure(args, kwargs):
-    return tuple(args), dict(kwargs)
+def _spec_structure(args, kwargs, names):
+    """(args, kwargs) with each unnamed TensorSpec named after its parameter, as TF shows."""
+    if names is None:
+        return tuple(args), dict(kwargs)
+    flat = nest.flatten((list(args), kwargs))
+    named = [TensorSpec(x.shape, x.dtype, n) if isinstance(x, TensorSpec) and x.name is None
+             else x for x, n in zip(flat, names)]
+    a, k = nest.pack_sequence_as((list(args), kwargs), named)
+    return tuple(a), dict(k)
 
 
 def _output_leaf(x, graph, name):
@@ -186,5 +193,62 @@ class ConcreteFunction:
         outs = self.plan.run(*[t._value for t in tensors])
         return self._pack([Tensor(v) for v in outs])
 
+    # -- signatures, as TF prints them -------------------------------------------------------
+    def pretty_printed_signature(self, verbose=True):
+        """The inputs (TensorSpecs and Python literals), output type and captures as text.
+
+        Example:
+            >>> import tapeflow as tf
+            >>> f = tf.function(lambda x, k=2: x * k)
+            >>> print(f.get_concrete_function(tf.TensorSpec([], tf.float32))
+            ...       .pretty_printed_signature(verbose=False))
+            (x: TensorSpec(shape=(), dtype=tf.float32, name=None), k: Literal[2]) -> TensorSpec(shape=(), dtype=tf.float32, name=None)
+        """
+        params = getattr(self, "_params", None) or [
+            (f"args_{i}", "POSITIONAL_OR_KEYWORD", v)
+            for i, v in enumerate((self.structured_input_signature or ((), {}))[0])]
+        output = _type_text(nest.map_structure(_output_spec, self.structured_outputs))
+        if not verbose:
+            parts, star = [], False
+            for name, kind, value in params:
+                if kind == "KEYWORD_ONLY" and not star:
+                    parts.append("*")
+                    star = True
+                parts.append(f"{name}: {_type_text(value)}")
+            return f"({', '.join(parts)}) -> {output}"
+        lines = ["Input Parameters:"]
+        lines += [f"  {name} ({kind}): {_type_text(value)}" for name, kind, value in params]
+        lines += ["Output Type:", f"  {output}", "Captures:"]
+        caps = [f"  {id(v)}: TensorSpec(shape=(), dtype=tf.resource, name=None)"
+                for v in self.variables]
+        lines += caps or ["  None"]
+        return "\n".join(lines)
+
+    def __str__(self):
+        return "ConcreteFunction " + self.pretty_printed_signature()
+
     def __repr__(self):
-        return f"<ConcreteFunction {self.name} inputs={[str(p.shape) for p in self.inputs]}>"
+        return f"<ConcreteFunction {self.pretty_printed_signature(verbose=False)} at " \
+            f"0x{id(self):X}>"
+
+
+def _output_spec(x):
+    if isinstance(x, Tensor) or getattr(x, "_is_variable", False):
+        return TensorSpec(x.shape, x.dtype)
+    return x
+
+
+def _type_text(value):
+    """TF's text for one parameter or output: TensorSpec, Literal[...], Tuple[...], ..."""
+    if isinstance(value, TensorSpec):
+        return repr(TensorSpec(value.shape, value.dtype))
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return f"Tuple[{', '.join(_type_text(v) for v in value)}]"
+    if isinstance(value, list):
+        return f"List[{', '.join(_type_text(v) for v in value)}]"
+    if isinstance(value, dict):
+        items = ", ".join(f"[{k!r}, {_type_text(v)}]" for k, v in value.items())
+        return f"Dict[{items}]"
+    if value is None or isinstance(value, (*_NUMBERS, str)):
+        return f"Literal[{value!r}]"
+    return f"{type(value).__name__}[{value!r}]"

@@ -43,10 +43,19 @@ def _is_float(x) -> bool:
     return x.dtype.is_floating or x.dtype.is_complex
 
 
-class _Branch:
-    """A function traced into a nested graph: its placeholders, outputs and structure."""
+class Branch:
+    """A function traced into a nested graph: its placeholders, outputs and structure.
 
-    def __init__(self, fn, args, name, arg_shapes=None):
+    Args:
+        fn: called with one placeholder per `args` entry.
+        args: tensors giving the placeholders' dtypes (and shapes, unless `arg_shapes`).
+        name: the graph's name.
+        arg_shapes: the placeholders' shapes, when less specific than `args`'.
+        raw: keep `fn`'s result as `structure` only; the caller picks the outputs
+            with `set_outputs` (AutoGraph, which decides per variable).
+    """
+
+    def __init__(self, fn, args, name, arg_shapes=None, raw=False):
         outer = state.graph
         self.graph = FuncGraph(name, outer_graph=outer, fold_shapes=True)
         self.params = [self.graph.placeholder(
@@ -59,7 +68,13 @@ class _Branch:
         finally:
             state.graph, state.tapes = saved
         self.outputs = []
-        for leaf in nest.flatten(self.structure):
+        if not raw:
+            self.set_outputs(nest.flatten(self.structure))
+
+    def set_outputs(self, leaves):
+        """The branch's outputs: `leaves` (None skipped) as tensors of this graph."""
+        self.outputs = []
+        for leaf in leaves:
             if leaf is None:
                 continue
             t = as_input(leaf)
@@ -178,10 +193,10 @@ def cond(pred, true_fn=None, false_fn=None, name=None):
     if pred.dtype is not dtypes.bool or (pred.shape.rank not in (None, 0)):
         raise errors.InvalidArgumentError(
             f"tf.cond: pred must be a scalar bool tensor; got {pred!r}.")
-    tb = _Branch(lambda: true_fn(), [], "cond_true")
-    fb = _Branch(lambda: false_fn(), [], "cond_false")
+    tb = Branch(lambda: true_fn(), [], "cond_true")
+    fb = Branch(lambda: false_fn(), [], "cond_false")
     _check_same_outputs(tb, fb)
-    return _build_cond(pred, tb, fb)
+    return build_cond(pred, tb, fb)
 
 
 def _check_same_outputs(tb, fb):
@@ -205,7 +220,8 @@ def _check_same_outputs(tb, fb):
                 f"{a.shape} from true_fn but {b.dtype.name} {b.shape} from false_fn.")
 
 
-def _build_cond(pred, tb, fb):
+def cond_outputs(pred, tb, fb):
+    """The If op running `tb` or `fb` (Branches with matching outputs): its outputs."""
     captures = _union_captures(tb, fb)
     variables = _union_variables(tb, fb)
     t_plan, f_plan = tb.compile(captures), fb.compile(captures)
@@ -225,8 +241,12 @@ def _build_cond(pred, tb, fb):
     op = OpDef("If", kernel, rule, num_outputs=n_out, shape_fn=lambda i, a: specs,
                stateful=tb.stateful() or fb.stateful(), register=False)
     outs = execute(op, (pred, *captures, *variables))
-    flat = list(outs) if isinstance(outs, tuple) else [outs]
-    leaves = iter(flat)
+    return list(outs) if isinstance(outs, tuple) else [outs]
+
+
+def build_cond(pred, tb, fb):
+    """The If op running `tb` or `fb`, its outputs packed as `tb.structure`."""
+    leaves = iter(cond_outputs(pred, tb, fb))
     return nest.pack_sequence_as(
         tb.structure, [None if leaf is None else next(leaves)
                        for leaf in nest.flatten(tb.structure)])
@@ -316,8 +336,8 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     if maximum_iterations is not None:
         return _bounded_loop(cond, body, loop_vars, flat, shapes, maximum_iterations,
                              call, flatten_body)
-    cb = _Branch(lambda *xs: call(cond, list(xs)), flat, "while_cond", shapes)
-    bb = _Branch(lambda *xs: flatten_body(call(body, list(xs))), flat, "while_body", shapes)
+    cb = Branch(lambda *xs: call(cond, list(xs)), flat, "while_cond", shapes)
+    bb = Branch(lambda *xs: flatten_body(call(body, list(xs))), flat, "while_body", shapes)
     _check_loop(cb, bb, flat, shapes)
     outs = _build_while(cb, bb, flat, shapes)
     return nest.pack_sequence_as(loop_vars, outs)
@@ -388,8 +408,8 @@ def _bounded_loop(cond, body, loop_vars, flat, shapes, maximum_iterations, call,
 
     all_flat = [counter] + flat
     all_shapes = [counter.shape] + shapes
-    cb = _Branch(c, all_flat, "while_cond", all_shapes)
-    bb = _Branch(b, all_flat, "while_body", all_shapes)
+    cb = Branch(c, all_flat, "while_cond", all_shapes)
+    bb = Branch(b, all_flat, "while_body", all_shapes)
     _check_loop(cb, bb, all_flat, all_shapes)
     outs = _build_while(cb, bb, all_flat, all_shapes)
     return nest.pack_sequence_as(loop_vars, outs[1:])
@@ -428,7 +448,7 @@ def _build_while(cb, bb, flat, shapes):
 
     def rule(inputs, outputs, attrs, dy):
         from tapeflow.function.while_grad import while_grad
-        return while_grad(loop, inputs, dy)
+        return while_grad(loop, inputs, dy, outputs)
 
     op = OpDef("While", kernel, rule, num_outputs=n, shape_fn=lambda i, a: loop.specs,
                stateful=loop.stateful, register=False)

@@ -60,11 +60,15 @@ class Function:
         reduce_retracing: generalise shapes (unknown dims) rather than trace
             once per shape. `experimental_relax_shapes` is its older name.
         jit_compile: accepted for compatibility; plans are always compiled.
+        autograph: convert Python `if`/`while`/`for` on tensors (and the user
+            functions called) into graph control flow before tracing.
     """
 
     def __init__(self, python_function, name=None, input_signature=None,
-                 reduce_retracing=False, jit_compile=None, _instance_ref=None):
+                 reduce_retracing=False, jit_compile=None, _instance_ref=None, autograph=True):
         self._python_function = python_function
+        self._autograph = bool(autograph)
+        self._converted = None
         self._name = name or getattr(python_function, "__name__", type(python_function).__name__)
         self._input_signature = (None if input_signature is None
                                  else sig_mod.check_signature(input_signature))
@@ -111,17 +115,27 @@ class Function:
             except TypeError:            # not weak-referenceable: hold it
                 ref = _StrongRef(instance)
             bound = Function(self._python_function, self._name, self._input_signature,
-                             self._reduce_retracing, self._jit_compile, _instance_ref=ref)
+                             self._reduce_retracing, self._jit_compile, _instance_ref=ref,
+                             autograph=self._autograph)
             try:
                 self._bound[instance] = bound
             except TypeError:
                 self._bound_by_id[id(instance)] = bound
         return bound
 
+    def _target(self):
+        """The Python function to run: converted by AutoGraph unless that is off."""
+        if not self._autograph or RUN_EAGERLY:
+            return self._python_function
+        if self._converted is None:
+            from tapeflow.function.autograph import convert
+            self._converted = convert(self._python_function)
+        return self._converted
+
     def _call_python(self, *args, **kwargs):
         if self._instance_ref is not None:
-            return self._python_function(self._instance_ref(), *args, **kwargs)
-        return self._python_function(*args, **kwargs)
+            return self._target()(self._instance_ref(), *args, **kwargs)
+        return self._target()(*args, **kwargs)
 
     # -- calling ------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
@@ -166,6 +180,7 @@ class Function:
         concrete = trace(lambda *vals: binder.call(call_python, names, list(vals)), sym, {},
                          self._name, first_trace=self._tracing_count == 0, arg_names=names)
         self._tracing_count += 1
+        self._note_params(concrete, names, sym)
         self._traces.append((spec_key, concrete))
         self._warn_if_retracing(names, key)
         self._last_key = key
@@ -190,8 +205,32 @@ class Function:
             concrete = trace(self._call_python, list(self._input_signature), {}, self._name,
                              first_trace=self._tracing_count == 0, arg_names=self._binder.names)
             self._tracing_count += 1
+            self._note_params(concrete, self._binder.names, list(self._input_signature))
             self._cache[None] = concrete
         return concrete
+
+    def _note_params(self, concrete, names, values):
+        """(name, kind, spec or value) per parameter, for the printed signatures."""
+        sig = self._binder.signature
+        kinds = {p.name: p.kind.name for p in sig.parameters.values()} if sig else {}
+        concrete._params = [(n, kinds.get(n, "POSITIONAL_OR_KEYWORD"), v)
+                            for n, v in zip(names, values)]
+
+    def pretty_printed_concrete_signatures(self, verbose=True):
+        """Every traced signature as text, in trace order (TF's format).
+
+        Example:
+            >>> import tapeflow as tf
+            >>> f = tf.function(lambda x: x + 1)
+            >>> _ = f(tf.constant(1))
+            >>> print(f.pretty_printed_concrete_signatures(verbose=False))
+            (x: TensorSpec(shape=(), dtype=tf.int32, name=None)) -> TensorSpec(shape=(), dtype=tf.int32, name=None)
+        """
+        concretes = [c for _, c in self._traces]
+        if None in self._cache:
+            concretes.insert(0, self._cache[None])
+        sep = "\n\n" if verbose else "\n"
+        return sep.join(c.pretty_printed_signature(verbose) for c in concretes)
 
     def get_concrete_function(self, *args, **kwargs):
         """The ConcreteFunction for these arguments (TensorSpecs or tensors), tracing if needed.
@@ -244,6 +283,7 @@ def function(func=None, input_signature=None, autograph=True, jit_compile=None,
             raise TypeError(f"tf.function expects a Python callable; got {f!r} of type "
                             f"{type(f).__name__}.")
         return Function(f, name=name, input_signature=input_signature,
-                        reduce_retracing=relax, jit_compile=jit_compile or experimental_compile)
+                        reduce_retracing=relax, jit_compile=jit_compile or experimental_compile,
+                        autograph=autograph)
 
     return decorate if func is None else decorate(func)

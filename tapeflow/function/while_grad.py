@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.framework import errors
-from tapeflow.framework.op import NO_GRADIENT, OpDef, execute
+from tapeflow.framework.op import OpDef, execute
 from tapeflow.framework.tensor_shape import TensorShape
 
 
@@ -35,35 +35,108 @@ def _is_float(x) -> bool:
     return x.dtype.is_floating or x.dtype.is_complex
 
 
+def _varying(loop):
+    """Loop variables whose shape may change between iterations (unknown dims)."""
+    return [k for k, (s, _) in enumerate(loop.specs) if not s.is_fully_defined()]
+
+
+def _padded_stack(arrays, rank):
+    """Stacks arrays of one rank, zero-padded at the end of each axis to the largest."""
+    top = [max(a.shape[d] for a in arrays) for d in range(rank)]
+    out = np.zeros([len(arrays)] + top, arrays[0].dtype)
+    for i, a in enumerate(arrays):
+        out[(i,) + tuple(slice(0, m) for m in a.shape)] = a
+    return out
+
+
 def _history_op(loop):
+    """Runs the loop keeping each iteration's variables: the count, `[iterations, ...]` per
+    variable, for variables of varying shape each iteration's shape (stacks are padded),
+    and the final values. Differentiable (second derivatives of loops need it)."""
     n = loop.n
+    varying = _varying(loop)
 
     def kernel(*args):
         history = []
-        loop.run(args, history)
+        finals = loop.run(args, history)
         count = np.int32(len(history))
-        stacks = []
+        stacks, shapes = [], []
         for k in range(n):
-            if history:
-                stacks.append(np.stack([np.asarray(h[k]) for h in history]))
-            else:
-                a = np.asarray(args[k])
+            rows = [np.asarray(h[k]) for h in history]
+            a = np.asarray(args[k])
+            if not rows:
                 stacks.append(np.zeros((0,) + a.shape, a.dtype))
-        return (count, *stacks)
+            elif k in varying:
+                stacks.append(_padded_stack(rows, a.ndim))
+            else:
+                stacks.append(np.stack(rows))
+            if k in varying:
+                shapes.append(np.array([r.shape for r in rows], np.int32).reshape(
+                    len(rows), a.ndim))
+        return (count, *stacks, *shapes, *[np.asarray(f) for f in finals])
 
-    def shapes(inputs, attrs):
+    def shape_fn(inputs, attrs):
         from tapeflow.framework import dtypes
         out = [(TensorShape([]), dtypes.int32)]
         for s, d in loop.specs:
             out.append((TensorShape([None]).concatenate(s), d))
-        return out
+        for k in varying:
+            out.append((TensorShape([None, loop.specs[k][0].rank]), dtypes.int32))
+        return out + list(loop.specs)
 
-    return OpDef("WhileHistory", kernel, NO_GRADIENT, num_outputs=n + 1, shape_fn=shapes,
-                 register=False)
+    def rule(inputs, outputs, attrs, dy):
+        dys = list(dy)
+        inject = dys[1:n + 1]
+        finals = dys[1 + n + len(varying):]
+        if all(d is None for d in inject + finals):
+            return (None,) * len(inputs)
+        return while_grad(loop, inputs, tuple(finals), inject=inject)
+
+    return OpDef("WhileHistory", kernel, rule, num_outputs=2 * n + 1 + len(varying),
+                 shape_fn=shape_fn, register=False)
 
 
-def while_grad(loop, inputs, dy):
-    """Gradients for the While op's inputs: loop variables, captures, Variables."""
+# -- a block of a padded tensor: TakeBlock and PadBlock are each other's gradient -----------
+
+def _take_block_kernel(x, size):
+    return x[tuple(slice(0, int(s)) for s in size)]
+
+
+def _pad_block_kernel(dy, like):
+    out = np.zeros(np.shape(like), dy.dtype)
+    out[tuple(slice(0, s) for s in dy.shape)] = dy
+    return out
+
+
+def _unknown_dims(x):
+    return TensorShape([None] * x.shape.rank) if x.shape.rank is not None else x.shape
+
+
+_TAKE_BLOCK = OpDef(
+    "WhileTakeBlock", _take_block_kernel,
+    lambda inputs, outputs, attrs, dy: (execute(_PAD_BLOCK, (dy, inputs[0])), None),
+    shape_fn=lambda i, a: [(_unknown_dims(i[0]), i[0].dtype)])
+
+
+def _shape_of(x):
+    from tapeflow.ops import array_ops
+    return array_ops.shape(x)
+
+
+_PAD_BLOCK = OpDef(
+    "WhilePadBlock", _pad_block_kernel,
+    lambda inputs, outputs, attrs, dy: (execute(_TAKE_BLOCK, (dy, _shape_of(inputs[0]))),
+                                        None),
+    shape_fn=lambda i, a: [(i[1].shape, i[0].dtype)])
+
+
+def while_grad(loop, inputs, dy, outputs=None, inject=None):
+    """Gradients for the While op's inputs: loop variables, captures, Variables.
+
+    `dy` holds the gradients of the final loop variables; `inject`, when given, those
+    of each iteration's variables (the WhileHistory stacks), added as the reverse loop
+    passes them.
+    """
     from tapeflow.autodiff.tape import GradientTape
     from tapeflow.function.control_flow import replay, while_loop
     from tapeflow.ops import array_ops
@@ -86,7 +159,17 @@ def while_grad(loop, inputs, dy):
         return (None,) * len(inputs)
 
     hist = execute(_history_op(loop), tuple(inputs))
-    count, stacks = hist[0], hist[1:]
+    count, stacks = hist[0], hist[1:n + 1]
+    varying = _varying(loop)
+    shape_hist = dict(zip(varying, hist[n + 1:n + 1 + len(varying)]))
+    final = list(hist[n + 1 + len(varying):])
+    inject = inject or [None] * n
+
+    def row(stack, k, i):
+        x = array_ops.gather(stack, i)
+        if k in shape_hist:
+            x = execute(_TAKE_BLOCK, (x, array_ops.gather(shape_hist[k], i)))
+        return x
     bb = loop.bb
     body_inputs = bb.params + [bb.graph.capture(c) for c in loop.captures]
     nf, nc = len(float_idx), len(cap_idx)
@@ -96,20 +179,25 @@ def while_grad(loop, inputs, dy):
 
     def back_body(i, *rest):
         ds, accs = rest[:nf], rest[nf:]
-        xs = [array_ops.gather(stacks[k], i) for k in range(n)]
+        xs = [row(stacks[k], k, i) for k in range(n)]
         sources = [xs[k] for k in float_idx] + [caps[j] for j in cap_idx] + variables
         with GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(sources)
             outs = replay(bb.graph, body_inputs, xs + caps, bb.outputs)
         grads = tape.gradient([outs[k] for k in float_idx], sources, output_gradients=list(ds),
                               unconnected_gradients="zero")
-        return [i - 1] + list(grads[:nf]) + [a + g for a, g in zip(accs, grads[nf:])]
+        d_xs = [g if inject[k] is None else g + row(inject[k], k, i)
+                for k, g in zip(float_idx, grads[:nf])]
+        return [i - 1] + d_xs + [a + g for a, g in zip(accs, grads[nf:])]
 
-    d_init = [dys[k] if dys[k] is not None else array_ops.zeros_like(init[k])
+    d_init = [dys[k] if dys[k] is not None else array_ops.zeros_like(final[k])
               for k in float_idx]
     acc_init = [array_ops.zeros_like(caps[j]) for j in cap_idx] + \
         [array_ops.zeros_like(v) for v in variables]
-    result = while_loop(back_cond, back_body, [count - 1] + d_init + acc_init)
+    invariants = [TensorShape([])] + [loop.specs[k][0] for k in float_idx] + \
+        [a.shape for a in acc_init]
+    result = while_loop(back_cond, back_body, [count - 1] + d_init + acc_init,
+                        shape_invariants=invariants)
     d_final, accs = result[1:1 + nf], result[1 + nf:]
     out = [None] * len(inputs)
     for k, g in zip(float_idx, d_final):

@@ -213,6 +213,9 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
         >>> tf.range(1, 7, 2).numpy(), tf.range(0.0, 1.0, 0.5).numpy()
         (array([1, 3, 5], dtype=int32), array([0. , 0.5], dtype=float32))
     """
+    if any(getattr(v, "_is_symbolic", False) for v in (start, limit, delta)):
+        from tapeflow.ops.range_ops import traced_range
+        return traced_range(start, limit, delta, dtype)
     vals = [v._value.item() if isinstance(v, Tensor) else v for v in (start, limit, delta)]
     start, limit, delta = vals
     if limit is None:

@@ -94,6 +94,9 @@ _SLICE_GRAD = OpDef("StridedSliceGrad", _slice_grad_kernel,
 def getitem(tensor, key):
     """`tensor[key]`: ints, slices, `...` and `tf.newaxis`, as TF's strided slice."""
     x = as_input(tensor)
+    from tapeflow.ops import dynamic_index
+    if dynamic_index.has_symbolic_index(key):
+        return dynamic_index.symbolic_getitem(x, key)
     key = _normalize_key(key)
     if not _is_sym(x):
         try:
