@@ -129,8 +129,10 @@ class _Restore:
                 return value
         return None
 
-    def collect(self, obj, node_id, assign):
-        """Matches `obj` to node `node_id` and below; appends (variable, value) to `assign`."""
+    def collect(self, obj, node_id, assign, owner=None):
+        """Matches `obj` to node `node_id` and below; appends (variable, value, node) to
+        `assign` and, for children that do not exist yet, the object that will create them
+        (`owner`: the nearest object that is not a container) to `self._pending`."""
         previous = self.matched.get(node_id)
         if isinstance(obj, Variable):
             if previous is obj and node_id in self.restored:
@@ -141,16 +143,16 @@ class _Restore:
                 assign.append((obj, value, node_id))
             return
         self.matched[node_id] = obj
+        if not _is_container(obj):
+            owner = (obj, node_id)
         kids = dict(trackable.children(obj))
-        missing = False
         for ref in self.graph.nodes[node_id].children:
             child = kids.get(ref.local_name)
             if child is None:
-                missing = True
+                if owner is not None and owner not in self._pending:
+                    self._pending.append(owner)
                 continue
-            self.collect(child, ref.node_id, assign)
-        if missing:
-            self._pending.append((obj, node_id))
+            self.collect(child, ref.node_id, assign, owner)
 
     def run(self, obj, node_id):
         """Matches and assigns; nothing is assigned unless every value checks out."""
@@ -160,9 +162,6 @@ class _Restore:
             np.copyto(var._value, value, casting="unsafe")
             self.restored.add(nid)
         for owner, nid in self._pending:
-            if isinstance(owner, (list, tuple, dict)) or type(owner).__name__ in (
-                    "_SequentialOps", "_Cell"):
-                continue          # rebuilt on every walk: the owning object waits instead
             deferred.wait(owner, self, nid)
         return len(assign)
 
@@ -253,6 +252,13 @@ def open_graph(path):
     except DecodeError:
         raise bundle.CheckpointError(f"{path}: corrupted object graph") from None
     return reader, graph
+
+
+def _is_container(obj) -> bool:
+    # Lists and the helper objects of trackable.py are made anew on every walk: the object
+    # that owns them waits for their missing children instead.
+    return isinstance(obj, (list, tuple, dict)) or type(obj).__name__ in (
+        "_SequentialOps", "_Cell")
 
 
 # -- the public class ----------------------------------------------------------------------

@@ -31,6 +31,7 @@ from tapeflow.keras import backend, initializers
 from tapeflow.keras.layers import masking
 from tapeflow.keras.layers.masking import _MASKS
 from tapeflow.ops import array_ops, math_ops
+from tapeflow.train import deferred
 from tapeflow.utils import nest
 
 
@@ -260,6 +261,7 @@ class Layer:
                 d["built"] = True
                 if d.get("_build_input_shape") is None and args:
                     d["_build_input_shape"] = args[0]
+                deferred.notify(self)           # checkpoint values waiting for these weights
                 return out
             build_and_mark._marks_built = True
             cls.build = build_and_mark
