@@ -36,8 +36,8 @@ from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.variables import Variable
 from tapeflow.keras import backend
 from tapeflow.keras.optimizers import schedules
-from tapeflow.train import deferred
 from tapeflow.ops import math_ops, reduce_ops
+from tapeflow.train import deferred
 
 _logger = logging.getLogger("tapeflow")
 

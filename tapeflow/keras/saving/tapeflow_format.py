@@ -1,6 +1,7 @@
-"""Saving and loading: weights (`.weights.npz`) and whole models (`.keras` zip).
+"""tapeflow's own config format (used by get_config / to_json) and its previous file
+format, still read for one release (see docs/keras_saving.md).
 
-Formats (see docs/keras_saving.md):
+Formats:
 
 * weights file: a NumPy `.npz` archive (no pickles) with one array per weight,
   named `'<index>'` in `model.weights` order, plus `'__names__'` (a unicode
@@ -22,6 +23,8 @@ previous file.
     >>> bool((m2.get_weights()[0] == m.get_weights()[0]).all())
     True
 """
+# Files with the wrong content are ValueErrors, as in Keras, even when a type is wrong.
+# ruff: noqa: TRY004
 from __future__ import annotations
 
 import io
@@ -253,7 +256,9 @@ def functional_config(model) -> dict:
             "output_layers": refs(model._nested_outputs)}
 
 
-def functional_from_config(config, custom_objects=None):
+def functional_from_config(config, custom_objects=None, make_layer=None):
+    """Rebuilds a functional model; `make_layer(entry)` creates each layer (default: from
+    tapeflow's own config format)."""
     from tapeflow.keras.layers.input_layer import InputLayer
     from tapeflow.keras.models.functional import Functional
     from tapeflow.utils import nest
@@ -262,6 +267,8 @@ def functional_from_config(config, custom_objects=None):
         if entry["class_name"] == "InputLayer":
             layer = InputLayer(**entry["config"])
             created[entry["name"]] = (layer, [layer._tensor])
+        elif make_layer is not None:
+            created[entry["name"]] = (make_layer(entry), [])
         else:
             created[entry["name"]] = (deserialize_layer(
                 {k: v for k, v in entry.items() if k in ("class_name", "config")},
