@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 import time
 
@@ -32,7 +33,10 @@ def resolve_target(path) -> str:
         raise IsADirectoryError(f"Cannot save to {path!r}: it is a directory; give a file name")
     if os.path.islink(path):
         path = os.path.realpath(path)
-    if os.path.exists(path) and not os.access(path, os.W_OK):
+    # The owner's write bit counts even for root, who may write anything: a file made
+    # read-only is not silently replaced.
+    if os.path.exists(path) and (not os.access(path, os.W_OK)
+                                 or not os.stat(path).st_mode & stat.S_IWUSR):
         raise PermissionError(f"Cannot save to {path}: the file is write-protected")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):

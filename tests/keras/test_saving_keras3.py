@@ -216,7 +216,8 @@ def test_previous_tapeflow_zip_still_loads(tmp_path):
     tapeflow_format.save_model(model, str(tmp_path / "old.keras"))
     with zipfile.ZipFile(tmp_path / "old.keras") as z:
         assert "model.weights.npz" in z.namelist()
-    loaded = keras.models.load_model(str(tmp_path / "old.keras"))
+    with pytest.warns(DeprecationWarning, match="previous model format"):
+        loaded = keras.models.load_model(str(tmp_path / "old.keras"))
     for a, b in zip(loaded.get_weights(), model.get_weights()):
         np.testing.assert_array_equal(a, b)
 

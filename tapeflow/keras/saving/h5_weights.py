@@ -165,10 +165,11 @@ def read_h5(model, source_file, source, skip_optimizer_mismatch=True) -> list:
     """Checks the Keras 3 layout in an open h5py File against `model`; returns the
     (variable, array) pairs to assign."""
     from tapeflow.keras.optimizers.base import Optimizer
-    pairs = []
+    pairs, read = [], set()
     for path, obj in saveables(model):
         variables = _own_variables(obj)
         where = f"{path}/vars" if path else "vars"
+        read.add(where)
         group = source_file.get(where)
         stored = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else -1) \
             if group is not None else []
@@ -191,7 +192,24 @@ def read_h5(model, source_file, source, skip_optimizer_mismatch=True) -> list:
             array = _read_dataset(group[key], f"{where}/{key}", source)
             _check(var, array, f"{where}/{key}", source)
             pairs.append((var, array))
+    extra = [w for w in _groups_with_values(source_file) if w not in read
+             and not w.startswith("optimizer/")]
+    if extra:
+        raise ValueError(f"Cannot load {source}: it holds variables at {extra[:5]} that the "
+                         f"model '{model.name}' has no layer for (a file of another model?). "
+                         "Nothing was loaded.")
     return pairs
+
+
+def _groups_with_values(f) -> list:
+    h5py = _h5py()
+    out = []
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Group) and name.endswith("vars") and len(obj):
+            out.append(name)
+    f.visititems(visit)
+    return out
 
 
 def assign_all(pairs) -> None:

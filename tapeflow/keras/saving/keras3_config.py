@@ -299,7 +299,9 @@ def from_keras3(entry: dict, where: str, custom_objects=None, safe_mode=True) ->
         raise ConfigError(f"{where}: expected a serialized layer {{'class_name', 'config'}}, "
                           f"found {str(entry)[:100]!r}")
     class_name = entry["class_name"]
-    config = entry.get("config") or {}
+    config = entry.get("config")
+    if config is None and class_name not in ("Sequential", "Functional", "Model", "InputLayer"):
+        config = {}
     if not isinstance(config, dict):
         raise ConfigError(f"{where}: the config of {class_name!r} must be an object")
     cls = lookup(class_name, entry.get("registered_name"), custom_objects)

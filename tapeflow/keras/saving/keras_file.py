@@ -238,7 +238,7 @@ def model_from_config(config, source, custom_objects=None, safe_mode=True):
     try:
         resolved = keras3_config.from_keras3(config, source, custom_objects, safe_mode)
         return _instantiate(resolved, source)
-    except (KeyError, IndexError, AttributeError) as e:
+    except (KeyError, IndexError, AttributeError, TypeError) as e:
         raise ValueError(f"{source}: malformed model config ({type(e).__name__}: {e})") \
             from None
     except RecursionError:
