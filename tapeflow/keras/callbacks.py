@@ -1,7 +1,7 @@
 """`keras.callbacks`: hooks into fit/evaluate/predict.
 
 History (always attached by fit), ProgbarLogger (verbose), EarlyStopping,
-ModelCheckpoint, LearningRateScheduler, CSVLogger, LambdaCallback.
+ModelCheckpoint, BackupAndRestore, LearningRateScheduler, CSVLogger, LambdaCallback.
 
     >>> import tapeflow as tf
     >>> cb = tf.keras.callbacks.EarlyStopping(monitor='loss', patience=2)
@@ -195,32 +195,75 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Saves the model (or its weights) after each epoch, or only when `monitor` improves.
+    """Saves the model (or its weights) every epoch or every `save_freq` batches, optionally
+    only when `monitor` improves.
 
-    `filepath` may contain `{epoch}` and log names: 'ckpt-{epoch:02d}-{val_loss:.2f}.keras'.
+    `filepath` may contain `{epoch}`, `{batch}` and log names:
+    'ckpt/model-{epoch:02d}-{val_loss:.2f}.keras'. It must end in `.weights.h5` when
+    `save_weights_only=True` and in `.keras` otherwise (Keras 3's rule); its folder is
+    created when needed.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  save_weights_only=False, mode="auto", save_freq="epoch",
                  initial_value_threshold=None):
         super().__init__()
-        if save_freq != "epoch":
-            raise ValueError(f"ModelCheckpoint: only save_freq='epoch' is supported, received "
-                             f"{save_freq!r}")
+        if save_freq != "epoch" and not (isinstance(save_freq, int)
+                                         and not isinstance(save_freq, bool) and save_freq > 0):
+            raise ValueError(f"Unrecognized save_freq: {save_freq!r}. Expected save_freq are "
+                             "'epoch' or a positive integer (a number of batches).")
         self.filepath = os.fspath(filepath)
+        if save_weights_only and not self.filepath.endswith((".weights.h5", ".npz")):
+            raise ValueError("When using `save_weights_only=True` in `ModelCheckpoint`, the "
+                             "filepath provided must end in `.weights.h5` (Keras weights "
+                             f"format). Received: filepath={self.filepath}")
+        if not save_weights_only and not self.filepath.endswith(".keras"):
+            raise ValueError("The filepath provided must end in `.keras` (Keras model "
+                             f"format). Received: filepath={self.filepath}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"ModelCheckpoint: mode must be 'auto', 'min' or 'max', received "
+                             f"{mode!r}")
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
+        self.save_freq = save_freq
         if mode == "auto":
-            mode = "max" if "acc" in monitor or "auc" in monitor else "min"
+            mode = "max" if "acc" in monitor or monitor.startswith("fmeasure") else "min"
         self.mode = mode
         self.best = initial_value_threshold if initial_value_threshold is not None else (
             np.inf if mode == "min" else -np.inf)
+        self._batches_since_save = 0
+        self._current_epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(self._current_epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs)
+
+    def _path(self, epoch, batch, logs):
+        try:
+            if batch is None or "batch" not in self.filepath:
+                return self.filepath.format(epoch=epoch + 1, **logs)
+            return self.filepath.format(epoch=epoch + 1, batch=batch + 1, **logs)
+        except KeyError as e:
+            raise KeyError(f'Failed to format this callback filepath: "{self.filepath}". '
+                           f"Reason: no value for {e} in the logs (available: "
+                           f"{sorted(logs)}).") from None
+
+    def _save(self, epoch, batch, logs):
+        logs = dict(logs or {})
+        path = self._path(epoch, batch, logs)
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:
@@ -239,10 +282,104 @@ class ModelCheckpoint(Callback):
             self.best = current
         elif self.verbose:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
         if self.save_weights_only:
-            self.model.save_weights(path)
+            self.model.save_weights(path, overwrite=True)
         else:
-            self.model.save(path)
+            self.model.save(path, overwrite=True)
+
+
+class BackupAndRestore(Callback):
+    """Backs up the training state so that an interrupted `fit` resumes where it stopped.
+
+    At each epoch end (or every `save_freq` batches) the weights with the optimizer state
+    go to `backup_dir/latest.weights.h5` and the epoch reached to
+    `backup_dir/training_metadata.json` (Keras 3's files). A new `fit` with the same
+    callback loads them and starts at the saved epoch; a `fit` that completes deletes them
+    (unless `delete_checkpoint=False`).
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
+                 delete_checkpoint=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(f"Invalid value for argument `save_freq`. Received: "
+                             f"save_freq={save_freq}. Expected either 'epoch' or an integer "
+                             "value.")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint = double_checkpoint
+        self.delete_checkpoint = delete_checkpoint
+        self._weights_path = os.path.join(self.backup_dir, "latest.weights.h5")
+        self._metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
+        self._current_epoch = 0
+        self._batches_since_save = 0
+        self._last_batch = 0
+
+    def _files(self):
+        return [self._weights_path, self._metadata_path]
+
+    def on_train_begin(self, logs=None):
+        import json
+        if not self.model.built:
+            raise ValueError("To use the BackupAndRestore callback, your model must be built "
+                             f"before you call `fit()`. Model {self.model.name} is unbuilt. "
+                             "Build it beforehand by calling it on a batch of data.")
+        paths = self._files()
+        if not os.path.exists(paths[0]) and self.double_checkpoint and os.path.exists(
+                paths[0] + ".bkp"):
+            paths = [p + ".bkp" for p in paths]
+        if os.path.exists(paths[0]):
+            self.model.load_weights(paths[0])
+            if os.path.exists(paths[1]):
+                with open(paths[1], encoding="utf-8") as f:
+                    meta = json.load(f)
+                epoch = meta.get("epoch") if isinstance(meta, dict) else None
+                if not isinstance(epoch, int) or epoch < 0:
+                    raise ValueError(f"{paths[1]}: malformed training metadata {meta!r}")
+                self._current_epoch = epoch
+                self.model.__dict__["_initial_epoch"] = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._last_batch = batch + 1
+        if self.save_freq != "epoch":
+            self._batches_since_save += 1
+            if self._batches_since_save >= self.save_freq:
+                self._batches_since_save = 0
+                self._save(self._current_epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._last_batch = 0
+        if self.save_freq == "epoch":
+            self._save(epoch + 1)
+
+    def _save(self, next_epoch):
+        import json
+        import shutil
+
+        from tapeflow.train.files import atomic_write
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint:
+            for p in self._files():
+                if os.path.exists(p):
+                    shutil.copyfile(p, p + ".bkp")
+        self.model.save_weights(self._weights_path, overwrite=True)
+        meta = json.dumps({"epoch": next_epoch, "batch": self._last_batch}).encode()
+        atomic_write(self._metadata_path, lambda f: f.write(meta))
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and os.path.exists(self.backup_dir):
+            for p in self._files():
+                for q in (p, p + ".bkp"):
+                    if os.path.exists(q):
+                        os.remove(q)
 
 
 class LearningRateScheduler(Callback):

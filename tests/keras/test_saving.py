@@ -98,20 +98,24 @@ def test_subclassed_model_loads_with_custom_objects(tmp_path):
     model = _subclassed()
     path = tmp_path / "sub.keras"
     model.save(str(path))
-    with pytest.raises(ValueError, match=r"subclassed model \(Sub\).*custom_objects"):
+    with pytest.raises(ValueError, match=r"unknown class 'Sub'.*custom_objects"):
         keras.models.load_model(str(path))
     loaded = keras.models.load_model(str(path), custom_objects={"Sub": Sub})
     x = _inputs(model)
     np.testing.assert_array_equal(model(x).numpy(), loaded(x).numpy())
 
 
-def test_model_file_is_a_zip_of_json_config_and_npz_weights(tmp_path):
+def test_model_file_is_a_keras3_zip(tmp_path):
     path = tmp_path / "m.keras"
     _sequential().save(str(path))
     with zipfile.ZipFile(path) as z:
-        assert sorted(z.namelist()) == ["config.json", "model.weights.npz"]
+        assert sorted(z.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
         config = json.loads(z.read("config.json"))
-    assert config["format"] == "tapeflow.keras" and config["model"]["class_name"] == "Sequential"
+        metadata = json.loads(z.read("metadata.json"))
+    assert config["class_name"] == "Sequential" and config["module"] == "keras"
+    assert config["config"]["layers"][0]["class_name"] == "InputLayer"
+    assert metadata["keras_version"].startswith("3.")
 
 
 def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
@@ -119,11 +123,11 @@ def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
     path = tmp_path / "m.keras"
     model.save(str(path))
     before = path.read_bytes()
-    from tapeflow.keras import saving
+    from tapeflow.keras.saving import h5_weights
 
     def broken(*args, **kwargs):
         raise OSError("disk full")
-    monkeypatch.setattr(saving.np, "savez", broken)
+    monkeypatch.setattr(h5_weights, "write_h5", broken)
     _perturb(model)
     with pytest.raises(OSError, match="disk full"):
         model.save(str(path))
@@ -200,7 +204,7 @@ def test_custom_layer_trains_saves_and_loads_with_custom_objects(tmp_path):
     model.fit(np.ones((8, 3)), np.zeros((8, 1)), verbose=0)
     path = tmp_path / "custom.keras"
     model.save(str(path))
-    with pytest.raises(ValueError, match=r"Unknown layer class 'Scale'.*custom_objects"):
+    with pytest.raises(ValueError, match=r"unknown class 'Scale'.*custom_objects"):
         keras.models.load_model(str(path))
     loaded = keras.models.load_model(str(path), custom_objects={"Scale": Scale})
     np.testing.assert_array_equal(loaded(np.ones((2, 3))).numpy(), model(np.ones((2, 3))).numpy())

@@ -33,6 +33,7 @@ from tapeflow.keras.layers.masking import _MASKS
 from tapeflow.keras.layers.node import KERAS_GRAPH, KerasNode
 from tapeflow.module.module import Module
 from tapeflow.ops import array_ops, math_ops
+from tapeflow.train import deferred
 from tapeflow.utils import nest
 
 
@@ -177,6 +178,7 @@ class Layer(Module):
                 d["built"] = True
                 if d.get("_build_input_shape") is None and args:
                     d["_build_input_shape"] = args[0]
+                deferred.notify(self)           # checkpoint values waiting for these weights
                 return out
             build_and_mark._marks_built = True
             cls.build = build_and_mark

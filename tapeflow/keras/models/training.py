@@ -215,6 +215,8 @@ class Trainer:
         train_fn = self.make_train_function()
         self.__dict__["stop_training"] = False
         cb.on_train_begin()
+        # BackupAndRestore resumes an interrupted fit at the epoch it had reached.
+        initial_epoch = self.__dict__.pop("_initial_epoch", None) or initial_epoch
         logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()

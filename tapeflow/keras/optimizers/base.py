@@ -37,6 +37,7 @@ from tapeflow.framework.variables import Variable
 from tapeflow.keras import backend
 from tapeflow.keras.optimizers import schedules
 from tapeflow.ops import math_ops, reduce_ops
+from tapeflow.train import deferred
 
 _logger = logging.getLogger("tapeflow")
 
@@ -205,6 +206,7 @@ class Optimizer:
         if not self.built:
             with init_scope():
                 self.build(variables)
+                deferred.notify(self)       # checkpoint values waiting for the slots
         unknown = [v.name for v in variables if id(v) not in self._index]
         if unknown:
             raise KeyError(f"The optimizer cannot recognize variable(s) {unknown}: it was built "

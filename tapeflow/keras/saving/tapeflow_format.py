@@ -1,6 +1,7 @@
-"""Saving and loading: weights (`.weights.npz`) and whole models (`.keras` zip).
+"""tapeflow's own config format (used by get_config / to_json) and its previous file
+format, still read for one release (see docs/keras_saving.md).
 
-Formats (see docs/keras_saving.md):
+Formats:
 
 * weights file: a NumPy `.npz` archive (no pickles) with one array per weight,
   named `'<index>'` in `model.weights` order, plus `'__names__'` (a unicode
@@ -22,12 +23,13 @@ previous file.
     >>> bool((m2.get_weights()[0] == m.get_weights()[0]).all())
     True
 """
+# Files with the wrong content are ValueErrors, as in Keras, even when a type is wrong.
+# ruff: noqa: TRY004
 from __future__ import annotations
 
 import io
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
@@ -41,31 +43,9 @@ _WEIGHTS = "model.weights.npz"
 # -- atomic writes ------------------------------------------------------------------------
 
 def _atomic_write(path, write_fn, overwrite=True):
-    """Calls write_fn(file) on a temporary file beside `path`, then renames it over `path`."""
-    path = os.fspath(path)
-    if os.path.isdir(path) or path.endswith(os.sep):
-        raise ValueError(f"Cannot save to {path!r}: it is a directory. tapeflow writes one "
-                         "file; give a file name such as 'model.keras' or 'model.weights.npz'.")
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"{path} exists and overwrite=False")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"Cannot save to {path}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
-    # mkstemp makes the file owner-only; a saved model gets the usual permissions (umask).
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write_fn(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Writes through `tapeflow.train.files.atomic_write` (temp file renamed into place)."""
+    from tapeflow.train.files import atomic_write
+    atomic_write(path, write_fn, overwrite)
 
 
 # -- weights ----------------------------------------------------------------------------------
@@ -90,14 +70,20 @@ def _assign_weights(model, npz, source):
     if count != len(weights):
         raise ValueError(f'Cannot load weights from {source} into model "{model.name}": the '
                          f"file holds {count} weights, the model has {len(weights)}.")
+    from tapeflow.keras.saving.h5_weights import _check
     arrays = []
     for i, w in enumerate(weights):
         a = npz[str(i)]
         want = tuple(w.shape.as_list())
+        saved = f" (saved as '{names[i]}')" if names else ""
         if a.shape != want:
-            saved = f" (saved as '{names[i]}')" if names else ""
             raise ValueError(f"Cannot load weights from {source}: weight {i} '{w.name}'{saved} "
                              f"has shape {want} in the model but {a.shape} in the file.")
+        if a.dtype.kind not in "biufc":
+            raise ValueError(f"Cannot load weights from {source}: weight {i} '{w.name}'{saved} "
+                             f"holds {a.dtype} data in the file, not numbers. Nothing was "
+                             "loaded.")
+        _check(w, a, f"entry '{i}'", source)
         arrays.append(a)
     for w, a in zip(weights, arrays):      # all checked: now assign
         np.copyto(w._value, a, casting="unsafe")
@@ -119,11 +105,17 @@ def load_weights(model, filepath):
         raise FileNotFoundError(f"No weights file at {filepath}")
     if zipfile.is_zipfile(filepath) and _is_model_zip(filepath):
         with zipfile.ZipFile(filepath) as z:
-            npz = np.load(io.BytesIO(z.read(_WEIGHTS)), allow_pickle=False)
+            npz = np.load(io.BytesIO(_capped(z, _WEIGHTS, model, filepath)), allow_pickle=False)
             _assign_weights(model, npz, filepath)
         return
     with np.load(filepath, allow_pickle=False) as npz:
         _assign_weights(model, npz, filepath)
+
+
+def _capped(z, name, model, source) -> bytes:
+    """A member's bytes, refused before reading if larger than the model's weights can be."""
+    from tapeflow.keras.saving.keras_file import _H5_SLACK, _read_member, _variable_bytes
+    return _read_member(z, name, _variable_bytes(model) + _H5_SLACK, source)
 
 
 def _is_model_zip(path) -> bool:
@@ -249,7 +241,9 @@ def functional_config(model) -> dict:
             "output_layers": refs(model._nested_outputs)}
 
 
-def functional_from_config(config, custom_objects=None):
+def functional_from_config(config, custom_objects=None, make_layer=None):
+    """Rebuilds a functional model; `make_layer(entry)` creates each layer (default: from
+    tapeflow's own config format)."""
     from tapeflow.keras.layers.input_layer import InputLayer
     from tapeflow.keras.models.functional import Functional
     from tapeflow.utils import nest
@@ -258,6 +252,8 @@ def functional_from_config(config, custom_objects=None):
         if entry["class_name"] == "InputLayer":
             layer = InputLayer(**entry["config"])
             created[entry["name"]] = (layer, [layer._tensor])
+        elif make_layer is not None:
+            created[entry["name"]] = (make_layer(entry), [])
         else:
             created[entry["name"]] = (deserialize_layer(
                 {k: v for k, v in entry.items() if k in ("class_name", "config")},
@@ -388,8 +384,39 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         if _CONFIG not in names or _WEIGHTS not in names:
             raise ValueError(f"{filepath} lacks {_CONFIG} or {_WEIGHTS}: not a model file "
                              "written by model.save()")
-        config = json.loads(z.read(_CONFIG).decode("utf-8"))
-        weights = z.read(_WEIGHTS)
+        from tapeflow.keras.saving.keras_file import _MAX_JSON, _parse_json, _read_member
+        config = _parse_json(_read_member(z, _CONFIG, _MAX_JSON, filepath), filepath, _CONFIG)
+        try:
+            model = _model_from_old_config(config, filepath, custom_objects)
+        except (KeyError, TypeError, AttributeError, IndexError) as e:
+            raise ValueError(f"{filepath}: malformed {_CONFIG} ({type(e).__name__}: {e})") \
+                from None
+        except RecursionError:
+            raise ValueError(f"{filepath}: malformed {_CONFIG} (nested too deeply)") from None
+        weights = _capped(z, _WEIGHTS, model, filepath)
+    _assign_weights(model, np.load(io.BytesIO(weights), allow_pickle=False), filepath)
+    cc = config.get("compile_config")
+    if compile and cc:
+        from tapeflow.keras import losses as losses_mod
+        from tapeflow.keras import optimizers
+        loss = cc.get("loss")
+        if isinstance(loss, list):
+            loss = [losses_mod.get(x) for x in loss]
+        elif loss is not None:
+            loss = losses_mod.get(loss)
+        model.compile(optimizer=optimizers.get(cc["optimizer"]), loss=loss,
+                      metrics=cc.get("metrics"), loss_weights=cc.get("loss_weights"))
+    return model
+
+
+def _model_from_old_config(config, filepath, custom_objects):
+    """The architecture of a file in tapeflow's previous format."""
+    import warnings
+    warnings.warn(f"{filepath} is in tapeflow's previous model format; it loads in this "
+                  "release only: save it again to get a Keras 3 file.", DeprecationWarning,
+                  stacklevel=4)
+    if not isinstance(config, dict):
+        raise TypeError("config.json must hold an object")
     if config.get("format_version", 0) > FORMAT_VERSION:
         raise ValueError(f"{filepath} was written by a newer format (version "
                          f"{config['format_version']}); this tapeflow reads version "
@@ -409,16 +436,4 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             model.build(_shape_from_json(build["input_shape"]))
     else:
         model = deserialize_layer(arch, custom_objects)
-    _assign_weights(model, np.load(io.BytesIO(weights), allow_pickle=False), filepath)
-    cc = config.get("compile_config")
-    if compile and cc:
-        from tapeflow.keras import losses as losses_mod
-        from tapeflow.keras import optimizers
-        loss = cc.get("loss")
-        if isinstance(loss, list):
-            loss = [losses_mod.get(x) for x in loss]
-        elif loss is not None:
-            loss = losses_mod.get(loss)
-        model.compile(optimizer=optimizers.get(cc["optimizer"]), loss=loss,
-                      metrics=cc.get("metrics"), loss_weights=cc.get("loss_weights"))
     return model

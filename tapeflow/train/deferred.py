@@ -1,0 +1,31 @@
+"""Restorations waiting for variables that do not exist yet (TensorFlow's delayed
+restoration): `Checkpoint.restore` before a model is built, or before an optimizer
+has created its slots, records here which object is waiting; the layer or optimizer
+calls `notify(self)` once it has created its variables, and every waiting restore is
+tried again on the objects it was waiting for.
+
+Kept tiny and import-free so that layers can call `notify` on every build cheaply:
+with nothing pending it is one dict lookup.
+"""
+from __future__ import annotations
+
+# id(owner) -> (owner, [(restore, node id)]); owners are kept alive, as TensorFlow keeps
+# a pending restoration alive with the objects it is attached to.
+PENDING: dict = {}
+
+
+def wait(owner, restore, node_id) -> None:
+    """Records that `restore` must walk `owner` (checkpoint node `node_id`) again later."""
+    entry = PENDING.setdefault(id(owner), (owner, []))
+    if (restore, node_id) not in entry[1]:
+        entry[1].append((restore, node_id))
+
+
+def notify(obj) -> None:
+    """Called when `obj` has created variables: retries every pending restoration."""
+    if not PENDING:
+        return
+    for key, (owner, waiting) in list(PENDING.items()):
+        PENDING.pop(key, None)
+        for restore, node_id in waiting:
+            restore._walk_deferred(owner, node_id)
