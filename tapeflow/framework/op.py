@@ -40,6 +40,11 @@ _array = np.array
 _generic = np.generic
 _NO_ATTRS: dict = {}
 
+# Set by tapeflow.debugging while a debugging mode is on (check numerics, device
+# placement logs, explained gradients): called after each op as
+# hook(op, inputs, outputs, attrs). None (the default) costs one test per op.
+dispatch_hook = None
+
 
 class NoGradient:
     """Marker for ops that are explicitly not differentiable (argmax, floor, ...)."""
@@ -139,6 +144,8 @@ def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
             outs = tuple(Tensor(_as_value(o)) for o in out)
     else:
         outs = st.graph.add_op(op, inputs, attrs)
+    if dispatch_hook is not None:
+        dispatch_hook(op, inputs, outs, attrs)
     if st.tapes:
         for tape in st.tapes:
             tape._record(op, inputs, outs, attrs)
