@@ -1,7 +1,6 @@
 """check_numerics and enable_check_numerics: the first NaN/Inf names its op and the user's line."""
 import inspect
 
-
 import numpy as np
 import pytest
 
