@@ -13,6 +13,7 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+import sysconfig
 import weakref
 
 import tapeflow
@@ -20,6 +21,8 @@ import tapeflow
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(tapeflow.__file__)) + os.sep
 # The main job ships inside the package but is user code: its lines are what users read.
 _USER_DIRS = (os.path.join(_PACKAGE_DIR, "examples") + os.sep,)
+# The standard library (contextlib's `with` machinery, ...) is nobody's line either.
+_STDLIB_DIR = os.path.abspath(sysconfig.get_paths()["stdlib"]) + os.sep
 
 
 class Origin:
@@ -68,6 +71,8 @@ class Origin:
 
 def is_user_file(filename: str) -> bool:
     if filename.startswith(("<tapeflow", "<frozen")):
+        return False
+    if filename.startswith(_STDLIB_DIR) and "site-packages" not in filename:
         return False
     return not filename.startswith(_PACKAGE_DIR) or filename.startswith(_USER_DIRS)
 

@@ -1,0 +1,8 @@
+"""tapeflow's own debugging tools, beside the TF API (`tf.debugging`).
+
+- `explain_gradients(tape, target, sources)`: why each None gradient is None.
+- `explain_none_gradients(True)`: every `tape.gradient` warns with those reasons.
+- `explain_retracing(fn)`: every trace of a `tf.function` and what caused it.
+"""
+from tapeflow.debug.explain import explain_gradients, explain_none_gradients  # noqa: F401
+from tapeflow.debug.retracing import explain_retracing  # noqa: F401
