@@ -9,7 +9,7 @@
 """
 # Re-exports only: the code lives in framework/, ops/, autodiff/, keras/, data/, function/.
 from tapeflow import config, data, dtypes, errors, keras, linalg, math, nest, nn, random  # noqa: F401
-from tapeflow import debug, debugging  # noqa: F401
+from tapeflow import debug, debugging, summary  # noqa: F401
 from tapeflow.autodiff.custom_gradient import custom_gradient  # noqa: F401
 from tapeflow.autodiff.tape import GradientTape, UnconnectedGradients  # noqa: F401
 from tapeflow.framework.context import executing_eagerly, init_scope, name_scope  # noqa: F401

@@ -3,6 +3,9 @@
 - `explain_gradients(tape, target, sources)`: why each None gradient is None.
 - `explain_none_gradients(True)`: every `tape.gradient` warns with those reasons.
 - `explain_retracing(fn)`: every trace of a `tf.function` and what caused it.
+- `gradient_flow(model, grads)`: per-layer gradient statistics and their plot;
+  `GradientFlowRecorder` collects them during training.
 """
 from tapeflow.debug.explain import explain_gradients, explain_none_gradients  # noqa: F401
+from tapeflow.debug.flow import GradientFlow, GradientFlowRecorder, gradient_flow  # noqa: F401
 from tapeflow.debug.retracing import explain_retracing  # noqa: F401

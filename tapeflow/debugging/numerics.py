@@ -176,12 +176,15 @@ class _Modes:
     numerics = False
     placement = False
     explain = False
+    listener = None     # another tool's per-op callback (tf.summary.trace_on)
 
 
 modes = _Modes()
 
 
 def _dispatch_hook(op, inputs, outs, attrs):
+    if modes.listener is not None:
+        modes.listener(op, inputs, outs, attrs)
     outputs = outs if type(outs) is tuple else (outs,)
     origin = origin_mod.current_origin(op.name, 2)
     if modes.explain:
@@ -218,7 +221,7 @@ def _plan_checker(name, steps):
 
 def _refresh_hooks():
     on = modes.numerics or modes.placement or modes.explain
-    op_mod.dispatch_hook = _dispatch_hook if on else None
+    op_mod.dispatch_hook = _dispatch_hook if on else modes.listener
     plan_mod.check_hook = _plan_checker if modes.numerics else None
     if not on:
         origin_mod.clear()
@@ -227,6 +230,13 @@ def _refresh_hooks():
 def set_mode(name: str, enabled: bool) -> None:
     """Turns one debugging mode on or off (the hook is installed while any is on)."""
     setattr(modes, name, bool(enabled))
+    _refresh_hooks()
+
+
+def add_listener(listener) -> None:
+    """Installs (or, with None, removes) a per-op callback `listener(op, inputs, outputs,
+    attrs)` beside the debugging modes."""
+    modes.listener = listener
     _refresh_hooks()
 
 
