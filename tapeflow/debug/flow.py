@@ -88,19 +88,21 @@ def layer_stats(variables, arrays) -> list:
         groups.setdefault(layer_name(v), []).append(g)
     out = []
     for name, grads in groups.items():
-        present = [np.asarray(g, np.float64) for g in grads if g is not None]
+        present = [np.asarray(g) for g in grads if g is not None]
         if not present:
             out.append(LayerStats(name, 0.0, 0.0, 0.0, 1.0, 0))
             continue
-        sq = sum(float(np.sum(g * g)) for g in present)
+        # One pass each, in the gradients' own dtype (no float64 copy of a large kernel).
+        sq = sum(float(np.vdot(g.ravel(), g.ravel()).real) for g in present)
         size = sum(g.size for g in present)
-        mean = sum(float(np.sum(np.abs(g))) for g in present) / max(size, 1)
-        mx = max(float(np.max(np.abs(g))) if g.size else 0.0 for g in present)
-        widest = max(present, key=lambda g: (g.ndim, g.size))
+        mags = [np.abs(g) for g in present]
+        mean = sum(float(m.sum(dtype=np.float64)) for m in mags) / max(size, 1)
+        mx = max(float(m.max()) if m.size else 0.0 for m in mags)
+        widest = max(mags, key=lambda m: (m.ndim, m.size))
         if widest.ndim == 0:
             dead = float(widest == 0)
         else:
-            units = np.abs(widest).reshape(-1, widest.shape[-1]).max(axis=0)
+            units = widest.reshape(-1, widest.shape[-1]).max(axis=0)
             dead = float(np.mean(units == 0)) if units.size else 0.0
         out.append(LayerStats(name, float(np.sqrt(sq)), mean, mx, dead, size))
     return out
