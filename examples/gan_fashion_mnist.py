@@ -19,7 +19,7 @@ import numpy as np
 import tapeflow as tf
 
 matplotlib.use('Agg')                # files only: no display needed
-import matplotlib.pyplot as plt     # noqa: E402
+import matplotlib.pyplot as plt
 
 NOISE_DIM = 64
 

@@ -21,7 +21,7 @@ import urllib.request
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import tapeflow as tf  # noqa: E402
+import tapeflow as tf
 
 
 def train(logdir: str) -> None:

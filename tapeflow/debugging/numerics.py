@@ -157,6 +157,8 @@ def numerics_error(op_name, index, n_outputs, value, inputs, arrays, origin, gra
     if graph_name:
         lines.append(f'  Graph name: "{graph_name}"')
     lines.append("")
+    if origin is not None and origin.layer:
+        lines.append(f"  In Keras layer {origin.layer}")
     if origin is not None and origin.filename is not None:
         lines.append(f"  Created at {origin.where}")
         if origin.source_line:
@@ -195,8 +197,10 @@ def _dispatch_hook(op, inputs, outs, attrs):
         print(f"Executing op {op.name} in device {_DEVICE}", file=sys.stderr)
     if modes.numerics and op is not _CHECK_NUMERICS:
         for i, o in enumerate(outputs):
+            if o._is_symbolic:      # traced: checked when its plan runs
+                continue
             v = o._value
-            if v is None or v.dtype.kind not in "fc" or np.isfinite(v).all():
+            if v.dtype.kind not in "fc" or np.isfinite(v).all():
                 continue
             raise numerics_error(op.name, i, len(outputs), v, inputs,
                                  [x._value for x in inputs], origin)

@@ -21,6 +21,8 @@ import tapeflow
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(tapeflow.__file__)) + os.sep
 # The main job ships inside the package but is user code: its lines are what users read.
 _USER_DIRS = (os.path.join(_PACKAGE_DIR, "examples") + os.sep,)
+# Keras layers: an op run inside a layer's call is also named by its layer.
+_LAYER_FILE = os.path.join(_PACKAGE_DIR, "keras", "layers", "base.py")
 # The standard library (contextlib's `with` machinery, ...) is nobody's line either.
 _STDLIB_DIR = os.path.abspath(sysconfig.get_paths()["stdlib"]) + os.sep
 
@@ -35,13 +37,15 @@ class Origin:
         inputs: the op's inputs, kept only while gradients are being explained
             (`tapeflow.debug.explain_none_gradients`), to trace values made
             outside a tape back to the Variables they read.
+        layer: "'dense_1' (Dense)" when a Keras layer's call ran the op.
     """
 
-    __slots__ = ("filename", "function", "grad_of", "inputs", "lineno", "op")
+    __slots__ = ("filename", "function", "grad_of", "inputs", "layer", "lineno", "op")
 
-    def __init__(self, op, filename, lineno, function, grad_of=None, inputs=None):
+    def __init__(self, op, filename, lineno, function, grad_of=None, inputs=None, layer=None):
         self.op = op
         self.inputs = inputs
+        self.layer = layer
         self.filename = filename
         self.lineno = lineno
         self.function = function
@@ -61,9 +65,10 @@ class Origin:
         return linecache.getline(self.filename, self.lineno).strip()
 
     def describe(self) -> str:
-        """'Log at file.py:12 in fn: `y = tf.math.log(x)`'."""
+        """'Log at file.py:12 in fn: `y = tf.math.log(x)`' (and the Keras layer)."""
         line = self.source_line
-        return f"{self.op} at {self.where}" + (f": `{line}`" if line else "")
+        layer = f" in layer {self.layer}" if self.layer else ""
+        return f"{self.op}{layer} at {self.where}" + (f": `{line}`" if line else "")
 
     def __repr__(self):
         return f"<Origin {self.describe()}>"
@@ -164,10 +169,13 @@ def current_origin(op_name: str, depth: int = 2) -> Origin:
     if _CODES is None:
         _CODES = _backward_codes()
     walk_code, trace_code = _CODES
-    walk = trace = None
+    walk = trace = layer = None
     f = sys._getframe(depth)
     while f is not None:
         code = f.f_code
+        if layer is None and code.co_name == "__call__" and code.co_filename == _LAYER_FILE:
+            obj = f.f_locals.get("self")
+            layer = f"'{obj.name}' ({type(obj).__name__})" if obj is not None else None
         if code is walk_code:
             if walk is None:
                 walk = f
@@ -182,6 +190,7 @@ def current_origin(op_name: str, depth: int = 2) -> Origin:
                 if grad_of is None:
                     fwd_op = walk.f_locals.get("op")
                     grad_of = Origin(getattr(fwd_op, "name", "?"), None, None, None)
-            return Origin(op_name, code.co_filename, f.f_lineno, code.co_name, grad_of)
+            return Origin(op_name, code.co_filename, f.f_lineno, code.co_name, grad_of,
+                          layer=layer)
         f = f.f_back
     return Origin(op_name, None, None, None)

@@ -180,3 +180,23 @@ def test_eager_error_matches_tensorflow_header(real_tf, checks):
     assert header in str(theirs.value) and header in str(ours.value)
     assert "Tensor had NaN values" in str(ours.value)
 
+
+
+def test_keras_layer_is_named():
+    model = tf.keras.Sequential([tf.keras.layers.Input((2,)), tf.keras.layers.Dense(3),
+                                 tf.keras.layers.Dense(1, name="last")])
+    model.layers[1].kernel.assign(np.full((3, 1), np.inf, np.float32))
+    tf.debugging.enable_check_numerics()
+    try:
+        with pytest.raises(tf.errors.InvalidArgumentError) as info:
+            model(np.ones((1, 2), np.float32))
+    finally:
+        tf.debugging.disable_check_numerics()
+    text = str(info.value)
+    assert "In Keras layer 'last' (Dense)" in text
+    assert "(Variable 'last/kernel:0')" in text
+
+
+def test_keras_model_built_while_checks_are_on(checks):
+    model = tf.keras.Sequential([tf.keras.layers.Input((2,)), tf.keras.layers.Dense(3)])
+    assert model(np.ones((1, 2), np.float32)).shape == (1, 3)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from tapeflow.examples import train
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
