@@ -20,13 +20,16 @@ from tapeflow.debugging.asserts import (  # noqa: F401
     assert_positive,
     assert_rank,
     assert_rank_at_least,
+    assert_same_float_dtype,
     assert_scalar,
     assert_shapes,
     assert_type,
+    is_numeric_tensor,
 )
 from tapeflow.debugging.numerics import (  # noqa: F401
     check_numerics,
     disable_check_numerics,
     enable_check_numerics,
+    get_log_device_placement,
     set_log_device_placement,
 )

@@ -261,3 +261,27 @@ def Assert(condition, data, summarize=None, name=None):
                  else str(bool(condition)))
         _fail(f"Expected '{shown}' to be true. Summarized data: " + "\n".join(parts))
     _run_check(check, tensors)
+
+
+def is_numeric_tensor(tensor) -> bool:
+    """Whether `tensor` is a tensor (or Variable) of a numeric dtype."""
+    if not (isinstance(tensor, Tensor) or getattr(tensor, "_is_variable", False)):
+        return False
+    d = tensor.dtype
+    return bool(d.is_floating or d.is_integer or d.is_complex)
+
+
+def assert_same_float_dtype(tensors=None, dtype=None):
+    """The one floating dtype of `tensors` (and `dtype`); ValueError if they differ."""
+    found = dtypes.as_dtype(dtype) if dtype is not None else None
+    for t in tensors or []:
+        d = t.dtype
+        if found is None:
+            found = d
+        elif d is not found:
+            raise ValueError(f"Expected {found!r}, got {d!r} for tensor {t!r}.")
+    if found is None:
+        return dtypes.float32
+    if not found.is_floating:
+        raise ValueError(f"Expected floating point type, got {found!r}.")
+    return found

@@ -263,3 +263,8 @@ def disable_check_numerics():
 def set_log_device_placement(enabled):
     """Logs the device of every eagerly executed op to stderr (always the CPU here)."""
     set_mode("placement", enabled)
+
+
+def get_log_device_placement() -> bool:
+    """Whether `set_log_device_placement(True)` is in effect."""
+    return modes.placement

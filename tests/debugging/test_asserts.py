@@ -103,3 +103,18 @@ def test_assert_near_uses_ten_epsilon_by_default():
     tf.debugging.assert_near(tf.constant([1.0]), tf.constant([1.0 + 5 * eps]))
     with pytest.raises(tf.errors.InvalidArgumentError):
         tf.debugging.assert_near(tf.constant([1.0]), tf.constant([1.0 + 40 * eps]))
+
+
+def test_is_numeric_tensor():
+    assert tf.debugging.is_numeric_tensor(tf.constant([1, 2]))
+    assert tf.debugging.is_numeric_tensor(tf.Variable(1.0))
+    assert not tf.debugging.is_numeric_tensor([1.0])
+
+
+def test_assert_same_float_dtype():
+    assert tf.debugging.assert_same_float_dtype([tf.constant(1.0), tf.constant(2.0)]) \
+        is tf.float32
+    with pytest.raises(ValueError, match="Expected tf.float32, got tf.float64"):
+        tf.debugging.assert_same_float_dtype([tf.constant(1.0), tf.constant(np.float64(2.0))])
+    with pytest.raises(ValueError, match="Expected floating point type"):
+        tf.debugging.assert_same_float_dtype([tf.constant(1)])
