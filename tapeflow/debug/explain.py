@@ -40,7 +40,7 @@ _ASSIGN_OPS = {"AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"}
 _MODE = {"warn": False}
 _LINE_HINT = (" (turn on tapeflow.debug.explain_none_gradients(True) before the tape to have "
               "the line named)")
-# id(source) -> (weakref to it, reason): the last explanations, for the optimizer's error.
+# id(source) -> (weakref to it, reason, id(tape)): the last explanations (optimizer error).
 _RECENT: dict = {}
 
 
@@ -337,26 +337,20 @@ def _explain_one(tape, graph, source, targets, need_any, need_float, notes) -> s
         return None
     target_ids = {id(t) for t in targets if t is not None}
     desc = graph.descendants(source)
-    read = len(desc) > 1 or any(id(source) in (id(x) for x in e[1]) for e in graph.entries)
     reason = _blocked_reason(notes, desc, need_any, target_ids)
     if reason:
         return reason
     if id(source) in need_any:
         return _int_break(graph, desc, need_any) or "its path to the target is not floating"
-    if not read and id(source) not in tape._watched or not read and not any(
-            id(x) == id(source) for e in graph.entries for x in e[1]):
-        reason = _unread_reason(tape, source, targets, notes)
-        if reason:
-            return reason
+    # `desc` holds more than the source itself exactly when a recorded op read it.
+    if len(desc) == 1:
+        return _unread_reason(tape, source, targets, notes) or (
+            "it was watched but never used while the tape recorded" + _pause_text(notes))
     reason = _round_trip_reason(graph, tape, desc, need_any)
     if reason:
         return reason
-    if read and not any(id(t) in graph.producer for t in targets):
+    if not any(id(t) in graph.producer for t in targets):
         return _outside_reason(graph, desc, targets, notes)
-    if not read:
-        if getattr(source, "_is_variable", False):
-            return _unread_reason(tape, source, targets, notes) or "it was never read"
-        return ("it was watched but never used while the tape recorded" + _pause_text(notes))
     users = ", ".join(sorted({e[0].name for e in graph.consumers({id(source)})})) or "ops"
     return (f"the target does not depend on it: it was used by {users}, but none of those "
             "results lead to the target (a value that went through NumPy, a Python number "
@@ -387,9 +381,7 @@ def explain_gradients(tape, target, sources):
     """
     flat_targets, flat_sources = nest.flatten(target), nest.flatten(sources)
     if tape._used and not tape._persistent and not tape._entries:
-        saved = _RECENT
-        reasons = [saved.get(id(s), (None, None))[1] if saved.get(id(s), (None,))[0] is not None
-                   and saved[id(s)][0]() is s else None for s in flat_sources]
+        reasons = [_recent(s, tape) for s in flat_sources]
         if any(r is not None for r in reasons):
             return nest.pack_sequence_as(sources, reasons)
         raise RuntimeError(
@@ -398,6 +390,14 @@ def explain_gradients(tape, target, sources):
             "the tape with persistent=True, or turn on "
             "tapeflow.debug.explain_none_gradients(True).")
     return nest.pack_sequence_as(sources, _explain_flat(tape, flat_targets, flat_sources))
+
+
+def _recent(source, tape=None):
+    """The reason kept for `source` by the last `tape.gradient` (of `tape`, if given)."""
+    entry = _RECENT.get(id(source))
+    if entry is None or entry[0]() is not source or (tape is not None and entry[2] != id(tape)):
+        return None
+    return entry[1]
 
 
 def _explain_flat(tape, flat_targets, flat_sources):
@@ -427,7 +427,7 @@ def on_none_gradients(tape, flat_targets, flat_sources, grads) -> None:
                       "returned None for it (a custom_gradient, or an op whose gradient is "
                       "defined only for some inputs)")
             try:
-                _RECENT[id(s)] = (weakref.ref(s), r)
+                _RECENT[id(s)] = (weakref.ref(s), r, id(tape))
             except TypeError:
                 continue
             if _MODE["warn"]:
@@ -439,9 +439,9 @@ def reasons_for(variables) -> list:
     """'name: reason' for each of `variables` explained by the last tape.gradient."""
     out = []
     for v in variables:
-        entry = _RECENT.get(id(v))
-        if entry is not None and entry[0]() is v:
-            out.append(f"{getattr(v, 'name', _name(v))}: {entry[1]}")
+        reason = _recent(v)
+        if reason is not None:
+            out.append(f"{getattr(v, 'name', _name(v))}: {reason}")
     return out
 
 
