@@ -180,7 +180,27 @@ def _graph_of(fn):
                      "get_concrete_function) first.")
 
 
-def to_dot(obj, target=None, path=None, rankdir="TB") -> str:
+def _function_with_gradients(fn, args, rankdir):
+    """The tape of one eager run of `fn(*args)`, with the gradient of the sum of its
+    floating outputs w.r.t. everything on the path drawn on the edges."""
+    from tapeflow.autodiff.tape import GradientTape
+    from tapeflow.framework.op import convert_to_tensor
+    from tapeflow.ops import math_ops, reduce_ops
+    from tapeflow.utils import nest
+    python = getattr(fn, "python_function", fn)
+    inputs = [a if hasattr(a, "_value") else convert_to_tensor(a) for a in args]
+    with GradientTape(persistent=True) as tape:
+        for a in inputs:
+            if a.dtype.is_floating:
+                tape.watch(a)
+        outs = [o for o in nest.flatten(python(*inputs))
+                if hasattr(o, "dtype") and o.dtype.is_floating]
+        target = math_ops.add_n([reduce_ops.reduce_sum(o) for o in outs]) if len(outs) > 1 \
+            else outs[0] if outs else None
+    return tape_to_dot(tape, target, name=getattr(fn, "_name", "function"), rankdir=rankdir)
+
+
+def to_dot(obj, target=None, path=None, rankdir="TB", args=None) -> str:
     """DOT text of a recorded tape, a traced tf.function (its latest trace), a
     ConcreteFunction or a FuncGraph; also written to `path` (.dot, or rendered by
     Graphviz for .svg/.png/.pdf) when given.
@@ -191,8 +211,13 @@ def to_dot(obj, target=None, path=None, rankdir="TB") -> str:
             norm of the gradient that reaches them.
         path: where to write it.
         rankdir: Graphviz layout direction ('TB' top to bottom, 'LR').
+        args: for a tf.function, arguments to run it on once, eagerly and under a
+            tape: the drawing then shows that run's ops with the gradient of the sum of
+            its outputs on the edges (a traced plan keeps no intermediate values).
     """
-    if hasattr(obj, "_entries") and hasattr(obj, "_watched"):
+    if args is not None:
+        text = _function_with_gradients(obj, args, rankdir)
+    elif hasattr(obj, "_entries") and hasattr(obj, "_watched"):
         text = tape_to_dot(obj, target, rankdir=rankdir)
     elif hasattr(obj, "nodes") and hasattr(obj, "inputs"):
         text = graph_to_dot(obj, rankdir=rankdir)

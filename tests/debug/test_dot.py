@@ -79,3 +79,18 @@ def test_rendered_by_graphviz(tmp_path, ext, magic):
     path = tmp_path / f"tape.{ext}"
     debug.to_dot(tape, target=loss, path=str(path))
     assert path.read_bytes().startswith(magic)
+
+
+def test_function_run_with_args_carries_gradient_norms():
+    w = tf.Variable([[2.0], [1.0]], name="w")
+
+    @tf.function
+    def f(x):
+        return tf.reduce_sum(tf.square(tf.matmul(x, w)))
+
+    x = tf.constant([[1.0, 1.0]])
+    text = debug.to_dot(f, args=(x,))
+    with tf.GradientTape() as tape:
+        y = f(x)
+    g = np.linalg.norm(tape.gradient(y, w).numpy())
+    assert 'label="MatMul' in text and f"|g|={g:.3g}" in text
