@@ -246,3 +246,14 @@ def test_recording_of_ops_without_gradient_keeps_results_unchanged():
         k = tf.argmax(v)
         y = tf.reduce_sum(v * tf.cast(k, tf.float32))
     np.testing.assert_allclose(tape.gradient(y, v).numpy(), [1.0, 1.0])
+
+
+def test_fit_error_names_the_op_without_gradient_in_the_loss():
+    def argmax_loss(y_true, y_pred):
+        return tf.reduce_mean(tf.cast(tf.argmax(y_pred, axis=1), tf.float32) - y_true)
+
+    model = tf.keras.Sequential([tf.keras.layers.Input((2,)), tf.keras.layers.Dense(1)])
+    model.compile("sgd", loss=argmax_loss)
+    with pytest.raises(ValueError, match=r"No gradients provided(.|\n)*ArgMax at "
+                                         rf"{__file__}:\d+ in argmax_loss"):
+        model.fit(np.ones((4, 2), np.float32), np.ones((4, 1), np.float32), verbose=0)
