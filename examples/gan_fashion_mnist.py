@@ -13,11 +13,13 @@ import argparse
 import os
 import time
 
+import matplotlib
 import numpy as np
 
 import tapeflow as tf
-from tapeflow.utils.plot import Axes, save_figure
-from tapeflow.utils.png import write_png
+
+matplotlib.use('Agg')                # files only: no display needed
+import matplotlib.pyplot as plt
 
 NOISE_DIM = 64
 
@@ -124,19 +126,25 @@ def main(argv=None):
         history['generator'].append(g_sum / steps)
         history['discriminator'].append(d_sum / steps)
         grid_path = os.path.join(args.out, f'samples_epoch{epoch + 1:02d}.png')
-        write_png(grid_path, image_grid(generator(fixed_noise, training=False)))
+        plt.imsave(grid_path, image_grid(generator(fixed_noise, training=False)), cmap='gray',
+                   vmin=0, vmax=255)
         print(f'epoch {epoch + 1}: generator loss {g_sum / steps:.4f}, discriminator loss '
               f'{d_sum / steps:.4f} ({time.perf_counter() - start:.1f} s); samples: {grid_path}',
               flush=True)
 
     final = os.path.join(args.out, 'samples.png')
-    write_png(final, image_grid(generator(fixed_noise, training=False)))
-    ax = Axes(title='GAN losses', xlabel='epoch', ylabel='mean loss')
+    plt.imsave(final, image_grid(generator(fixed_noise, training=False)), cmap='gray',
+               vmin=0, vmax=255)
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
     epochs = np.arange(1, args.epochs + 1)
-    ax.plot(epochs, history['generator'], label='generator')
-    ax.plot(epochs, history['discriminator'], label='discriminator')
+    ax.plot(epochs, history['generator'], marker='o', label='generator')
+    ax.plot(epochs, history['discriminator'], marker='o', label='discriminator')
+    ax.set(title='GAN losses', xlabel='epoch', ylabel='mean loss')
+    ax.legend()
+    ax.grid(alpha=0.3)
     curves = os.path.join(args.out, 'losses.png')
-    save_figure(curves, [ax], scale=2)
+    fig.savefig(curves, dpi=100)
+    plt.close(fig)
     print(f'generated samples: {final}')
     print(f'loss curves: {curves}')
 

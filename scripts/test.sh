@@ -8,5 +8,9 @@ source scripts/_venv.sh
 ensure_venv test
 # The end-to-end tests train on the real Fashion-MNIST files.
 ensure_dataset
+# Graphviz's `dot` renders plot_model and tapeflow.debug.to_dot images; their tests skip
+# without it.
+command -v dot >/dev/null 2>&1 || apt_install graphviz \
+  || echo "graphviz not installed: tests that render with dot will skip" >&2
 .venv/bin/python -m ruff check tapeflow tests bench examples
 exec .venv/bin/python -m pytest "$@"

@@ -27,6 +27,12 @@ from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.utils import nest
 
 
+def _explain():
+    # Imported on first use: tapeflow.debug sits above autodiff.
+    from tapeflow.debug import explain
+    return explain
+
+
 class UnconnectedGradients(enum.Enum):
     """What `gradient` returns for a source the target does not depend on."""
 
@@ -65,6 +71,7 @@ class GradientTape:
         self._aliases = {}          # id(snapshot) -> Variable (see _freeze_variable)
         self._recording = False
         self._used = False
+        self._why = None            # notes for tapeflow.debug.explain_gradients
 
     # -- recording ---------------------------------------------------------
     def __enter__(self):
@@ -101,6 +108,10 @@ class GradientTape:
                     watched[id(o)] = o
             else:
                 watched[id(outputs)] = outputs
+        elif hit or (self._why is not None and self._why.reads_tainted(inputs)):
+            # A no-gradient op read a watched value (or a value such an op made):
+            # noted so that a None gradient can be explained (tapeflow.debug).
+            _explain().note_blocked(self, op, inputs, outputs, hit)
 
     def _freeze_variable(self, var):
         """Called just before `var` is updated in place while this tape records.
@@ -165,6 +176,7 @@ class GradientTape:
         if not self._recording:
             raise ValueError("Tape must be recording to use stop_recording().")
         self._pop()
+        _explain().note_pause(self)
         try:
             yield
         finally:
@@ -235,6 +247,8 @@ class GradientTape:
         finally:
             if was_recording:
                 self._push()
+        if any(g is None for g in grads):
+            _explain().on_none_gradients(self, flat_targets, flat_sources, grads)
         if not self._persistent:
             self._used = True
             if not was_recording:      # nothing more can be asked: free what was kept

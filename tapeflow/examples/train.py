@@ -3,8 +3,9 @@
 Runs the program of the first seed tutorial (a custom training loop: `tf.GradientTape`,
 `optimizer.apply_gradients`, Keras metrics, `tf.data`, `@tf.function`) on MNIST, or on
 Fashion-MNIST when MNIST's file is not on this machine, and then writes a plot of the training
-curves and the trained model. Written against the public TF2 API only: it is an ordinary
-TensorFlow program whose import line says `tapeflow`.
+curves (matplotlib), a chart of the gradients' flow through the layers over training
+(`tapeflow.debug`) and the trained model. Apart from that chart it is written against the
+public TF2 API only: an ordinary TensorFlow program whose import line says `tapeflow`.
 
 Usage::
 
@@ -23,6 +24,7 @@ import time
 import numpy as np
 
 import tapeflow as tf
+from tapeflow import debug as tfdebug
 
 DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 # The seed's per-epoch line, verbatim.
@@ -38,7 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="tapeflow-train",
         description="Train seed 000's CNN (Conv2D 32, Conv2D 64, Dense 128, Dense 10) with a "
-                    "GradientTape loop; write training curves (PNG) and the model.")
+                    "GradientTape loop; write training curves and gradient flow (PNG) and "
+                    "the model.")
     p.add_argument("--epochs", type=int, default=2, help="passes over the training set (2)")
     p.add_argument("--batch-size", type=int, default=32, help="examples per step (32)")
     p.add_argument("--dataset", choices=sorted(DATASETS), default=None,
@@ -46,7 +49,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--eager", action="store_true",
                    help="run the steps eagerly instead of under tf.function")
     p.add_argument("--out", default=os.path.join("runs", "train"),
-                   help="directory for curves.png and model.keras (runs/train)")
+                   help="directory for curves.png, gradients.png and model.keras (runs/train)")
     p.add_argument("--limit", type=int, default=None, metavar="N",
                    help="train on the first N training examples and test on the first N "
                         "test examples (a quick smoke run)")
@@ -97,7 +100,7 @@ def build_model():
 class Trainer:
     """The seed's loss, optimizer, metrics and train/test steps around one model."""
 
-    def __init__(self, model, use_function: bool = True):
+    def __init__(self, model, use_function: bool = True, flow_every: int = 1):
         self.model = model
         self.loss_function = tf.keras.losses.SparseCategoricalCrossentropy()
         self.optimizer = tf.keras.optimizers.Adam()
@@ -105,6 +108,8 @@ class Trainer:
         self.train_acc = tf.keras.metrics.SparseCategoricalAccuracy()
         self.test_loss = tf.keras.metrics.Mean()
         self.test_acc = tf.keras.metrics.SparseCategoricalAccuracy()
+        # Per-layer gradient statistics every `flow_every` steps (drawn as gradients.png).
+        self.gradient_flow = tfdebug.GradientFlowRecorder(model, every_n_batches=flow_every)
         # Same code either way: tf.function traces the Python step once per input signature.
         wrap = tf.function if use_function else (lambda f: f)
         self.train_step = wrap(self._train_step)
@@ -115,6 +120,7 @@ class Trainer:
             predictions = self.model(images)
             loss = self.loss_function(labels, predictions)
         gradients = tape.gradient(loss, self.model.trainable_variables)
+        self.gradient_flow.record(gradients)
         self.optimizer.apply_gradients(zip(gradients, self.model.trainable_variables))
         self.train_loss(loss)
         self.train_acc(labels, predictions)
@@ -144,9 +150,9 @@ def train(args: argparse.Namespace) -> dict:
 
     model = build_model()
     model.summary()
-    trainer = Trainer(model, use_function=not args.eager)
     steps = math.ceil(len(x_train) / args.batch_size)
     every = max(steps // CURVE_POINTS_PER_EPOCH, 1)
+    trainer = Trainer(model, use_function=not args.eager, flow_every=every)
     history = {"train": {"x": [], "loss": [], "accuracy": []},
                "test": {"x": [], "loss": [], "accuracy": []}}
     results = {}
@@ -198,16 +204,26 @@ def train(args: argparse.Namespace) -> dict:
 
     os.makedirs(args.out, exist_ok=True)
     plot_path = os.path.join(args.out, "curves.png")
-    _plot(plot_path, history, DATASETS[name])
+    gradients_path = os.path.join(args.out, "gradients.png")
+    try:
+        _plot(plot_path, history, DATASETS[name])
+        trainer.gradient_flow.plot(
+            gradients_path, title=f"{DATASETS[name]}: gradient norm per layer over training")
+    except ImportError as e:     # tapeflow runs on NumPy alone; the charts need matplotlib
+        print(f"no charts written: {e}", flush=True)
+        plot_path = gradients_path = None
     model_path = os.path.join(args.out, "model.keras")
     model.save(model_path)
     _check_reload(model_path, model, x_test[:256])
     print(f"final test accuracy: {results['test_accuracy'] * 100:.2f}% "
           f"({DATASETS[name]}, {args.epochs} epoch(s))")
-    print(f"training curves: {plot_path}")
+    if plot_path is not None:
+        print(f"training curves: {plot_path}")
+        print(f"gradient flow: {gradients_path}")
     print(f"model: {model_path}")
     return {"history": history, "results": results, "dataset": name,
-            "plot": plot_path, "model": model_path}
+            "plot": plot_path, "gradients": gradients_path, "model": model_path,
+            "gradient_flow": trainer.gradient_flow}
 
 
 def _prepared_data(args):
@@ -224,9 +240,28 @@ def _prepared_data(args):
 
 
 def _plot(path: str, history: dict, title: str) -> None:
-    # Imported here: the plotting module is only needed once training is done.
-    from tapeflow.utils.plot import plot_training_curves
-    plot_training_curves(path, history, title_prefix=f"{title} ")
+    """Loss and accuracy, train and test, side by side (matplotlib, written to `path`)."""
+    # Imported here: matplotlib is only needed once training is done.
+    import matplotlib
+    matplotlib.use("Agg")            # files only: no display needed
+    import matplotlib.pyplot as plt
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for split, style in (("train", "-"), ("test", "o-")):
+        h = history[split]
+        if h["x"]:
+            loss_ax.plot(h["x"], h["loss"], style, label=split)
+            acc_ax.plot(h["x"], np.asarray(h["accuracy"]) * 100.0, style, label=split)
+    # Epoch axes start at 0 so a one-epoch run still reads as "the first epoch".
+    last = max([h["x"][-1] for h in history.values() if h["x"]] + [1.0])
+    for ax, what, where in ((loss_ax, "loss", "upper right"),
+                            (acc_ax, "accuracy (%)", "lower right")):
+        ax.set(title=f"{title} {what.split()[0]}", xlabel="epoch", ylabel=what,
+               xlim=(0.0, last))
+        ax.grid(alpha=0.3)
+        ax.legend(loc=where)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 def _check_reload(path: str, model, images) -> None:

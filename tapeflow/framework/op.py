@@ -45,6 +45,11 @@ _array = np.array
 _generic = np.generic
 _NO_ATTRS: dict = {}
 
+# Set by tapeflow.debugging while a debugging mode is on (check numerics, device
+# placement logs, explained gradients): called after each op as
+# hook(op, inputs, outputs, attrs). None (the default) costs one test per op.
+dispatch_hook = None
+
 
 class NoGradient:
     """Marker for ops that are explicitly not differentiable (argmax, floor, ...)."""
@@ -302,7 +307,11 @@ def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
     else:
         outs = st["graph"].add_op(op, inputs, attrs)
         if op.residuals:
+            if dispatch_hook is not None:
+                dispatch_hook(op, inputs, visible_outputs(op, outs), attrs)
             return _recorded(op, inputs, outs, attrs)
+    if dispatch_hook is not None:
+        dispatch_hook(op, inputs, outs, attrs)
     tapes = st["tapes"]
     if tapes:
         for tape in tapes:
@@ -334,6 +343,8 @@ def _execute_with_residuals(op, inputs, attrs):
     outs = tuple(Tensor(_as_value(o)) for o in out)
     if op.aliases and inputs[0]._is_variable:
         outs = (Tensor(outs[0]._value.copy()),) + outs[1:]
+    if dispatch_hook is not None:
+        dispatch_hook(op, inputs, visible_outputs(op, outs), attrs)
     return _recorded(op, inputs, outs, attrs)
 
 

@@ -49,6 +49,10 @@ _ndarray = np.ndarray
 _generic = np.generic
 _KERNEL_ERRORS = (ValueError, IndexError, TypeError, ArithmeticError, np.linalg.LinAlgError)
 
+# Set by tf.debugging.enable_check_numerics: check_hook(name, steps) returns
+# check(k, outputs, inputs), called after each step of plans compiled while it is set.
+check_hook = None
+
 
 def _as_value(out):
     if isinstance(out, (_ndarray, _generic)):
@@ -266,6 +270,11 @@ class Plan:
                 lines.append(f"    {outs}, = {call}")
             else:
                 lines.append(f"    {call}")
+            if check_hook is not None and step.outputs:
+                env["_chk"] = env.get("_chk") or check_hook(self.name, self.steps)
+                outs = "".join(f"s{o}, " for o in step.outputs)
+                ins = "".join(ref(kind, v) + ", " for kind, v in step.inputs)
+                lines.append(f"    _chk({k}, ({outs}), ({ins}))")
             if step.free:
                 lines.append(f"    del {', '.join(f's{s}' for s in step.free)}")
         rets = [ref(kind, v) + (".copy()" if kind == "var" else "") for kind, v in self._out_refs]

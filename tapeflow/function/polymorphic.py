@@ -79,6 +79,7 @@ class Function:
         self._cache = {}            # call key -> ConcreteFunction
         self._traces = []           # (spec key, ConcreteFunction) in trace order
         self._last_key = None
+        self._trace_log = []        # (argument names, call key) per trace: explain_retracing
         self._tracing_count = 0
         self._bound = weakref.WeakKeyDictionary()
         self._bound_by_id = {}
@@ -182,6 +183,7 @@ class Function:
         self._tracing_count += 1
         self._note_params(concrete, names, sym)
         self._traces.append((spec_key, concrete))
+        self._trace_log.append((names, key))
         self._warn_if_retracing(names, key)
         self._last_key = key
         return concrete

@@ -519,3 +519,7 @@ class LambdaCallback(Callback):
             if not name.startswith("on_"):
                 raise ValueError(f"LambdaCallback: unknown hook {name!r}")
             setattr(self, name, fn)
+
+
+# TensorBoard lives in its own module (it imports this one for Callback).
+from tapeflow.keras.callbacks_tensorboard import GradientFlowCallback, TensorBoard  # noqa: F401

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from tapeflow.examples import train
-from tapeflow.utils.png import PNG_SIGNATURE, read_png
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def test_defaults_match_the_seed_loop():
@@ -75,9 +76,15 @@ def test_smoke_run_writes_curves_and_a_loadable_model(tmp_path, capsys):
     # 256 images, batch 32 -> 8 steps; 8 steps of Adam beat chance (10%) on 256 test images.
     assert 0.0 <= result["results"]["loss"] < 2.3 and acc > 0.2
 
+    plt = pytest.importorskip("matplotlib.pyplot")
     png = out_dir / "curves.png"
     assert png.read_bytes()[:8] == PNG_SIGNATURE
-    assert read_png(str(png)).shape == (720, 1920, 3)
+    assert plt.imread(str(png)).shape == (450, 1200, 4)
+    assert f"gradient flow: {out_dir / 'gradients.png'}" in printed
+    assert (out_dir / "gradients.png").read_bytes()[:8] == PNG_SIGNATURE
+    # 8 steps, fewer than 50 per epoch: every step's gradients are sampled, for 4 layers.
+    flow = result["gradient_flow"].history
+    assert len(flow) == 8 and len(flow[0][1].layers) == 4
     assert result["history"]["train"]["x"][-1] == pytest.approx(1.0)
     assert result["history"]["test"]["accuracy"] == [pytest.approx(acc)]
 

@@ -246,9 +246,12 @@ class Optimizer:
                             "`loss` argument?", names)
         pairs = [(g, v) for g, v in pairs if g is not None]
         if not pairs:
+            from tapeflow.debug.explain import reasons_for
+            why = "".join(f"\n  {r}" for r in reasons_for(missing))
             raise ValueError(f"No gradients provided for any variable: all {len(missing)} "
                              "gradients are None. Check that the loss depends on the "
-                             "variables and was computed inside the GradientTape.")
+                             "variables and was computed inside the GradientTape."
+                             + (f" Why (tapeflow.debug):{why}" if why else ""))
         out = []
         for g, v in pairs:
             if type(g) is Tensor and getattr(v, "_is_variable", False):

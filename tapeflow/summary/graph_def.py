@@ -1,0 +1,143 @@
+"""Traced graphs as TensorBoard `GraphDef`s, and `tf.summary.trace_on/trace_export`.
+
+Each node of a traced `FuncGraph` becomes a `NodeDef` named after its op type
+('MatMul', 'MatMul_1'), with its inputs by name, its dtype as attribute `T` and its
+output shapes as `_output_shapes` (what TensorBoard's graph dashboard shows);
+placeholders become `Placeholder` nodes, Variables `VarHandleOp` nodes named after
+the Variable, captured constants `Const` nodes.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from tapeflow.summary import writer as writer_mod
+
+
+def _protos():
+    from tensorboard.compat.proto import attr_value_pb2, graph_pb2, node_def_pb2, tensor_shape_pb2
+    return attr_value_pb2, graph_pb2, node_def_pb2, tensor_shape_pb2
+
+
+def _dtype_enum(dtype) -> int:
+    from tensorboard.compat.tensorflow_stub import dtypes as tb_dtypes
+    try:
+        return tb_dtypes.as_dtype(np.dtype(dtype._np)).as_datatype_enum
+    except (TypeError, AttributeError):
+        return 0
+
+
+def _shape_proto(shape):
+    _, _, _, tensor_shape_pb2 = _protos()
+    if shape.rank is None:
+        return tensor_shape_pb2.TensorShapeProto(unknown_rank=True)
+    return tensor_shape_pb2.TensorShapeProto(dim=[
+        tensor_shape_pb2.TensorShapeProto.Dim(size=-1 if d is None else d)
+        for d in shape.as_list()])
+
+
+def graph_to_graph_def(graph):
+    """A `GraphDef` proto of `graph` (a traced `FuncGraph`)."""
+    attr_value_pb2, graph_pb2, node_def_pb2, _ = _protos()
+    names, used = {}, {}
+    out = graph_pb2.GraphDef()
+
+    def unique(base):
+        base = base.replace(":", "_").replace(" ", "_") or "node"
+        n = used.get(base, 0)
+        used[base] = n + 1
+        return base if n == 0 else f"{base}_{n}"
+
+    def attrs(node, tensors):
+        node.attr["T"].CopyFrom(attr_value_pb2.AttrValue(type=_dtype_enum(tensors[0].dtype))
+                                if tensors else attr_value_pb2.AttrValue())
+        node.attr["_output_shapes"].CopyFrom(attr_value_pb2.AttrValue(
+            list=attr_value_pb2.AttrValue.ListValue(shape=[_shape_proto(t.shape)
+                                                           for t in tensors])))
+
+    def source_name(x):
+        key = id(x)
+        if key in names:
+            return names[key]
+        if getattr(x, "_is_variable", False):
+            name = unique(x.name.split(":")[0])
+            node = out.node.add(name=name, op="VarHandleOp")
+        elif x._is_symbolic:
+            name = unique("Placeholder")
+            node = out.node.add(name=name, op="Placeholder")
+        else:
+            name = unique("Const")
+            node = out.node.add(name=name, op="Const")
+        attrs(node, [x])
+        names[key] = name
+        return name
+
+    for i, p in enumerate(graph.inputs):
+        names[id(p)] = unique(f"args_{i}")
+        attrs(out.node.add(name=names[id(p)], op="Placeholder"), [p])
+    for node in graph.nodes:
+        inputs = [source_name(x) if id(x) not in names else names[id(x)] for x in node.inputs]
+        name = unique(node.op.name)
+        nd = node_def_pb2.NodeDef(name=name, op=node.op.name, input=inputs)
+        attrs(nd, list(node.outputs))
+        out.node.append(nd)
+        for k, o in enumerate(node.outputs):
+            names[id(o)] = name if k == 0 else f"{name}:{k}"
+    return out
+
+
+# -- trace_on / trace_export ----------------------------------------------------------------
+
+class _Trace:
+    def __init__(self):
+        self.on = False
+        self.graphs = []
+
+
+_trace = _Trace()
+
+
+def _collect(op, inputs, outs, attrs):
+    outputs = outs if type(outs) is tuple else (outs,)
+    for o in outputs:
+        g = getattr(o, "graph", None)
+        if g is not None and not any(g is h for h in _trace.graphs) and \
+                g.outer_graph is None and type(g).__name__ == "FuncGraph":
+            _trace.graphs.append(g)
+
+
+def trace_on(graph=True, profiler=False, profiler_outdir=None):
+    """Starts collecting the graphs of functions traced from now on."""
+    from tapeflow.debugging import numerics
+    _trace.on, _trace.graphs = bool(graph), []
+    numerics.add_listener(_collect if graph else None)
+
+
+def trace_off():
+    """Stops collecting graphs (and drops those collected)."""
+    from tapeflow.debugging import numerics
+    _trace.on, _trace.graphs = False, []
+    numerics.add_listener(None)
+
+
+def trace_export(name, step=None, profiler_outdir=None):
+    """Writes the graphs collected since `trace_on` to the default writer, then stops."""
+    from tensorboard.compat.proto import event_pb2
+    writer = writer_mod.default_writer()
+    if writer is None:
+        trace_off()
+        return
+    step = writer_mod.resolve_step(step)
+    for g in _trace.graphs:
+        writer.add_event(event_pb2.Event(wall_time=time.time(), step=int(step),
+                                         graph_def=graph_to_graph_def(g).SerializeToString()))
+    writer.flush()
+    trace_off()
+
+
+def write_graph(writer, graph, step=0) -> None:
+    """Writes one traced graph to `writer` (the TensorBoard callback's write_graph)."""
+    from tensorboard.compat.proto import event_pb2
+    writer.add_event(event_pb2.Event(wall_time=time.time(), step=int(step),
+                                     graph_def=graph_to_graph_def(graph).SerializeToString()))
