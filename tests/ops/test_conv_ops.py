@@ -83,8 +83,9 @@ def test_two_layer_conv_gradients_match_tensorflow(real_tf, rng):
                     [x, w1, w2], real_tf=real_tf)
 
 
-def test_recorded_conv_keeps_patches_until_the_filter_gradient(rng):
+def test_recorded_conv_keeps_patches_until_the_filter_gradient(rng, monkeypatch):
     from tapeflow.backend import conv as K
+    monkeypatch.setenv("TAPEFLOW_ONEDNN", "0")     # patches are the NumPy kernels' (oneDNN needs none)
     x = tf.constant(rng.normal(size=(2, 6, 6, 8)).astype(np.float32))
     w = tf.Variable(rng.normal(size=(3, 3, 8, 2)).astype(np.float32))
     before = len(K.patch_cache)
