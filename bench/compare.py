@@ -37,6 +37,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+# This checkout's tapeflow, not another one installed in the environment.
+sys.path.insert(0, os.path.dirname(HERE))
 
 import workloads
 

@@ -30,6 +30,9 @@ import time
 
 import numpy as np
 
+# This checkout's tapeflow, not another one installed in the environment.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 H = W = 28
 CLASSES = 10
 

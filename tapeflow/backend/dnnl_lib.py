@@ -137,11 +137,6 @@ def candidates():
     return out
 
 
-def _arrange_openmp():
-    """OpenMP settings that must be in the environment before libgomp loads."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-
-
 class Lib:
     """The loaded library: its C functions as attributes, a CPU engine, per-thread streams."""
 
@@ -211,7 +206,8 @@ def load():
 def _load():
     if not sys.platform.startswith("linux"):
         return None
-    _arrange_openmp()
+    from tapeflow.backend import blas
+    blas.openmp_env()          # before libgomp loads with libdnnl
     for path in candidates():
         if not os.path.isabs(path) or os.path.exists(path):
             try:
