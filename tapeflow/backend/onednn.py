@@ -175,14 +175,22 @@ def cache_size() -> int:
 
 
 def _threads():
-    """(OpenMP threads per primitive, whether to split batches over tapeflow's pool)."""
+    """(OpenMP threads per primitive, whether to split batches over tapeflow's pool).
+
+    TAPEFLOW_ONEDNN_THREADS=N: N threads, no pool. Otherwise the pool when tapeflow runs
+    one (TAPEFLOW_BLAS_THREADS=auto), else as many threads as TAPEFLOW_BLAS_THREADS gives
+    OpenBLAS (`tf.config.threading.set_intra_op_parallelism_threads` sets it).
+    """
     v = os.environ.get("TAPEFLOW_ONEDNN_THREADS", "auto").strip().lower()
     if v not in ("", "auto"):
         try:
             return max(1, int(v)), False
         except ValueError:
             pass
-    return 1, blas.pool_size() > 1
+    if blas.pool_size() > 1:
+        return 1, True
+    mode = blas._mode()
+    return (mode if isinstance(mode, int) else 1), False
 
 
 def _batch_blocks(n, rows_per_image, flops):

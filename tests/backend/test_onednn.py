@@ -258,3 +258,14 @@ def test_dense_gradients_match_tensorflow(real_tf, rng):
     w = rng.standard_normal((2048, 128)).astype(np.float32)
     tf_parity.check(lambda m, x, w: m.reduce_sum(m.nn.relu(m.matmul(x, w)) ** 2), [x, w],
                     rtol=1e-4, atol=1e-2, real_tf=real_tf)
+
+
+def test_thread_settings_follow_the_environment(monkeypatch):
+    monkeypatch.setenv("TAPEFLOW_ONEDNN_THREADS", "3")
+    assert onednn._threads() == (3, False)
+    monkeypatch.delenv("TAPEFLOW_ONEDNN_THREADS")
+    monkeypatch.setattr(blas, "pool_size", lambda: 2)
+    assert onednn._threads() == (1, True)            # blocks on the pool, one thread each
+    monkeypatch.setattr(blas, "pool_size", lambda: 1)
+    monkeypatch.setenv("TAPEFLOW_BLAS_THREADS", "2")
+    assert onednn._threads() == (2, False)           # the intra-op thread count, no pool
