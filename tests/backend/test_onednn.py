@@ -205,6 +205,25 @@ def test_matmul_rejects_what_it_cannot_take(rng):
     assert not onednn.matmul_ok(a[::-1], a.T)                       # negative stride
     assert not onednn.matmul_ok(a.astype(np.float64), a.T.astype(np.float64))
     assert not onednn.matmul_ok(a[None], a.T)                       # 3-D
+    assert not onednn.matmul_ok(a[:, ::2], a[:4])                   # no contiguous axis
+    out = np.empty((4, 8), np.float32)
+    assert not onednn.matmul_ok(a.T, a, out=out.T)                  # column-major result
+    assert onednn.matmul_ok(a.T, a, out=np.empty((4, 4), np.float32))
+
+
+@needs_onednn
+def test_reference_kernels_count_as_unsupported(rng, monkeypatch):
+    # oneDNN's reference implementations are far slower than NumPy: the caller falls back.
+    x, w, s, p, d = _arrays(CASES[2], rng)
+    monkeypatch.setattr(onednn, "_cache", {})
+    real_init = onednn.Primitive.__init__
+
+    def init(self, *args):
+        real_init(self, *args)
+        self.impl = "ref:any"
+    monkeypatch.setattr(onednn.Primitive, "__init__", init)
+    assert onednn.conv2d(x, w, s, p, d) is None
+    _close(K.conv2d(x, w, s, p, d), _numpy(monkeypatch, K.conv2d, x, w, s, p, d))
 
 
 @pytest.mark.parametrize("mode", ["onednn", "numpy"])
