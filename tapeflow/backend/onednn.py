@@ -103,6 +103,15 @@ class Primitive:
         self.impl = D.impl_name(lib, pd)
         self._local = threading.local()
 
+    def __del__(self):
+        # The per-thread memory objects are a few hundred bytes each and are left alone:
+        # other threads' locals cannot be reached from here.
+        try:
+            self.lib.primitive_destroy(self.handle)
+            self.lib.primitive_desc_destroy(self.pd)
+        except (AttributeError, TypeError):      # interpreter shutdown
+            pass
+
     def md(self, arg):
         return self.mds[arg]
 
@@ -138,6 +147,9 @@ class Primitive:
 _cache: dict = {}
 _cache_lock = threading.Lock()
 _MISSING = object()
+# Primitives kept (oldest dropped first): a program whose shapes keep changing must not
+# grow without bound; a training loop uses a handful.
+MAX_PRIMITIVES = 256
 
 
 def _cached(key, make):
@@ -155,6 +167,8 @@ def _cached(key, make):
                     p = None
                 if p is not None and p.impl.startswith("ref"):
                     p = None
+                while len(_cache) >= MAX_PRIMITIVES:
+                    del _cache[next(iter(_cache))]
                 _cache[key] = p
     return p
 
@@ -387,7 +401,8 @@ class FilterCache:
             return _filter_in(reorders, w)
         key = (id(w), id(reorders))
         e = self._entries.get(key)
-        if e is not None and e[0]() is w and np.array_equal(e[1], w):
+        # The entry holds `reorders` itself, so its id cannot be reused while it lives.
+        if e is not None and e[0]() is w and e[3] is reorders and np.array_equal(e[1], w):
             return e[2]
         buf = _filter_in(reorders, w)
         try:
@@ -395,7 +410,7 @@ class FilterCache:
         except TypeError:
             return buf
         with self._lock:
-            self._entries[key] = (ref, w.copy(), buf)
+            self._entries[key] = (ref, w.copy(), buf, reorders)
         return buf
 
 

@@ -164,6 +164,19 @@ def test_primitives_are_created_once_per_shape(rng):
 
 
 @needs_onednn
+def test_the_primitive_cache_is_bounded(rng, monkeypatch):
+    monkeypatch.setattr(onednn, "_cache", {})
+    monkeypatch.setattr(onednn, "MAX_PRIMITIVES", 3)
+    w = rng.standard_normal((3, 3, 2, 4)).astype(np.float32)
+    for n in range(1, 6):
+        x = rng.standard_normal((n, 6, 6, 2)).astype(np.float32)
+        _close(onednn.conv2d(x, w, (1, 1), "VALID", (1, 1)),
+               K.conv2d(x.astype(np.float64), w.astype(np.float64), (1, 1), "VALID",
+                        (1, 1)).astype(np.float32))
+    assert onednn.cache_size() == 3
+
+
+@needs_onednn
 def test_a_filter_updated_in_place_is_reordered_again(rng, split):
     # Large enough for the filter cache (FilterCache.MIN_BYTES): the cached reorder must
     # not outlive an in-place update of the same array (what an optimizer step does).
