@@ -352,18 +352,20 @@ def conv2d(x, w, strides, padding, dilations, bias=None, relu=False):
         raise ValueError(f"input depth {x.shape[3]} does not match the filter's input depth {ci}")
     _, oh, ow = _conv.conv_geometry(x.shape, (kh, kw), strides, padding, dilations)
     n = x.shape[0]
-    out = np.empty((n, oh, ow, co), np.float32)
+    if oh <= 0 or ow <= 0:
+        return None
     nthr, blocks = _batch_blocks(n, oh * ow, 2.0 * n * oh * ow * kh * kw * ci * co)
     prims = _prims(blocks, lambda b: _fwd((b,) + x.shape[1:], w.shape, strides, padding,
                                           dilations, bias is not None, relu, nthr), nthr)
-    if prims is None or oh <= 0 or ow <= 0:
+    if prims is None:
         return None
+    out = np.empty((n, oh, ow, co), np.float32)
+    filters = _filters(prims, w)
 
     def body(_t, i0, i1):
         lib.set_threads(nthr)
         prim = prims[i1 - i0]
-        args = {D.ARG_SRC: x[i0:i1], D.ARG_WEIGHTS: _filter(prim.reorders, w),
-                D.ARG_DST: out[i0:i1]}
+        args = {D.ARG_SRC: x[i0:i1], D.ARG_WEIGHTS: filters[i1 - i0], D.ARG_DST: out[i0:i1]}
         if bias is not None:
             args[D.ARG_BIAS] = bias
         prim.run(args)
@@ -372,8 +374,9 @@ def conv2d(x, w, strides, padding, dilations, bias=None, relu=False):
     return out
 
 
-def _filter(reorders, w):
-    return FILTERS.get(reorders, w)
+def _filters(prims, w):
+    """{block size: w in that primitive's layout}, reordered once per call (not per block)."""
+    return {size: FILTERS.get(prim.reorders, w) for size, prim in prims.items()}
 
 
 class FilterCache:
@@ -464,11 +467,12 @@ def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations):
     if prims is None:
         return None
 
+    filters = _filters(prims, w)
+
     def body(_t, i0, i1):
         lib.set_threads(nthr)
-        prim = prims[i1 - i0]
-        prim.run({D.ARG_DIFF_SRC: out[i0:i1], D.ARG_WEIGHTS: _filter(prim.reorders, w),
-                  D.ARG_DIFF_DST: dy[i0:i1]})
+        prims[i1 - i0].run({D.ARG_DIFF_SRC: out[i0:i1], D.ARG_WEIGHTS: filters[i1 - i0],
+                            D.ARG_DIFF_DST: dy[i0:i1]})
 
     _run_blocks(blocks, body)
     return out
