@@ -621,3 +621,36 @@ def matmul(a, b, out=None):
         return np.matmul(a, b, out=out)
     prim.run({D.ARG_SRC: a, D.ARG_WEIGHTS: b, D.ARG_DST: out})
     return out
+
+
+# -- fused entry points for tf.function plans (oneDNN when it can, NumPy otherwise) -------
+
+def conv2d_bias_relu(x, w, bias, strides, padding, dilations, relu=True):
+    """relu(conv2d(x, w) + bias) (`relu=False`: no ReLU), one pass over the output on oneDNN.
+
+    Without oneDNN (or for other dtypes) the NumPy convolution runs, then the bias and
+    ReLU are applied in place: two passes, no temporaries. A plan that sees Conv2D ->
+    BiasAdd/AddV2 -> Relu can call this for the three nodes. On oneDNN a NaN reaching
+    the fused ReLU may come out as 0 (the post-op's max), where the separate ops give NaN.
+    """
+    if usable(x, w, bias):
+        y = conv2d(x, w, strides, padding, dilations, bias=bias, relu=relu)
+        if y is not None:
+            return y
+    y = _conv.conv2d(x, w, strides, padding, dilations)
+    y += bias
+    if relu:
+        np.maximum(y, 0, out=y)
+    return y
+
+
+def conv2d_backprop_filter_and_bias(x, w_shape, dy, strides, padding, dilations):
+    """(filter gradient, bias gradient) of `conv2d_bias_relu`'s convolution and bias, given
+    dy already through the ReLU gradient: one oneDNN pass, or the NumPy filter gradient and
+    a sum over N, H and W."""
+    if usable(x, dy):
+        r = conv2d_backprop_filter(x, w_shape, dy, strides, padding, dilations, with_bias=True)
+        if r is not None:
+            return r
+    dw = _conv.conv2d_backprop_filter(x, w_shape, dy, strides, padding, dilations)
+    return dw, dy.sum(axis=(0, 1, 2))

@@ -301,3 +301,21 @@ def test_thread_settings_follow_the_environment(monkeypatch):
     monkeypatch.setattr(blas, "pool_size", lambda: 1)
     monkeypatch.setenv("TAPEFLOW_BLAS_THREADS", "2")
     assert onednn._threads() == (2, False)           # the intra-op thread count, no pool
+
+
+@pytest.mark.parametrize("mode", ["onednn", "numpy"])
+def test_fused_plan_entry_points_match_the_separate_ops(mode, rng, monkeypatch):
+    if mode == "numpy":
+        monkeypatch.setenv("TAPEFLOW_ONEDNN", "0")
+    elif not onednn.available():
+        pytest.skip("oneDNN is not installed")
+    x, w, s, p, d = _arrays(CASES[1], rng)
+    b = rng.standard_normal(w.shape[3]).astype(np.float32)
+    ref = K.conv2d(x.astype(np.float64), w.astype(np.float64), s, p, d) + b
+    _close(onednn.conv2d_bias_relu(x, w, b, s, p, d), np.maximum(ref, 0).astype(np.float32))
+    _close(onednn.conv2d_bias_relu(x, w, b, s, p, d, relu=False), ref.astype(np.float32))
+    dy = rng.standard_normal(ref.shape).astype(np.float32)
+    dw, db = onednn.conv2d_backprop_filter_and_bias(x, w.shape, dy, s, p, d)
+    dw64 = K.conv2d_backprop_filter(x.astype(np.float64), w.shape, dy.astype(np.float64), s, p, d)
+    _close(dw, dw64.astype(np.float32))
+    _close(db, dy.astype(np.float64).sum(axis=(0, 1, 2)).astype(np.float32))
