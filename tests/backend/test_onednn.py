@@ -67,6 +67,15 @@ def test_tapeflow_onednn_0_disables_it(monkeypatch):
     assert not onednn.available() and dnnl_lib.load() is None
 
 
+def test_a_missing_library_leaves_the_numpy_kernels(monkeypatch, rng):
+    monkeypatch.setattr(dnnl_lib, "candidates", lambda: ["/nonexistent/libdnnl.so.3"])
+    monkeypatch.setattr(dnnl_lib, "_state", {"lib": None, "tried": False, "pid": None})
+    assert dnnl_lib.load() is None and not onednn.available()
+    x, w, s, p, d = _arrays(CASES[2], rng)
+    ref = K.conv2d(x.astype(np.float64), w.astype(np.float64), s, p, d)
+    _close(K.conv2d(x, w, s, p, d), ref.astype(np.float32))
+
+
 def test_fallback_runs_the_numpy_kernels_when_disabled(monkeypatch, rng):
     x, w, s, p, d = _arrays(CASES[1], rng)
     monkeypatch.setenv("TAPEFLOW_ONEDNN", "0")
