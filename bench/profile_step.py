@@ -13,7 +13,10 @@ step time is the median over `--steps` timed steps after warm-up, and each
 framework's figure is the median over rounds. Ratios are of those medians,
 from the same run. CPU-ms/step (process CPU time, all threads) is printed
 too: on a machine other jobs keep busy it is the steadier measure of work,
-though it also counts threads that spin while they wait.
+though it also counts threads that spin while they wait. GFLOP/s is the step's
+convolution and matmul FLOPs (bench/peak.py) over its median time, printed
+beside the machine's sgemm peak (OpenBLAS and oneDNN, measured in a fresh
+process at the start of the run).
 
     python bench/profile_step.py                     # batch 32 and 128, all frameworks
     python bench/profile_step.py --batch 32 --only tapeflow --profile
@@ -29,6 +32,9 @@ import sys
 import time
 
 import numpy as np
+
+# This checkout's tapeflow, not another one installed in the environment.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 H = W = 28
 CLASSES = 10
@@ -256,6 +262,17 @@ def _run_worker(name, batch, args, profile=False):
     return None
 
 
+def _peak():
+    """The sgemm peak, measured by bench/peak.py in a fresh process (None if it fails)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    proc = subprocess.run([sys.executable, os.path.join(here, "peak.py"), "--json"],
+                          capture_output=True, text=True, check=False)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return None
+
+
 def _print_profile(prof):
     ops = sorted(prof["ops"].items(), key=lambda kv: -kv[1][0])
     kern = sum(ms for name, (ms, _) in ops if not name.startswith("  ."))
@@ -289,6 +306,12 @@ def main():
     print(f"{os.cpu_count()} CPUs, OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"
           f", numpy {np.__version__}; medians of {args.steps} steps, median over "
           f"{args.rounds} rounds")
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import peak
+    load0 = os.getloadavg()[0]
+    limit = _peak()
+    if limit:
+        print(f"{peak.describe(limit)}  (load {load0:.1f})")
     for batch in args.batch:
         res = {n: [] for n in names}
         cpu = {n: [] for n in names}
@@ -305,7 +328,12 @@ def main():
         for n, ms in med.items():
             rounds = " ".join(f"{v:.1f}" for v in res[n])
             print(f"  {n:<10}{ms:>8.1f} ms/step {batch / ms * 1e3:>8.0f} img/s "
+                  f"{peak.step_flops(batch) / ms / 1e6:>6.1f} GFLOP/s "
                   f"{statistics.median(cpu[n]):>8.1f} CPU-ms/step   rounds: {rounds}")
+        if limit and "tapeflow" in med:
+            best = max(v for v in (limit["openblas"], limit["onednn"]) if v)
+            print(f"  tapeflow: {peak.step_flops(batch) / med['tapeflow'] / 1e6 / best * 100:.0f}% "
+                  f"of the sgemm peak ({peak.step_flops(batch) / 1e9:.2f} GFLOP per step)")
         others = [med[n] for n in med if n != "tapeflow"]
         if "tapeflow" in med and others:
             print(f"  best other / tapeflow = {min(others) / med['tapeflow']:.2f}x")

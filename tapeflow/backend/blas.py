@@ -217,39 +217,50 @@ def blocks(n, parts):
     return [(i, min(i + step, n)) for i in range(0, n, step)]
 
 
-def matmul(a, b, out=None):
+def matmul(a, b, out=None, product=None):
     """a @ b for 2-D arrays, split into blocks over the pool when it is large.
 
     Rows of the result when there are many, else a split of the inner
     dimension with partial products summed (one (m, n) buffer per block) when
-    it dominates, else columns.
+    it dominates, else columns. Each block is `product(a_block, b_block,
+    out=out_block)` (default np.matmul, i.e. OpenBLAS).
     """
     tick()
     if a.ndim != 2 or b.ndim != 2:
         return np.matmul(a, b, out=out)
     m, k = a.shape
     n = b.shape[1]
-    size = pool_size()
-    if size < 2 or 2.0 * m * k * n < MIN_FLOPS or k != b.shape[0]:
+    if 2.0 * m * k * n < MIN_FLOPS or k != b.shape[0]:
         return np.matmul(a, b, out=out)
+    mm = product or _large_product(a, b, out)
+    size = pool_size()
+    if size < 2:
+        return mm(a, b, out=out)
     dtype = np.result_type(a, b)
     if out is None:
         out = np.empty((m, n), dtype)
     parts = 2 * size
     if m >= parts * 64:
-        tasks = [lambda i=i, j=j: np.matmul(a[i:j], b, out=out[i:j]) for i, j in blocks(m, parts)]
+        tasks = [lambda i=i, j=j: mm(a[i:j], b, out=out[i:j]) for i, j in blocks(m, parts)]
     elif k >= 4 * max(m, n):
         rng = blocks(k, parts)
         part = np.empty((len(rng), m, n), dtype)
-        tasks = [lambda t=t, i=i, j=j: np.matmul(a[:, i:j], b[i:j], out=part[t])
+        tasks = [lambda t=t, i=i, j=j: mm(a[:, i:j], b[i:j], out=part[t])
                  for t, (i, j) in enumerate(rng)]
         parallel(tasks)
         return np.sum(part, axis=0, out=out)
     else:
-        tasks = [lambda i=i, j=j: np.matmul(a, b[:, i:j], out=out[:, i:j])
+        tasks = [lambda i=i, j=j: mm(a, b[:, i:j], out=out[:, i:j])
                  for i, j in blocks(n, parts)]
     parallel(tasks)
     return out
+
+
+def _large_product(a, b, out):
+    """oneDNN's matmul when it takes these arrays (measured 10-20% faster than OpenBLAS on the
+    seed CNN's dense products, docs/performance.md), else np.matmul."""
+    from tapeflow.backend import onednn
+    return onednn.matmul if onednn.matmul_ok(a, b, out) else np.matmul
 
 
 def _mode():
@@ -309,6 +320,20 @@ def tick():
             _set_numba_threads(want)      # OpenBLAS stays single-threaded under the pool
         else:
             set_num_threads(want)
+
+
+def openmp_env() -> None:
+    """Makes waiting OpenMP threads sleep (OMP_WAIT_POLICY=passive) unless the user chose.
+
+    GNU OpenMP reads this once, when it is loaded, so it is called before the
+    libraries that bring it in: numba (whose parallel loops run on its `omp`
+    threading layer when that is available) and oneDNN. By default an idle
+    OpenMP thread spins for a while after each parallel region, taking a core
+    from tapeflow's pool and from the other processes on a shared machine.
+    Measured on the seed CNN step (batch 32, NumPy kernels, numba Adam, load
+    2.4-3.1 on 2 cores): OMP_WAIT_POLICY=active 146 ms/step, passive 60-66.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 
 def set_intra_op_parallelism_threads(n: int) -> None:

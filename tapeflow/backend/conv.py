@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from tapeflow.backend import blas
+from tapeflow.backend import blas, onednn
 
 # Inner stages the profiler (bench/profile_step.py) times separately (summed
 # over the pool's threads when they run in blocks).
@@ -174,6 +174,10 @@ def conv2d(x, w, strides, padding, dilations, keep_patches=False):
     kh, kw, ci, co = w.shape
     if x.shape[3] != ci:
         raise ValueError(f"input depth {x.shape[3]} does not match the filter's input depth {ci}")
+    if onednn.usable(x, w) and (y := onednn.conv2d(x, w, strides, padding, dilations)) is not None:
+        # oneDNN's filter backprop reads the input itself: no patches to keep (an empty
+        # residual, which conv2d_backprop_filter ignores).
+        return (y, np.empty((0,), x.dtype)) if keep_patches else y
     pads, oh, ow = conv_geometry(x.shape, (kh, kw), strides, padding, dilations)
     n = x.shape[0]
     k = kh * kw * ci
@@ -198,6 +202,9 @@ def conv2d(x, w, strides, padding, dilations, keep_patches=False):
 
 
 def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations):
+    if onednn.usable(w, dy) and (dx := onednn.conv2d_backprop_input(
+            x_shape, w, dy, strides, padding, dilations)) is not None:
+        return dx
     kh, kw, ci, co = w.shape
     n, oh, ow, _ = dy.shape
     pads, _, _ = conv_geometry(x_shape, (kh, kw), strides, padding, dilations)
@@ -231,6 +238,9 @@ def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations):
 def conv2d_backprop_filter(x, w_shape, dy, strides, padding, dilations, patches=None):
     """patches^T @ dy; `patches`: the forward's (`conv2d(..., keep_patches=True)`), if kept
     (anything else, such as an empty array from a kernel that keeps none, is ignored)."""
+    if onednn.usable(x, dy) and (dw := onednn.conv2d_backprop_filter(
+            x, w_shape, dy, strides, padding, dilations)) is not None:
+        return dw
     kh, kw, ci, co = w_shape
     k = kh * kw * ci
     n, oh, ow = dy.shape[:3]

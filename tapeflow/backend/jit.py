@@ -12,8 +12,11 @@ numba is imported on first use, not with tapeflow, because importing it
 takes ~0.5 s. Compiled code is cached on disk (`cache=True`), so later
 processes load it in milliseconds.
 
-Calls are serialised by a lock: numba's default thread pool ("workqueue")
-aborts the process if two Python threads launch parallel kernels at once.
+Calls are serialised by a lock: numba's "workqueue" thread pool aborts the
+process if two Python threads launch parallel kernels at once. Where numba
+runs its loops on GNU OpenMP (its `omp` layer, the one found here),
+`blas.openmp_env()` is applied before numba loads: an OpenMP thread that
+spins after each update would take a core from the rest of the step.
 
 Example:
     >>> from tapeflow.backend import jit
@@ -84,6 +87,8 @@ class _Kernels:
 
 
 def _build():
+    from tapeflow.backend import blas
+    blas.openmp_env()              # numba's `omp` threading layer loads GNU OpenMP
     import numba
     import numpy as np
     from numba import njit, prange

@@ -141,3 +141,28 @@ def test_intra_op_threads_switch_between_fixed_and_pool(restore_threads, monkeyp
     np.testing.assert_allclose(blas.matmul(a, b), a @ b, rtol=1e-4, atol=1e-3)
     if blas.pool_size() > 1:                 # back on the pool: OpenBLAS single-threaded again
         assert blas.get_num_threads() == 1
+
+
+def test_openmp_threads_are_made_to_sleep_unless_the_user_chose(monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    blas.openmp_env()
+    assert os.environ["OMP_WAIT_POLICY"] == "passive"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "active")
+    blas.openmp_env()
+    assert os.environ["OMP_WAIT_POLICY"] == "active"
+
+
+@pytest.mark.parametrize("loader", ["jit.kernels()", "dnnl_lib.load()"])
+def test_openmp_is_arranged_before_numba_or_onednn_loads(loader):
+    # Both load GNU OpenMP, which reads OMP_WAIT_POLICY once, at load time: a fresh process.
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    code = ("import os; from tapeflow.backend import dnnl_lib, jit; "
+            f"print({loader} is not None, os.environ.get('OMP_WAIT_POLICY'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+                         check=True).stdout.split()
+    if out[0] == "False":
+        pytest.skip(f"{loader} found nothing to load")
+    assert out[1] == "passive"

@@ -1,4 +1,8 @@
-"""tapeflow/backend/conv.py: convolution kernels against direct loops and their adjoints."""
+"""tapeflow/backend/conv.py: convolution kernels against direct loops and their adjoints.
+
+The convolution tests run twice: on the NumPy kernels (TAPEFLOW_ONEDNN=0) and through
+the oneDNN dispatch where oneDNN is installed (tests/backend/test_onednn.py has the rest).
+"""
 
 import numpy as np
 import pytest
@@ -14,6 +18,24 @@ def split(request, monkeypatch):
         monkeypatch.setattr(blas, "MIN_FLOPS", 0)
         monkeypatch.setattr(blas, "pool_size", lambda: 2)
     return request.param
+
+
+@pytest.fixture(params=["numpy", "onednn"])
+def kernels(request, monkeypatch):
+    """The NumPy kernels, or the oneDNN dispatch (skipped where oneDNN is missing)."""
+    from tapeflow.backend import onednn
+    if request.param == "numpy":
+        monkeypatch.setenv("TAPEFLOW_ONEDNN", "0")
+    elif not onednn.available():
+        pytest.skip("oneDNN is not installed")
+    return request.param
+
+
+@pytest.fixture
+def numpy_kernels(monkeypatch):
+    """Patches are kept by the NumPy path only (oneDNN's filter gradient needs none)."""
+    monkeypatch.setenv("TAPEFLOW_ONEDNN", "0")
+
 
 # (x shape, filter shape, strides, padding, dilations); C >= 8 takes the strided-view im2col.
 CASES = [
@@ -49,7 +71,7 @@ def _case_arrays(case, rng):
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_conv2d_matches_direct_loop(case, rng):
+def test_conv2d_matches_direct_loop(case, rng, kernels):
     x, w, s, p, d = _case_arrays(case, rng)
     got = K.conv2d(x, w, s, p, d)
     assert got.dtype == np.float32
@@ -83,7 +105,7 @@ def test_col2im_is_the_adjoint_of_im2col(case, rng):
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_backprops_are_the_adjoints_of_conv2d(case, rng):
+def test_backprops_are_the_adjoints_of_conv2d(case, rng, kernels):
     # <conv(x, w), dy> = <x, bp_input(dy)> = <w, bp_filter(dy)>
     x, w, s, p, d = _case_arrays(case, rng)
     y = _direct_conv(x, w, s, p, d)
@@ -97,7 +119,7 @@ def test_backprops_are_the_adjoints_of_conv2d(case, rng):
     np.testing.assert_allclose(np.sum(w.astype(np.float64) * dw), inner, rtol=1e-4)
 
 
-def test_kept_patches_serve_the_filter_backprop(rng):
+def test_kept_patches_serve_the_filter_backprop(rng, numpy_kernels):
     x, w, s, p, d = _case_arrays(CASES[1], rng)
     y, patches = K.conv2d(x, w, s, p, d, keep_patches=True)
     np.testing.assert_array_equal(y, K.conv2d(x, w, s, p, d))
