@@ -15,7 +15,6 @@ from tapeflow.framework.op import as_input
 from tapeflow.ops import math_ops, reduce_ops
 
 
-@tf_export("norm", "linalg.norm")
 def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):  # noqa: A002
     """Vector norm over `axis` (all elements when None): 'euclidean'/2, 1, or inf.
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from tapeflow.framework import dtypes
 from tapeflow.framework.op import OpDef, as_input, execute
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.ops import array_ops, math_ops, reduce_ops
 from tapeflow.ops.linalg_ops import (
@@ -48,6 +49,7 @@ def _lstsq_spec(inputs, attrs):
 _LSTSQ_ROBUST = OpDef("MatrixSolveLs", _lstsq_kernel, _lstsq_grad, shape_fn=_lstsq_spec)
 
 
+@tf_export("linalg.lstsq")
 def lstsq(matrix, rhs, l2_regularizer=0.0, fast=True, name=None):
     """X minimising ||matrix @ X - rhs||^2 + l2_regularizer ||X||^2 (per matrix).
 
@@ -108,6 +110,7 @@ def _norm_axes(axis, rank):
     raise bad
 
 
+@tf_export("norm", "linalg.norm")
 def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
     """Vector norms (over `axis`, or all elements) and matrix norms (over a pair of axes).
 
@@ -158,6 +161,7 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
     return math_ops.pow(total, math_ops.reciprocal(p))
 
 
+@tf_export("linalg.pinv")
 def pinv(a, rcond=None, validate_args=False, name=None):
     """The Moore-Penrose pseudo-inverse, from the SVD (singular values below
     `rcond * max(s)` count as zero; default rcond 10 * max(m, n) * eps)."""

@@ -24,6 +24,7 @@ import numpy as np
 
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import OpDef, as_input, execute
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.ops import array_ops, math_ops, reduce_ops
 
@@ -60,6 +61,7 @@ def _dims(shape):
     return (None, None) if shape.rank is None else tuple(shape.as_list()[-2:])
 
 
+@tf_export("linalg.matrix_transpose")
 def matrix_transpose(a, name="matrix_transpose", conjugate=False):
     """Swaps the last two axes (and conjugates when asked)."""
     a = as_input(a)
@@ -71,6 +73,7 @@ def matrix_transpose(a, name="matrix_transpose", conjugate=False):
     return array_ops.transpose(a, perm, conjugate=conjugate)
 
 
+@tf_export("linalg.adjoint")
 def adjoint(matrix, name=None):
     """The conjugate transpose of the last two axes."""
     return matrix_transpose(matrix, conjugate=True)
@@ -120,6 +123,7 @@ def _inv_grad(inputs, outputs, attrs, dy):
 _INV = OpDef("MatrixInverse", _inv_kernel, _inv_grad, shape_fn=_same_spec)
 
 
+@tf_export("linalg.inv")
 def inv(input, adjoint=False, name=None):
     """The inverse of each square matrix (of its adjoint, with `adjoint=True`).
 
@@ -147,6 +151,7 @@ def _det_spec(inputs, attrs):
 _DET = OpDef("MatrixDeterminant", _det_kernel, _det_grad, shape_fn=_det_spec)
 
 
+@tf_export("linalg.det")
 def det(input, name=None):
     """The determinant of each square matrix."""
     return execute(_DET, (_matrix_input("MatrixDeterminant", input),))
@@ -177,11 +182,13 @@ _SLOGDET = OpDef("LogMatrixDeterminant", _slogdet_kernel, _slogdet_grad, num_out
                  shape_fn=_slogdet_spec)
 
 
+@tf_export("linalg.slogdet")
 def slogdet(input, name=None):
     """(sign, log |det|) of each square matrix: a determinant that cannot overflow."""
     return execute(_SLOGDET, (_matrix_input("LogMatrixDeterminant", input),))
 
 
+@tf_export("linalg.logdet")
 def logdet(matrix, name=None):
     """log det of each Hermitian positive-definite matrix, via its Cholesky factor."""
     chol = cholesky(matrix)
@@ -227,6 +234,7 @@ def _check_rhs(op_name, matrix, rhs):
                               f"{rhs.dtype.name} tensor")
 
 
+@tf_export("linalg.solve")
 def solve(matrix, rhs, adjoint=False, name=None):
     """X with `matrix @ X = rhs` (square matrices, batched; rhs of shape [..., M, K])."""
     a = _matrix_input("MatrixSolve", matrix)
@@ -267,6 +275,7 @@ _TRIANGULAR_SOLVE = OpDef("MatrixTriangularSolve", _triangular_solve_kernel,
                           _triangular_solve_grad, shape_fn=_triangular_solve_spec)
 
 
+@tf_export("linalg.triangular_solve")
 def triangular_solve(matrix, rhs, lower=True, adjoint=False, name=None):
     """X with `matrix @ X = rhs` for triangular matrices (lower by default); the other
     triangle of `matrix` is not read. Batch dimensions broadcast."""
@@ -280,6 +289,7 @@ def triangular_solve(matrix, rhs, lower=True, adjoint=False, name=None):
     return execute(_TRIANGULAR_SOLVE, (a, b), attrs)
 
 
+@tf_export("linalg.cholesky_solve")
 def cholesky_solve(chol, rhs, name=None):
     """X with `A @ X = rhs`, given the Cholesky factor `chol` of A."""
     y = triangular_solve(chol, rhs, lower=True, adjoint=False)
@@ -324,6 +334,7 @@ def _cholesky_grad(inputs, outputs, attrs, dy):
 _CHOLESKY = OpDef("Cholesky", _cholesky_kernel, _cholesky_grad, shape_fn=_same_spec)
 
 
+@tf_export("linalg.cholesky")
 def cholesky(input, name=None):
     """The lower-triangular L with `L @ L^H = input` (only the lower triangle is read)."""
     return execute(_CHOLESKY, (_matrix_input("Cholesky", input),))
@@ -381,6 +392,7 @@ def _qr_grad(inputs, outputs, attrs, dy):
 _QR = OpDef("Qr", _qr_kernel, _qr_grad, num_outputs=2, shape_fn=_qr_spec)
 
 
+@tf_export("linalg.qr")
 def qr(input, full_matrices=False, name=None):
     """(q, r): orthonormal columns and upper-triangular r with `q @ r = input`."""
     x = _matrix_input("Qr", input, square=False)
@@ -423,12 +435,14 @@ def _eigh_spec(inputs, attrs):
 _EIGH = OpDef("SelfAdjointEigV2", _eigh_kernel, _eigh_grad, num_outputs=2, shape_fn=_eigh_spec)
 
 
+@tf_export("linalg.eigh")
 def eigh(tensor, name=None):
     """(eigenvalues ascending, eigenvectors as columns) of self-adjoint matrices; only the
     lower triangle is read."""
     return execute(_EIGH, (_matrix_input("SelfAdjointEigV2", tensor),))
 
 
+@tf_export("linalg.eigvalsh")
 def eigvalsh(tensor, name=None):
     """The eigenvalues of self-adjoint matrices, ascending."""
     return execute(_EIGH, (_matrix_input("SelfAdjointEigV2", tensor),), {"compute_v": False})[0]
@@ -498,6 +512,7 @@ def _svd_grad(inputs, outputs, attrs, dy):
 _SVD = OpDef("Svd", _svd_kernel, _svd_grad, num_outputs=3, shape_fn=_svd_spec)
 
 
+@tf_export("linalg.svd")
 def svd(tensor, full_matrices=False, compute_uv=True, name=None):
     """Singular values (descending), and with `compute_uv` (s, u, v) such that
     `tensor = u @ diag(s) @ adjoint(v)` (note: v, not its adjoint, as TF returns)."""
@@ -549,6 +564,7 @@ def _scalar_k(k):
     return int(k)
 
 
+@tf_export("linalg.diag")
 def diag(diagonal, name="diag", k=0, num_rows=-1, num_cols=-1, padding_value=0,
          align="RIGHT_LEFT"):
     """Matrices with `diagonal` on their k-th diagonal (k > 0 above the main one), the rest
@@ -611,6 +627,7 @@ def _check_k(op_name, x, k):
                               f"between {-rows} and {cols}")
 
 
+@tf_export("linalg.diag_part")
 def diag_part(input, name="diag_part", k=0, padding_value=0, align="RIGHT_LEFT"):
     """The k-th diagonal of each matrix (k > 0 above the main one)."""
     x = _at_least_matrix("MatrixDiagPartV3", input)
@@ -634,6 +651,7 @@ def _set_diag_grad(inputs, outputs, attrs, dy):
 _SET_DIAG = OpDef("MatrixSetDiagV3", _set_diag_kernel, _set_diag_grad, shape_fn=_same_spec)
 
 
+@tf_export("linalg.set_diag")
 def set_diag(input, diagonal, name="set_diag", k=0, align="RIGHT_LEFT"):
     """`input` with its k-th diagonal replaced by `diagonal`."""
     x = _at_least_matrix("MatrixSetDiagV3", input)
@@ -672,6 +690,7 @@ def _band_part_grad(inputs, outputs, attrs, dy):
 _BAND_PART = OpDef("MatrixBandPart", _band_part_kernel, _band_part_grad, shape_fn=_same_spec)
 
 
+@tf_export("linalg.band_part")
 def band_part(input, num_lower, num_upper, name=None):
     """Keeps `num_lower` diagonals below the main one and `num_upper` above (-1: all)."""
     x = _at_least_matrix("MatrixBandPart", input)
@@ -680,11 +699,13 @@ def band_part(input, num_lower, num_upper, name=None):
     return execute(_BAND_PART, (x,), {"num_lower": lower, "num_upper": upper})
 
 
+@tf_export("linalg.trace")
 def trace(x, name=None):
     """The sum of each matrix's main diagonal."""
     return reduce_ops.reduce_sum(diag_part(x), axis=-1)
 
 
+@tf_export("linalg.matvec")
 def matvec(a, b, transpose_a=False, adjoint_a=False, a_is_sparse=False, b_is_sparse=False,
            name=None):
     """Matrix-vector products `a @ b` over the last axes (batched)."""

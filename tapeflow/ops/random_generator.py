@@ -27,6 +27,7 @@ from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, execute
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework.variables import Variable
 from tapeflow.ops import stateless_random_ops as stateless
 
@@ -100,6 +101,7 @@ def _signed(n: int) -> int:
     return n - (1 << 64) if n >= 1 << 63 else n
 
 
+@tf_export("random.create_rng_state")
 def create_rng_state(seed, alg) -> Tensor:
     """The state of a Generator made from `seed`: an int splits into 64-bit words, low
     word first; a shorter vector of words is padded with zeros on the left (so that a
@@ -317,6 +319,7 @@ _READ_AND_SKIP_DYN = _READ_AND_SKIP
 _global = [None]
 
 
+@tf_export("random.get_global_generator")
 def get_global_generator() -> Generator:
     """The process-wide Generator, made from non-deterministic state on first use."""
     if _global[0] is None:
@@ -324,6 +327,7 @@ def get_global_generator() -> Generator:
     return _global[0]
 
 
+@tf_export("random.set_global_generator")
 def set_global_generator(generator: Generator) -> None:
     """Replaces the process-wide Generator."""
     if not isinstance(generator, Generator):

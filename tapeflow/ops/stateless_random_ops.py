@@ -24,6 +24,7 @@ import numpy as np
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, convert_to_tensor, execute
 from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.ops import _philox, math_ops
 from tapeflow.ops.random_ops import _shape_arg
@@ -202,6 +203,7 @@ def uniform_from_state(state, shape, minval, maxval, dtype):
     return math_ops.add(math_ops.multiply(rnd, math_ops.subtract(hi, lo)), lo)
 
 
+@tf_export("random.stateless_uniform")
 def stateless_random_uniform(shape, seed, minval=0, maxval=None, dtype=dtypes.float32,
                              name=None, alg="auto_select"):
     """Uniform values in [minval, maxval), the same as TensorFlow's for the same seed.
@@ -226,6 +228,7 @@ def stateless_random_uniform(shape, seed, minval=0, maxval=None, dtype=dtypes.fl
     return uniform_from_state(_state_of(seed, alg), shape, minval, maxval, dtype)
 
 
+@tf_export("random.stateless_normal")
 def stateless_random_normal(shape, seed, mean=0.0, stddev=1.0, dtype=dtypes.float32, name=None,
                             alg="auto_select"):
     """Normal values with the given mean and standard deviation; TensorFlow's for the seed.
@@ -237,6 +240,7 @@ def stateless_random_normal(shape, seed, mean=0.0, stddev=1.0, dtype=dtypes.floa
     return normal_from_state(_state_of(seed, alg), shape, mean, stddev, dtype)
 
 
+@tf_export("random.stateless_truncated_normal")
 def stateless_truncated_normal(shape, seed, mean=0.0, stddev=1.0, dtype=dtypes.float32,
                                name=None, alg="auto_select"):
     """Normal values, those beyond two standard deviations redrawn; TensorFlow's for the seed."""
@@ -323,6 +327,7 @@ _MULTINOMIAL = OpDef(
                             dtypes.from_numpy(np.dtype(a["dtype"])))])
 
 
+@tf_export("random.stateless_categorical")
 def stateless_categorical(logits, num_samples, seed, dtype=dtypes.int64, name=None):
     """Class indices drawn from each row of unnormalised log-probabilities; TF's for the seed.
 
@@ -340,6 +345,7 @@ def stateless_categorical(logits, num_samples, seed, dtype=dtypes.int64, name=No
 
 # -- seeds from seeds ---------------------------------------------------------------------
 
+@tf_export("random.split")
 def split(seed, num=2, alg="auto_select"):
     """`num` new seed pairs (shape [num, 2], the seed's dtype) derived from `seed`."""
     seed = as_input(seed)
@@ -347,6 +353,7 @@ def split(seed, num=2, alg="auto_select"):
                                     alg=alg)
 
 
+@tf_export("random.fold_in")
 def fold_in(seed, data, alg="auto_select"):
     """A new seed pair `[hash(seed), data]` (the seed's hash in `data`'s dtype)."""
     data = as_input(data)

@@ -100,13 +100,16 @@ def children(obj) -> list:
         return [(str(i), v) for i, v in enumerate(obj) if is_trackable(v)]
     if isinstance(obj, dict):
         return [(str(k), v) for k, v in obj.items() if is_trackable(v)]
-    if hasattr(type(obj), "_trackable_children"):
-        return list(obj._trackable_children())
+    # Keras objects first: a Layer is also a tf.Module, but checkpoints name its
+    # children as Keras does, not by its attributes.
     Layer, Optimizer = _keras()
     if isinstance(obj, Optimizer):
         return optimizer_children(obj)
     if isinstance(obj, Layer):
         return layer_children(obj)
+    if hasattr(type(obj), "_trackable_children"):
+        kids = obj._trackable_children()        # tf.Module and Generator give a dict
+        return list(kids.items() if isinstance(kids, dict) else kids)
     return attribute_children(obj)
 
 

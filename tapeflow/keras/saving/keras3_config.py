@@ -96,7 +96,7 @@ def _keras_tensor(t, layer_ids):
 
 def functional_to_keras3(model) -> dict:
     """A functional model's config in Keras 3's layout."""
-    from tapeflow.keras.layers.base import is_keras_tensor
+    from tapeflow.keras.layers.node import is_keras_tensor
     from tapeflow.keras.saving.tapeflow_format import _tensor_ref
     from tapeflow.utils import nest
     nodes_used = {}
