@@ -44,8 +44,8 @@ newaxis = None
 
 # Internal subpackages are reached by their module paths (`from tapeflow.ops import
 # math_ops`), not as attributes of the public namespace, which holds TF's names only.
-del autodiff, backend, framework, ops, utils  # noqa: F821
-_INTERNAL = frozenset({"autodiff", "backend", "examples", "framework", "ops", "utils"})
+del autodiff, backend, framework, module, ops, utils  # noqa: F821
+_INTERNAL = frozenset({"autodiff", "backend", "examples", "framework", "module", "ops", "utils"})
 
 
 def __dir__():

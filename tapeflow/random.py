@@ -3,7 +3,7 @@
 Filled with the functions that declare a 'random.*' name where they are defined
 (see `framework/api_export.py`), plus the Generator API re-exported below.
 """
-import types
+import types as _types
 
 from tapeflow import _api
 from tapeflow.ops.random_generator import (  # noqa: F401
@@ -27,7 +27,7 @@ from tapeflow.ops.stateless_random_ops import (  # noqa: F401
 globals().update(_api.namespace("random"))
 
 # tf.random.experimental keeps the older spellings of the same functions.
-experimental = types.SimpleNamespace(
+experimental = _types.SimpleNamespace(
     Algorithm=Algorithm, Generator=Generator, create_rng_state=create_rng_state,
     get_global_generator=get_global_generator, set_global_generator=set_global_generator,
     stateless_split=split, stateless_fold_in=fold_in)

@@ -10,8 +10,6 @@ MAX_FUNCTION_LINES = 80
 
 # Known violations, each in a file another change is rewriting; remove an entry when fixed.
 ALLOWED = {
-    # The reverse walk; its engine tables move onto the op definitions (issue 9, item 1).
-    "autodiff/backprop.py:backward",
     # Gains @tf_export lines above its public functions; its ops move into the op registry
     # (issue 9, item 1), which splits the module.
     "ops/array_ops.py",

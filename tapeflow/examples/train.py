@@ -157,31 +157,8 @@ def train(args: argparse.Namespace) -> dict:
                "test": {"x": [], "loss": [], "accuracy": []}}
     results = {}
     for epoch in range(args.epochs):
-        trainer.reset()
         print(f"Epoch {epoch + 1}/{args.epochs}", flush=True)
-        bar = tf.keras.utils.Progbar(steps, stateful_metrics=["loss", "accuracy"])
-        # Sums over the epoch so far, to turn running means into per-window means.
-        prev = (0, 0.0, 0, 0.0)     # (steps, loss sum, examples, correct)
-        seen = 0
-        # Into a file or pipe the bar only prints its final line; say how far we are every
-        # tenth of the epoch instead, so a logged run shows progress.
-        log_every = 0 if sys.stdout.isatty() else max(steps // 10, 1)
-        start = time.perf_counter()
-        for step, (images, labels) in enumerate(train_ds, 1):
-            trainer.train_step(images, labels)
-            seen += int(images.shape[0])
-            loss, acc = float(trainer.train_loss.result()), float(trainer.train_acc.result())
-            bar.update(step, values=[("loss", loss), ("accuracy", acc)])
-            if log_every and step % log_every == 0 and step < steps:
-                print(f"  {step}/{steps} - {time.perf_counter() - start:.0f}s - loss: {loss:.4f}"
-                      f" - accuracy: {acc:.4f}", flush=True)
-            if step % every == 0 or step == steps:
-                cur = (step, loss * step, seen, acc * seen)
-                history["train"]["x"].append(epoch + step / steps)
-                history["train"]["loss"].append((cur[1] - prev[1]) / (cur[0] - prev[0]))
-                history["train"]["accuracy"].append((cur[3] - prev[3]) / (cur[2] - prev[2]))
-                prev = cur
-        train_time = time.perf_counter() - start
+        seen, train_time = _train_epoch(trainer, train_ds, epoch, steps, every, history)
         for test_images, test_labels in test_ds:
             trainer.test_step(test_images, test_labels)
         results = {
@@ -201,7 +178,40 @@ def train(args: argparse.Namespace) -> dict:
         print(EN_TEMPLATE.format(epoch + 1, results["loss"], results["accuracy"] * 100,
                                  results["test_loss"], results["test_accuracy"] * 100,
                                  train_time, results["images_per_second"]), flush=True)
+    return _finish(args, model, trainer, history, results, name, x_test)
 
+
+def _train_epoch(trainer, train_ds, epoch, steps, every, history):
+    """One epoch of steps with the progress bar; appends windowed train curves to
+    `history`. Returns (examples seen, seconds)."""
+    trainer.reset()
+    bar = tf.keras.utils.Progbar(steps, stateful_metrics=["loss", "accuracy"])
+    # Sums over the epoch so far, to turn running means into per-window means.
+    prev = (0, 0.0, 0, 0.0)     # (steps, loss sum, examples, correct)
+    seen = 0
+    # Into a file or pipe the bar only prints its final line; say how far we are every
+    # tenth of the epoch instead, so a logged run shows progress.
+    log_every = 0 if sys.stdout.isatty() else max(steps // 10, 1)
+    start = time.perf_counter()
+    for step, (images, labels) in enumerate(train_ds, 1):
+        trainer.train_step(images, labels)
+        seen += int(images.shape[0])
+        loss, acc = float(trainer.train_loss.result()), float(trainer.train_acc.result())
+        bar.update(step, values=[("loss", loss), ("accuracy", acc)])
+        if log_every and step % log_every == 0 and step < steps:
+            print(f"  {step}/{steps} - {time.perf_counter() - start:.0f}s - loss: {loss:.4f}"
+                  f" - accuracy: {acc:.4f}", flush=True)
+        if step % every == 0 or step == steps:
+            cur = (step, loss * step, seen, acc * seen)
+            history["train"]["x"].append(epoch + step / steps)
+            history["train"]["loss"].append((cur[1] - prev[1]) / (cur[0] - prev[0]))
+            history["train"]["accuracy"].append((cur[3] - prev[3]) / (cur[2] - prev[2]))
+            prev = cur
+    return seen, time.perf_counter() - start
+
+
+def _finish(args, model, trainer, history, results, name, x_test):
+    """Writes the charts and the model, checks the model reloads, prints where."""
     os.makedirs(args.out, exist_ok=True)
     plot_path = os.path.join(args.out, "curves.png")
     gradients_path = os.path.join(args.out, "gradients.png")

@@ -99,11 +99,13 @@ _trace = _Trace()
 
 
 def _collect(op, inputs, outs, attrs):
+    from tapeflow.framework.graph import FuncGraph
     outputs = outs if type(outs) is tuple else (outs,)
     for o in outputs:
         g = getattr(o, "graph", None)
         if g is not None and not any(g is h for h in _trace.graphs) and \
-                g.outer_graph is None and type(g).__name__ == "FuncGraph":
+                g.outer_graph is None and isinstance(g, FuncGraph) and \
+                type(g).__name__ != "KerasGraph":         # a function's graph, not a model's
             _trace.graphs.append(g)
 
 

@@ -100,8 +100,8 @@ def functional_to_keras3(model) -> dict:
     from tapeflow.keras.saving.tapeflow_format import _tensor_ref
     from tapeflow.utils import nest
     nodes_used = {}
-    for kind, node in model._plan:
-        _check_savable(model, kind, node)
+    for node in model._plan:
+        _check_savable(model, node)
         nodes_used.setdefault(id(node.layer), (node.layer, []))[1].append(
             node.layer._inbound_nodes.index(node))
     for t in model._flat_inputs:
@@ -131,11 +131,9 @@ def functional_to_keras3(model) -> dict:
             "output_layers": refs(model._nested_outputs)}
 
 
-def _check_savable(model, kind, node):
-    if kind != "layer":
-        raise ValueError(f'Cannot save the architecture of model "{model.name}": it applies '
-                         f"the raw op {node.op.name} to Keras tensors. Wrap it in a layer, "
-                         "or save the weights with save_weights().")
+def _check_savable(model, node):
+    # Functional plans hold layer calls only: a tapeflow function applied to Keras
+    # tensors is a TFOpLambda layer (keras/layers/tf_op_layer.py).
     if type(node.layer).__name__ == "TFOpLambda":
         raise ValueError(f'Cannot save the architecture of model "{model.name}": it applies '
                          f"tf.{node.layer.symbol} to Keras tensors (layer \"{node.layer.name}\"), "
