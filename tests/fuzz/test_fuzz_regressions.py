@@ -92,6 +92,11 @@ CASES = [
     ("symmetric_padding_as_large_as_the_dimension",
      lambda m, x: m.pad(x, [[0, 1]], mode="SYMMETRIC"), [_f32(1)]),
     ("negative_padding_raises", lambda m, x: m.pad(x, [[-1, 0]]), [_f32(3)]),
+    ("add_n_of_different_shapes_raises", lambda m, a, b: m.add_n([a, b]),
+     [np.zeros((0,), np.float32), np.float32(1.0)]),
+    ("sigmoid_xent_labels_of_another_shape_raise",
+     lambda m, lab, lo: m.nn.sigmoid_cross_entropy_with_logits(labels=lab, logits=lo),
+     [np.full((1,), 0.5, np.float32), _f32(1, 1)]),
 ]
 
 
