@@ -68,6 +68,7 @@ CASES = [
      lambda m, x: m.argsort(x, axis=1, direction="DESCENDING"), [_f32(2, 3, 2)]),
     ("squeeze_with_an_empty_axis_list_squeezes_all", lambda m, x: m.squeeze(x, axis=[]),
      [_f32(1)]),
+    ("squeeze_a_repeated_axis", lambda m, x: m.squeeze(x, axis=[0, 0]), [_f32(1)]),
     ("unstack_a_length_one_axis", lambda m, x: m.unstack(x, axis=0), [_f32(1)]),
     ("unstack_a_length_one_axis_gradient", lambda m, x: m.unstack(x, axis=0), [_f32(1, 1)]),
     ("split_into_one_part", lambda m, x: m.split(x, 1, axis=0), [np.zeros((0,), np.float32)]),
