@@ -465,10 +465,10 @@ def squeeze(input, axis=None, name=None):  # noqa: A002
                                   "pass axis=")
         ax = tuple(i for i, d in enumerate(dims) if d == 1)
     else:
-        ax = tuple(sorted(
+        ax = tuple(sorted({     # a repeated axis counts once (as TF)
             _checks.normalize_axis("Squeeze", a, len(dims), "Tried to squeeze dim index {axis} "
                                    f"for tensor with {len(dims)} dimensions.")
-            for a in ([axis] if isinstance(axis, (int, np.integer)) else axis)))
+            for a in ([axis] if isinstance(axis, (int, np.integer)) else axis)}))
         for a in ax:
             if dims[a] is not None and dims[a] != 1:
                 raise errors.op_error("Squeeze", f"Can not squeeze dim[{a}], expected a dimension "

@@ -569,7 +569,13 @@ def add_n(inputs, name=None):
     if not inputs:
         raise ValueError("tf.add_n: inputs must be a non-empty list of tensors.")
     out = as_input(inputs[0])
-    for x in inputs[1:]:
+    for i, x in enumerate(inputs[1:], 1):
+        x = as_input(x)
+        # No broadcasting (as TF's AddN): every input has the first one's shape.
+        if not x.shape.is_compatible_with(out.shape):
+            raise errors.op_error("AddN", f"Inputs to operation AddN must have the same "
+                                  f"shape: inputs[0] has shape {out.shape}, inputs[{i}] "
+                                  f"has shape {x.shape}")
         out = add(out, x)
     return out
 

@@ -318,6 +318,9 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
     """max(x, 0) - x*z + log(1 + exp(-|x|)), the stable form."""
     labels, logits = binary_inputs("SigmoidCrossEntropyWithLogits", labels, logits)
+    if not labels.shape.is_compatible_with(logits.shape):
+        raise ValueError(f"`logits` and `labels` must have the same shape, received "
+                         f"({logits.shape} vs {labels.shape}).")
     return (relu(logits) - logits * labels
             + math_ops.log1p(math_ops.exp(-math_ops.abs(logits))))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 # Tolerances by dtype: float32 kernels differ in summation order and in libm.
-_RTOL = {"float16": 2e-2, "float32": 2e-4, "float64": 1e-9}
+_RTOL = {"float16": 2e-2, "float32": 2e-4, "float64": 1e-7}
 _ATOL = {"float16": 2e-2, "float32": 2e-5, "float64": 1e-9}
 _GRAD_RTOL, _GRAD_ATOL = 2e-3, 2e-4
 

@@ -599,6 +599,10 @@ def _conv2d(draw):
     dil = draw(st.sampled_from([1, 1, 2]))
     if dil != 1 and strides not in (1, [1, 1], [1, 1, 1, 1]):
         strides = 1          # TF supports dilation with unit strides only on CPU
+    if pad == "VALID":
+        # A VALID filter larger than the input: TF returns an empty tensor, tapeflow
+        # raises a clear error on purpose (tests/ops/test_conv_ops.py); not drawn.
+        h, w = max(h, (kh - 1) * dil + 1), max(w, (kw - 1) * dil + 1)
     return ((lambda m, x, f: m.nn.conv2d(x, f, strides=strides, padding=pad, dilations=dil)),
             [array(draw, (n, h, w, ci), "float32"), array(draw, (kh, kw, wi, co), "float32")],
             f"strides={strides} {pad} dilations={dil}")
@@ -612,8 +616,21 @@ def _pool(draw):
     # TF pools over depth on some kernels (tapeflow does not: UnimplementedError).
     ksize, strides = _window(draw, depth=False), _window(draw, depth=False)
     pad = draw(st.sampled_from(["SAME", "VALID"]))
+    k = _pair(ksize)
+    if fn == "max_pool2d" and pad == "VALID" and (k[0] > shp[1] or k[1] > shp[2]):
+        # TF's MaxPool aborts the process (SIGFPE) on VALID windows larger than the
+        # input; the output is empty, as AvgPool's, which stands in for it on TF's side.
+        return ((lambda m, x: getattr(m.nn, fn if m.__name__ == "tapeflow" else "avg_pool2d")(
+            x, ksize, strides, pad)), [array(draw, shp, "float32")],
+            f"{fn} ksize={ksize} strides={strides} {pad} (empty)")
     return ((lambda m, x: getattr(m.nn, fn)(x, ksize, strides, pad)),
             [array(draw, shp, "float32")], f"{fn} ksize={ksize} strides={strides} {pad}")
+
+
+def _pair(window):
+    if isinstance(window, int):
+        return (window, window)
+    return tuple(window[1:3]) if len(window) == 4 else tuple(window)
 
 
 @spec("nn.bias_add")

@@ -68,6 +68,7 @@ CASES = [
      lambda m, x: m.argsort(x, axis=1, direction="DESCENDING"), [_f32(2, 3, 2)]),
     ("squeeze_with_an_empty_axis_list_squeezes_all", lambda m, x: m.squeeze(x, axis=[]),
      [_f32(1)]),
+    ("squeeze_a_repeated_axis", lambda m, x: m.squeeze(x, axis=[0, 0]), [_f32(1)]),
     ("unstack_a_length_one_axis", lambda m, x: m.unstack(x, axis=0), [_f32(1)]),
     ("unstack_a_length_one_axis_gradient", lambda m, x: m.unstack(x, axis=0), [_f32(1, 1)]),
     ("split_into_one_part", lambda m, x: m.split(x, 1, axis=0), [np.zeros((0,), np.float32)]),
@@ -92,6 +93,11 @@ CASES = [
     ("symmetric_padding_as_large_as_the_dimension",
      lambda m, x: m.pad(x, [[0, 1]], mode="SYMMETRIC"), [_f32(1)]),
     ("negative_padding_raises", lambda m, x: m.pad(x, [[-1, 0]]), [_f32(3)]),
+    ("add_n_of_different_shapes_raises", lambda m, a, b: m.add_n([a, b]),
+     [np.zeros((0,), np.float32), np.float32(1.0)]),
+    ("sigmoid_xent_labels_of_another_shape_raise",
+     lambda m, lab, lo: m.nn.sigmoid_cross_entropy_with_logits(labels=lab, logits=lo),
+     [np.full((1,), 0.5, np.float32), _f32(1, 1)]),
 ]
 
 
