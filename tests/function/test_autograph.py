@@ -651,3 +651,19 @@ def test_global_names_assigned_in_converted_branches_stay_global():
 
     assert float(f(tf.constant(-2.0))) == 2.0
     assert _TRACED_BRANCHES == 11          # each branch was traced once
+
+
+def test_tensor_dependent_break_in_a_python_for_loop_is_an_error():
+    def make(tf):
+        @tf.function
+        def f(x):
+            for k in range(5):
+                if x > float(k):
+                    break
+                x = x + 1.0
+            return x
+        return f
+
+    check_error(make, [0.5], NotImplementedError,
+                "break and return statements which depend on a TF condition are not "
+                "supported in Python for loops")

@@ -243,9 +243,9 @@ def for_stmt(iterable, extra_test, body, values, names, live, opts=None):
             go = extra_test(*values)
             if ops.is_symbolic(go):
                 raise ops.user_error(
-                    NotImplementedError, "a break or return inside a loop over a Python "
-                    "iterable cannot depend on a tensor; iterate over a tensor (tf.range) "
-                    "instead")
+                    NotImplementedError, "break and return statements which depend on a TF "
+                    "condition are not supported in Python for loops. Did you intend to make "
+                    "it a TF loop? (iterate over tf.range(...) or a tensor instead)")
             if not ops.truthy(go):
                 break
         values = tuple(body(item, *values))
