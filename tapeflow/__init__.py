@@ -26,6 +26,7 @@ from tapeflow.function.tensor_array import TensorArray  # noqa: F401
 from tapeflow.function.map_fn import map_fn, vectorized_map  # noqa: F401
 from tapeflow.function.py_func import group, numpy_function, py_function  # noqa: F401
 from tapeflow.function.graph_inspect import Graph  # noqa: F401
+from tapeflow.function.trace_type import types  # noqa: F401
 from tapeflow.ops.array_ops import (  # noqa: F401
     boolean_mask, broadcast_to, concat, constant, expand_dims, eye, fill, gather, gather_nd,
     identity, linspace, one_hot, ones, ones_like, pad, range, rank, reshape, reverse, shape,
