@@ -667,3 +667,19 @@ def test_tensor_dependent_break_in_a_python_for_loop_is_an_error():
     check_error(make, [0.5], NotImplementedError,
                 "break and return statements which depend on a TF condition are not "
                 "supported in Python for loops")
+
+
+def test_variable_set_in_one_nested_branch_only_is_an_error():
+    def make(tf):
+        @tf.function
+        def f(x):
+            if x > 0:
+                if x > 5:
+                    y = x
+                else:
+                    y = -x
+                z = y
+            return z
+        return f
+
+    check_error(make, [1.0], ValueError, "'z' must also be initialized in the else branch")
