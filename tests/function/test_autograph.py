@@ -683,3 +683,15 @@ def test_variable_set_in_one_nested_branch_only_is_an_error():
         return f
 
     check_error(make, [1.0], ValueError, "'z' must also be initialized in the else branch")
+
+
+def test_returning_a_variable_a_python_if_left_unset_is_an_unbound_local_error():
+    @tf.function
+    def f(x, flag):
+        if flag:
+            y = x
+        return y
+
+    assert float(f(tf.constant(1.0), True)) == 1.0
+    with pytest.raises(UnboundLocalError, match="'y' referenced before assignment"):
+        f(tf.constant(1.0), False)

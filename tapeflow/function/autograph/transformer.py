@@ -418,6 +418,12 @@ class _ControlFlow(ast.NodeTransformer):
                      _str_tuple(names), _str_tuple(live), opts)
         return _located(defs + [self._result(names, call, node)], node)
 
+    def visit_Return(self, node):
+        self.generic_visit(node)
+        if isinstance(node.value, ast.Name):     # a variable a Python `if` may have left unset
+            node.value = _filled(_call(_ag("ld"), node.value), node.value)
+        return node
+
     # -- expressions ------------------------------------------------------------------------
     def visit_BoolOp(self, node):
         self.generic_visit(node)
