@@ -695,3 +695,19 @@ def test_returning_a_variable_a_python_if_left_unset_is_an_unbound_local_error()
     assert float(f(tf.constant(1.0), True)) == 1.0
     with pytest.raises(UnboundLocalError, match="'y' referenced before assignment"):
         f(tf.constant(1.0), False)
+
+
+def test_enumerate_and_zip_over_datasets_in_a_function():
+    def make(tf):
+        @tf.function
+        def f(a, b):
+            total = tf.constant(0, tf.int64)
+            for i, (x, y) in enumerate(zip(a, b)):
+                total += i * x * y
+            return total
+        return f
+
+    for fw in [tf] + ([real_tf] if real_tf else []):
+        a = fw.data.Dataset.range(1, 5)
+        b = fw.data.Dataset.range(10, 14)
+        assert int(make(fw)(a, b)) == 0 * 10 + 1 * 2 * 11 + 2 * 3 * 12 + 3 * 4 * 13

@@ -186,6 +186,11 @@ def converted_call(f, args, kwargs):
         (c.__dict__["__call__"] for c in type(f).__mro__ if "__call__" in c.__dict__), None)
     if isinstance(call, types.FunctionType) and is_user_code(call):   # a user callable object
         return convert(call)(f, *args, **kwargs)
+    if f is enumerate and args and loops._is_dataset(args[0]):       # as TF: dataset ops
+        return args[0].enumerate(*args[1:], **kwargs)
+    if f is zip and args and all(loops._is_dataset(a) for a in args):
+        from tapeflow.data.dataset import Dataset
+        return Dataset.zip(tuple(args))
     if f is len and args and operators.is_symbolic(args[0]):
         return _len(args[0])
     if f is range and any(operators.is_symbolic(a) for a in args):
