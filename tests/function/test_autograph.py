@@ -711,3 +711,14 @@ def test_enumerate_and_zip_over_datasets_in_a_function():
         a = fw.data.Dataset.range(1, 5)
         b = fw.data.Dataset.range(10, 14)
         assert int(make(fw)(a, b)) == 0 * 10 + 1 * 2 * 11 + 2 * 3 * 12 + 3 * 4 * 13
+
+
+def test_bound_methods_passed_to_tf_function_are_converted():
+    class Halver:
+        def run(self, x):
+            while x > 1.0:
+                x = x / 2.0
+            return x
+
+    f = tf.function(Halver().run)
+    assert float(f(tf.constant(10.0))) == 0.625

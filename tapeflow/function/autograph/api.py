@@ -136,6 +136,9 @@ def _convert_code(f):
 
 def convert(f):
     """The converted version of user function `f` (or `f` itself when it is not converted)."""
+    if type(f) is types.MethodType:
+        inner = convert(f.__func__)
+        return f if inner is f.__func__ else types.MethodType(inner, f.__self__)
     try:
         hit = _FUNCTION_CACHE.get(f)
     except TypeError:
