@@ -722,3 +722,17 @@ def test_bound_methods_passed_to_tf_function_are_converted():
 
     f = tf.function(Halver().run)
     assert float(f(tf.constant(10.0))) == 0.625
+
+
+def test_dataset_loop_with_only_side_effects_runs_each_call():
+    v = tf.Variable(0, dtype=tf.int64)
+
+    @tf.function
+    def f(ds):
+        for x in ds:
+            v.assign_add(x)
+
+    ds = tf.data.Dataset.range(5)
+    f(ds)
+    f(ds)
+    assert int(v) == 20

@@ -14,6 +14,8 @@ from zeros of the dtype and shape one trial trace of the body gives it.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from tapeflow.framework import dtypes
 from tapeflow.framework.context import init_scope, state
 from tapeflow.framework.op import OpDef, convert_to_tensor, execute
@@ -351,13 +353,17 @@ def _bool_out(c):
 
 
 def _dataset_side_effects(dataset, bb, b_plan, captures, variables):
-    def kernel(*caps):
-        count = 0
-        for elem in dataset._iter_flat():
+    """A dataset loop that carries no variables: runs the body per element, returns a count."""
+    def kernel(*args):
+        caps = args[:len(captures)]          # (the Variables follow, for tapes only)
+        count, it = 0, dataset._iter_flat()
+        while True:
+            with init_scope():
+                elem = next(it, None)
+            if elem is None:
+                return np.int32(count)
             b_plan.run(*elem, *caps)
             count += 1
-        import numpy as np
-        return np.int32(count)
 
     op = OpDef("ForDataset", kernel, None, shape_fn=lambda i, a: [(TensorShape([]),
                                                                   dtypes.int32)],
