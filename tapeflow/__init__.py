@@ -34,6 +34,7 @@ from tapeflow.function.tensor_array import TensorArray  # noqa: F401
 from tapeflow.function.map_fn import map_fn, vectorized_map  # noqa: F401
 from tapeflow.function.py_func import group, numpy_function, py_function  # noqa: F401
 from tapeflow.function.graph_inspect import Graph  # noqa: F401
+from tapeflow.function.trace_type import types  # noqa: F401
 
 # The op functions: every function that declares a top-level name where it is defined
 # (`@tf_export("math.add", "add")`, see framework/api_export.py).

@@ -132,6 +132,10 @@ def _leaf(v, tensors):
         return (NUMBER, v)
     if isinstance(v, _PLAIN):
         return (t, v)
+    from tapeflow.function.trace_type import tracing_key
+    trace_type = tracing_key(v)
+    if trace_type is not None:          # a custom type: equal trace types share a trace
+        return (OBJECT, trace_type)
     try:
         hash(v)
     except TypeError:

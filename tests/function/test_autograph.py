@@ -651,3 +651,88 @@ def test_global_names_assigned_in_converted_branches_stay_global():
 
     assert float(f(tf.constant(-2.0))) == 2.0
     assert _TRACED_BRANCHES == 11          # each branch was traced once
+
+
+def test_tensor_dependent_break_in_a_python_for_loop_is_an_error():
+    def make(tf):
+        @tf.function
+        def f(x):
+            for k in range(5):
+                if x > float(k):
+                    break
+                x = x + 1.0
+            return x
+        return f
+
+    check_error(make, [0.5], NotImplementedError,
+                "break and return statements which depend on a TF condition are not "
+                "supported in Python for loops")
+
+
+def test_variable_set_in_one_nested_branch_only_is_an_error():
+    def make(tf):
+        @tf.function
+        def f(x):
+            if x > 0:
+                if x > 5:
+                    y = x
+                else:
+                    y = -x
+                z = y
+            return z
+        return f
+
+    check_error(make, [1.0], ValueError, "'z' must also be initialized in the else branch")
+
+
+def test_returning_a_variable_a_python_if_left_unset_is_an_unbound_local_error():
+    @tf.function
+    def f(x, flag):
+        if flag:
+            y = x
+        return y
+
+    assert float(f(tf.constant(1.0), True)) == 1.0
+    with pytest.raises(UnboundLocalError, match="'y' referenced before assignment"):
+        f(tf.constant(1.0), False)
+
+
+def test_enumerate_and_zip_over_datasets_in_a_function():
+    def make(tf):
+        @tf.function
+        def f(a, b):
+            total = tf.constant(0, tf.int64)
+            for i, (x, y) in enumerate(zip(a, b)):
+                total += i * x * y
+            return total
+        return f
+
+    for fw in [tf] + ([real_tf] if real_tf else []):
+        a = fw.data.Dataset.range(1, 5)
+        b = fw.data.Dataset.range(10, 14)
+        assert int(make(fw)(a, b)) == 0 * 10 + 1 * 2 * 11 + 2 * 3 * 12 + 3 * 4 * 13
+
+
+def test_bound_methods_passed_to_tf_function_are_converted():
+    class Halver:
+        def run(self, x):
+            while x > 1.0:
+                x = x / 2.0
+            return x
+
+    f = tf.function(Halver().run)
+    assert float(f(tf.constant(10.0))) == 0.625
+
+
+def test_dataset_loop_with_only_side_effects_runs_each_call():
+    v = tf.Variable(0, dtype=tf.int64)
+
+    @tf.function
+    def f(ds):
+        for x in ds:
+            v.assign_add(x)
+
+    ds = tf.data.Dataset.range(5)
+    f(ds)
+    f(ds)
+    assert int(v) == 20

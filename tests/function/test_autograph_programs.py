@@ -19,7 +19,7 @@ def test_nested_tensor_loops_with_inner_break():
             return count
         return pairs_below
 
-    values, _, traces = check(make, [(4, 3), (6, 10)])
+    _, _, traces = check(make, [(4, 3), (6, 10)])
     assert traces == 1
 
 

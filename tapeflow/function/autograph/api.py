@@ -138,6 +138,9 @@ def _convert_code(f):
 
 def convert(f):
     """The converted version of user function `f` (or `f` itself when it is not converted)."""
+    if type(f) is types.MethodType:
+        inner = convert(f.__func__)
+        return f if inner is f.__func__ else types.MethodType(inner, f.__self__)
     try:
         hit = _FUNCTION_CACHE.get(f)
     except TypeError:
@@ -188,6 +191,11 @@ def converted_call(f, args, kwargs):
         (c.__dict__["__call__"] for c in type(f).__mro__ if "__call__" in c.__dict__), None)
     if isinstance(call, types.FunctionType) and is_user_code(call):   # a user callable object
         return convert(call)(f, *args, **kwargs)
+    if f is enumerate and args and loops._is_dataset(args[0]):       # as TF: dataset ops
+        return args[0].enumerate(*args[1:], **kwargs)
+    if f is zip and args and all(loops._is_dataset(a) for a in args):
+        from tapeflow.data.dataset import Dataset
+        return Dataset.zip(tuple(args))
     if f is len and args and operators.is_symbolic(args[0]):
         return _len(args[0])
     if f is range and any(operators.is_symbolic(a) for a in args):
@@ -243,6 +251,6 @@ def to_graph(entity, recursive=True, experimental_optional_features=None):
 AG = types.SimpleNamespace(
     converted_call=converted_call, if_stmt=operators.if_stmt, while_stmt=loops.while_stmt,
     for_stmt=loops.for_stmt, and_=operators.and_, or_=operators.or_, not_=operators.not_,
-    if_exp=operators.if_exp, get_vars=operators.get_vars, retval=operators.retval,
+    if_exp=operators.if_exp, get_vars=operators.get_vars, retval=operators.retval, ld=operators.ld,
     UndefinedReturnValue=operators.UndefinedReturnValue, Undefined=operators.Undefined)
 

@@ -14,6 +14,8 @@ from zeros of the dtype and shape one trial trace of the body gives it.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from tapeflow.framework import dtypes
 from tapeflow.framework.context import init_scope, state
 from tapeflow.framework.op import OpDef, convert_to_tensor, execute
@@ -243,9 +245,9 @@ def for_stmt(iterable, extra_test, body, values, names, live, opts=None):
             go = extra_test(*values)
             if ops.is_symbolic(go):
                 raise ops.user_error(
-                    NotImplementedError, "a break or return inside a loop over a Python "
-                    "iterable cannot depend on a tensor; iterate over a tensor (tf.range) "
-                    "instead")
+                    NotImplementedError, "break and return statements which depend on a TF "
+                    "condition are not supported in Python for loops. Did you intend to make "
+                    "it a TF loop? (iterate over tf.range(...) or a tensor instead)")
             if not ops.truthy(go):
                 break
         values = tuple(body(item, *values))
@@ -351,13 +353,17 @@ def _bool_out(c):
 
 
 def _dataset_side_effects(dataset, bb, b_plan, captures, variables):
-    def kernel(*caps):
-        count = 0
-        for elem in dataset._iter_flat():
+    """A dataset loop that carries no variables: runs the body per element, returns a count."""
+    def kernel(*args):
+        caps = args[:len(captures)]          # (the Variables follow, for tapes only)
+        count, it = 0, dataset._iter_flat()
+        while True:
+            with init_scope():
+                elem = next(it, None)
+            if elem is None:
+                return np.int32(count)
             b_plan.run(*elem, *caps)
             count += 1
-        import numpy as np
-        return np.int32(count)
 
     op = OpDef("ForDataset", kernel, None, shape_fn=lambda i, a: [(TensorShape([]),
                                                                   dtypes.int32)],

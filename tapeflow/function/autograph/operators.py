@@ -55,8 +55,17 @@ def get_vars(local_vars, names):
     return tuple(local_vars[n] if n in local_vars else Undefined(n) for n in names)
 
 
+def ld(value):
+    """A value read where Python would raise for an unassigned local (a return)."""
+    if isinstance(value, Undefined):
+        raise UnboundLocalError(f"local variable '{value.symbol_name}' referenced before "
+                                "assignment")
+    return value
+
+
 def retval(value):
-    return None if isinstance(value, (UndefinedReturnValue, Undefined)) else value
+    """The converted function's result: None when no return statement ran."""
+    return None if isinstance(value, UndefinedReturnValue) else ld(value)
 
 
 def is_undefined(v) -> bool:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import ast
 import collections
-import copy
 
 PREFIX = "ag__"
 DO_RETURN = "do_return_"
@@ -314,9 +313,9 @@ class _ControlFlow(ast.NodeTransformer):
         self.has_class_cell = has_class_cell
         self.first_arg = first_arg
 
-    def _live_after(self, node, names):
-        """Names read somewhere outside `node` (a conservative liveness estimate)."""
-        inner = _loads(node)
+    def _live_after(self, inner, names):
+        """Names read somewhere outside the statement whose own reads are `inner` (counted
+        before its children were rewritten): a conservative liveness estimate."""
         return [n for n in names if self.loads[n] > inner[n] or n in (DO_RETURN, RETVAL)]
 
     def _split(self, names):
@@ -344,7 +343,7 @@ class _ControlFlow(ast.NodeTransformer):
         return convert_function(node, self.has_class_cell)
 
     def visit_If(self, node):
-        live_node = copy.copy(node)
+        live_node = _loads(node)
         self.generic_visit(node)
         self.count += 1
         k = self.count
@@ -375,7 +374,7 @@ class _ControlFlow(ast.NodeTransformer):
         if node.orelse:
             self.generic_visit(node)
             return node
-        live_node = copy.copy(node)
+        live_node = _loads(node)
         opts = self._loop_options(node)
         self.generic_visit(node)
         self.count += 1
@@ -393,7 +392,7 @@ class _ControlFlow(ast.NodeTransformer):
         if node.orelse:
             self.generic_visit(node)
             return node
-        live_node = copy.copy(node)
+        live_node = _loads(node)
         opts = self._loop_options(node)
         self.generic_visit(node)
         self.count += 1
@@ -418,6 +417,12 @@ class _ControlFlow(ast.NodeTransformer):
         call = _call(_ag("for_stmt"), node.iter, extra, _name(body.name), self._state(names),
                      _str_tuple(names), _str_tuple(live), opts)
         return _located(defs + [self._result(names, call, node)], node)
+
+    def visit_Return(self, node):
+        self.generic_visit(node)
+        if isinstance(node.value, ast.Name):     # a variable a Python `if` may have left unset
+            node.value = _filled(_call(_ag("ld"), node.value), node.value)
+        return node
 
     # -- expressions ------------------------------------------------------------------------
     def visit_BoolOp(self, node):
