@@ -100,13 +100,16 @@ def children(obj) -> list:
         return [(str(i), v) for i, v in enumerate(obj) if is_trackable(v)]
     if isinstance(obj, dict):
         return [(str(k), v) for k, v in obj.items() if is_trackable(v)]
-    if hasattr(type(obj), "_trackable_children"):
-        return list(obj._trackable_children())
+    # Keras objects first: they are named as Keras 3 names them even if a base class
+    # (tf.Module) has its own `_trackable_children`.
     Layer, Optimizer = _keras()
     if isinstance(obj, Optimizer):
         return optimizer_children(obj)
     if isinstance(obj, Layer):
         return layer_children(obj)
+    if hasattr(type(obj), "_trackable_children"):
+        kids = obj._trackable_children()
+        return list(kids.items()) if isinstance(kids, dict) else list(kids)
     return attribute_children(obj)
 
 
