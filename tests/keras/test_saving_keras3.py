@@ -236,3 +236,32 @@ def test_unknown_class_is_never_imported(tmp_path):
             z.writestr(n, data)
     with pytest.raises(ValueError, match=r"evil\.keras.*unknown class 'os>system'"):
         keras.models.load_model(str(tmp_path / "evil.keras"))
+
+
+_STACKS = {
+    "bidirectional-lstm": lambda L, h: L.Bidirectional(L.LSTM(3))(h),
+    "gru": lambda L, h: L.GRU(3)(h),
+    "simple-rnn": lambda L, h: L.SimpleRNN(3)(h),
+    "conv1d-layernorm": lambda L, h: L.GlobalAveragePooling1D()(
+        L.Conv1D(2, 2, activation="relu")(L.LayerNormalization()(h))),
+}
+
+
+def _text_model(mod, stack):
+    k = mod.keras
+    inp = k.Input((5,), dtype="int32")
+    h = _STACKS[stack](k.layers, k.layers.Embedding(10, 4)(inp))
+    return k.Model(inp, k.layers.Dense(1)(k.layers.Dropout(0.1)(h)))
+
+
+@pytest.mark.parametrize("stack", sorted(_STACKS))
+def test_layer_stacks_exchange_keras_files_with_tensorflow(tmp_path, real_tf, stack):
+    x = np.array([[1, 2, 3, 4, 5], [5, 0, 9, 1, 1]], np.int32)
+    theirs = _text_model(real_tf, stack)
+    theirs.save(str(tmp_path / "theirs.keras"))
+    ours = keras.models.load_model(str(tmp_path / "theirs.keras"))
+    np.testing.assert_allclose(ours(x).numpy(), theirs(x).numpy(), rtol=1e-5, atol=1e-6)
+    mine = _text_model(tf, stack)
+    mine.save(str(tmp_path / "ours.keras"))
+    back = real_tf.keras.models.load_model(str(tmp_path / "ours.keras"))
+    np.testing.assert_allclose(back(x).numpy(), mine(x).numpy(), rtol=1e-5, atol=1e-6)
