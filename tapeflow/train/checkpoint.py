@@ -30,6 +30,7 @@ it is created (`deferred.py`), as TensorFlow's delayed restoration does.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -254,6 +255,10 @@ def open_graph(path):
     return reader, graph
 
 
+def _is_iterator(obj) -> bool:
+    return hasattr(type(obj), "__next__") and not trackable.is_trackable(obj)
+
+
 def _is_container(obj) -> bool:
     # Lists and the helper objects of trackable.py are made anew on every walk: the object
     # that owns them waits for their missing children instead.
@@ -272,11 +277,15 @@ class Checkpoint:
     """
 
     def __init__(self, root=None, **kwargs):
-        for value in kwargs.values():
-            if value is None or not (trackable.is_trackable(value) or hasattr(value, "__dict__")):
+        for name, value in kwargs.items():
+            if value is None or isinstance(value, (int, float, str, bytes, bool)):
                 raise ValueError(f"`Checkpoint` was expecting a trackable object (an object "
                                  f"derived from `Trackable`), got {value!r}. If you believe "
                                  "this object should be trackable, check its type.")
+            if _is_iterator(value):
+                warnings.warn(f"Checkpoint: the position of the iterator {name!r} is not saved "
+                              "by tapeflow; after a restore it starts from its beginning.",
+                              stacklevel=2)
         d = self.__dict__
         d["_root"] = root
         d["_kwargs"] = dict(sorted(kwargs.items()))

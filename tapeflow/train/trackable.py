@@ -116,7 +116,11 @@ def children(obj) -> list:
 def attribute_children(obj) -> list:
     """Attributes holding trackable values, in assignment order (tf.Module, plain objects)."""
     out = []
-    for name, value in vars(obj).items():
+    try:
+        attrs = vars(obj)
+    except TypeError:            # __slots__ objects (dataset iterators): nothing to save
+        return out
+    for name, value in attrs.items():
         if not name.startswith("__") and is_trackable(value):
             out.append((name, value))
     return out
