@@ -249,3 +249,38 @@ def snake_case(name: str) -> str:
     """Keras 3's snake case of a class name ('BatchNormalization' -> 'batch_normalization')."""
     name = _SNAKE1.sub(r"\1_\2", name)
     return _SNAKE2.sub(r"\1_\2", name).lower()
+
+
+# -- Keras 2 names (tf.keras before Keras 3, and the tf_keras package) -------------------------
+
+_LEGACY_LAYER = re.compile(r"layer(_with_weights)?-(\d+)")
+_LEGACY_OPTIMIZER = {"iter": "_iterations", "learning_rate": "_learning_rate",
+                     "lr": "_learning_rate"}
+# Keras 2's (OptimizerV2) slot names -> the tapeflow attribute holding those slots.
+LEGACY_SLOTS = {"m": "_momentums", "v": "_velocities", "vhat": "_velocity_hats",
+                "momentum": "_momentums", "rms": "_velocities", "mg": "_average_gradients",
+                "accumulator": "_accumulators"}
+
+
+def legacy_child(obj, name, kids):
+    """The child that Keras 2 checkpoints call `name` (`layer_with_weights-0`, `kernel`,
+    `iter`), or None."""
+    from tapeflow.keras.models.functional import Functional
+    from tapeflow.keras.models.sequential import Sequential
+    Layer, Optimizer = _keras()
+    if isinstance(obj, Optimizer):
+        return kids.get(_LEGACY_OPTIMIZER.get(name, ""))
+    if isinstance(obj, Functional):
+        m = _LEGACY_LAYER.fullmatch(name)
+        if m is None:
+            return None
+        # Keras 2 numbered Sequential layers without the input layer, functional with.
+        layers = list(obj._seq_layers if isinstance(obj, Sequential) else obj._layers)
+        if m.group(1):
+            layers = [x for x in layers if x.weights]
+        n = int(m.group(2))
+        return layers[n] if n < len(layers) else None
+    if isinstance(obj, Layer):
+        renamed = _PRIVATE_WEIGHTS.get(type(obj).__name__, {})
+        return kids.get(renamed.get(name, ""))
+    return None
