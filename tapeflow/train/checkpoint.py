@@ -30,6 +30,7 @@ it is created (`deferred.py`), as TensorFlow's delayed restoration does.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -146,19 +147,53 @@ class _Restore:
         if not _is_container(obj):
             owner = (obj, node_id)
         kids = dict(trackable.children(obj))
-        for ref in self.graph.nodes[node_id].children:
+        node = self.graph.nodes[node_id]
+        refs = list(node.children)
+        if any(r.local_name == "_index_dict" for r in refs):
+            # Keras 2.11+ optimizers list their variables in another order: match them
+            # through `_iterations` and the slot lists only.
+            refs = [r for r in refs if r.local_name != "_variables"]
+        for ref in refs:
             child = kids.get(ref.local_name)
             if child is None:
-                if owner is not None and owner not in self._pending:
-                    self._pending.append(owner)
+                child = trackable.legacy_child(obj, ref.local_name, kids)
+            if child is None:
+                self._wait(owner)
                 continue
             self.collect(child, ref.node_id, assign, owner)
+        for ref in node.slot_variables:
+            self._collect_slot(obj, ref, assign, owner)
+
+    def _wait(self, owner):
+        if owner is not None and owner not in self._pending:
+            self._pending.append(owner)
+
+    def _collect_slot(self, opt, ref, assign, owner):
+        """A Keras 2 (OptimizerV2) slot variable, stored by the variable it belongs to."""
+        var = self.matched.get(ref.original_variable_node_id)
+        attr = trackable.LEGACY_SLOTS.get(ref.slot_name)
+        slots = getattr(opt, attr, None) if attr and getattr(opt, "built", False) else None
+        if var is None or not slots:
+            self._wait(owner)
+            return
+        index = getattr(opt, "_index", {}).get(id(var))
+        if index is not None and index < len(slots):
+            self.collect(slots[index], ref.slot_variable_node_id, assign, owner)
 
     def run(self, obj, node_id):
         """Matches and assigns; nothing is assigned unless every value checks out."""
         assign, self._pending = [], []
         self.collect(obj, node_id, assign)
-        for var, value, nid in assign:
+        if self._pending:       # slots whose variables were matched later in this walk
+            retry, self._pending = self._pending, []
+            for owner, nid in retry:
+                self.collect(owner, nid, assign)
+        seen, unique = set(), []
+        for item in assign:
+            if item[2] not in seen:
+                seen.add(item[2])
+                unique.append(item)
+        for var, value, nid in unique:
             np.copyto(var._value, value, casting="unsafe")
             self.restored.add(nid)
         for owner, nid in self._pending:
@@ -254,6 +289,10 @@ def open_graph(path):
     return reader, graph
 
 
+def _is_iterator(obj) -> bool:
+    return hasattr(type(obj), "__next__") and not trackable.is_trackable(obj)
+
+
 def _is_container(obj) -> bool:
     # Lists and the helper objects of trackable.py are made anew on every walk: the object
     # that owns them waits for their missing children instead.
@@ -272,11 +311,15 @@ class Checkpoint:
     """
 
     def __init__(self, root=None, **kwargs):
-        for value in kwargs.values():
-            if value is None or not (trackable.is_trackable(value) or hasattr(value, "__dict__")):
+        for name, value in kwargs.items():
+            if value is None or isinstance(value, (int, float, str, bytes, bool)):
                 raise ValueError(f"`Checkpoint` was expecting a trackable object (an object "
                                  f"derived from `Trackable`), got {value!r}. If you believe "
                                  "this object should be trackable, check its type.")
+            if _is_iterator(value):
+                warnings.warn(f"Checkpoint: the position of the iterator {name!r} is not saved "
+                              "by tapeflow; after a restore it starts from its beginning.",
+                              stacklevel=2)
         d = self.__dict__
         d["_root"] = root
         d["_kwargs"] = dict(sorted(kwargs.items()))

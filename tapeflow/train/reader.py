@@ -49,7 +49,11 @@ class CheckpointReader:
         from tapeflow.framework import dtypes
         out = {}
         for k in self._bundle.names():
-            dt = self._bundle.dtype(k)
+            try:
+                dt = self._bundle.dtype(k)
+            except ValueError:          # TF-only kinds (variant iterator state, resource)
+                out[k] = f"DataType({self._bundle.entry(k).dtype})"
+                continue
             # tapeflow has no string dtype yet: such values (the object graph) say "string".
             out[k] = getattr(dtypes, "string", "string") if dt is object else \
                 dtypes.as_dtype(dt)

@@ -100,23 +100,27 @@ def children(obj) -> list:
         return [(str(i), v) for i, v in enumerate(obj) if is_trackable(v)]
     if isinstance(obj, dict):
         return [(str(k), v) for k, v in obj.items() if is_trackable(v)]
-    # Keras objects first: a Layer is also a tf.Module, but checkpoints name its
-    # children as Keras does, not by its attributes.
+    # Keras objects first: they are named as Keras 3 names them even if a base class
+    # (tf.Module) has its own `_trackable_children`.
     Layer, Optimizer = _keras()
     if isinstance(obj, Optimizer):
         return optimizer_children(obj)
     if isinstance(obj, Layer):
         return layer_children(obj)
     if hasattr(type(obj), "_trackable_children"):
-        kids = obj._trackable_children()        # tf.Module and Generator give a dict
-        return list(kids.items() if isinstance(kids, dict) else kids)
+        kids = obj._trackable_children()
+        return list(kids.items()) if isinstance(kids, dict) else list(kids)
     return attribute_children(obj)
 
 
 def attribute_children(obj) -> list:
     """Attributes holding trackable values, in assignment order (tf.Module, plain objects)."""
     out = []
-    for name, value in vars(obj).items():
+    try:
+        attrs = vars(obj)
+    except TypeError:            # __slots__ objects (dataset iterators): nothing to save
+        return out
+    for name, value in attrs.items():
         if not name.startswith("__") and is_trackable(value):
             out.append((name, value))
     return out
@@ -245,3 +249,38 @@ def snake_case(name: str) -> str:
     """Keras 3's snake case of a class name ('BatchNormalization' -> 'batch_normalization')."""
     name = _SNAKE1.sub(r"\1_\2", name)
     return _SNAKE2.sub(r"\1_\2", name).lower()
+
+
+# -- Keras 2 names (tf.keras before Keras 3, and the tf_keras package) -------------------------
+
+_LEGACY_LAYER = re.compile(r"layer(_with_weights)?-(\d+)")
+_LEGACY_OPTIMIZER = {"iter": "_iterations", "learning_rate": "_learning_rate",
+                     "lr": "_learning_rate"}
+# Keras 2's (OptimizerV2) slot names -> the tapeflow attribute holding those slots.
+LEGACY_SLOTS = {"m": "_momentums", "v": "_velocities", "vhat": "_velocity_hats",
+                "momentum": "_momentums", "rms": "_velocities", "mg": "_average_gradients",
+                "accumulator": "_accumulators"}
+
+
+def legacy_child(obj, name, kids):
+    """The child that Keras 2 checkpoints call `name` (`layer_with_weights-0`, `kernel`,
+    `iter`), or None."""
+    from tapeflow.keras.models.functional import Functional
+    from tapeflow.keras.models.sequential import Sequential
+    Layer, Optimizer = _keras()
+    if isinstance(obj, Optimizer):
+        return kids.get(_LEGACY_OPTIMIZER.get(name, ""))
+    if isinstance(obj, Functional):
+        m = _LEGACY_LAYER.fullmatch(name)
+        if m is None:
+            return None
+        # Keras 2 numbered Sequential layers without the input layer, functional with.
+        layers = list(obj._seq_layers if isinstance(obj, Sequential) else obj._layers)
+        if m.group(1):
+            layers = [x for x in layers if x.weights]
+        n = int(m.group(2))
+        return layers[n] if n < len(layers) else None
+    if isinstance(obj, Layer):
+        renamed = _PRIVATE_WEIGHTS.get(type(obj).__name__, {})
+        return kids.get(renamed.get(name, ""))
+    return None

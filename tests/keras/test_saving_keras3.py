@@ -236,3 +236,60 @@ def test_unknown_class_is_never_imported(tmp_path):
             z.writestr(n, data)
     with pytest.raises(ValueError, match=r"evil\.keras.*unknown class 'os>system'"):
         keras.models.load_model(str(tmp_path / "evil.keras"))
+
+
+_STACKS = {
+    "bidirectional-lstm": lambda L, h: L.Bidirectional(L.LSTM(3))(h),
+    "gru": lambda L, h: L.GRU(3)(h),
+    "simple-rnn": lambda L, h: L.SimpleRNN(3)(h),
+    "conv1d-layernorm": lambda L, h: L.GlobalAveragePooling1D()(
+        L.Conv1D(2, 2, activation="relu")(L.LayerNormalization()(h))),
+}
+
+
+def _text_model(mod, stack):
+    k = mod.keras
+    inp = k.Input((5,), dtype="int32")
+    h = _STACKS[stack](k.layers, k.layers.Embedding(10, 4)(inp))
+    return k.Model(inp, k.layers.Dense(1)(k.layers.Dropout(0.1)(h)))
+
+
+@pytest.mark.parametrize("stack", sorted(_STACKS))
+def test_layer_stacks_exchange_keras_files_with_tensorflow(tmp_path, real_tf, stack):
+    x = np.array([[1, 2, 3, 4, 5], [5, 0, 9, 1, 1]], np.int32)
+    theirs = _text_model(real_tf, stack)
+    theirs.save(str(tmp_path / "theirs.keras"))
+    ours = keras.models.load_model(str(tmp_path / "theirs.keras"))
+    np.testing.assert_allclose(ours(x).numpy(), theirs(x).numpy(), rtol=1e-5, atol=1e-6)
+    mine = _text_model(tf, stack)
+    mine.save(str(tmp_path / "ours.keras"))
+    back = real_tf.keras.models.load_model(str(tmp_path / "ours.keras"))
+    np.testing.assert_allclose(back(x).numpy(), mine(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_legacy_keras2_weights_only_h5_loads(tmp_path):
+    rng = np.random.default_rng(4)
+    weights = [rng.standard_normal(s).astype(np.float32) for s in [(4, 3), (3,), (3, 2), (2,)]]
+    with h5py.File(tmp_path / "w.h5", "w") as f:     # TF 2.2's save_weights('w.h5') layout
+        f.attrs["layer_names"] = [b"dense", b"dropout", b"dense_1"]
+        f.attrs["backend"] = b"tensorflow"
+        for name, arrays in [("dense", weights[:2]), ("dropout", []),
+                             ("dense_1", weights[2:])]:
+            g = f.create_group(name)
+            wnames = [f"{name}/{w}:0" for w in ("kernel", "bias")][:len(arrays)]
+            g.attrs["weight_names"] = [w.encode() for w in wnames]
+            for wn, a in zip(wnames, arrays):
+                g.create_dataset(wn, data=a)
+    model = keras.Sequential([keras.Input((4,)), L.Dense(3), L.Dropout(0.2), L.Dense(2)])
+    model.load_weights(str(tmp_path / "w.h5"))
+    for a, b in zip(model.get_weights(), weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_load_weights_reads_a_checkpoint_prefix(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), L.Dense(2)])
+    path = tf.train.Checkpoint(model).write(str(tmp_path / "ckpt"))
+    other = keras.Sequential([keras.Input((3,)), L.Dense(2)])
+    other.load_weights(path)
+    for a, b in zip(model.get_weights(), other.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -158,3 +158,19 @@ def test_tapeflow_restores_tensorflow_checkpoint(tmp_path, real_tf):
     ckpt.restore(tf.train.latest_checkpoint(str(tmp_path))).assert_consumed()
     np.testing.assert_array_equal(ours["v"].numpy(), [1.0, 2.0])
     assert int(ours["w"].numpy()) == 3 and float(d["k"].numpy()) == 8.0
+
+
+def test_trackable_children_may_be_a_dict_or_pairs(tmp_path):
+    class AsDict:
+        def __init__(self):
+            self.v = tf.Variable(1.0)
+
+        def _trackable_children(self):
+            return {"weight": self.v}
+
+    class AsPairs(AsDict):
+        def _trackable_children(self):
+            return [("weight", self.v)]
+    for cls in (AsDict, AsPairs):
+        path = tf.train.Checkpoint(m=cls()).write(str(tmp_path / cls.__name__))
+        assert "m/weight/.ATTRIBUTES/VARIABLE_VALUE" in dict(tf.train.list_variables(path))

@@ -97,16 +97,33 @@ def test_tapeflow_checkpoint_restores_into_tensorflow(tmp_path, real_tf, make):
     _exchange(real_tf, tmp_path, make, tf_first=False)
 
 
-def test_sequential_keys_match_tensorflow(tmp_path, real_tf):
+_STACKS = {
+    "dense-dropout": (lambda L: [L.Dense(3), L.Dropout(0.1), L.Dense(2)], (1, 4), "float32"),
+    "conv-bn-pool": (lambda L: [L.Conv2D(2, 3), L.BatchNormalization(), L.MaxPooling2D(),
+                                L.Flatten(), L.Dense(2)], (1, 6, 6, 1), "float32"),
+    "embedding-lstm": (lambda L: [L.Embedding(10, 4), L.LSTM(3)], (1, 5), "int32"),
+    "bidirectional-gru": (lambda L: [L.Embedding(10, 4), L.Bidirectional(L.GRU(3)),
+                                     L.LayerNormalization()], (1, 5), "int32"),
+    "simple-rnn-conv1d": (lambda L: [L.Conv1D(2, 2), L.SimpleRNN(3)], (1, 5, 2), "float32"),
+}
+
+
+@pytest.mark.parametrize("stack", sorted(_STACKS))
+def test_sequential_keys_and_values_exchange_with_tensorflow(tmp_path, real_tf, stack):
+    layers, shape, dtype = _STACKS[stack]
+    x = np.ones(shape, dtype)
+
     def make(mod):
-        layers = mod.keras.layers
-        model = mod.keras.Sequential([layers.Dense(3), layers.Dropout(0.1), layers.Dense(2)])
-        model(np.zeros((1, 4), np.float32))
+        model = mod.keras.Sequential(layers(mod.keras.layers))
+        model(x)
         return model
-    ours = tf.train.Checkpoint(model=make(tf)).write(str(tmp_path / "ours"))
-    theirs = real_tf.train.Checkpoint(model=make(real_tf)).write(str(tmp_path / "theirs"))
-    assert [n for n, _ in tf.train.list_variables(ours)] == \
-        [n for n, _ in real_tf.train.list_variables(theirs)]
+    ours, theirs = make(tf), make(real_tf)
+    path = tf.train.Checkpoint(model=ours).write(str(tmp_path / "ours"))
+    theirs_path = real_tf.train.Checkpoint(model=theirs).write(str(tmp_path / "theirs"))
+    assert [n for n, _ in tf.train.list_variables(path)] == \
+        [n for n, _ in real_tf.train.list_variables(theirs_path)]
+    real_tf.train.Checkpoint(model=theirs).read(path).assert_consumed()
+    np.testing.assert_allclose(theirs(x).numpy(), ours(x).numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_optimizer_keys_match_tensorflow(tmp_path, real_tf):

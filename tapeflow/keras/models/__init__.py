@@ -2,7 +2,7 @@
 from tapeflow.keras.models.functional import Functional  # noqa: F401
 from tapeflow.keras.models.model import Model  # noqa: F401
 from tapeflow.keras.models.sequential import Sequential  # noqa: F401
-from tapeflow.keras.saving import load_model  # noqa: F401
+from tapeflow.keras.saving import load_model, save_model  # noqa: F401
 
 
 def model_from_json(json_string, custom_objects=None):

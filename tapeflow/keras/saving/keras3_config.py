@@ -7,8 +7,8 @@ layers add `build_config` and, inside a functional model, `name` and `inbound_no
 
 Reading: the same structure is turned into tapeflow's own config (`tapeflow_format`)
 after checking it. Options Keras 3 has and tapeflow does not are accepted when they
-hold Keras's default (`groups=1`, `renorm=False`, ...) and refused with a clear error
-otherwise. Classes are looked up only among tapeflow's layers, registered classes and
+are off (None, False) or hold Keras's default (`groups=1`, `renorm_momentum=0.99`, ...)
+and refused with a clear error otherwise. Classes are looked up only among tapeflow's layers, registered classes and
 `custom_objects` (`registry.lookup`); a `Lambda`'s code is refused unless
 `safe_mode=False`.
 """
@@ -26,7 +26,8 @@ _DEFAULTS = {"groups": 1, "quantization_config": None, "synchronized": False,
              "output_axes": None, "sparse": False, "ragged": False, "rms_scaling": False,
              "mask": None, "build_input_shape": None}
 _NESTED_MODULE = {"initializer": "keras.initializers", "regularizer": "keras.regularizers",
-                  "constraint": "keras.constraints"}
+                  "constraint": "keras.constraints", "layer": "keras.layers",
+                  "cell": "keras.layers"}
 _MODELS = ("Sequential", "Functional", "Model")
 
 
@@ -209,9 +210,13 @@ def _strip(value):
     return value
 
 
+# Taken by Layer.__init__ from **kwargs (not in its signature).
+_LAYER_KWARGS = {"activity_regularizer", "autocast", "weights", "input_length", "implementation"}
+
+
 def _accepted(cls) -> set:
     import inspect
-    names = set()
+    names = set(_LAYER_KWARGS)
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None:
@@ -234,14 +239,38 @@ def layer_config_from_keras3(cls, config: dict, where: str, safe_mode: bool) -> 
         if key == "function" and cls.__name__ == "Lambda":
             out[key] = load_lambda(value, where, safe_mode)
             continue
+        if key == "backward_layer" and _mirrors(value, config.get("layer")):
+            continue        # tapeflow's Bidirectional makes this mirror of `layer` itself
+        if key in ("layer", "backward_layer", "forward_layer") and isinstance(value, dict) \
+                and "class_name" in value:       # a wrapped layer (Bidirectional, ...)
+            from tapeflow.keras.saving.registry import lookup
+            sub = lookup(value["class_name"], value.get("registered_name"))
+            if sub is None:
+                raise ConfigError(f"{where}: unknown class {value['class_name']!r} in {key}")
+            out[key] = {"class_name": value["class_name"], "config": layer_config_from_keras3(
+                sub, value.get("config") or {}, f"{where} {key}", safe_mode)}
+            continue
         if key not in accepted and key not in ("name", "trainable", "dtype"):
-            if key in _DEFAULTS and _strip(value) == _DEFAULTS[key]:
+            # None/False mean "off" for an option tapeflow lacks: nothing is lost.
+            if value is None or value is False or (
+                    key in _DEFAULTS and _strip(value) == _DEFAULTS[key]):
                 continue
             raise ConfigError(f"{where}: layer {config.get('name')!r} ({cls.__name__}) has the "
                               f"Keras option {key}={value!r}, which tapeflow's "
                               f"{cls.__name__} does not support")
         out[key] = _strip(value)
     return out
+
+
+def _mirrors(backward, forward) -> bool:
+    """Whether a Bidirectional's backward layer is the reversed copy of its forward one."""
+    if not (isinstance(backward, dict) and isinstance(forward, dict)):
+        return False
+    skip = ("name", "go_backwards")
+    b, f = _strip(backward.get("config") or {}), _strip(forward.get("config") or {})
+    return backward.get("class_name") == forward.get("class_name") and \
+        {k: v for k, v in b.items() if k not in skip} == \
+        {k: v for k, v in f.items() if k not in skip}
 
 
 def load_lambda(value, where, safe_mode):
