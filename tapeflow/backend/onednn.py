@@ -210,14 +210,20 @@ def _threads():
     return (mode if isinstance(mode, int) else 1), False
 
 
+BLOCK_ROWS = 9216
+
+
 def _batch_blocks(n, rows_per_image, flops):
     """Blocks of images for the pool, or [(0, n)] when the call runs whole."""
     nthr, split = _threads()
     if not split or n < 2 or flops < blas.MIN_FLOPS:
         return nthr, [(0, n)]
     parts = 2 * blas.pool_size()
-    # The same ~2300 output rows per block as the NumPy kernels (docs/performance.md).
-    parts = max(parts, min(n, -(-n * rows_per_image // 2304)))
+    # ~9200 output rows per block (16 of the seed CNN's 24x24 images), at least two blocks
+    # per thread. Unlike the NumPy kernels (2304 rows: their patches must stay in cache),
+    # oneDNN blocks for the cache itself, and larger blocks took 2-4% less CPU time than
+    # 2304-row ones for each convolution kernel at batch 32 and 128 (docs/performance.md).
+    parts = max(parts, min(n, -(-n * rows_per_image // BLOCK_ROWS)))
     return nthr, blas.blocks(n, parts)
 
 

@@ -328,3 +328,15 @@ def test_fused_plan_entry_points_match_the_separate_ops(mode, rng, monkeypatch):
     dw64 = K.conv2d_backprop_filter(x.astype(np.float64), w.shape, dy.astype(np.float64), s, p, d)
     _close(dw, dw64.astype(np.float32))
     _close(db, dy.astype(np.float64).sum(axis=(0, 1, 2)).astype(np.float32))
+
+
+@needs_onednn
+def test_conv_gradients_check_to_second_order_on_onednn(rng, monkeypatch):
+    # float32 inputs take the oneDNN kernels for the op and for every gradient op.
+    from tapeflow.testing import check_gradients
+    monkeypatch.setattr(onednn, "_cache", {})
+    x = rng.standard_normal((2, 6, 6, 3)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    check_gradients(lambda x, w: tf.nn.conv2d(x, w, 2, "SAME"), [x, w], order=2)
+    kinds = {key[0] for key in onednn._cache}
+    assert {"fwd", "bwd_data", "bwd_weights"} <= kinds
