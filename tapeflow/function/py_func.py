@@ -101,8 +101,9 @@ def _py_function_op(func, douts):
         return _py_function_grad(func, inputs, dys)
 
     specs = [(TensorShape(None), d) for d in douts] or [(TensorShape([]), dtypes.int32)]
+    # One op per wrapped Python function (register=False), as TF's per-function token.
     return OpDef("EagerPyFunc", kernel, rule, num_outputs=max(1, len(douts)),
-                 shape_fn=lambda i, a: specs, stateful=True)
+                 shape_fn=lambda i, a: specs, stateful=True, register=False)
 
 
 def _py_function_grad(func, inputs, dys):

@@ -33,5 +33,7 @@ def test_clip_by_global_norm_keeps_none_entries_and_checks_input():
     np.testing.assert_array_equal(out[0].numpy(), [3.0, 4.0])
     with pytest.raises(TypeError, match="list of tensors"):
         tf.clip_by_global_norm(tf.constant([1.0]), 1.0)
+    # tf.norm is the linalg norm (any positive p for vectors, as TF); p <= 0 is refused.
+    np.testing.assert_allclose(float(tf.norm(tf.ones(3), ord=3)), 3 ** (1 / 3), rtol=1e-6)
     with pytest.raises(ValueError, match="ord"):
-        tf.norm(tf.ones(3), ord=3)
+        tf.norm(tf.ones(3), ord=-1)

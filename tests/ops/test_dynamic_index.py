@@ -77,3 +77,17 @@ def test_symbolic_slice_gradients_first_and_second_order():
         return tf.sin(m[1:n + 1, :2]) * m[:n, 1:3]
 
     check_gradients(f, [M.astype(np.float64) / 5.0], order=2)
+
+
+def test_dynamic_slice_and_its_gradient_are_each_others_rules(rng):
+    # The ops themselves, eagerly (the checks above run them inside functions).
+    from tapeflow.framework.op import execute
+    from tapeflow.ops import dynamic_index
+    spec = {"spec": ((True, True, 1),)}     # x[start:stop] on the first axis
+    bounds = tf.constant(np.array([1, 3], np.int32))
+    check_gradients(lambda x: execute(dynamic_index._DYNAMIC_SLICE, (x, bounds), spec),
+                    [rng.normal(size=(4, 3))])
+    like = tf.constant(np.zeros((4, 3)))
+    check_gradients(
+        lambda dy: execute(dynamic_index._DYNAMIC_SLICE_GRAD, (like, dy, bounds), spec),
+        [rng.normal(size=(2, 3))])

@@ -40,11 +40,16 @@ def test_every_registered_op_has_a_rule_or_is_declared_not_differentiable():
                             "give each a rule, or declare it NO_GRADIENT")
 
 
+# Ops whose rule only raises, as TF's does (no gradient for lstsq with fast=False):
+# tests/ops/test_linalg_extra.py checks the error instead.
+RULE_ONLY_RAISES = {"MatrixSolveLs"}
+
+
 def test_every_differentiable_op_is_gradient_checked(request):
     ran = {pathlib.Path(str(item.path)).resolve() for item in request.session.items}
     judged, missing = [], []
     for name, op in sorted(registered_ops().items()):
-        if op.grad is NO_GRADIENT or op.grad is None:
+        if op.grad is NO_GRADIENT or op.grad is None or name in RULE_ONLY_RAISES:
             continue
         folder = _test_dir(op)
         if folder is None or not set(folder.rglob("test_*.py")) <= ran:

@@ -339,8 +339,10 @@ def _dataset_for(dataset, extra_test, body, values, names, live):
     if not n_v:                       # side effects only: return a dummy count
         return _dataset_side_effects(dataset, bb, b_plan, captures, variables)
     specs_out = [(s, t.dtype) for s, t in zip(lv.shapes, lv.flat)]
+    # Made per traced loop (register=False); no gradient rule: differentiating through a
+    # dataset loop raises the missing-rule error naming ForDataset.
     op = OpDef("ForDataset", kernel, None, num_outputs=n_v,
-               shape_fn=lambda i, a: specs_out, stateful=True)
+               shape_fn=lambda i, a: specs_out, stateful=True, register=False)
     outs = execute(op, (*lv.flat, *captures, *variables))
     outs = list(outs) if isinstance(outs, tuple) else [outs]
     return lv.rebuild(outs)
@@ -367,7 +369,7 @@ def _dataset_side_effects(dataset, bb, b_plan, captures, variables):
 
     op = OpDef("ForDataset", kernel, None, shape_fn=lambda i, a: [(TensorShape([]),
                                                                   dtypes.int32)],
-               stateful=True)
+               stateful=True, register=False)
     execute(op, (*captures, *variables))
     return ()
 
@@ -388,7 +390,8 @@ def iterator_next(iterator, default=None):
         return flat[0] if len(flat) == 1 else tuple(flat)
 
     op = OpDef("IteratorGetNext", kernel, None, num_outputs=len(specs),
-               shape_fn=lambda i, a: [(s.shape, s.dtype) for s in specs], stateful=True)
+               shape_fn=lambda i, a: [(s.shape, s.dtype) for s in specs], stateful=True,
+               register=False)
     outs = execute(op, ())
     outs = list(outs) if isinstance(outs, tuple) else [outs]
     return nest.pack_sequence_as(iterator.element_spec, outs)
