@@ -29,15 +29,24 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 
 _API_NAMES = "_tf_api_names"        # attribute the declared names are kept in
 _EXPORTS: dict = {}                 # namespace ('' is top level) -> {attribute: function}
 _WRAPPERS: dict = {}                # id(function) -> its public wrapper
 _DISPATCHERS: list = []
-# How many public calls are running (process-wide, as the rest of tapeflow's
-# execution state): code that would record a call itself (a Keras tensor's
-# operator) leaves it to the public function the user called when one is running.
-_depth = [0]
+
+
+class _Depth(threading.local):
+    """How many public calls are running in this thread (per thread, as the rest of
+    tapeflow's execution state): code that would record a call itself (a Keras
+    tensor's operator) leaves it to the public function the user called when one
+    is running."""
+
+    n = 0
+
+
+_depth = _Depth()
 
 
 class NoValueError(TypeError):
@@ -96,7 +105,7 @@ def namespace(space: str) -> dict:
 
 def in_public_call() -> bool:
     """True while a public function (through its namespace wrapper) is running."""
-    return _depth[0] > 0
+    return _depth.n > 0
 
 
 def add_dispatcher(dispatcher) -> None:
@@ -124,7 +133,7 @@ def public_operator(fn, symbol):
         try:
             return fn(*args)
         except NoValueError as e:
-            if _depth[0]:
+            if _depth.n:
                 raise           # inside a public function: its wrapper takes the call
             return dispatch(fn, args, {}, e, symbol)
     operator.__name__ = getattr(fn, "__name__", "operator")
@@ -174,13 +183,13 @@ def _make_wrapper(fn):
     call = ", ".join(pos + ([f"*{star}"] if star else []) + [f"{k}={k}" for k in kw]
                      + ([f"**{starstar}"] if starstar else []))
     source = (f"def {fn.__name__}({', '.join(decl)}):\n"
-              f"    _tf_depth_[0] += 1\n"
+              f"    _tf_depth_.n += 1\n"
               f"    try:\n"
               f"        return _tf_fn_({call})\n"
               f"    except _tf_no_value_ as _tf_error_:\n"
               f"        return _tf_dispatch_(_tf_fn_, {args}, {kwargs}}}, _tf_error_)\n"
               f"    finally:\n"
-              f"        _tf_depth_[0] -= 1\n")
+              f"        _tf_depth_.n -= 1\n")
     scope = {"_tf_fn_": fn, "_tf_no_value_": NoValueError, "_tf_dispatch_": dispatch,
              "_tf_depth_": _depth}
     exec(compile(source, f"<tapeflow public {fn.__name__}>", "exec"), scope)
