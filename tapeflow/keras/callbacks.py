@@ -522,4 +522,4 @@ class LambdaCallback(Callback):
 
 
 # TensorBoard lives in its own module (it imports this one for Callback).
-from tapeflow.keras.callbacks_tensorboard import GradientFlowCallback, TensorBoard  # noqa: F401
+from tapeflow.keras.callbacks_tensorboard import GradientFlowCallback, TensorBoard  # noqa: E402,F401

@@ -125,7 +125,7 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
     x = as_input(tensor)
     axes, is_matrix = _norm_axes(axis, x.shape.rank)
     if is_matrix:
-        if not (ord in _MATRIX_ORDS):
+        if ord not in _MATRIX_ORDS:
             raise ValueError(f"'ord' must be a supported matrix norm in ['euclidean', 'fro', 1, "
                              f"2, inf], got {ord}")
     elif ord == "fro" or not (ord in _VECTOR_ORDS or (

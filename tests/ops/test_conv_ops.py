@@ -97,7 +97,8 @@ def _counting_residual_kernel(monkeypatch):
 
 def test_recorded_conv_keeps_its_patches_as_a_residual_of_the_tape_entry(rng, monkeypatch):
     from tapeflow.backend import conv as K
-    monkeypatch.setenv("TAPEFLOW_ONEDNN", "0")     # patches are the NumPy kernels' (oneDNN needs none)
+    # The patches are the NumPy kernels' (oneDNN's filter backprop needs none).
+    monkeypatch.setenv("TAPEFLOW_ONEDNN", "0")
     x = tf.constant(rng.normal(size=(2, 6, 6, 8)).astype(np.float32))
     w = tf.Variable(rng.normal(size=(3, 3, 8, 2)).astype(np.float32))
     with tf.GradientTape() as tape:
@@ -129,7 +130,8 @@ def test_conv_without_a_tape_produces_no_patches(rng, monkeypatch):
 def test_patches_of_a_variable_input_are_the_values_the_conv_read(rng, monkeypatch):
     # The residual is a copy taken by the forward pass: an in-place update of the
     # Variable before the backward pass does not change the gradient (as TF).
-    monkeypatch.setenv("TAPEFLOW_ONEDNN", "0")     # patches are the NumPy kernels' (oneDNN needs none)
+    # The patches are the NumPy kernels' (oneDNN's filter backprop needs none).
+    monkeypatch.setenv("TAPEFLOW_ONEDNN", "0")
     x = tf.Variable(rng.normal(size=(1, 5, 5, 8)).astype(np.float32))
     w = tf.Variable(rng.normal(size=(3, 3, 8, 2)).astype(np.float32))
     x0 = x.numpy().copy()
