@@ -748,3 +748,26 @@ def test_set_loop_options_maximum_iterations():
 
     assert float(f(tf.constant(1.0))) == 8.0      # TF 2.21 gives 8.0 too
     assert float(f(tf.constant(30.0))) == 120.0
+
+
+def test_assert_on_a_tensor_checks_each_call():
+    @tf.function
+    def f(x):
+        assert tf.reduce_all(x > 0), "x must be positive"
+        return tf.sqrt(x)
+
+    np.testing.assert_allclose(f(tf.constant([4.0, 9.0])).numpy(), [2.0, 3.0])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="x must be positive"):
+        f(tf.constant([4.0, -9.0]))
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_assert_on_a_python_value_runs_at_trace_time():
+    @tf.function
+    def f(x, n):
+        assert n > 0, "n must be positive"
+        return x * n
+
+    assert float(f(tf.constant(2.0), 3)) == 6.0
+    with pytest.raises(AssertionError, match="n must be positive"):
+        f(tf.constant(2.0), 0)

@@ -110,19 +110,25 @@ def _user_frame():
     return frame
 
 
-def user_error(cls, message):
-    """`cls` with TF's 'in user code' preamble naming the statement's file and line."""
+def user_location():
+    """TF's 'in user code' preamble naming the converted statement's file and line."""
     frame = _user_frame()
     if frame is None:
-        return cls(message)
+        return None
     code = frame.f_code
     name, outer = code.co_name, frame
     while name.startswith("ag__") and outer.f_back is not None:
         outer = outer.f_back
         name = outer.f_code.co_name
     line = linecache.getline(code.co_filename, frame.f_lineno).strip()
-    return cls(f"in user code:\n\n    File \"{code.co_filename}\", line {frame.f_lineno}, in "
-               f"{name}  *\n        {line}\n\n    {cls.__name__}: {message}")
+    return (f"in user code:\n\n    File \"{code.co_filename}\", line {frame.f_lineno}, in "
+            f"{name}  *\n        {line}\n")
+
+
+def user_error(cls, message):
+    """`cls` with TF's 'in user code' preamble naming the statement's file and line."""
+    where = user_location()
+    return cls(message if where is None else f"{where}\n    {cls.__name__}: {message}")
 
 
 # -- logic -----------------------------------------------------------------------------------
@@ -160,6 +166,30 @@ def if_exp(test, body, orelse):
         return cond(as_bool_tensor(test, "The condition of an `x if c else y` expression"),
                     body, orelse)
     return body() if truthy(test) else orelse()
+
+
+def assert_stmt(test, message):
+    """`assert test, message()`: a runtime check op (InvalidArgumentError) for a symbolic test."""
+    if not is_symbolic(test):
+        if not truthy(test):
+            raise AssertionError(message()) if message is not None else AssertionError()
+        return
+    from tapeflow.framework import errors
+    from tapeflow.framework.op import NO_GRADIENT, OpDef, execute
+    from tapeflow.framework.tensor_shape import TensorShape
+    pred = test.read_value() if getattr(test, "_is_variable", False) else test
+    text = "" if message is None else str(message())
+    where = user_location() or ""
+
+    def kernel(value):
+        if not np.all(value):
+            raise errors.InvalidArgumentError(None, None, f"assertion failed: [{text}]\n{where}")
+        return np.bool_(True)
+
+    op = OpDef("Assert", kernel, NO_GRADIENT,
+               shape_fn=lambda i, a: [(TensorShape([]), dtypes.bool)], stateful=True)
+    execute(op, (pred,))
+    return
 
 
 # -- if statements ---------------------------------------------------------------------------
