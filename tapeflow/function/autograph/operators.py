@@ -211,8 +211,8 @@ def if_stmt(test, body, orelse, values, names, live):
         return body(*values) if truthy(test) else orelse(*values)
     pred = as_bool_tensor(test, "The condition of an `if` statement")
     from tapeflow.function.control_flow import Branch, cond_outputs
-    tb = Branch(lambda: body(*values), [], "cond_true", raw=True)
-    fb = Branch(lambda: orelse(*values), [], "cond_false", raw=True)
+    tb = Branch(lambda: _buffered(body(*values)), [], "cond_true", raw=True)
+    fb = Branch(lambda: _buffered(orelse(*values)), [], "cond_false", raw=True)
     plan = [_branch_var(n, a, b, n in live) for n, a, b in zip(names, tb.structure,
                                                                fb.structure)]
     t_leaves, f_leaves = [], []
@@ -238,6 +238,13 @@ def if_stmt(test, body, orelse, values, names, live):
         else:
             result.append(entry[1])
     return tuple(result)
+
+
+def _buffered(values):
+    """The branch's results with TensorArrays as one buffer tensor, made inside the branch."""
+    def one(v):
+        return v._buffered() if hasattr(v, "_buffered") and not v._ag_needs_shape() else v
+    return tuple(nest.map_structure(one, v) if nest.is_nested(v) else one(v) for v in values)
 
 
 def _branch_var(name, a, b, live):
