@@ -771,3 +771,20 @@ def test_assert_on_a_python_value_runs_at_trace_time():
     assert float(f(tf.constant(2.0), 3)) == 6.0
     with pytest.raises(AssertionError, match="n must be positive"):
         f(tf.constant(2.0), 0)
+
+
+def test_lambdas_are_converted():
+    def make(tf):
+        return tf.function(lambda x: x * 2.0 if x > 0 else -x)
+
+    check(make, [(3.0,), (-1.5,)], grad=True)
+
+
+def test_lambda_given_to_map_fn_is_converted():
+    def make(tf):
+        @tf.function
+        def f(m):
+            return tf.map_fn(lambda r: r * 2.0 if tf.reduce_sum(r) > 0 else r, m)
+        return f
+
+    check(make, [(np.array([[1.0, 2.0], [-3.0, 1.0]], np.float32),)], grad=True)

@@ -100,13 +100,31 @@ def _parse(f):
         tree = ast.parse(source)
     except SyntaxError:
         return None
+    ast.increment_lineno(tree, first - 1)
+    if f.__name__ == "<lambda>":
+        return _lambda_def(f, tree)
     if not tree.body or not isinstance(tree.body[0], ast.FunctionDef) or \
             tree.body[0].name != f.__name__:
-        return None                            # a lambda, or source we cannot isolate
-    ast.increment_lineno(tree, first - 1)
+        return None                            # source we cannot isolate
     fdef = tree.body[0]
     fdef.decorator_list = []
     return fdef
+
+
+def _lambda_def(f, tree):
+    """`def lambda_(args): return body` for the one lambda of `f`'s line, or None."""
+    code = f.__code__
+    n_args = code.co_argcount + code.co_kwonlyargcount
+    params = list(code.co_varnames[:n_args])
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)
+             and n.lineno == code.co_firstlineno
+             and [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs] == params]
+    if len(found) != 1:
+        return None                            # none, or several alike on one line
+    lam = found[0]
+    fdef = transformer._def("lambda_", [], [ast.Return(value=lam.body)])
+    fdef.args = lam.args
+    return ast.copy_location(fdef, lam)
 
 
 def _convert_code(f):
