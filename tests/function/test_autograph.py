@@ -788,3 +788,21 @@ def test_lambda_given_to_map_fn_is_converted():
         return f
 
     check(make, [(np.array([[1.0, 2.0], [-3.0, 1.0]], np.float32),)], grad=True)
+
+
+def test_partial_of_a_user_function_is_converted():
+    import functools
+
+    def clip(x, limit):
+        if x > limit:
+            x = x * 0.0 + limit
+        return x
+
+    clip_at_two = functools.partial(clip, limit=2.0)
+
+    @tf.function
+    def f(x):
+        return clip_at_two(x)
+
+    assert float(f(tf.constant(5.0))) == 2.0
+    assert float(f(tf.constant(1.0))) == 1.0

@@ -203,6 +203,8 @@ def converted_call(f, args, kwargs):
         return f(*args, **kwargs)
     if type(f) is types.FunctionType:
         return convert(f)(*args, **kwargs)
+    if type(f) is functools.partial:
+        return converted_call(f.func, f.args + tuple(args), {**f.keywords, **kwargs})
     call = None if isinstance(f, type) else next(
         (c.__dict__["__call__"] for c in type(f).__mro__ if "__call__" in c.__dict__), None)
     if isinstance(call, types.FunctionType) and is_user_code(call):   # a user callable object
