@@ -76,6 +76,8 @@ def is_user_code(f) -> bool:
     if not isinstance(f, types.FunctionType) or getattr(f, _NOT_CONVERTED, False):
         return False
     code = f.__code__
+    if code.co_filename.startswith("<tapeflow "):
+        return False        # a public function's generated wrapper (framework/api_export.py)
     module = (getattr(f, "__module__", None) or "").split(".")[0]
     # Code typed at a prompt or in a doctest is the user's, whatever module runs it.
     if module in _LIBRARY_MODULES and not code.co_filename.startswith("<"):
