@@ -139,3 +139,17 @@ def test_if_inside_a_while_inside_an_if():
 
     values, _, traces = check(make, [(6, 100), (27, 50), (-3, 10)])
     assert [int(v) for v in values] == [8, 50, -1] and traces == 1
+
+
+def test_tensor_dependent_continue_in_a_python_loop():
+    def make(tf):
+        @tf.function
+        def f(x):
+            for k in [1.0, 2.0, 3.0]:
+                if x > k:
+                    continue
+                x = x * k + 0.5
+            return x
+        return f
+
+    check(make, [(0.5,), (1.5,), (5.0,)], grad=True)
