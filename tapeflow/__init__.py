@@ -31,8 +31,11 @@ from tapeflow.keras import initializers, losses, metrics, optimizers  # noqa: F4
 from tapeflow.function import cond, function, print_v2 as print, while_loop  # noqa: F401,A001
 from tapeflow.function import autograph  # noqa: F401
 from tapeflow.function.tensor_array import TensorArray  # noqa: F401
-from tapeflow.function.map_fn import map_fn, vectorized_map  # noqa: F401
-from tapeflow.function.py_func import group, numpy_function, py_function  # noqa: F401
+from tapeflow.function.map_fn import map_fn  # noqa: F401
+from tapeflow.function.map_fn import vectorized_map  # noqa: F401
+from tapeflow.function.py_func import group  # noqa: F401
+from tapeflow.function.py_func import numpy_function  # noqa: F401
+from tapeflow.function.py_func import py_function  # noqa: F401
 from tapeflow.function.graph_inspect import Graph  # noqa: F401
 from tapeflow.function.trace_type import types  # noqa: F401
 

@@ -244,8 +244,8 @@ class SymbolicTensor(Tensor):
         raise TypeError(
             f"Using a symbolic `tf.Tensor` as a Python `bool` is not allowed{where}: the "
             f"tensor {self.name} (shape={self._shape}, dtype={self._dtype.name}) has no value "
-            "until the function runs, and AutoGraph did not convert this code (autograph=False, "
-            "do_not_convert, or code outside the converted function). Use "
+            "until the function runs, and AutoGraph did not convert this code "
+            "(autograph=False, do_not_convert, or code outside the converted function). Use "
             "tf.cond(pred, true_fn, false_fn) or tf.where for tensor-valued conditions, "
             "tf.while_loop for loops, or pass the condition as a Python value (the function "
             "then traces once per value).")

@@ -160,7 +160,7 @@ def numpy_function(func, inp, Tout, stateful=True, name=None):
         return _pack([Tensor(a) for a in outs], single)
     specs = [(TensorShape(None), d) for d in douts] or [(TensorShape([]), dtypes.int32)]
     op = OpDef("PyFunc", kernel, NO_GRADIENT, num_outputs=max(1, len(douts)),
-               shape_fn=lambda i, a: specs, stateful=True)
+               shape_fn=lambda i, a: specs, stateful=True, register=False)   # per function
     outs = execute(op, tuple(inputs))
     outs = list(outs) if isinstance(outs, tuple) else [outs]
     return _pack(outs[:len(douts)], single)

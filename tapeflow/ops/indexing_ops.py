@@ -13,7 +13,7 @@ from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, as_input, execute
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
-from tapeflow.ops import _checks
+from tapeflow.ops import _checks, dynamic_index
 
 _pyrange = builtins.range   # `slice` below is tf.slice
 _pyslice = builtins.slice
@@ -94,7 +94,6 @@ _SLICE_GRAD = OpDef("StridedSliceGrad", _slice_grad_kernel,
 def getitem(tensor, key):
     """`tensor[key]`: ints, slices, `...` and `tf.newaxis`, as TF's strided slice."""
     x = as_input(tensor)
-    from tapeflow.ops import dynamic_index
     if dynamic_index.has_symbolic_index(key):
         return dynamic_index.symbolic_getitem(x, key)
     key = _normalize_key(key)

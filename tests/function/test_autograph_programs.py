@@ -86,3 +86,70 @@ def test_helper_with_tensor_if_and_return_called_in_a_loop():
         return f
 
     check(make, [(5.0, 6), (0.1, 3)], grad=True)
+
+
+def test_fibonacci_with_tuple_assignment_in_a_tensor_loop():
+    def make(tf):
+        @tf.function
+        def fib(n):
+            a, b = tf.constant(0), tf.constant(1)
+            for _ in tf.range(n):
+                a, b = b, a + b
+            return a
+        return fib
+
+    values, _, traces = check(make, [(10,), (20,)])
+    assert [int(v) for v in values] == [55, 6765] and traces == 1
+
+
+def test_nested_structures_as_loop_variables():
+    def make(tf):
+        @tf.function
+        def f(x, n):
+            state = {"sum": tf.zeros_like(x), "pair": (x, x * 0.0)}
+            i = 0
+            while i < n:
+                first, second = state["pair"]
+                state = {"sum": state["sum"] + first, "pair": (second + 1.0, first)}
+                i += 1
+            return state["sum"] + state["pair"][1]
+        return f
+
+    check(make, [(np.array([1.0, 2.0], np.float32), 5)], grad=True)
+
+
+def test_if_inside_a_while_inside_an_if():
+    def make(tf):
+        @tf.function
+        def collatz_steps(n, cap):
+            steps = tf.constant(0)
+            if n > 0:
+                while n != 1:
+                    if n % 2 == 0:
+                        n = n // 2
+                    else:
+                        n = 3 * n + 1
+                    steps += 1
+                    if steps >= cap:
+                        break
+            else:
+                steps = tf.constant(-1)
+            return steps
+        return collatz_steps
+
+    values, _, traces = check(make, [(6, 100), (27, 50), (-3, 10)])
+    assert [int(v) for v in values] == [8, 50, -1] and traces == 1
+
+
+def test_tensor_dependent_continue_in_a_python_loop():
+    def make(tf):
+        @tf.function
+        def f(x):
+            for k in [1.0, 2.0, 3.0]:
+                if x > k:
+                    continue
+                x = x * k + 0.5
+            return x
+        return f
+
+    check(make, [(0.5,), (1.5,), (5.0,)], grad=True)

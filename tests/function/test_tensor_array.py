@@ -118,3 +118,33 @@ def test_array_as_a_python_loop_accumulator_in_a_function():
         return f
 
     check(make, [([1.0, 2.0],)], grad=True)
+
+
+def test_array_written_in_a_tensor_if():
+    def make(tf):
+        @tf.function
+        def f(x):
+            ta = tf.TensorArray(tf.float32, size=2, element_shape=[])
+            if x > 0:
+                ta = ta.write(0, x * x)
+            else:
+                ta = ta.write(1, -x)
+            return ta.stack()
+        return f
+
+    values, _, _ = check(make, [(2.0,), (-3.0,)], grad=True)
+    np.testing.assert_array_equal(values[1], [0.0, 3.0])
+
+
+def test_reading_one_array_while_writing_another_in_a_loop():
+    def make(tf):
+        @tf.function
+        def doubled(x):
+            src = tf.TensorArray(tf.float32, size=0, dynamic_size=True).unstack(x)
+            out = tf.TensorArray(tf.float32, size=src.size())
+            for i in tf.range(src.size()):
+                out = out.write(i, src.read(i) * 2.0)
+            return out.stack()
+        return doubled
+
+    check(make, [([1.0, 2.0, 3.0],)], grad=True)

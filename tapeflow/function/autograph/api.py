@@ -102,13 +102,31 @@ def _parse(f):
         tree = ast.parse(source)
     except SyntaxError:
         return None
+    ast.increment_lineno(tree, first - 1)
+    if f.__name__ == "<lambda>":
+        return _lambda_def(f, tree)
     if not tree.body or not isinstance(tree.body[0], ast.FunctionDef) or \
             tree.body[0].name != f.__name__:
-        return None                            # a lambda, or source we cannot isolate
-    ast.increment_lineno(tree, first - 1)
+        return None                            # source we cannot isolate
     fdef = tree.body[0]
     fdef.decorator_list = []
     return fdef
+
+
+def _lambda_def(f, tree):
+    """`def lambda_(args): return body` for the one lambda of `f`'s line, or None."""
+    code = f.__code__
+    n_args = code.co_argcount + code.co_kwonlyargcount
+    params = list(code.co_varnames[:n_args])
+    found = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)
+             and n.lineno == code.co_firstlineno
+             and [a.arg for a in n.args.posonlyargs + n.args.args + n.args.kwonlyargs] == params]
+    if len(found) != 1:
+        return None                            # none, or several alike on one line
+    lam = found[0]
+    fdef = transformer._def("lambda_", [], [ast.Return(value=lam.body)])
+    fdef.args = lam.args
+    return ast.copy_location(fdef, lam)
 
 
 def _convert_code(f):
@@ -187,6 +205,8 @@ def converted_call(f, args, kwargs):
         return f(*args, **kwargs)
     if type(f) is types.FunctionType:
         return convert(f)(*args, **kwargs)
+    if type(f) is functools.partial:
+        return converted_call(f.func, f.args + tuple(args), {**f.keywords, **kwargs})
     call = None if isinstance(f, type) else next(
         (c.__dict__["__call__"] for c in type(f).__mro__ if "__call__" in c.__dict__), None)
     if isinstance(call, types.FunctionType) and is_user_code(call):   # a user callable object
@@ -251,6 +271,6 @@ def to_graph(entity, recursive=True, experimental_optional_features=None):
 AG = types.SimpleNamespace(
     converted_call=converted_call, if_stmt=operators.if_stmt, while_stmt=loops.while_stmt,
     for_stmt=loops.for_stmt, and_=operators.and_, or_=operators.or_, not_=operators.not_,
-    if_exp=operators.if_exp, get_vars=operators.get_vars, retval=operators.retval, ld=operators.ld,
+    if_exp=operators.if_exp, assert_stmt=operators.assert_stmt, get_vars=operators.get_vars, retval=operators.retval, ld=operators.ld,
     UndefinedReturnValue=operators.UndefinedReturnValue, Undefined=operators.Undefined)
 

@@ -199,7 +199,8 @@ def _tf_loop(test_fn, body_fn, values, names, live, opts):
         new = lv.check(tuple(body_fn(lv.rebuild(flat))))
         return [flat[0] + 1] if dummy else new
 
-    out = while_loop(cond, body, list(lv.flat), shape_invariants=list(lv.shapes))
+    out = while_loop(cond, body, list(lv.flat), shape_invariants=list(lv.shapes),
+                     maximum_iterations=(opts or {}).get("maximum_iterations"))
     out = list(out) if isinstance(out, (list, tuple)) else [out]
     return lv.rebuild(out) if not dummy else tuple(values)
 

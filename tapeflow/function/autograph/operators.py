@@ -110,19 +110,25 @@ def _user_frame():
     return frame
 
 
-def user_error(cls, message):
-    """`cls` with TF's 'in user code' preamble naming the statement's file and line."""
+def user_location():
+    """TF's 'in user code' preamble naming the converted statement's file and line."""
     frame = _user_frame()
     if frame is None:
-        return cls(message)
+        return None
     code = frame.f_code
     name, outer = code.co_name, frame
     while name.startswith("ag__") and outer.f_back is not None:
         outer = outer.f_back
         name = outer.f_code.co_name
     line = linecache.getline(code.co_filename, frame.f_lineno).strip()
-    return cls(f"in user code:\n\n    File \"{code.co_filename}\", line {frame.f_lineno}, in "
-               f"{name}  *\n        {line}\n\n    {cls.__name__}: {message}")
+    return (f"in user code:\n\n    File \"{code.co_filename}\", line {frame.f_lineno}, in "
+            f"{name}  *\n        {line}\n")
+
+
+def user_error(cls, message):
+    """`cls` with TF's 'in user code' preamble naming the statement's file and line."""
+    where = user_location()
+    return cls(message if where is None else f"{where}\n    {cls.__name__}: {message}")
 
 
 # -- logic -----------------------------------------------------------------------------------
@@ -162,6 +168,31 @@ def if_exp(test, body, orelse):
     return body() if truthy(test) else orelse()
 
 
+def assert_stmt(test, message):
+    """`assert test, message()`: a runtime check op (InvalidArgumentError) for a symbolic test."""
+    if not is_symbolic(test):
+        if not truthy(test):
+            raise AssertionError(message()) if message is not None else AssertionError()
+        return
+    from tapeflow.framework import errors
+    from tapeflow.framework.op import NO_GRADIENT, OpDef, execute
+    from tapeflow.framework.tensor_shape import TensorShape
+    pred = test.read_value() if getattr(test, "_is_variable", False) else test
+    text = "" if message is None else str(message())
+    where = user_location() or ""
+
+    def kernel(value):
+        if not np.all(value):
+            raise errors.InvalidArgumentError(None, None, f"assertion failed: [{text}]\n{where}")
+        return np.bool_(True)
+
+    op = OpDef("Assert", kernel, NO_GRADIENT,   # made per statement: not registered
+               shape_fn=lambda i, a: [(TensorShape([]), dtypes.bool)], stateful=True,
+               register=False)
+    execute(op, (pred,))
+    return
+
+
 # -- if statements ---------------------------------------------------------------------------
 
 def if_stmt(test, body, orelse, values, names, live):
@@ -181,8 +212,8 @@ def if_stmt(test, body, orelse, values, names, live):
         return body(*values) if truthy(test) else orelse(*values)
     pred = as_bool_tensor(test, "The condition of an `if` statement")
     from tapeflow.function.control_flow import Branch, cond_outputs
-    tb = Branch(lambda: body(*values), [], "cond_true", raw=True)
-    fb = Branch(lambda: orelse(*values), [], "cond_false", raw=True)
+    tb = Branch(lambda: _buffered(body(*values)), [], "cond_true", raw=True)
+    fb = Branch(lambda: _buffered(orelse(*values)), [], "cond_false", raw=True)
     plan = [_branch_var(n, a, b, n in live) for n, a, b in zip(names, tb.structure,
                                                                fb.structure)]
     t_leaves, f_leaves = [], []
@@ -208,6 +239,13 @@ def if_stmt(test, body, orelse, values, names, live):
         else:
             result.append(entry[1])
     return tuple(result)
+
+
+def _buffered(values):
+    """The branch's results with TensorArrays as one buffer tensor, made inside the branch."""
+    def one(v):
+        return v._buffered() if hasattr(v, "_buffered") and not v._ag_needs_shape() else v
+    return tuple(nest.map_structure(one, v) if nest.is_nested(v) else one(v) for v in values)
 
 
 def _branch_var(name, a, b, live):

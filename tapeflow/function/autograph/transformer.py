@@ -418,6 +418,12 @@ class _ControlFlow(ast.NodeTransformer):
                      _str_tuple(names), _str_tuple(live), opts)
         return _located(defs + [self._result(names, call, node)], node)
 
+    def visit_Assert(self, node):
+        self.generic_visit(node)
+        message = _thunk(node.msg) if node.msg is not None else _const(None)
+        call = ast.Expr(value=_call(_ag("assert_stmt"), node.test, message))
+        return _located([call], node)[0]
+
     def visit_Return(self, node):
         self.generic_visit(node)
         if isinstance(node.value, ast.Name):     # a variable a Python `if` may have left unset
