@@ -81,8 +81,8 @@ def trace(python_function, args, kwargs, name, first_trace=True, arg_names=None)
             f"Function '{name}' created {len(graph.created_variables)} Variable(s) (first: "
             f"'{graph.created_variables[0].name}') while being traced again for new "
             "arguments; create them once (e.g. in __init__ or guarded by `if self.v is None`).")
-    return ConcreteFunction(graph, placeholders, result, name,
-                            input_signature=_spec_structure(args, kwargs, names if arg_names else None))
+    signature = _spec_structure(args, kwargs, names if arg_names else None)
+    return ConcreteFunction(graph, placeholders, result, name, input_signature=signature)
 
 
 def _leaf_names(args, kwargs, arg_names):
@@ -202,7 +202,8 @@ class ConcreteFunction:
             >>> f = tf.function(lambda x, k=2: x * k)
             >>> print(f.get_concrete_function(tf.TensorSpec([], tf.float32))
             ...       .pretty_printed_signature(verbose=False))
-            (x: TensorSpec(shape=(), dtype=tf.float32, name=None), k: Literal[2]) -> TensorSpec(shape=(), dtype=tf.float32, name=None)
+            (x: TensorSpec(shape=(), dtype=tf.float32, name=None), k: Literal[2])
+            -> TensorSpec(shape=(), dtype=tf.float32, name=None)
         """
         params = getattr(self, "_params", None) or [
             (f"args_{i}", "POSITIONAL_OR_KEYWORD", v)

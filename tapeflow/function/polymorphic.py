@@ -226,7 +226,8 @@ class Function:
             >>> f = tf.function(lambda x: x + 1)
             >>> _ = f(tf.constant(1))
             >>> print(f.pretty_printed_concrete_signatures(verbose=False))
-            (x: TensorSpec(shape=(), dtype=tf.int32, name=None)) -> TensorSpec(shape=(), dtype=tf.int32, name=None)
+            (x: TensorSpec(shape=(), dtype=tf.int32, name=None))
+            -> TensorSpec(shape=(), dtype=tf.int32, name=None)
         """
         concretes = [c for _, c in self._traces]
         if None in self._cache:

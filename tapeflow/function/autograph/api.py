@@ -271,6 +271,7 @@ def to_graph(entity, recursive=True, experimental_optional_features=None):
 AG = types.SimpleNamespace(
     converted_call=converted_call, if_stmt=operators.if_stmt, while_stmt=loops.while_stmt,
     for_stmt=loops.for_stmt, and_=operators.and_, or_=operators.or_, not_=operators.not_,
-    if_exp=operators.if_exp, assert_stmt=operators.assert_stmt, get_vars=operators.get_vars, retval=operators.retval, ld=operators.ld,
+    if_exp=operators.if_exp, assert_stmt=operators.assert_stmt, get_vars=operators.get_vars,
+    retval=operators.retval, ld=operators.ld,
     UndefinedReturnValue=operators.UndefinedReturnValue, Undefined=operators.Undefined)
 
