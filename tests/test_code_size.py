@@ -13,8 +13,6 @@ ALLOWED = {
     # Gains @tf_export lines above its public functions; its ops move into the op registry
     # (issue 9, item 1), which splits the module.
     "ops/array_ops.py",
-    # The numba kernels' builder: one generated function per optimizer, kept together.
-    "backend/jit.py:_build",
 }
 
 

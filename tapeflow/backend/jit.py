@@ -97,6 +97,24 @@ def _build():
     # Python float would be a float64 in numba and promote the whole loop.
     opts = {"parallel": True, "nogil": True, "cache": True, "fastmath": False}
 
+    k = _Kernels()
+    k.adam, k.amsgrad = _adam_kernels(njit, prange, np, opts)
+    k.sgd_momentum, k.rmsprop, k.adagrad = _other_kernels(njit, prange, np, opts)
+    k.numba_version = numba.__version__
+    k.compile_errors = (numba.core.errors.NumbaError, numba.core.errors.LoweringError)
+    limit = numba.config.NUMBA_NUM_THREADS
+
+    def set_threads(n):
+        numba.set_num_threads(max(1, min(int(n), limit)))
+
+    k.set_threads = set_threads
+    if _state["threads"] is not None:
+        set_threads(_state["threads"])
+    return k
+
+
+def _adam_kernels(njit, prange, np, opts):
+    """Adam and its AMSGrad variant, one pass over memory each."""
     @njit(**opts)
     def adam(var, m, v, g, alpha, c1, c2, eps):
         for i in prange(var.size):
@@ -119,6 +137,11 @@ def _build():
             vhat[i] = vh
             var[i] -= alpha * mi / (np.sqrt(vh) + eps)
 
+    return adam, amsgrad
+
+
+def _other_kernels(njit, prange, np, opts):
+    """SGD with momentum, RMSprop and Adagrad, one pass over memory each."""
     @njit(**opts)
     def sgd_momentum(var, g, vel, lr, mom, nesterov):
         for i in prange(var.size):
@@ -157,17 +180,4 @@ def _build():
             acc[i] = a
             var[i] -= lr * gi / np.sqrt(a + eps)
 
-    k = _Kernels()
-    k.numba_version = numba.__version__
-    k.compile_errors = (numba.core.errors.NumbaError, numba.core.errors.LoweringError)
-    k.adam, k.amsgrad, k.sgd_momentum = adam, amsgrad, sgd_momentum
-    k.rmsprop, k.adagrad = rmsprop, adagrad
-    limit = numba.config.NUMBA_NUM_THREADS
-
-    def set_threads(n):
-        numba.set_num_threads(max(1, min(int(n), limit)))
-
-    k.set_threads = set_threads
-    if _state["threads"] is not None:
-        set_threads(_state["threads"])
-    return k
+    return sgd_momentum, rmsprop, adagrad
