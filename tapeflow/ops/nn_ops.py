@@ -10,7 +10,6 @@ import numpy as np
 
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import OpDef, as_input, binary_inputs, execute
-from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.ops import _shapes, array_ops, math_ops, random_ops, reduce_ops
 from tapeflow.ops._shapes import same_as_first
 
