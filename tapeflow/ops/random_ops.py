@@ -44,6 +44,9 @@ def _rng(seed):
 
 
 def _dims(shape):
+    from tapeflow.ops import _checks
+    if not isinstance(shape, TensorShape):     # sizes are integers: [2.0] is an error
+        _checks.shape_dims(shape._value if isinstance(shape, Tensor) else shape)
     if isinstance(shape, TensorShape):
         return tuple(shape.as_list())
     if isinstance(shape, Tensor):
@@ -138,6 +141,16 @@ def _scalar(v):
     return float(v._value) if isinstance(v, Tensor) else v
 
 
+def _float_dtype(dtype, what):
+    """Normal draws exist in floating dtypes only (TF: its float mean and stddev do not
+    convert to an integer dtype)."""
+    dtype = dtypes.as_dtype(dtype)
+    if not dtype.is_floating:
+        raise TypeError(f"tf.random.{what}: dtype must be floating, got {dtype.name}; draw "
+                        f"floats and tf.cast them.")
+    return dtype._np
+
+
 def normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Samples from a normal distribution.
 
@@ -148,7 +161,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=No
         True
     """
     return _draw(_NORMAL, _NORMAL_DYN, shape, {
-        "dtype": dtypes.as_dtype(dtype)._np, "mean": _scalar(mean), "stddev": _scalar(stddev),
+        "dtype": _float_dtype(dtype, "normal"), "mean": _scalar(mean), "stddev": _scalar(stddev),
         "seed": seed})
 
 
@@ -166,7 +179,7 @@ def uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Normal samples, redrawn when more than two standard deviations from the mean."""
     return _draw(_TRUNC, _TRUNC_DYN, shape, {
-        "dtype": dtypes.as_dtype(dtype)._np, "mean": _scalar(mean), "stddev": _scalar(stddev),
+        "dtype": _float_dtype(dtype, "truncated_normal"), "mean": _scalar(mean), "stddev": _scalar(stddev),
         "seed": seed})
 
 
