@@ -99,7 +99,7 @@ def _normal_kernel(shape, dtype, mean, stddev, seed):
 
 def _uniform_kernel(shape, dtype, minval, maxval, seed):
     if np.dtype(dtype).kind in "iu":
-        if not minval < maxval:
+        if not minval < maxval and int(np.prod(shape)):      # TF checks only if it draws
             raise errors.op_error("RandomUniformInt", f"Need minval < maxval, got {minval} >= "
                                   f"{maxval}")
         return _rng(seed).integers(minval, maxval, size=shape, dtype=dtype)
