@@ -66,3 +66,46 @@ def check_non_negative_dims(op_name: str, dims) -> None:
     for d in dims:
         if d is not None and d < 0:
             raise errors.op_error(op_name, f"Dimension {d} must be >= 0 (shape {list(dims)})")
+
+
+def split_sizes(num_or_sizes, dim, axis):
+    """The part sizes of `tf.split` along an axis of size `dim` (None: unknown): from a
+    number of equal parts, or from sizes of which one may be -1 (the rest)."""
+    if isinstance(num_or_sizes, (int, np.integer)):
+        n = int(num_or_sizes)
+        if n <= 0 or dim is None or dim % n:
+            raise errors.op_error("Split", f"Number of ways to split should evenly divide the "
+                                  f"split dimension, but got split_dim {axis} (size = {dim}) "
+                                  f"and num_split {n}")
+        return [dim // n] * n
+    sizes = list(num_or_sizes)
+    if dim is None:
+        return sizes
+    if len(sizes) == 1 and sizes[0] != dim:
+        raise errors.op_error("SplitV", f"If there is only one output, it must have the same "
+                              f"size as the input. Input size: {dim} output size: {sizes[0]}")
+    if -1 in sizes:
+        sizes[sizes.index(-1)] = dim - (sum(sizes) + 1)
+    if sum(sizes) != dim or min(sizes) < 0:
+        raise errors.op_error("SplitV", f"Determined shape must either match input shape along "
+                              f"split_dim exactly if fully specified, or be less than the size "
+                              f"of the input along split_dim if not; sizes {sizes} vs dim {dim}")
+    return sizes
+
+
+def check_paddings(mode: str, paddings, dims) -> None:
+    """TF's limits for `tf.pad`: no negative padding; a mirror reaches at most the
+    dimension size (REFLECT: less than it, as the edge row is not repeated)."""
+    p = paddings
+    if (p < 0).any():
+        k = int(np.argwhere(p < 0)[0][0])
+        raise errors.op_error("PadV2" if mode == "CONSTANT" else "MirrorPad",
+                              f"Paddings must be non-negative: {p[k, 0]} {p[k, 1]}")
+    if mode == "CONSTANT":
+        return
+    for (lo, hi), d in zip(p.tolist(), dims):
+        limit = d if d is None or mode == "SYMMETRIC" else d - 1
+        if limit is not None and (lo > limit or hi > limit):
+            raise errors.op_error("MirrorPad", f"paddings must be less than"
+                                  f"{' or equal to' if mode == 'SYMMETRIC' else ''} the "
+                                  f"dimension size: {lo}, {hi} not less than {d}")

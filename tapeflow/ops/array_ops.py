@@ -738,33 +738,10 @@ def split(value, num_or_size_splits, axis=0, num=None, name="split"):
     r = x.shape.rank
     axis = _checks.normalize_axis("Split", axis, r, f"-input rank(-{r}) <= split_dim < input "
                                   f"rank ({r}), but got {{axis}}")
-    dim = x.shape[axis]
-    if isinstance(num_or_size_splits, (int, np.integer)):
-        n = int(num_or_size_splits)
-        if dim is None or dim % n:
-            raise errors.op_error("Split", f"Number of ways to split should evenly divide the "
-                                  f"split dimension, but got split_dim {axis} (size = {dim}) and "
-                                  f"num_split {n}")
-        sizes = [dim // n] * n
-    else:
-        raw = num_or_size_splits
-        sizes = [int(s) for s in (raw._value.tolist() if isinstance(raw, Tensor) else raw)]
-        if len(sizes) == 1 and dim is not None and sizes[0] != dim:
-            raise errors.op_error("SplitV", f"If there is only one output, it must have the "
-                                  f"same size as the input. Input size: {dim} output size: "
-                                  f"{sizes[0]}")
-        if -1 in sizes and dim is not None:
-            sizes[sizes.index(-1)] = dim - (sum(sizes) + 1)
-            if min(sizes) < 0:
-                raise errors.op_error("SplitV", f"Determined shape must either match input "
-                                      f"shape along split_dim exactly if fully specified, or "
-                                      f"be less than the size of the input along split_dim "
-                                      f"if not fully specified; sizes {sizes} vs dim {dim}")
-        if dim is not None and sum(sizes) != dim:
-            raise errors.op_error("SplitV", f"Determined shape must either match input shape "
-                                  f"along split_dim exactly if fully specified, or be less than "
-                                  "the size of the input along split_dim; "
-                                  f"sizes {sizes} vs dim {dim}")
+    raw = num_or_size_splits
+    if not isinstance(raw, (int, np.integer)):
+        raw = [int(s) for s in (raw._value.tolist() if isinstance(raw, Tensor) else raw)]
+    sizes = _checks.split_sizes(raw, x.shape[axis], axis)
     if len(sizes) == 1:          # one part: the input itself
         return [identity(x)]
     op = _SPLIT.with_outputs(len(sizes))
@@ -856,23 +833,6 @@ _PAD = OpDef("PadV2", _pad_kernel, _pad_grad,
                                      i[0].dtype)])
 
 
-def _check_paddings(mode, p, dims):
-    """TF's limits: no negative padding; a mirror reaches at most the dimension size
-    (REFLECT: less than it, as the edge row is not repeated)."""
-    if (p < 0).any():
-        k = int(np.argwhere(p < 0)[0][0])
-        raise errors.op_error("PadV2" if mode == "CONSTANT" else "MirrorPad",
-                              f"Paddings must be non-negative: {p[k, 0]} {p[k, 1]}")
-    if mode == "CONSTANT":
-        return
-    for (lo, hi), d in zip(p.tolist(), dims):
-        limit = d if d is None or mode == "SYMMETRIC" else d - 1
-        if limit is not None and (lo > limit or hi > limit):
-            raise errors.op_error("MirrorPad", f"paddings must be less than"
-                                  f"{' or equal to' if mode == 'SYMMETRIC' else ''} the "
-                                  f"dimension size: {lo}, {hi} not less than {d}")
-
-
 @tf_export("pad")
 def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
     """Pads with `constant_values` (or mirrors, for 'REFLECT'/'SYMMETRIC').
@@ -890,7 +850,7 @@ def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
     mode = mode.upper()
     if mode not in ("CONSTANT", "REFLECT", "SYMMETRIC"):
         raise ValueError(f"tf.pad: mode must be CONSTANT, REFLECT or SYMMETRIC; got {mode!r}")
-    _check_paddings(mode, p, x.shape.as_list())
+    _checks.check_paddings(mode, p, x.shape.as_list())
     return execute(_PAD, (x,), {"paddings": tuple(map(tuple, p.tolist())), "mode": mode,
                                 "constant_values": constant_values})
 

@@ -289,28 +289,32 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
         array([0.6931472], dtype=float32)
     """
     labels, logits = binary_inputs("SoftmaxCrossEntropyWithLogits", labels, logits)
-    try:
-        both = _shapes.broadcast_shapes("SoftmaxCrossEntropyWithLogits", labels.shape,
-                                        logits.shape)
-    except errors.InvalidArgumentError:
+    if labels.shape.as_list() == logits.shape.as_list():
+        return -reduce_ops.reduce_sum(labels * log_softmax(logits, axis=axis), axis=axis)
+    return _broadcast_xent(labels, logits, axis)
+
+
+def _broadcast_xent(labels, logits, axis):
+    """Labels and logits of different shapes, as TF takes them: each flattened to a
+    [rows, classes] matrix, the two broadcast (logits too, before the softmax), and the
+    loss given the logits' batch shape."""
+    if axis not in (-1, logits.shape.rank - 1) or not (
+            labels.shape.is_fully_defined() and logits.shape.is_fully_defined()):
+        raise errors.InvalidArgumentError(
+            f"logits and labels must be the same shape (or, along the last axis, shapes "
+            f"known when tracing): logits_size={logits.shape} labels_size={labels.shape}")
+    lo, la = logits.shape.as_list(), labels.shape.as_list()
+    lo2 = [int(np.prod(lo[:-1])), lo[-1]] if lo else [1, 1]
+    la2 = [int(np.prod(la[:-1])), la[-1]] if la else [1, 1]
+    rows, cols = (max(a, b) if 1 in (a, b) or a == b else None for a, b in zip(lo2, la2))
+    if rows is None or cols is None or rows != lo2[0]:
         raise errors.InvalidArgumentError(
             f"logits and labels must be broadcastable: logits_size={logits.shape} "
-            f"labels_size={labels.shape}") from None
-    # TF broadcasts both (logits too, before the softmax), then gives the loss the
-    # logits' batch shape.
-    batch = [d for k, d in enumerate(logits.shape.as_list()) if k != axis % logits.shape.rank]
-    wide = logits
-    if both.as_list() != logits.shape.as_list() and both.is_fully_defined():
-        wide = array_ops.broadcast_to(logits, both.as_list())
-    loss = -reduce_ops.reduce_sum(labels * log_softmax(wide, axis=axis), axis=axis)
-    if both.as_list() != logits.shape.as_list() and None not in batch:
-        n = both.num_elements()
-        if n is not None and n // max(both.as_list()[axis], 1) != int(np.prod(batch)):
-            raise errors.InvalidArgumentError(
-                f"logits and labels must be broadcastable to the logits' batch shape: "
-                f"logits_size={logits.shape} labels_size={labels.shape}")
-        loss = array_ops.reshape(loss, batch)
-    return loss
+            f"labels_size={labels.shape}")
+    wide = array_ops.broadcast_to(array_ops.reshape(logits, lo2), [rows, cols])
+    lab = array_ops.broadcast_to(array_ops.reshape(labels, la2), [rows, cols])
+    loss = -reduce_ops.reduce_sum(lab * log_softmax(wide), axis=-1)
+    return array_ops.reshape(loss, lo[:-1])
 
 
 @tf_export("nn.sigmoid_cross_entropy_with_logits")

@@ -46,6 +46,9 @@ def _rng(seed):
 
 
 def _dims(shape):
+    from tapeflow.ops import _checks
+    if not isinstance(shape, TensorShape):     # sizes are integers: [2.0] is an error
+        _checks.shape_dims(shape._value if isinstance(shape, Tensor) else shape)
     if isinstance(shape, TensorShape):
         return tuple(shape.as_list())
     if isinstance(shape, Tensor):
@@ -100,7 +103,7 @@ def _normal_kernel(shape, dtype, mean, stddev, seed):
 
 def _uniform_kernel(shape, dtype, minval, maxval, seed):
     if np.dtype(dtype).kind in "iu":
-        if not minval < maxval:
+        if not minval < maxval and int(np.prod(shape)):      # TF checks only if it draws
             raise errors.op_error("RandomUniformInt", f"Need minval < maxval, got {minval} >= "
                                   f"{maxval}")
         return _rng(seed).integers(minval, maxval, size=shape, dtype=dtype)
@@ -137,6 +140,16 @@ def _scalar(v):
     return float(v._value) if isinstance(v, Tensor) else v
 
 
+def _float_dtype(dtype, what):
+    """Normal draws exist in floating dtypes only (TF: its float mean and stddev do not
+    convert to an integer dtype)."""
+    dtype = dtypes.as_dtype(dtype)
+    if not dtype.is_floating:
+        raise TypeError(f"tf.random.{what}: dtype must be floating, got {dtype.name}; draw "
+                        f"floats and tf.cast them.")
+    return dtype._np
+
+
 @tf_export("random.normal")
 def normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Samples from a normal distribution.
@@ -148,7 +161,8 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=No
         True
     """
     return _draw(_NORMAL, shape, {
-        "dtype": dtypes.as_dtype(dtype)._np, "mean": _scalar(mean), "stddev": _scalar(stddev),
+        "dtype": _float_dtype(dtype, "normal"), "mean": _scalar(mean),
+        "stddev": _scalar(stddev),
         "seed": seed})
 
 
@@ -168,7 +182,8 @@ def uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Normal samples, redrawn when more than two standard deviations from the mean."""
     return _draw(_TRUNC, shape, {
-        "dtype": dtypes.as_dtype(dtype)._np, "mean": _scalar(mean), "stddev": _scalar(stddev),
+        "dtype": _float_dtype(dtype, "truncated_normal"), "mean": _scalar(mean),
+        "stddev": _scalar(stddev),
         "seed": seed})
 
 

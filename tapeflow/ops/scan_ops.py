@@ -56,10 +56,12 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
 
 
 def _segment_sum_kernel(data, ids, num_segments):
-    if ids.size and ids.max() >= num_segments:
+    if ids.size and data.size and ids.max() >= num_segments:   # TF reads no id of no data
         raise ValueError(f"segment_ids must be < num_segments = {num_segments}; got "
                          f"{int(ids.max())}")
     out = np.zeros((num_segments,) + data.shape[ids.ndim:], data.dtype)
+    if not data.size:
+        return out
     keep = ids >= 0                     # negative ids are dropped, as TF does
     np.add.at(out, ids[keep], data[keep])
     return out

@@ -693,3 +693,99 @@ def _embedding_lookup(draw):
         0, rows + (1 if draw(st.integers(0, 6)) == 0 else 0), shape(draw, max_rank=2))
     return ((lambda m, p, i: m.nn.embedding_lookup(p, i)),
             [array(draw, (rows, 3), "float32"), idx.astype("int32")], "")
+
+
+# -- segments, scatter, norms, random shapes ---------------------------------------------
+
+@spec("math.segment_sum/unsorted_segment_sum")
+def _segment_sum(draw):
+    fn = draw(st.sampled_from(["segment_sum", "unsorted_segment_sum"]))
+    shp = shape(draw, min_rank=1, max_rank=3)
+    rng = np.random.default_rng(draw(st.integers(0, 99)))
+    ids = np.sort(rng.integers(0, 3 + (1 if draw(st.integers(0, 6)) == 0 else 0), shp[0]))
+    if fn == "segment_sum":
+        return ((lambda m, x, i: m.math.segment_sum(x, i)),
+                [array(draw, shp, "float32"), ids.astype("int32")], fn)
+    n = draw(st.integers(0, 4))
+    return ((lambda m, x, i: m.math.unsorted_segment_sum(x, i, n)),
+            [array(draw, shp, "float32"), ids.astype("int32")], f"{fn} num_segments={n}")
+
+
+@spec("scatter_nd")
+def _scatter_nd(draw):
+    out = list(shape(draw, min_rank=1, max_rank=3, min_dim=1))
+    rng = np.random.default_rng(draw(st.integers(0, 99)))
+    n = draw(st.integers(0, 3))
+    rows = rng.integers(0, out[0] + (1 if draw(st.integers(0, 6)) == 0 else 0), n)
+    upd = array(draw, (n,) + tuple(out[1:]), "float32")
+    return ((lambda m, i, u: m.scatter_nd(i, u, out)), [rows.reshape(-1, 1).astype("int32"), upd],
+            f"shape={out}")
+
+
+@spec("math.in_top_k", grad=False)
+def _in_top_k(draw):
+    b, c = draw(st.integers(1, 4)), draw(st.integers(1, 5))
+    k = draw(st.integers(0, 6))
+    t = np.random.default_rng(draw(st.integers(0, 99))).integers(0, c, b).astype("int32")
+    return ((lambda m, tt, p: m.math.in_top_k(tt, p, k)), [t, array(draw, (b, c), "float32")],
+            f"k={k}")
+
+
+@spec("norm")
+def _norm(draw):
+    shp = shape(draw, min_rank=1, max_rank=3, min_dim=1)
+    o = draw(st.sampled_from(["euclidean", 1, 2, np.inf]))
+    ax = draw(st.one_of(st.none(), st.integers(-len(shp), len(shp) - 1)))
+    keep = draw(st.booleans())
+    return ((lambda m, x: m.norm(x, ord=o, axis=ax, keepdims=keep)),
+            [array(draw, shp, "float32")], f"ord={o} axis={ax} keepdims={keep}")
+
+
+@spec("clip_by_norm")
+def _clip_by_norm(draw):
+    shp = shape(draw, min_rank=1, max_rank=3, min_dim=1)
+    c = draw(st.sampled_from([0.5, 1.0, 5.0]))
+    ax = draw(st.one_of(st.none(), st.integers(0, len(shp) - 1)))
+    return ((lambda m, x: m.clip_by_norm(x, c, axes=ax)), [array(draw, shp, "float32")],
+            f"clip_norm={c} axes={ax}")
+
+
+@spec("meshgrid")
+def _meshgrid(draw):
+    n = draw(st.integers(1, 3))
+    idx = draw(st.sampled_from(["xy", "ij"]))
+    arrs = [array(draw, shape(draw, min_rank=1, max_rank=1), "float32") for _ in range(n)]
+    return (lambda m, *xs: m.meshgrid(*xs, indexing=idx)), arrs, f"n={n} {idx}"
+
+
+@spec("zeros_like/ones_like", grad=False)
+def _likes(draw):
+    fn = draw(st.sampled_from(["zeros_like", "ones_like"]))
+    dtype = draw(st.sampled_from(NUMERIC + ["bool"]))
+    return (lambda m, x: getattr(m, fn)(x)), [array(draw, shape(draw), dtype)], f"{fn} {dtype}"
+
+
+@spec("random.uniform/normal shapes", grad=False)
+def _random_shapes(draw):
+    # Draws differ between the libraries: compare shape, dtype and what raises.
+    fn = draw(st.sampled_from(["uniform", "normal", "truncated_normal"]))
+    dims = draw(st.lists(st.one_of(st.integers(-1, 3), st.just(2.0)), max_size=3))
+    dtype = draw(st.sampled_from(["float32", "float64", "int32"]))
+    kwargs = {"dtype": dtype}
+    if fn == "uniform" and dtype == "int32":
+        kwargs.update(minval=0, maxval=draw(st.integers(-1, 5)))
+
+    def call(m):
+        r = getattr(m.random, fn)(dims, **kwargs)
+        return m.shape(r), r * 0
+    return call, [], f"{fn} {dims} {kwargs}"
+
+
+@spec("nn.batch_normalization")
+def _batch_norm(draw):
+    shp = shape(draw, min_rank=1, max_rank=3, min_dim=1)
+    c = shp[-1]
+    stats = [np.abs(array(draw, (c,), "float32")) + 0.5 if k == 1 else array(draw, (c,), "float32")
+             for k in range(4)]
+    return ((lambda m, x, mu, var, off, sc: m.nn.batch_normalization(x, mu, var, off, sc, 1e-3)),
+            [array(draw, shp, "float32")] + stats, "")
