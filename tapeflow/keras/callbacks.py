@@ -297,8 +297,9 @@ class BackupAndRestore(Callback):
     At each epoch end (or every `save_freq` batches) the weights with the optimizer state
     go to `backup_dir/latest.weights.h5` and the epoch reached to
     `backup_dir/training_metadata.json` (Keras 3's files). A new `fit` with the same
-    callback loads them and starts at the saved epoch; a `fit` that completes deletes them
-    (unless `delete_checkpoint=False`).
+    callback loads them and starts at the saved epoch (a save made within an epoch, with
+    an integer `save_freq`, resumes at that epoch's start, as in Keras); a `fit` that
+    completes deletes them (unless `delete_checkpoint=False`).
     """
 
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
@@ -348,7 +349,7 @@ class BackupAndRestore(Callback):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        self._last_batch = batch + 1
+        self._last_batch = batch
         if self.save_freq != "epoch":
             self._batches_since_save += 1
             if self._batches_since_save >= self.save_freq:

@@ -309,7 +309,6 @@ class BundleReader:
         if header.endianness != 0:
             raise CheckpointError(f"{self.index_path}: big-endian checkpoints are not supported")
         self.num_shards = max(1, header.num_shards)
-        self._shards = {}
 
     def names(self) -> list:
         return sorted(self._entries)
@@ -329,15 +328,17 @@ class BundleReader:
     def dtype(self, key: str):
         return numpy_dtype(self.entry(key).dtype)
 
-    def _shard(self, shard_id: int) -> bytes:
-        if shard_id not in self._shards:
-            path = f"{self.prefix}.data-{shard_id:05d}-of-{self.num_shards:05d}"
-            if not os.path.exists(path):
-                raise CheckpointError(f"Checkpoint {self.prefix}: the data file {path} is "
-                                      "missing")
-            with open(path, "rb") as f:
-                self._shards[shard_id] = f.read()
-        return self._shards[shard_id]
+    def _read(self, shard_id: int, offset: int, size: int):
+        """(bytes, file size, path): one tensor's bytes, read with a seek (the data file
+        is never loaded whole)."""
+        path = f"{self.prefix}.data-{shard_id:05d}-of-{self.num_shards:05d}"
+        if not os.path.exists(path):
+            raise CheckpointError(f"Checkpoint {self.prefix}: the data file {path} is missing")
+        with open(path, "rb") as f:
+            total = os.fstat(f.fileno()).st_size
+            f.seek(max(0, offset))
+            raw = f.read(max(0, min(size, total - offset)))
+        return raw, total, path
 
     def tensor(self, key: str) -> np.ndarray:
         """The value stored under `key`, its checksum verified."""
@@ -345,12 +346,10 @@ class BundleReader:
         if len(e.slices):
             raise CheckpointError(f"{self.prefix}: {key!r} is stored as slices (partitioned "
                                   "variables are not supported)")
-        data = self._shard(e.shard_id)
-        path = f"{self.prefix}.data-{e.shard_id:05d}-of-{self.num_shards:05d}"
-        raw = data[e.offset:e.offset + e.size]
+        raw, total, path = self._read(e.shard_id, e.offset, e.size)
         if len(raw) != e.size:
             raise CheckpointError(f"{path}: truncated (variable {key!r} needs bytes "
-                                  f"{e.offset}..{e.offset + e.size} of {len(data)})")
+                                  f"{e.offset}..{e.offset + e.size} of {total})")
         shape = self.shape(key)
         if e.dtype == DT_STRING:
             value, crc = _parse_strings(raw, int(np.prod(shape, dtype=np.int64)), path, key)

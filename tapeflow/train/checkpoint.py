@@ -90,10 +90,9 @@ def write_checkpoint(prefix: str, root) -> str:
     """Writes the bundle for `root` at `prefix` (index renamed into place last)."""
     from tapeflow.train.files import atomic_write_many
     prefix = os.fspath(prefix)
-    folder = os.path.dirname(os.path.abspath(prefix))
-    os.makedirs(folder, exist_ok=True)
     tensors, _ = serialize(root)
     index, data = bundle.bundle_contents(tensors)
+    os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     index_path, data_path = bundle.bundle_files(prefix)
     atomic_write_many({data_path: data, index_path: index})
     return prefix

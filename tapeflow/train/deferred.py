@@ -1,8 +1,8 @@
 """Restorations waiting for variables that do not exist yet (TensorFlow's delayed
 restoration): `Checkpoint.restore` before a model is built, or before an optimizer
 has created its slots, records here which object is waiting; the layer or optimizer
-calls `notify(self)` once it has created its variables, and every waiting restore is
-tried again on the objects it was waiting for.
+calls `notify(self)` once it has created its variables, and the restores waiting on it
+(or on an object holding it, as a model holds its optimizer) walk it again.
 
 Kept tiny and import-free so that layers can call `notify` on every build cheaply:
 with nothing pending it is one dict lookup.
@@ -22,10 +22,14 @@ def wait(owner, restore, node_id) -> None:
 
 
 def notify(obj) -> None:
-    """Called when `obj` has created variables: retries every pending restoration."""
+    """Called when `obj` has created variables: retries the restorations waiting on `obj`
+    or on an object that holds it directly (a model waiting for its optimizer)."""
     if not PENDING:
         return
+    from tapeflow.train import trackable
     for key, (owner, waiting) in list(PENDING.items()):
+        if owner is not obj and not any(c is obj for _, c in trackable.children(owner)):
+            continue
         PENDING.pop(key, None)
         for restore, node_id in waiting:
             restore._walk_deferred(owner, node_id)

@@ -135,7 +135,7 @@ def layer_children(layer) -> list:
     if isinstance(layer, Sequential):
         out = [("_functional", _SequentialOps(layer))]
     elif isinstance(layer, Functional):
-        out = [("_operations", list(layer._layers))]
+        out = [("_operations", functional_layers(layer))]
     else:
         out = _own_children(layer)
     if isinstance(layer, Model) and getattr(layer, "optimizer", None) is not None:
@@ -275,7 +275,8 @@ def legacy_child(obj, name, kids):
         if m is None:
             return None
         # Keras 2 numbered Sequential layers without the input layer, functional with.
-        layers = list(obj._seq_layers if isinstance(obj, Sequential) else obj._layers)
+        layers = list(obj._seq_layers) if isinstance(obj, Sequential) else \
+            functional_layers(obj)
         if m.group(1):
             layers = [x for x in layers if x.weights]
         n = int(m.group(2))
@@ -284,3 +285,48 @@ def legacy_child(obj, name, kids):
         renamed = _PRIVATE_WEIGHTS.get(type(obj).__name__, {})
         return kids.get(renamed.get(name, ""))
     return None
+
+
+# -- Keras 3's layer order in functional models --------------------------------------------------
+
+def _parents(layer, node_index):
+    from tapeflow.keras.layers.base import is_keras_tensor
+    from tapeflow.utils import nest
+    if type(layer).__name__ == "InputLayer" or node_index >= len(layer._inbound_nodes):
+        return []
+    node = layer._inbound_nodes[node_index]
+    return [t for t in nest.flatten([list(node.args), dict(node.kwargs)]) if is_keras_tensor(t)]
+
+
+def functional_layers(model) -> list:
+    """A functional model's layers in the order Keras 3 lists them (`model.layers`, its
+    checkpoint `_operations`, its weight file): deepest first, ties by the order a
+    depth-first walk from the outputs first meets them. Keras 3 numbers weight groups
+    by this order, so a model with branches must follow it exactly."""
+    index, finished, post = {}, set(), []
+
+    def visit(t):
+        layer, node_index, _ = t._keras_history
+        key = (id(layer), node_index)
+        if key in finished:
+            return
+        index.setdefault(id(layer), len(index))
+        for parent in _parents(layer, node_index):
+            visit(parent)
+        finished.add(key)
+        post.append((layer, node_index, key))
+    for out in model._flat_outputs:
+        visit(out)
+    node_depth, layer_depth, layers = {}, {}, {}
+    for layer, node_index, key in reversed(post):
+        depth = max(node_depth.setdefault(key, 0), layer_depth.get(id(layer), 0))
+        layer_depth[id(layer)] = node_depth[key] = depth
+        layers[id(layer)] = layer
+        for parent in _parents(layer, node_index):
+            pkey = (id(parent._keras_history[0]), parent._keras_history[1])
+            node_depth[pkey] = max(depth + 1, node_depth.get(pkey, 0))
+    for t in model._flat_inputs:         # inputs no output depends on
+        layer = t._keras_history[0]
+        if id(layer) not in layers:
+            layers[id(layer)], layer_depth[id(layer)], index[id(layer)] = layer, 0, -1
+    return sorted(layers.values(), key=lambda x: (-layer_depth[id(x)], index[id(x)]))

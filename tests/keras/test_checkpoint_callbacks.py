@@ -100,3 +100,21 @@ def test_backup_and_restore_resumes_to_the_uninterrupted_weights(tmp_path):
     for a, b in zip(resumed.get_weights(), straight.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
     assert not os.path.exists(os.path.join(backup, "latest.weights.h5"))  # deleted at the end
+
+
+def test_backup_and_restore_with_batch_save_freq_resumes_at_the_saved_epoch(tmp_path):
+    """Saves within an epoch record that epoch: a restart runs it again (as Keras 3)."""
+    x, y = _data()
+    backup = str(tmp_path / "backup")
+    model = _model()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        model.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0,
+                  callbacks=[keras.callbacks.BackupAndRestore(backup, save_freq=2),
+                             _Interrupt(1)])
+    with open(os.path.join(backup, "training_metadata.json")) as f:
+        assert json.load(f) == {"epoch": 0, "batch": 3}     # after batch 4 of 4 in epoch 1
+    resumed = _model(seed=3)
+    history = resumed.fit(x, y, epochs=3, batch_size=8, shuffle=False, verbose=0,
+                          callbacks=[keras.callbacks.BackupAndRestore(backup, save_freq=2)])
+    assert history.epoch == [0, 1, 2]
+    assert int(resumed.optimizer.iterations.numpy()) == 4 + 12

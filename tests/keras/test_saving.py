@@ -61,11 +61,12 @@ def _perturb(model):
             np.float32))
 
 
+@pytest.mark.parametrize("suffix", [".weights.h5", ".weights.npz"])
 @pytest.mark.parametrize("make", [_sequential, _functional, _subclassed])
-def test_weights_round_trip_bit_exactly(tmp_path, make):
+def test_weights_round_trip_bit_exactly(tmp_path, make, suffix):
     model = make()
     _perturb(model)
-    path = tmp_path / "w.weights.npz"
+    path = tmp_path / ("w" + suffix)
     model.save_weights(str(path))
     keras.backend.clear_session()
     other = make()

@@ -293,3 +293,26 @@ def test_load_weights_reads_a_checkpoint_prefix(tmp_path):
     other.load_weights(path)
     for a, b in zip(model.get_weights(), other.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def _branchy(k):
+    a, b = k.Input((4,), name="a"), k.Input((4,), name="b")
+    ha = k.layers.Dense(4, name="da")(a)
+    hb = k.layers.Dense(4, name="db2")(k.layers.Dense(4, name="db")(b))
+    return k.Model([a, b], k.layers.Dense(1, name="out")(k.layers.Concatenate()([ha, hb])))
+
+
+def test_branchy_model_follows_keras3s_layer_order(tmp_path, real_tf):
+    """Weight groups are numbered by Keras 3's layer order (deepest first), which differs
+    from the order the model was built in; same-shaped layers must not be swapped."""
+    x = [np.ones((2, 4), np.float32), np.arange(8, dtype=np.float32).reshape(2, 4)]
+    ours, theirs = _branchy(tf.keras), _branchy(real_tf.keras)
+    ours.save(str(tmp_path / "ours.keras"))
+    np.testing.assert_allclose(real_tf.keras.models.load_model(str(tmp_path / "ours.keras"))(
+        x).numpy(), ours(x).numpy(), rtol=1e-6)
+    theirs.save(str(tmp_path / "theirs.keras"))
+    np.testing.assert_allclose(keras.models.load_model(str(tmp_path / "theirs.keras"))(
+        x).numpy(), theirs(x).numpy(), rtol=1e-6)
+    path = tf.train.Checkpoint(model=ours).write(str(tmp_path / "c"))
+    real_tf.train.Checkpoint(model=theirs).read(path).assert_consumed()
+    np.testing.assert_allclose(theirs(x).numpy(), ours(x).numpy(), rtol=1e-6)

@@ -115,3 +115,14 @@ def test_protos_match_tensorflow_field_numbers(real_tf):
                          (m.TrackableObjectGraph,
                           trackable_object_graph_pb2.TrackableObjectGraph)]:
         assert fields(ours.DESCRIPTOR) == fields(theirs.DESCRIPTOR)
+
+
+def test_truncated_data_file_names_file_and_variable(tmp_path):
+    prefix = str(tmp_path / "c")
+    bundle.write_bundle(prefix, {"a": np.ones(4, np.float32), "b": np.ones(8, np.float32)})
+    data = tmp_path / "c.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[:20])
+    r = bundle.BundleReader(prefix)
+    np.testing.assert_array_equal(r.tensor("a"), np.ones(4))
+    with pytest.raises(bundle.CheckpointError, match=r"data-00000-of-00001: truncated.*'b'"):
+        r.tensor("b")

@@ -213,3 +213,32 @@ def test_checkpoint_of_another_model_is_refused_and_assigns_nothing(tmp_path):
         tf.train.Checkpoint(model=model).restore(path)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_optimizer_compiled_after_restore_gets_its_state(tmp_path):
+    model = _small(tf)
+    opt = tf.keras.optimizers.Adam(0.1)
+    model.compile(opt, "mse")
+    rng = np.random.default_rng(1)
+    x, y = rng.random((4, 4), np.float32), rng.random((4, 2), np.float32)
+    model.train_on_batch(x, y)
+    path = tf.train.Checkpoint(model=model).write(str(tmp_path / "c"))
+    fresh = _small(tf)
+    tf.train.Checkpoint(model=fresh).restore(path)      # no optimizer yet
+    fresh.compile(tf.keras.optimizers.Adam(0.1), "mse")
+    fresh.train_on_batch(x, y)                            # builds it: its state arrives
+    model.train_on_batch(x, y)
+    for a, b in zip(model.get_weights(), fresh.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_unrelated_builds_do_not_replay_a_failed_restore(tmp_path):
+    source = tf.keras.Sequential([tf.keras.layers.Dense(3)])
+    source(np.ones((1, 5), np.float32))
+    path = tf.train.Checkpoint(model=source).write(str(tmp_path / "c"))
+    target = tf.keras.Sequential([tf.keras.layers.Dense(3)])
+    tf.train.Checkpoint(model=target).restore(path)       # waits for target's build
+    other = tf.keras.layers.Dense(2)
+    other(np.ones((1, 4), np.float32))                     # unrelated: nothing happens
+    with pytest.raises(ValueError, match="shape"):
+        target(np.ones((1, 4), np.float32))                # (4, 3) vs the file's (5, 3)

@@ -79,7 +79,7 @@ def _children(obj):
     if isinstance(obj, Sequential):
         out.append(("layers", list(obj._seq_layers)))
     elif isinstance(obj, Functional):
-        out.append(("layers", list(obj._layers)))
+        out.append(("layers", trackable.functional_layers(obj)))
     if _is_recurrent(obj):
         out.append(("cell", _Cell(obj)))
     attrs = [(k, v) for k, v in vars(obj).items()
@@ -231,7 +231,8 @@ def is_legacy(f) -> bool:
 def _weighted_layers(model):
     from tapeflow.keras.models.functional import Functional
     layers = model._seq_layers if hasattr(model, "_seq_layers") else (
-        model._layers if isinstance(model, Functional) else model._flatten_layers())
+        trackable.functional_layers(model) if isinstance(model, Functional)
+        else model._flatten_layers())
     return [layer for layer in layers if layer.weights]
 
 

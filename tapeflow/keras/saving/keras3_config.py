@@ -107,8 +107,9 @@ def functional_to_keras3(model) -> dict:
             node.layer._inbound_nodes.index(node))
     for t in model._flat_inputs:
         nodes_used.setdefault(id(t._keras_history[0]), (t._keras_history[0], [0]))
+    from tapeflow.train.trackable import functional_layers
     layers = []
-    for layer in model._layers:
+    for layer in functional_layers(model):
         if type(layer).__name__ == "InputLayer":
             layers.append({**input_layer_to_keras3(layer), "name": layer.name,
                            "inbound_nodes": []})
