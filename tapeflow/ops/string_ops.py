@@ -464,3 +464,116 @@ def to_hash_bucket_fast(input, num_buckets, name=None):  # noqa: A002
     if int(num_buckets) < 1:
         raise ValueError(f"`num_buckets` must be >= 1; got {num_buckets}.")
     return execute(_HASH_BUCKET, (_string_input(input),), {"num_buckets": int(num_buckets)})
+
+
+# -- format ------------------------------------------------------------------------------
+
+def _scalar_text(v) -> str:
+    if isinstance(v, bytes):
+        return '"' + v.decode("utf-8", "replace") + '"'
+    if isinstance(v, (float, np.floating)):
+        return "%g" % v
+    return str(int(v))
+
+
+def _summarize(a: np.ndarray, summarize: int, depth: int = 0) -> str:
+    """A tensor as TF's `tf.strings.format` writes it: NumPy-like, at most `summarize`
+    entries at each end of every axis (`-1`: all)."""
+    if a.ndim == 0:
+        return _scalar_text(a[()])
+    n = a.shape[0]
+    cut = 0 <= summarize and n > 2 * summarize
+    idx = list(range(summarize)) + [None] + list(range(n - summarize, n)) if cut else range(n)
+    if a.ndim == 1:
+        parts = ["..." if i is None else _scalar_text(a[i]) for i in idx]
+        return "[" + " ".join(parts) + "]"
+    sep = "\n" * (a.ndim - 1) + " " * (depth + 1)
+    parts = ["..." if i is None else _summarize(a[i], summarize, depth + 1) for i in idx]
+    return "[" + sep.join(parts) + "]"
+
+
+def _format_kernel(*arrays, template, placeholder, summarize):
+    pieces = template.split(placeholder)
+    out = [pieces[0]]
+    for a, rest in zip(arrays, pieces[1:]):
+        out.append(_summarize(np.asarray(a), summarize))
+        out.append(rest)
+    result = np.empty((), object)
+    result[()] = "".join(out).encode("utf-8")
+    return result
+
+
+_FORMAT = OpDef("StringFormat", _format_kernel, NO_GRADIENT,
+                shape_fn=lambda inputs, attrs: [(TensorShape([]), dtypes.string)])
+
+
+@tf_export("strings.format")
+def format(template, inputs, placeholder="{}", summarize=3, name=None):  # noqa: A001
+    """A scalar string: `template` with each `placeholder` replaced by one input tensor,
+    written as TF writes tensors (`[1 2 3]`, strings quoted, long axes summarized).
+
+    >>> import tapeflow as tf
+    >>> tf.strings.format('x={} y={}', (tf.constant([1, 2]), tf.constant('ab'))).numpy()
+    b'x=[1 2] y="ab"'
+    """
+    if not isinstance(inputs, (list, tuple)):
+        inputs = [inputs]
+    count = template.count(placeholder)
+    if count != len(inputs):
+        raise ValueError(f"num placeholders in template and num inputs must match: {count} "
+                         f"vs. {len(inputs)}")
+    tensors = tuple(as_input(x) for x in inputs)
+    return execute(_FORMAT, tensors, {"template": template, "placeholder": placeholder,
+                                      "summarize": int(summarize)})
+
+
+# -- unicode ---------------------------------------------------------------------------------
+
+def _decode_kernel(s, encoding):
+    codec = encoding.lower()
+    if s.ndim == 0:
+        return np.array([ord(c) for c in s[()].decode(codec)], np.int32)
+    rows = [[ord(c) for c in b.decode(codec)] for b in s.reshape(-1)]
+    width = max((len(r) for r in rows), default=0)
+    out = np.zeros((len(rows), width), np.int32)
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = r
+    return out.reshape(s.shape + (width,))
+
+
+_DECODE = _string_op("UnicodeDecode", _decode_kernel, _extra_axis(dtypes.int32))
+
+
+@tf_export("strings.unicode_decode")
+def unicode_decode(input, input_encoding, errors="replace", replacement_char=65533,  # noqa: A002
+                   replace_control_characters=False, name=None):
+    """The code points of each string.
+
+    A scalar gives a 1-D int32 tensor, as TF. For a tensor of rank >= 1 TF returns a
+    `RaggedTensor`; tapeflow returns a dense tensor with one more axis padded with 0.
+    Invalid bytes raise an error (TF's `errors='strict'`).
+    """
+    return execute(_DECODE, (_string_input(input),), {"encoding": input_encoding})
+
+
+def _encode_kernel(codes, encoding):
+    flat = codes.reshape(-1, codes.shape[-1]) if codes.ndim else codes.reshape(1, 1)
+    out = np.empty(len(flat), object)
+    for i, row in enumerate(flat):
+        out[i] = "".join(chr(int(c)) for c in row).encode(encoding.lower())
+    return out.reshape(codes.shape[:-1]) if codes.ndim else out.reshape(())
+
+
+_ENCODE = OpDef("UnicodeEncode", _encode_kernel, NO_GRADIENT, shape_fn=lambda inputs, attrs: [
+    (TensorShape(None if inputs[0].shape.rank is None else inputs[0].shape.as_list()[:-1]),
+     dtypes.string)])
+
+
+@tf_export("strings.unicode_encode")
+def unicode_encode(input, output_encoding, errors="replace", replacement_char=65533,  # noqa: A002
+                   name=None):
+    """Encodes each innermost row of int32 code points as one string."""
+    t = as_input(input, dtypes.int32)
+    if t.shape.rank == 0:
+        raise ValueError("tf.strings.unicode_encode expects code points of rank >= 1.")
+    return execute(_ENCODE, (t,), {"encoding": output_encoding})

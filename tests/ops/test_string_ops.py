@@ -43,6 +43,14 @@ CASES = {
     "as_string_int": lambda m: m.strings.as_string(m.constant([3, 40]), width=4),
     "as_string_bool": lambda m: m.strings.as_string(m.constant([True, False])),
     "hash_bucket": lambda m: m.strings.to_hash_bucket_fast(WORDS, 1000),
+    "format_matrix": lambda m: m.strings.format("{}", m.constant(np.arange(40).reshape(8, 5))),
+    "format_cube": lambda m: m.strings.format("a={} b={}", (m.constant(np.arange(8).reshape(
+        2, 2, 2)), m.constant(["x", "y"]))),
+    "format_floats": lambda m: m.strings.format("{}", m.constant([0.1, 2.0, 1e-7, 1e10])),
+    "format_summarize": lambda m: m.strings.format("{}", m.constant(np.arange(10)), summarize=2),
+    "format_scalars": lambda m: m.strings.format("{} {}", (m.constant(3), m.constant(True))),
+    "unicode_decode": lambda m: m.strings.unicode_decode("héllo", "UTF-8"),
+    "unicode_encode": lambda m: m.strings.unicode_encode([[104, 233], [97, 98]], "UTF-8"),
 }
 
 
@@ -57,6 +65,12 @@ def test_string_op_matches_tf(real_tf, case):
 def test_split_of_vector_is_tf_ragged_padded_with_empty_strings(real_tf):
     ours = tf.strings.split(["a b", "c"])
     theirs = real_tf.strings.split(["a b", "c"]).to_tensor()
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_unicode_decode_of_vector_is_tf_ragged_padded_with_zeros(real_tf):
+    ours = tf.strings.unicode_decode(["hé", "abc"], "UTF-8")
+    theirs = real_tf.strings.unicode_decode(["hé", "abc"], "UTF-8").to_tensor()
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
