@@ -195,6 +195,11 @@ class Dataset:
                                         output_signature)
 
     @staticmethod
+    def list_files(file_pattern, shuffle=None, seed=None, name=None) -> Dataset:
+        """The files matching `file_pattern`, shuffled unless `shuffle=False`."""
+        return _STAGES["list_files"](file_pattern, shuffle, seed)
+
+    @staticmethod
     def counter(start=0, step=1, dtype=None, name=None) -> Dataset:
         """`start`, `start + step`, ... forever (int64 unless `dtype`)."""
         from tapeflow.framework import dtypes
