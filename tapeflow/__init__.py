@@ -12,13 +12,14 @@ from tapeflow import _api
 from tapeflow import config, data, dtypes, errors, keras, linalg, math, nest, nn, random  # noqa: F401
 from tapeflow import experimental  # noqa: F401  (tapeflow's own: register_op, defvjp)
 from tapeflow import train  # noqa: F401
+from tapeflow import io, strings  # noqa: F401
 from tapeflow import debug, debugging, summary  # noqa: F401
 from tapeflow.autodiff.custom_gradient import custom_gradient  # noqa: F401
 from tapeflow.autodiff.tape import GradientTape, UnconnectedGradients  # noqa: F401
 from tapeflow.framework.context import executing_eagerly, init_scope, name_scope  # noqa: F401
 from tapeflow.framework.dtypes import (  # noqa: F401
     DType, as_dtype, bool, complex64, complex128, double, float16, float32, float64, half,
-    int8, int16, int32, int64, uint8, uint16, uint32, uint64)
+    int8, int16, int32, int64, string, uint8, uint16, uint32, uint64)
 from tapeflow.framework.op import convert_to_tensor  # noqa: F401
 from tapeflow.framework.tensor import Tensor, is_tensor  # noqa: F401
 from tapeflow.framework.tensor_shape import TensorShape  # noqa: F401

@@ -1,5 +1,5 @@
 """`tf.errors`: TensorFlow's exception classes (re-exports)."""
 from tapeflow.framework.errors import (  # noqa: F401
-    AlreadyExistsError, FailedPreconditionError, InternalError, InvalidArgumentError,
+    AlreadyExistsError, DataLossError, FailedPreconditionError, InternalError, InvalidArgumentError,
     NotFoundError, OpError, OutOfRangeError, ResourceExhaustedError, UnimplementedError,
     UnknownError)

@@ -16,7 +16,7 @@ import itertools
 import numpy as np
 
 from tapeflow.data import fast, structure
-from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset, stage
+from tapeflow.data.dataset import INFINITE, UNKNOWN, Dataset, row, stage
 from tapeflow.data.functions import count_arg
 from tapeflow.framework import errors
 from tapeflow.framework.tensor import Tensor
@@ -105,7 +105,8 @@ class UnbatchDataset(Dataset):
                 raise ValueError("unbatch: the components of an element have different "
                                  "first dimensions: " + ", ".join(str(a.shape) for a in flat))
             for i in range(n):
-                yield [a[i] if a.ndim == 1 else a[i].copy() for a in flat]
+                yield [a[i] if a.ndim == 1 and a.dtype.kind != "O" else row(a, i)
+                       for a in flat]
 
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from tapeflow.data import structure
 from tapeflow.data.options import Optional, Options
+from tapeflow.framework import dtypes
 from tapeflow.framework.context import init_scope, state
 from tapeflow.framework.tensor import Tensor
 
@@ -54,12 +55,27 @@ def stage(name: str):
 
 def rows(arrays, chunks):
     """Element iteration over an indexed source: one flat list of rows per index."""
+    if any(a.dtype.kind == "O" for a in arrays):
+        yield from _string_rows(arrays, chunks)
+        return
     one_d = [a.ndim == 1 for a in arrays]
     for chunk in chunks():
         for i in (chunk if isinstance(chunk, range) else chunk.tolist()):
             # A row of a 2-D+ source is a view: copy it so a caller that writes
             # into `.numpy()` cannot change the dataset (1-D rows are scalars).
             yield [a[i] if d else a[i].copy() for a, d in zip(arrays, one_d)]
+
+
+def row(a, i):
+    """Row `i` of `a` as an element component; a string row stays a 0-d object array
+    (a `bytes` object is no tensor value)."""
+    return a[i:i + 1].reshape(()) if a.ndim == 1 else a[i].copy()
+
+
+def _string_rows(arrays, chunks):
+    for chunk in chunks():
+        for i in (chunk if isinstance(chunk, range) else chunk.tolist()):
+            yield [row(a, i) if a.dtype.kind == "O" or a.ndim > 1 else a[i] for a in arrays]
 
 
 class Dataset:
@@ -114,7 +130,10 @@ class Dataset:
             [{'a': np.int32(1)}, {'a': np.int32(2)}]
         """
         _check_not_tracing("as_numpy_iterator() on")
-        packer = structure.make_packer(self.element_spec, wrap=lambda a: a)
+        strings = any(getattr(s, "dtype", None) is dtypes.string
+                      for s in structure.flatten(self.element_spec))
+        packer = structure.make_packer(
+            self.element_spec, wrap=structure.numpy_value if strings else (lambda a: a))
         it = self._iter_flat()
         while True:
             with init_scope():
@@ -174,6 +193,11 @@ class Dataset:
         """Elements produced by calling `generator(*args)`, checked against a signature."""
         return _STAGES["from_generator"](generator, output_types, output_shapes, args,
                                         output_signature)
+
+    @staticmethod
+    def list_files(file_pattern, shuffle=None, seed=None, name=None) -> Dataset:
+        """The files matching `file_pattern`, shuffled unless `shuffle=False`."""
+        return _STAGES["list_files"](file_pattern, shuffle, seed)
 
     @staticmethod
     def counter(start=0, step=1, dtype=None, name=None) -> Dataset:

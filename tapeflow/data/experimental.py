@@ -50,3 +50,11 @@ def choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset=True):
     """`tf.data.Dataset.choose_from_datasets`, under its older name."""
     from tapeflow.data.dataset import Dataset
     return Dataset.choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset)
+
+
+def __getattr__(name):
+    # The CSV readers import tf.io; loaded on first use to keep `tf.data` light.
+    if name in ("CsvDataset", "make_csv_dataset"):
+        from tapeflow.data import csv_sources
+        return getattr(csv_sources, name)
+    raise AttributeError(f"module 'tapeflow.data.experimental' has no attribute {name!r}")

@@ -80,7 +80,9 @@ def to_array(value, dtype=None, what="element"):
                             f"cannot be converted to a tensor: {e}") from None
     if dtype is not None and arr.dtype != dtype._np:
         arr = _python_to_array(arr, dtype)
-    if arr.dtype.kind in "OUSV":
+    if arr.dtype.kind in "OUS":
+        return _python_to_array(arr, dtypes.string)     # strings: 0-d arrays kept
+    if arr.dtype.kind == "V":
         raise TypeError(f"tf.data: the {what} has NumPy dtype {arr.dtype}, which tapeflow "
                         "tensors do not support; expected numbers or bools.")
     # Rank 0 as a NumPy scalar, as eager tensors and TF's as_numpy_iterator give it.
@@ -92,6 +94,12 @@ def normalize(value, what="element"):
     flat = [to_array(v, what=what) for v in flatten(value)]
     specs = [TensorSpec(a.shape, dtypes.from_numpy(a.dtype)) for a in flat]
     return pack(value, specs), flat
+
+
+def numpy_value(a):
+    """What `as_numpy_iterator` yields for a component: the array, `bytes` for a
+    string scalar (as TF)."""
+    return a[()] if type(a) is np.ndarray and a.ndim == 0 and a.dtype.kind == "O" else a
 
 
 def flat_arrays(value, what="element") -> list:

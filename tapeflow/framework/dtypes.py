@@ -54,8 +54,12 @@ class DType:
         return self
 
     @property
+    def is_string(self) -> bool:
+        return self._np.kind == "O"
+
+    @property
     def size(self) -> int:
-        return self._np.itemsize
+        return 0 if self._np.kind == "O" else self._np.itemsize
 
     @property
     def min(self):
@@ -106,11 +110,14 @@ uint64 = DType("uint64", np.uint64)
 bool = DType("bool", np.bool_)  # noqa: A001 - TF's public name
 complex64 = DType("complex64", np.complex64)
 complex128 = DType("complex128", np.complex128)
+# Strings are NumPy object arrays holding Python `bytes` (str is stored as its UTF-8).
+string = DType("string", object)
+string.as_numpy_dtype = object     # TF's `tf.string.as_numpy_dtype` is `object`
 half = float16
 double = float64
 
 _ALL = [float16, float32, float64, int8, int16, int32, int64, uint8, uint16, uint32,
-        uint64, bool, complex64, complex128]
+        uint64, bool, complex64, complex128, string]
 _BY_NAME = {d.name: d for d in _ALL}
 _BY_NAME.update({"half": float16, "double": float64, "float": float32})
 # NumPy dtype -> DType; looked up on every `.dtype` access, so keyed by np.dtype.
@@ -136,7 +143,10 @@ def as_dtype(value) -> DType:
     elif value is _pybool:
         return bool
     try:
-        d = _BY_NP.get(np.dtype(value))
+        np_dtype = np.dtype(value)
+        d = _BY_NP.get(np_dtype)
+        if d is None and np_dtype.kind in "SU" and value is not str:
+            d = string              # np.bytes_ / np.str_, as TF's as_dtype
     except TypeError:
         d = None
     if d is None:

@@ -58,6 +58,10 @@ class UnknownError(OpError):
     pass
 
 
+class DataLossError(OpError):
+    pass
+
+
 def op_error(op_name: str, message: str, cls=InvalidArgumentError) -> OpError:
     """An error in TF's eager format: '<message> [Op:<name>]'."""
     return cls(None, None, f"{message} [Op:{op_name}]")

@@ -178,7 +178,7 @@ def _stand_in(x, size):
             f"cannot infer shapes from an input of unknown rank: {x!r}")
     dims = tuple(size if d is None else d for d in shape.as_list())
     np_dtype = x.dtype._np
-    fill = 1 if np_dtype.kind in "fc" else 0
+    fill = 1 if np_dtype.kind in "fc" else (b"" if np_dtype.kind == "O" else 0)
     return np.full(dims, fill, dtype=np_dtype)
 
 

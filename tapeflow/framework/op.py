@@ -354,6 +354,8 @@ def _python_to_array(value, dtype):
     """Python/NumPy value -> array, with TF's defaults (float32, int32)."""
     if dtype is not None:
         np_dtype = dtype._np
+        if np_dtype.kind == "O":
+            return _string_array(value)
         if isinstance(value, (_ndarray, _generic)):
             src = value.dtype
             if (src.kind == "f" and np_dtype.kind in "iub"
@@ -369,7 +371,7 @@ def _python_to_array(value, dtype):
                             f"expected numbers, got {type(value).__name__}.")
         return arr.astype(np_dtype, copy=False)
     if isinstance(value, (_ndarray, _generic)):
-        return value
+        return value if value.dtype.kind not in "OSU" else _string_array(value)
     try:
         arr = np.asarray(value)
     except ValueError:
@@ -384,8 +386,18 @@ def _python_to_array(value, dtype):
         return arr.astype(np.int32)
     if kind in "bu" or kind == "c":
         return arr
+    if kind in "OSU":
+        return _string_array(value)
     raise TypeError(f"Cannot convert {value!r} (of type {type(value).__name__}) to a tensor: "
                     "expected a number, a nested list of numbers, a NumPy array or a tensor.")
+
+
+def _string_array(value):
+    """A string tensor's value: an object array of `bytes` (str is encoded as UTF-8).
+
+    Only reached for strings (kinds O/S/U), never on the numeric paths."""
+    from tapeflow.ops.string_ops import to_bytes_array
+    return to_bytes_array(value)
 
 
 def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):

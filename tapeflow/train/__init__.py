@@ -23,3 +23,5 @@ class CheckpointOptions:
                  **kwargs):
         self.experimental_io_device = experimental_io_device
         self.experimental_enable_async_checkpoint = experimental_enable_async_checkpoint
+from tapeflow.io.protos import (  # noqa: F401,E402  (tf.train.Example & co, io/protos.py)
+    BytesList, Example, Feature, Features, FloatList, Int64List)
