@@ -1,7 +1,7 @@
 """`tf.io`: files, TFRecords, `tf.train.Example` parsing, serialized tensors.
 
 The functions are declared where they are defined (`@tf_export("io....")`: `gfile.py`,
-`parsing_ops.py`, and the image codecs' module) and collected here; `tf.io.gfile` is
+`parsing_ops.py`, and the image codecs' module, ops/image_codec_ops.py) and collected here; `tf.io.gfile` is
 the file-system namespace.
 """
 from tapeflow import _api

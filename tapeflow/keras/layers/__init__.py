@@ -53,6 +53,9 @@ from tapeflow.keras.layers.merge import (  # noqa: F401
 )
 from tapeflow.keras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
 from tapeflow.keras.layers.preprocessing import Normalization  # noqa: F401
+from tapeflow.keras.layers.image_preprocessing import (  # noqa: F401
+    CenterCrop, RandomBrightness, RandomContrast, RandomCrop, RandomFlip, RandomRotation,
+    RandomTranslation, RandomZoom, Resizing)
 from tapeflow.keras.layers.text_preprocessing import (  # noqa: F401
     CategoryEncoding, Hashing, IntegerLookup, StringLookup)
 from tapeflow.keras.layers.text_vectorization import TextVectorization  # noqa: F401
@@ -67,5 +70,5 @@ from tapeflow.keras.layers.recurrent import (  # noqa: F401
 # The implementation modules are reached by their paths (`from tapeflow.keras.layers import
 # core`), not as attributes of the public keras.layers namespace.
 del base, conv, core, input_layer, masking, merge, node, normalization  # noqa: F821
-del preprocessing, recurrent, tf_op_layer, weight_args  # noqa: F821
+del image_preprocessing, preprocessing, recurrent, tf_op_layer, weight_args  # noqa: F821
 del text_preprocessing, text_vectorization  # noqa: F821

@@ -5,6 +5,9 @@ import numpy as np
 
 from tapeflow.keras.utils.plot_model import model_to_dot, plot_model  # noqa: F401
 from tapeflow.keras.utils.progbar import Progbar  # noqa: F401
+from tapeflow.keras.utils.image_dataset import image_dataset_from_directory  # noqa: F401
+from tapeflow.keras.utils.image_utils import (  # noqa: F401
+    array_to_img, img_to_array, load_img, save_img)
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):

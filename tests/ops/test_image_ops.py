@@ -1,0 +1,127 @@
+"""tapeflow/ops/image_ops.py: resize, dtype conversion, flips, rotations, crops, pads,
+patches — values and gradients against TF."""
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow.testing import check_gradients, tf_parity
+
+METHODS = ["bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "mitchellcubic"]
+# TF registers no gradient for ResizeArea.
+TF_HAS_GRAD = {"bilinear", "nearest", "bicubic", "lanczos3", "lanczos5", "mitchellcubic"}
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("antialias", [False, True])
+@pytest.mark.parametrize("size", [(3, 4), (11, 14), (7, 3)])
+def test_resize_matches_tensorflow(rng, real_tf, method, antialias, size):
+    x = rng.uniform(0, 255, size=(2, 7, 9, 3)).astype(np.float32)
+    grads = method in TF_HAS_GRAD and not (method == "nearest" and antialias)
+    tf_parity.check(lambda m, x: m.image.resize(x, size, method, antialias=antialias), [x],
+                    grads=grads, rtol=1e-4, atol=2e-3)
+
+
+def test_resize_of_a_single_image_and_of_integers(rng, real_tf):
+    x = rng.integers(0, 255, size=(5, 6, 1)).astype(np.uint8)
+    for method in ("bilinear", "nearest"):
+        mine, theirs = tf.image.resize(x, [9, 4], method), real_tf.image.resize(x, [9, 4], method)
+        assert mine.dtype.name == theirs.dtype.name
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), atol=1e-4)
+
+
+def test_resize_preserve_aspect_ratio(rng, real_tf):
+    x = rng.uniform(size=(10, 20, 3)).astype(np.float32)
+    tf_parity.check(lambda m, x: m.image.resize(x, [8, 8], preserve_aspect_ratio=True), [x])
+
+
+@pytest.mark.parametrize("method", ["bilinear", "nearest", "bicubic", "area", "lanczos3"])
+def test_resize_gradients(rng, method):
+    # resize computes in float32 (as TF, whatever the input), so the check does too.
+    x = rng.normal(size=(1, 4, 5, 2)).astype(np.float32)
+    check_gradients(lambda x: tf.image.resize(x, [6, 3], method), [x])
+    check_gradients(lambda x: tf.image.resize(x, [2, 3], method, antialias=True), [x])
+
+
+def test_resize_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="3 or 4 dimensions"):
+        tf.image.resize(np.zeros((4, 4), np.float32), [2, 2])
+    with pytest.raises(ValueError, match="2 elements"):
+        tf.image.resize(np.zeros((4, 4, 1), np.float32), [2])
+    with pytest.raises(ValueError, match="not implemented"):
+        tf.image.resize(np.zeros((4, 4, 1), np.float32), [2, 2], "cubic-ish")
+
+
+@pytest.mark.parametrize("pair", [("float32", "uint8"), ("uint8", "float32"),
+                                  ("uint8", "uint16"), ("uint16", "uint8"), ("int32", "int8"),
+                                  ("float32", "float64")])
+def test_convert_image_dtype_matches_tensorflow(rng, real_tf, pair):
+    src, dst = pair
+    if src.startswith("float"):
+        x = rng.uniform(-0.2, 1.2, size=(3, 4, 3)).astype(src)
+    else:
+        x = rng.integers(0, np.iinfo(src).max, size=(3, 4, 3)).astype(src)
+    for saturate in (False, True):
+        if src.startswith("float") and not saturate and dst.startswith("uint"):
+            continue   # out-of-range casts wrap differently per platform, as in TF
+        tf_parity.check(lambda m, x: m.image.convert_image_dtype(x, getattr(m, dst),
+                                                                 saturate=saturate),
+                        [x], grads=False)
+
+
+GEOMETRY = {
+    "flip_left_right": lambda m, x: m.image.flip_left_right(x),
+    "flip_up_down": lambda m, x: m.image.flip_up_down(x),
+    "rot90_1": lambda m, x: m.image.rot90(x),
+    "rot90_2": lambda m, x: m.image.rot90(x, 2),
+    "rot90_3": lambda m, x: m.image.rot90(x, k=3),
+    "transpose": lambda m, x: m.image.transpose(x),
+    "crop": lambda m, x: m.image.crop_to_bounding_box(x, 1, 2, 3, 2),
+    "pad": lambda m, x: m.image.pad_to_bounding_box(x, 1, 2, 7, 8),
+    "central_crop": lambda m, x: m.image.central_crop(x, 0.6),
+    "crop_or_pad": lambda m, x: m.image.resize_with_crop_or_pad(x, 3, 7),
+    "resize_with_pad": lambda m, x: m.image.resize_with_pad(x, 7, 3),
+    "stateless_flip_lr": lambda m, x: m.image.stateless_random_flip_left_right(x, (1, 2)),
+    "stateless_flip_ud": lambda m, x: m.image.stateless_random_flip_up_down(x, (3, 7)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GEOMETRY))
+@pytest.mark.parametrize("batched", [False, True])
+def test_geometry_values_and_gradients(rng, real_tf, name, batched):
+    x = rng.normal(size=(4, 5, 4, 2) if batched else (5, 4, 2))
+    if name == "resize_with_pad":   # resizes compute in float32
+        x = x.astype(np.float32)
+    check_gradients(lambda x: GEOMETRY[name](tf, x), [x])
+    tf_parity.check(GEOMETRY[name], [x.astype(np.float32)], real_tf=real_tf)
+
+
+@pytest.mark.parametrize("padding", ["VALID", "SAME"])
+def test_extract_patches(rng, real_tf, padding):
+    x = rng.normal(size=(2, 7, 6, 3))
+    def expr(m, x):
+        return m.image.extract_patches(x, [1, 3, 2, 1], [1, 2, 3, 1], [1, 1, 2, 1], padding)
+    check_gradients(lambda x: expr(tf, x), [x])
+    tf_parity.check(expr, [x.astype(np.float32)], real_tf=real_tf)
+
+
+def test_random_flips_are_seeded_and_flip_whole_images(rng):
+    x = rng.normal(size=(8, 3, 4, 1)).astype(np.float32)
+    tf.random.set_seed(5)
+    a = tf.image.random_flip_left_right(x, seed=1).numpy()
+    tf.random.set_seed(5)
+    b = tf.image.random_flip_left_right(x, seed=1).numpy()
+    np.testing.assert_array_equal(a, b)
+    for out, img in zip(a, x):
+        assert np.array_equal(out, img) or np.array_equal(out, img[:, ::-1])
+    flipped = tf.image.random_flip_up_down(x).numpy()
+    assert all(np.array_equal(o, i) or np.array_equal(o, i[::-1]) for o, i in zip(flipped, x))
+
+
+def test_crops_and_pads_reject_boxes_outside_the_image():
+    x = np.zeros((4, 4, 1), np.float32)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="width must be >= target"):
+        tf.image.crop_to_bounding_box(x, 0, 2, 2, 3)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="offset_height must be >= 0"):
+        tf.image.pad_to_bounding_box(x, -1, 0, 6, 6)
+    with pytest.raises(ValueError, match="central_fraction"):
+        tf.image.central_crop(x, 1.5)
