@@ -5,3 +5,4 @@ from tapeflow.ops import (  # noqa: F401
     array_ops, clip_ops, conv_ops, dropout_ops, einsum_ops, indexing_ops, linalg_extra,
     linalg_ops, manip_ops, math_ops, nn_ops, random_generator, random_ops, reduce_ops, scan_ops,
     sort_ops, stateless_random_ops)
+from tapeflow.distribute import losses as _distribute_losses  # noqa: F401,E402
