@@ -57,7 +57,7 @@ class Communicator:
         _install_excepthook(self)
 
     # -- the checked all-reduce ---------------------------------------------------------
-    def _exchange_header(self, kind, count, describe=None):
+    def _exchange_header(self, kind, count, describe=None, message=None):
         """Allgathers (kind, seq, count) and raises, naming ranks, unless all agree."""
         mine = np.array([kind, self.seq, count], np.int64)
         every = np.empty((self.size, 3), np.int64)
@@ -65,7 +65,9 @@ class Communicator:
         self.seq += 1
         failed = [r for r in range(self.size) if every[r, 0] == FAILED]
         if failed:
-            message = self.comm.bcast(None, root=failed[0])
+            # The first failing rank's message, sent to all (also to other failed ranks).
+            message = self.comm.bcast(message if self.rank == failed[0] else None,
+                                      root=failed[0])
             if kind != FAILED:
                 self.failed_peer = failed[0]
                 raise WorkerError(f"worker rank {failed[0]} of {self.size} failed, so rank "
@@ -154,8 +156,7 @@ class Communicator:
             return
         self.failed_peer = self.rank
         try:
-            self._exchange_header(FAILED, 0)
-            self.comm.bcast(f"{type(exc).__name__}: {exc}", root=self.rank)
+            self._exchange_header(FAILED, 0, message=f"{type(exc).__name__}: {exc}")
         except Exception:          # noqa: BLE001 (the original error is what matters)
             pass
 

@@ -57,8 +57,8 @@ def replica_bounds(batch_size, num_replicas, replica):
 def split_batch(element, strategy):
     """This worker's replicas' parts of one global batch (a list, one per local replica)."""
     flat = nest.flatten(element)
-    arrays = [np.asarray(getattr(t, "_value", t)) for t in flat]
-    sizes = {a.shape[0] for a in arrays if a.ndim}
+    arrays = [None if t is None else np.asarray(getattr(t, "_value", t)) for t in flat]
+    sizes = {a.shape[0] for a in arrays if a is not None and a.ndim}
     if len(sizes) > 1:
         raise ValueError(f"Cannot split a batch whose components have different first "
                          f"dimensions {sorted(sizes)} over the replicas")
@@ -67,7 +67,7 @@ def split_batch(element, strategy):
     for i in range(strategy._num_local):
         replica = strategy._worker_index * strategy._num_local + i
         start, end = replica_bounds(n, strategy.num_replicas_in_sync, replica)
-        pieces = [convert_to_tensor(a[start:end]) if a.ndim else convert_to_tensor(a)
+        pieces = [None if a is None else convert_to_tensor(a[start:end] if a.ndim else a)
                   for a in arrays]
         parts.append(nest.pack_sequence_as(element, pieces))
     return parts
