@@ -131,8 +131,10 @@ class Communicator:
                 pos += size
         return out
 
-    def broadcast(self, arrays, root=0):
-        """Overwrites each array in place with rank `root`'s values (one Bcast per dtype)."""
+    def broadcast(self, arrays, root=0, describe=None):
+        """Overwrites each array in place with rank `root`'s values (one Bcast per dtype),
+        after a header exchange that names any difference of shapes between ranks."""
+        self._exchange_header(STEP, int(sum(a.size for a in arrays)), describe)
         for dtype in sorted({a.dtype.str for a in arrays}):
             picks = [a for a in arrays if a.dtype.str == dtype]
             flat = np.concatenate([a.reshape(-1) for a in picks]) if picks else None

@@ -32,7 +32,8 @@ def _multi(strategy) -> bool:
 def on_variable_created(variable):
     strategy = context.current_strategy()
     if _multi(strategy):
-        strategy._comm.broadcast([variable._value])
+        strategy._comm.broadcast([variable._value],
+                                 describe=[(variable.name, variable._value.shape)])
         key = id(variable)
         _mirrored[key] = (weakref.ref(variable, lambda _, k=key: _mirrored.pop(k, None)),
                           strategy)
@@ -110,8 +111,8 @@ class DistributedStep:
         opt = getattr(model, "optimizer", None)
         if opt is not None and getattr(opt, "built", False):
             variables += list(opt.variables)
-        if variables:
-            self._strategy._comm.broadcast([v._value for v in variables])
+        self._strategy._comm.broadcast([v._value for v in variables],
+                                       describe=[(v.name, v._value.shape) for v in variables])
 
     def __call__(self, batch):
         s = self._strategy

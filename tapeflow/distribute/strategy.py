@@ -125,7 +125,14 @@ class Strategy:
         return _regroup(outs)
 
     def _call_replica(self, fn, args, kwargs):
-        return fn(*args, **kwargs)
+        if self._comm is None or self._num_workers == 1:
+            return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            # The other workers learn of it at their next collective and stop, naming us.
+            self._comm.report_failure(e)
+            raise
 
     def experimental_local_results(self, value):
         """The values of this process's replicas, as a tuple."""
