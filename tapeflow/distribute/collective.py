@@ -53,7 +53,6 @@ class Communicator:
         self.size = self.comm.Get_size()
         self.seq = 0                   # collectives run so far (the same on every rank)
         self.failed_peer = None        # the failure another rank reported, once known
-        self._buffers = {}             # dtype -> reusable flat buffer
         _install_excepthook(self)
 
     # -- the checked all-reduce ---------------------------------------------------------
@@ -113,11 +112,9 @@ class Communicator:
         out = [None] * len(arrays)
         for dtype in sorted({a.dtype.str for a in arrays}):
             picks = [i for i, a in enumerate(arrays) if a.dtype.str == dtype]
-            n = sum(arrays[i].size for i in picks)
-            buf = self._buffers.get(dtype)
-            if buf is None or buf.size < n:
-                buf = self._buffers[dtype] = np.empty(n, np.dtype(dtype))
-            flat = buf[:n]
+            # A new bucket per call: the results are views of it (no copy back), and
+            # it lives as long as they do.
+            flat = np.empty(sum(arrays[i].size for i in picks), np.dtype(dtype))
             pos = 0
             for i in picks:
                 size = arrays[i].size
@@ -127,7 +124,7 @@ class Communicator:
             pos = 0
             for i in picks:
                 size = arrays[i].size
-                out[i] = flat[pos:pos + size].reshape(arrays[i].shape).copy()
+                out[i] = flat[pos:pos + size].reshape(arrays[i].shape)
                 pos += size
         return out
 
