@@ -4,6 +4,10 @@ import pytest
 import tapeflow as tf
 from tapeflow import config
 
+# The worker scripts run under mpirun (mpi_run.py), never imported by pytest (the
+# doctest collection would import them as modules).
+collect_ignore = ["workers"]
+
 
 @pytest.fixture
 def two_cpus():
