@@ -25,6 +25,16 @@ apt_install() {
   _apt_get install -y -qq "$@" >/dev/null || return 1
 }
 
+# Open MPI (mpirun, and the headers mpi4py builds against) for tf.distribute's
+# MultiWorkerMirroredStrategy; must come before `ensure_venv` installs mpi4py. Without
+# apt, the multi-worker tests skip.
+ensure_mpi() {
+  if ! command -v mpicc >/dev/null 2>&1 || ! command -v mpirun >/dev/null 2>&1; then
+    apt_install openmpi-bin libopenmpi-dev \
+      || echo "Open MPI not installed: multi-worker tests will skip" >&2
+  fi
+}
+
 ensure_venv() {
   local extras="${1:-}"
   if [ ! -x .venv/bin/python ]; then

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/_venv.sh
+# Open MPI before the venv: pip builds mpi4py (extra `test`) against its mpicc.
+ensure_mpi
 ensure_venv test
 # The end-to-end tests train on the real Fashion-MNIST files.
 ensure_dataset

@@ -13,6 +13,7 @@ from tapeflow import config, data, dtypes, errors, keras, linalg, math, nest, nn
 from tapeflow import experimental  # noqa: F401  (tapeflow's own: register_op, defvjp)
 from tapeflow import train  # noqa: F401
 from tapeflow import image, io, strings  # noqa: F401
+from tapeflow import distribute  # noqa: F401
 from tapeflow import debug, debugging, summary  # noqa: F401
 from tapeflow.autodiff.custom_gradient import custom_gradient  # noqa: F401
 from tapeflow.autodiff.tape import GradientTape, UnconnectedGradients  # noqa: F401

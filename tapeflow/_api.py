@@ -7,3 +7,4 @@ from tapeflow.ops import (  # noqa: F401
     sort_ops, stateless_random_ops, string_ops)
 from tapeflow.ops import image_codec_ops, image_color_ops, image_ops  # noqa: F401,E402
 from tapeflow.io import gfile, parsing_ops  # noqa: F401,E402
+from tapeflow.distribute import losses as _distribute_losses  # noqa: F401,E402

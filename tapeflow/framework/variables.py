@@ -63,6 +63,9 @@ READ = OpDef("ReadVariableOp", _read_kernel, _read_grad, shape_fn=_same_shape_sp
              stateful=True, pure_read=True, grad_uses_outputs=False, batch_rule=TRANSPARENT)
 
 
+# Set by tapeflow.distribute while a strategy exists: called with each new Variable.
+_creation_hook = None
+
 class Variable(TensorBase):
     """A mutable tensor with a name (`'x0:0'`), read by ops and watched by tapes.
 
@@ -117,6 +120,8 @@ class Variable(TensorBase):
         created = getattr(state.graph, "created_variables", None)
         if created is not None:
             created.append(self)
+        if _creation_hook is not None:      # tf.distribute: mirrored initial values
+            _creation_hook(self)
 
     # -- properties --------------------------------------------------------
     @property

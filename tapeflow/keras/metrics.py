@@ -37,6 +37,10 @@ def _size(values):
     return float(values._value.size)
 
 
+# Set by tapeflow.distribute: a Reduce metric made in a multi-worker scope reads its
+# state summed over the workers (or None: the local result).
+_cross_replica_result = None
+
 class Metric:
     """Base class: override `update_state` and `result`; add state with `add_variable`."""
 
@@ -130,6 +134,10 @@ class Reduce(Metric):
             self.count.assign_add(_size(values))
 
     def result(self):
+        if _cross_replica_result is not None:     # tf.distribute: summed over workers
+            synced = _cross_replica_result(self)
+            if synced is not None:
+                return synced
         if self._reduction == "sum":
             return self.total.read_value()
         return math_ops.divide_no_nan(self.total.read_value(), self.count.read_value())

@@ -23,6 +23,10 @@ from tapeflow.utils import nest
 # The most examples `predict` runs through the model at once (see _predict_in_chunks).
 PREDICT_CHUNK = 256
 
+# Set by tapeflow.distribute (keras_support._KerasHooks): runs the steps of a model
+# compiled under a strategy's scope over its replicas.
+_distribute = None
+
 
 def _float_logs(logs):
     return {k: float(v) for k, v in logs.items()}
@@ -74,6 +78,8 @@ class Trainer:
         self.__dict__["train_function"] = None
         self.__dict__["test_function"] = None
         self.__dict__["predict_function"] = None
+        if _distribute is not None:         # tf.distribute: the strategy in scope
+            _distribute.on_compile(self)
 
     def _output_names(self):
         return ["output_1"]
@@ -169,19 +175,25 @@ class Trainer:
         # trace with the batch dimension unknown, not one trace per size.
         return wrap(fn, jit_compile=self._jit_compile, reduce_retracing=True)
 
+    def _step_function(self, step, kind):
+        # tf.distribute: under a strategy, the step runs over its replicas.
+        wrapped = _distribute.wrap(self, step, kind) if _distribute is not None else None
+        return wrapped if wrapped is not None else self._maybe_function(step)
+
     def make_train_function(self, force=False):
         if self.train_function is None or force:
-            self.__dict__["train_function"] = self._maybe_function(self.train_step)
+            self.__dict__["train_function"] = self._step_function(self.train_step, "train")
         return self.train_function
 
     def make_test_function(self, force=False):
         if self.test_function is None or force:
-            self.__dict__["test_function"] = self._maybe_function(self.test_step)
+            self.__dict__["test_function"] = self._step_function(self.test_step, "test")
         return self.test_function
 
     def make_predict_function(self, force=False):
         if self.predict_function is None or force:
-            self.__dict__["predict_function"] = self._maybe_function(self.predict_step)
+            self.__dict__["predict_function"] = self._step_function(self.predict_step,
+                                                                    "predict")
         return self.predict_function
 
     # -- loops -------------------------------------------------------------------------------
@@ -232,6 +244,8 @@ class Trainer:
             if step < 0:
                 raise ValueError("The training data yielded no batches: check that `x` is not "
                                  "empty and that a dataset is not exhausted.")
+            if hasattr(train_fn, "end_of_data"):    # tf.distribute: workers end together
+                train_fn.end_of_data()
             if data.steps is None:
                 data.steps = step + 1
                 if logger is not None and logger._bar is not None:

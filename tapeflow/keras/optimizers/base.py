@@ -61,6 +61,9 @@ def _decay_kernel(var, lr, weight_decay):
 
 _DECAY = update_op("WeightDecay", _decay_kernel)
 
+# Set by tapeflow.distribute (aggregation.aggregate): sums gradients over replicas.
+_distribute_hook = None
+
 
 class Optimizer:
     """Base optimizer.
@@ -202,6 +205,12 @@ class Optimizer:
                         **kwargs):
         """Applies one update for each (gradient, variable) pair; returns `iterations`."""
         pairs = self._checked_pairs(grads_and_vars)
+        # -- tf.distribute: in a replica, gradients are summed over all replicas first --
+        if _distribute_hook is not None and not skip_gradients_aggregation:
+            pairs = _distribute_hook(self, pairs)
+            if pairs is None:           # an earlier local replica: the last one applies
+                return self._iterations
+        # -----------------------------------------------------------------------------
         variables = [v for _, v in pairs]
         if not self.built:
             with init_scope():
