@@ -28,6 +28,10 @@ from tapeflow.framework.tensor_spec import TensorSpec  # noqa: F401
 from tapeflow.framework.variables import Variable  # noqa: F401
 from tapeflow.module import Module  # noqa: F401
 from tapeflow import version  # noqa: F401
+from tapeflow import sparse  # noqa: F401
+from tapeflow.ops.sparse_ops import SparseTensor  # noqa: F401
+from tapeflow import ragged  # noqa: F401
+from tapeflow.ops.ragged_ops import RaggedTensor  # noqa: F401
 from tapeflow.framework.device import DeviceSpec, device  # noqa: F401
 from tapeflow.keras import initializers, losses, metrics, optimizers  # noqa: F401 (tf.optimizers, ... as TF)
 from tapeflow.function import cond, function, print_v2 as print, while_loop  # noqa: F401,A001

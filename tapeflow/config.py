@@ -126,6 +126,11 @@ def functions_run_eagerly() -> bool:
     return polymorphic.RUN_EAGERLY
 
 
+def experimental_run_functions_eagerly(run_eagerly):
+    """The older name of `run_functions_eagerly`, which TF 2 still accepts."""
+    run_functions_eagerly(run_eagerly)
+
+
 def _set_intra_op(n):
     from tapeflow.backend import blas
     blas.set_intra_op_parallelism_threads(n)

@@ -1,5 +1,6 @@
 """Rearranging and scattering: `tf.roll`, `tf.repeat`, `tf.meshgrid`, `tf.sequence_mask`,
-`tf.scatter_nd`, `tf.tensor_scatter_nd_update`/`_add`, `tf.unique`, `tf.ensure_shape`.
+`tf.scatter_nd`, `tf.tensor_scatter_nd_update`/`_add`/`_sub`/`_min`/`_max`, `tf.unique`,
+`tf.ensure_shape`.
 
 Most are compositions of differentiable ops; roll and the scatters are ops of
 their own, each with its gradient beside it (a scatter's is a gather_nd).
@@ -125,9 +126,12 @@ def _tensor_scatter_kernel(tensor, indices, updates, mode):
     where = _check_indices("TensorScatter", indices, tensor.shape)
     if mode == "update":
         out[where] = updates
-    else:
-        np.add.at(out, where, updates)
+    else:   # repeated indices accumulate, as TF's kernels do
+        _ACCUMULATE[mode].at(out, where, updates)
     return out
+
+
+_ACCUMULATE = {"add": np.add, "sub": np.subtract, "min": np.minimum, "max": np.maximum}
 
 
 def _tensor_scatter_grad(inputs, outputs, attrs, dy):
@@ -137,9 +141,27 @@ def _tensor_scatter_grad(inputs, outputs, attrs, dy):
     if attrs["mode"] == "update":   # overwritten entries got nothing from the old tensor
         d_tensor = execute(_TENSOR_SCATTER, (dy, indices, array_ops.zeros_like(d_updates)),
                            attrs)
+    elif attrs["mode"] in ("min", "max"):
+        return _min_max_grad(inputs, outputs, dy)
     else:
         d_tensor = dy
+    if attrs["mode"] == "sub":
+        d_updates = math_ops.negative(d_updates)
     return d_tensor, None, d_updates
+
+
+def _min_max_grad(inputs, out, dy):
+    """The gradient goes to whichever of the old entry and the updates that landed on it
+    equal the result, shared evenly between ties (as TF's rule for scatter min/max)."""
+    from tapeflow.ops import indexing_ops
+    tensor, indices, updates = inputs
+    from_tensor = math_ops.cast(math_ops.equal(tensor, out), dy.dtype)
+    from_updates = math_ops.cast(math_ops.equal(updates, indexing_ops.gather_nd(out, indices)),
+                                 dy.dtype)
+    winners = from_tensor + execute(_SCATTER, (indices, from_updates),
+                                    {"shape": tuple(tensor.shape.as_list())})
+    share = dy / winners
+    return share * from_tensor, None, indexing_ops.gather_nd(share, indices) * from_updates
 
 
 _SCATTER = OpDef("ScatterNd", _scatter_kernel,
@@ -176,12 +198,36 @@ def tensor_scatter_nd_update(tensor, indices, updates, name=None):
                    {"mode": "update"})
 
 
+def _tensor_scatter(mode, tensor, indices, updates):
+    t = as_input(tensor)
+    return execute(_TENSOR_SCATTER, (t, _int_indices(indices), as_input(updates, t.dtype)),
+                   {"mode": mode})
+
+
 @tf_export("tensor_scatter_nd_add")
 def tensor_scatter_nd_add(tensor, indices, updates, name=None):
     """A copy of `tensor` with `updates` added at `indices` (repeats accumulate)."""
-    t = as_input(tensor)
-    return execute(_TENSOR_SCATTER, (t, _int_indices(indices), as_input(updates, t.dtype)),
-                   {"mode": "add"})
+    return _tensor_scatter("add", tensor, indices, updates)
+
+
+@tf_export("tensor_scatter_nd_sub")
+def tensor_scatter_nd_sub(tensor, indices, updates, name=None):
+    """A copy of `tensor` with `updates` subtracted at `indices` (repeats accumulate)."""
+    return _tensor_scatter("sub", tensor, indices, updates)
+
+
+@tf_export("tensor_scatter_nd_min")
+def tensor_scatter_nd_min(tensor, indices, updates, name=None):
+    """A copy of `tensor` whose entries at `indices` are the least of the entry and the
+    updates that land there."""
+    return _tensor_scatter("min", tensor, indices, updates)
+
+
+@tf_export("tensor_scatter_nd_max")
+def tensor_scatter_nd_max(tensor, indices, updates, name=None):
+    """A copy of `tensor` whose entries at `indices` are the greatest of the entry and the
+    updates that land there."""
+    return _tensor_scatter("max", tensor, indices, updates)
 
 
 _UNIQUE = OpDef("Unique", lambda x, out: _unique_kernel(x, out), NO_GRADIENT, num_outputs=2,
