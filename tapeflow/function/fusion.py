@@ -211,7 +211,8 @@ def _in_place(g, k, make_step):
     out = step.node.outputs[0]
     src = g.tensor[s]
     shape = g.shape(s)
-    if (shape is None or not out.shape.is_fully_defined() or not src.dtype.is_floating
+    # Rank 0 excluded: kernels may return NumPy scalars there, which have no buffer to write.
+    if (not shape or not out.shape.is_fully_defined() or not src.dtype.is_floating
             or tuple(out.shape.as_list()) != shape or out.dtype is not src.dtype):
         return
     g.steps[k] = make_step(step.node, step.node.op.fuse["in_place"], {}, list(step.inputs),
