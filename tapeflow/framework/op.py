@@ -129,19 +129,27 @@ class OpDef:
             shapes after the outputs'.
         residual_kernel: `residual_kernel(*arrays, **attrs)` -> the outputs
             followed by the residuals.
+        fuse: what a `tf.function` plan may fuse the op into (see
+            `function/fusion.py`), a dict of roles: `bias_act` (a producer's
+            kernel with a bias add and optional ReLU folded in), `bias` (adds a
+            vector along the last axis), `activation` ('relu'), `bias_grad` (a
+            sum over all axes but the last), `with_bias_grad` (a filter gradient
+            kernel that also returns that sum), `in_place` (the kernel writing
+            into its first input), `fresh` (the kernel always returns a new
+            array, never a view of an input).
         register: add the definition to the registry (see above).
     """
 
     __slots__ = ("__weakref__", "_variants", "aliases", "batch_rule", "batch_when", "definition",
-                 "grad", "grad_needs", "grad_uses_outputs", "inline", "kernel", "n_total", "name",
-                 "no_grad", "node_name", "num_outputs", "pure_read", "residual_kernel", "residuals",
-                 "shape_fn", "shape_only", "stateful")
+                 "fuse", "grad", "grad_needs", "grad_uses_outputs", "inline", "kernel", "n_total",
+                 "name", "no_grad", "node_name", "num_outputs", "pure_read", "residual_kernel",
+                 "residuals", "shape_fn", "shape_only", "stateful")
 
     def __init__(self, name, kernel, grad=None, num_outputs=1, shape_fn=None,
                  stateful=False, aliases=False, *, grad_needs=False, grad_uses_outputs=True,
                  batch_rule=None, batch_when=None, inline=None, shape_only=False,
                  node_name=None, pure_read=False, residuals=(), residual_kernel=None,
-                 register=True):
+                 fuse=None, register=True):
         if residuals and residual_kernel is None:
             raise ValueError(f"op '{name}' declares residuals {residuals} but no "
                              "residual_kernel to produce them.")
@@ -163,6 +171,7 @@ class OpDef:
         self.pure_read = pure_read
         self.residuals = tuple(residuals)
         self.residual_kernel = residual_kernel
+        self.fuse = fuse or {}
         # Outputs a call records: the visible ones, then the residuals.
         self.n_total = num_outputs + len(self.residuals)
         self.definition = self

@@ -11,6 +11,10 @@ At the end of tracing, a `FuncGraph` becomes a `Plan`:
    has residuals (a convolution's patches) runs the op's residual kernel
    when a later step or the plan's outputs read them, its plain kernel
    otherwise;
+2b. fusion (`fusion.py`, unless TAPEFLOW_FUSE=0 or `fuse=False`): a conv or
+   matmul with its bias add and ReLU becomes one step, a filter gradient with
+   its bias gradient another, and elementwise steps on dying intermediates
+   write into their input's buffer;
 3. each slot is freed right after its last use, so intermediates do not
    outlive their consumers;
 4. the steps are written out as the source of one Python function, one line
@@ -43,7 +47,7 @@ import sys
 import numpy as np
 
 from tapeflow.framework import errors
-from tapeflow.function import fastpath
+from tapeflow.function import fastpath, fusion
 
 _ndarray = np.ndarray
 _generic = np.generic
@@ -70,22 +74,30 @@ class Step:
         inputs: per input, `('slot', i)`, `('const', array)` or `('var', Variable)`.
         outputs: the slot of each output.
         free: slots whose last use is this step, freed right after it.
+        fused: empty, or what fusion made of it: the nodes it runs (a fused
+            step, whose kernel returns its outputs) or ('in_place',).
     """
 
-    __slots__ = ("attrs", "free", "inputs", "kernel", "node", "outputs")
+    __slots__ = ("attrs", "free", "fused", "inputs", "kernel", "node", "outputs")
 
-    def __init__(self, node, kernel, attrs, inputs, outputs):
+    def __init__(self, node, kernel, attrs, inputs, outputs, fused=()):
         self.node = node
         self.kernel = kernel
         self.attrs = attrs
         self.inputs = inputs
         self.outputs = outputs
         self.free = ()
+        self.fused = fused
 
     def __repr__(self):
         ins = ", ".join(f"s{v}" if k == "slot" else k for k, v in self.inputs)
         outs = ", ".join(f"s{o}" for o in self.outputs)
-        return f"<Step {outs} = {self.node.op.name}({ins})>"
+        name = self.node.op.name
+        if self.fused == ("in_place",):
+            name += "[in place]"
+        elif self.fused:
+            name = "+".join(n.op.name for n in self.fused)
+        return f"<Step {outs} = {name}({ins})>"
 
 
 def is_pure_read(op) -> bool:
@@ -147,13 +159,15 @@ class Plan:
         outputs: the tensors `run` returns (symbolic tensors of `graph`,
             eager tensors, or Variables, whose current value is returned).
         name: names the generated code in tracebacks.
+        fuse: fuse steps (`fusion.py`); None: as TAPEFLOW_FUSE says (default on).
     """
 
-    def __init__(self, graph, inputs, outputs, name=None):
+    def __init__(self, graph, inputs, outputs, name=None, fuse=None):
         self.graph = graph
         self.name = name or graph.name
         self.inputs = list(inputs)
         self.outputs = list(outputs)
+        self.fuse = fusion.enabled(fuse) and check_hook is None
         self.steps = self._schedule()
         self.source, self._fn = self._compile()
 
@@ -203,6 +217,8 @@ class Plan:
                 self._out_refs.append(("slot", s))
             else:
                 self._out_refs.append(("const", t._value))
+        if self.fuse:        # 2b: fusion, before lifetimes (fused steps read and free)
+            steps = fusion.fuse(steps, [v for kind, v in self._out_refs if kind == "slot"], Step)
         # Last use of each slot; outputs of the plan live to the end.
         last = {}
         for k, step in enumerate(steps):
@@ -246,7 +262,7 @@ class Plan:
         context = {"slot_of": self._slot_of}
         for k, step in enumerate(self.steps):
             call_args = [ref(kind, v) for kind, v in step.inputs]
-            fast = fastpath.specialize(step.node, context)
+            fast = None if step.fused else fastpath.specialize(step.node, context)
             if fast is not None:
                 template, constants = fast
                 env.update(constants)
@@ -257,7 +273,9 @@ class Plan:
                 call = f"k{k}({', '.join(call_args)})"
             op = step.node.op
             self._line_step[len(lines) + 1] = step
-            if op.num_outputs == 1 and step.kernel is op.kernel:
+            if step.fused and len(step.outputs) == 1:
+                lines.append(f"    s{step.outputs[0]} = {call}")
+            elif op.num_outputs == 1 and step.kernel is op.kernel:
                 out = f"s{step.outputs[0]}"
                 if op.aliases and step.inputs and step.inputs[0][0] == "var":
                     # A view of a Variable would change when the Variable is assigned.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.backend import conv as K
+from tapeflow.backend import onednn
 from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import errors
 from tapeflow.framework.op import OpDef, as_input, binary_inputs, execute
@@ -141,16 +142,52 @@ def _bp_filter_grad(inputs, outputs, attrs, g):
              execute(_CONV, (image, g), attrs)) + (None,) * (len(inputs) - 3))
 
 
+# -- fused forms, for tf.function plans (function/fusion.py) --------------------------------
+
+def _conv_bias_act(x, w, bias, *, relu, residuals, strides, padding, dilations):
+    """Conv2D -> bias add -> ReLU (`relu`) as one plan step; with `residuals`, also the
+    patches (as `_conv_residual_kernel`). On oneDNN the bias and ReLU run inside the
+    convolution (a NaN reaching that ReLU may come out 0); otherwise they are applied in
+    place on the convolution's fresh output, the same arithmetic as the separate ops."""
+    if not residuals:
+        return onednn.conv2d_bias_relu(x, w, bias, strides, padding, dilations, relu=relu)
+    if onednn.usable(x, w, bias):
+        y = onednn.conv2d(x, w, strides, padding, dilations, bias=bias, relu=relu)
+        if y is not None:
+            # oneDNN's filter gradient reads the input itself (as K.conv2d's oneDNN path).
+            return y, np.empty((0,), x.dtype)
+    y, patches = K.conv2d(x, w, strides, padding, dilations, keep_patches=True)
+    np.add(y, bias, out=y)
+    if relu:
+        np.maximum(y, np.zeros((), y.dtype), out=y)
+    return y, patches
+
+
+def _bp_filter_and_bias(x, w, dy, patches=None, *, strides, padding, dilations):
+    """(Conv2DBackpropFilter, the bias gradient dy summed over N, H, W) in one plan step:
+    one oneDNN pass, or the NumPy filter gradient (with the kept patches) and the sum the
+    Sum op computes."""
+    if onednn.usable(x, dy):
+        r = onednn.conv2d_backprop_filter(x, w.shape, dy, strides, padding, dilations,
+                                          with_bias=True)
+        if r is not None:
+            return r
+    dw = K.conv2d_backprop_filter(x, w.shape, dy, strides, padding, dilations, patches)
+    return dw, np.add.reduce(dy, (0, 1, 2), dy.dtype, None, False)
+
+
 _CONV = OpDef("Conv2D", _conv_kernel, _conv_grad, shape_fn=_conv_shape, grad_needs=True,
-              residuals=("patches",), residual_kernel=_conv_residual_kernel)
+              residuals=("patches",), residual_kernel=_conv_residual_kernel,
+              fuse={"bias_act": _conv_bias_act, "fresh": True})
 # Both backprops are linear in their two real operands, so their gradients are
 # the other two members of this family: the set is closed under differentiation.
 _CONV_BP_INPUT = OpDef("Conv2DBackpropInput", _bp_input_kernel, _bp_input_grad,
                        shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)],
-                       grad_uses_outputs=False)
+                       grad_uses_outputs=False, fuse={"fresh": True})
 _CONV_BP_FILTER = OpDef("Conv2DBackpropFilter", _bp_filter_kernel, _bp_filter_grad,
                         shape_fn=lambda i, a: [(i[1].shape, i[2].dtype)],
-                        grad_uses_outputs=False)
+                        grad_uses_outputs=False,
+                        fuse={"with_bias_grad": _bp_filter_and_bias, "fresh": True})
 
 
 @tf_export("nn.conv2d", "nn.convolution")

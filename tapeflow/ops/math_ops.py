@@ -295,7 +295,9 @@ def _floormod_kernel(x, y):
 
 
 add = _binary("AddV2", np.add, _add_grad, node_name="add", grad_uses_outputs=False,
-              inline=_inline.binary("{0} + {1}"), api=("math.add", "add"))
+              inline=_inline.binary("{0} + {1}"), api=("math.add", "add"),
+              fuse={"bias": True, "fresh": True,
+                    "in_place": lambda a, b: np.add(a, b, out=a)})
 subtract = _binary("Sub", np.subtract, _sub_grad, node_name="sub", grad_needs=True,
                    grad_uses_outputs=False, inline=_inline.binary("{0} - {1}"),
         api=("math.subtract", "subtract"))
@@ -658,6 +660,16 @@ def _matmul_shape(inputs, attrs):
     return [(shape, a.dtype)]
 
 
+def _matmul_bias_act(a, b, bias, *, relu, residuals, transpose_a=False, transpose_b=False):
+    """MatMul -> bias add -> ReLU (`relu`) as one tf.function plan step: the bias and
+    ReLU are applied in place on the product's fresh buffer (function/fusion.py)."""
+    y = _matmul_kernel(a, b, transpose_a, transpose_b)
+    np.add(y, bias, out=y)
+    if relu:
+        np.maximum(y, np.zeros((), y.dtype), out=y)
+    return y
+
+
 def _matmul_inline(node, context):
     # A product below the BLAS pool's threshold (known from the traced shapes) goes
     # straight to NumPy; large or unknown-size products keep the kernel (the pool).
@@ -683,7 +695,7 @@ _MATMUL = OpDef("MatMul", _matmul_kernel, _matmul_grad, shape_fn=_matmul_shape,
                 grad_needs=True, grad_uses_outputs=False, batch_rule=TRANSPARENT,
                 # Vectors have no leading axes to carry the batch.
                 batch_when=lambda inputs, attrs: all(x._value.ndim >= 2 for x in inputs),
-                inline=_matmul_inline)
+                inline=_matmul_inline, fuse={"bias_act": _matmul_bias_act, "fresh": True})
 _NO_T: dict = {}
 
 

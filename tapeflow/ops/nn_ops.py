@@ -37,7 +37,9 @@ def _relu_grad_kernel(dy, y):
 # ReluGrad is linear in dy: its own gradient w.r.t. dy is ReluGrad again.
 _RELU_GRAD = OpDef("ReluGrad", _relu_grad_kernel,
                    lambda inputs, outputs, attrs, g: (execute(_RELU_GRAD, (g, inputs[1])), None),
-                   shape_fn=same_as_first, grad_uses_outputs=False, batch_rule=TRANSPARENT)
+                   shape_fn=same_as_first, grad_uses_outputs=False, batch_rule=TRANSPARENT,
+                   fuse={"fresh": True,
+                         "in_place": lambda dy, y: np.multiply(dy, y > 0, out=dy)})
 
 
 def _relu_kernel(x):
@@ -54,7 +56,9 @@ def _relu_inline(node, context):
 # The gradient tests y > 0 (not x >= 0): at exactly 0 it is 0, as in TF.
 _RELU = OpDef("Relu", _relu_kernel,
               lambda inputs, y, attrs, dy: (execute(_RELU_GRAD, (dy, y)),),
-              shape_fn=same_as_first, batch_rule=TRANSPARENT, inline=_relu_inline)
+              shape_fn=same_as_first, batch_rule=TRANSPARENT, inline=_relu_inline,
+              fuse={"activation": "relu", "fresh": True,
+                    "in_place": lambda x: np.maximum(x, np.zeros((), x.dtype), out=x)})
 
 
 @tf_export("nn.relu")

@@ -208,7 +208,8 @@ def _sum_inline(node, context):
 
 
 _SUM = OpDef("Sum", _sum_kernel, _sum_grad, shape_fn=_reduce_shape_fn(),
-             grad_uses_outputs=False, batch_rule=_batch_reduce, inline=_sum_inline)
+             grad_uses_outputs=False, batch_rule=_batch_reduce, inline=_sum_inline,
+             fuse={"bias_grad": True})
 _MEAN = OpDef("Mean", _mean_kernel, _mean_grad, shape_fn=_reduce_shape_fn(),
               grad_uses_outputs=False,
               batch_rule=lambda i, o, a, dy, b: _batch_reduce(i, o, a, dy, b, mean=True))

@@ -84,6 +84,7 @@ def _train_mlp(steps, rng_seed=0):
 
 
 def test_specialised_plans_are_bit_identical_to_kernel_calls(monkeypatch):
+    monkeypatch.setenv("TAPEFLOW_FUSE", "0")      # fused steps bypass the inline forms
     fast_losses, fast_weights, step = _train_mlp(4)
     source = step.get_concrete_function(tf.zeros([5, 6]), tf.zeros([5], tf.int64)).plan.source
     assert "_maximum(" in source and "_add_reduce(" in source and "_matmul(" in source
@@ -152,6 +153,7 @@ def _train_convnet(steps):
 def test_conv_patches_are_a_residual_slot_read_by_the_filter_backprop_in_the_same_plan(
         monkeypatch):
     from tapeflow.ops import conv_ops
+    monkeypatch.setenv("TAPEFLOW_FUSE", "0")      # fused, the conv is a Conv2D+AddV2+Relu step
     fast = _train_convnet(3)
     plan = fast[2].plan
     convs = [s for s in plan.steps if s.node.op is conv_ops._CONV]

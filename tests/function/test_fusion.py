@@ -1,0 +1,192 @@
+"""tapeflow/function/fusion.py: fused tf.function plans against unfused plans and eager."""
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow.backend import onednn
+from tapeflow.function import fusion
+
+ONEDNN = [pytest.param("0", id="numpy"),
+          pytest.param("1", id="onednn", marks=pytest.mark.skipif(
+              not onednn.available(), reason="oneDNN is not installed"))]
+
+
+def _fused_names(plan):
+    return ["+".join(n.op.name for n in s.fused) for s in plan.steps
+            if s.fused and s.fused != ("in_place",)]
+
+
+def _in_place_names(plan):
+    return [s.node.op.name for s in plan.steps if s.fused == ("in_place",)]
+
+
+def _seed_cnn():
+    """The seed tutorial's CNN, deterministic weights."""
+    inp = tf.keras.layers.Input(shape=(28, 28, 1))
+    h = tf.keras.layers.Conv2D(32, 3, activation="relu")(inp)
+    h = tf.keras.layers.Conv2D(64, 3, activation="relu")(h)
+    h = tf.keras.layers.Flatten()(h)
+    h = tf.keras.layers.Dense(128, activation="relu")(h)
+    out = tf.keras.layers.Dense(10)(h)
+    model = tf.keras.models.Model(inp, out)
+    rng = np.random.default_rng(0)
+    model.set_weights([(rng.standard_normal(w.shape) * 0.2).astype(np.float32)
+                       for w in model.get_weights()])
+    return model
+
+
+def _seed_step(model):
+    loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            logits = model(x)
+            loss = loss_fn(y, logits)
+        return [logits, loss] + tape.gradient(loss, model.trainable_variables)
+    return step
+
+
+def _seed_batch():
+    rng = np.random.default_rng(1)
+    return (tf.constant(rng.random((4, 28, 28, 1), dtype=np.float32)),
+            tf.constant(rng.integers(0, 10, 4).astype(np.int32)))
+
+
+@pytest.mark.parametrize("use_onednn", ONEDNN)
+def test_seed_cnn_step_fused_equals_unfused_and_eager(monkeypatch, use_onednn):
+    monkeypatch.setenv("TAPEFLOW_ONEDNN", use_onednn)
+    model = _seed_cnn()
+    step = _seed_step(model)
+    x, y = _seed_batch()
+    monkeypatch.setenv("TAPEFLOW_FUSE", "1")
+    fused_fn = tf.function(step)
+    fused = fused_fn(x, y)
+    monkeypatch.setenv("TAPEFLOW_FUSE", "0")
+    plain_fn = tf.function(step)
+    plain = plain_fn(x, y)
+    eager = step(x, y)
+    plan = fused_fn.get_concrete_function(x, y).plan
+    assert _fused_names(plan).count("Conv2D+AddV2+Relu") == 2
+    assert "MatMul+AddV2+Relu" in _fused_names(plan) and "MatMul+AddV2" in _fused_names(plan)
+    assert _fused_names(plan).count("Conv2DBackpropFilter+Sum") == 2
+    assert not _fused_names(plain_fn.get_concrete_function(x, y).plan)
+    assert len(fused) == len(plain) == 2 + len(model.trainable_variables)
+    for f, p, e in zip(fused, plain, eager):
+        assert f.shape == p.shape
+        np.testing.assert_allclose(f.numpy(), p.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(f.numpy(), e.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_numpy_kernels_fuse_bit_for_bit(monkeypatch):
+    monkeypatch.setenv("TAPEFLOW_ONEDNN", "0")
+    model = _seed_cnn()
+    step = _seed_step(model)
+    x, y = _seed_batch()
+    cf = tf.function(step).get_concrete_function(x, y)
+    fused = cf.plan.run(x.numpy(), y.numpy())
+    plain = tf.function(step).get_concrete_function(x, y)
+    plain_plan = type(cf.plan)(plain.graph, plain.plan.inputs, plain.plan.outputs, fuse=False)
+    for f, p in zip(fused, plain_plan.run(x.numpy(), y.numpy())):
+        np.testing.assert_array_equal(f, p)
+
+
+def test_tapeflow_fuse_0_turns_fusion_off(monkeypatch):
+    monkeypatch.setenv("TAPEFLOW_FUSE", "0")
+    assert not fusion.enabled() and fusion.enabled(True)
+    cf = tf.function(lambda x, w, b: tf.nn.relu(tf.matmul(x, w) + b)).get_concrete_function(
+        tf.ones([2, 3]), tf.ones([3, 4]), tf.ones([4]))
+    assert [s.node.op.name for s in cf.plan.steps] == ["MatMul", "AddV2", "Relu"]
+
+
+def test_conv_bias_relu_fuses_into_one_step():
+    cf = tf.function(lambda x, w, b: tf.nn.relu(tf.nn.conv2d(x, w, 1, "SAME") + b)) \
+        .get_concrete_function(tf.ones([1, 4, 4, 2]), tf.ones([3, 3, 2, 3]), tf.ones([3]))
+    assert _fused_names(cf.plan) == ["Conv2D+AddV2+Relu"] and len(cf.plan.steps) == 1
+
+
+def test_intermediate_read_elsewhere_is_not_fused():
+    def f(x, w, b):
+        z = tf.matmul(x, w)
+        return tf.nn.relu(z + b), z          # z is returned: it must exist
+
+    cf = tf.function(f).get_concrete_function(tf.ones([2, 3]), tf.ones([3, 4]), tf.ones([4]))
+    assert not _fused_names(cf.plan)
+
+
+def test_bias_result_read_elsewhere_fuses_without_relu():
+    def f(x, w, b):
+        z = tf.matmul(x, w) + b
+        return tf.nn.relu(z), z * 2.0
+
+    x, w, b = tf.constant([[1., -2., 3.]]), tf.ones([3, 2]), tf.constant([-5., 1.])
+    cf = tf.function(f).get_concrete_function(x, w, b)
+    assert _fused_names(cf.plan) == ["MatMul+AddV2"]
+    r, z2 = cf(x, w, b)
+    np.testing.assert_array_equal(r.numpy(), [[0., 3.]])
+    np.testing.assert_array_equal(z2.numpy(), [[-6., 6.]])
+
+
+def test_broadcast_add_is_not_a_bias():
+    def f(x, w, b):
+        return tf.nn.relu(tf.matmul(x, w) + b)
+
+    x, w, b = tf.ones([2, 3]), tf.ones([3, 4]), tf.ones([2, 1])     # not a vector bias
+    cf = tf.function(f).get_concrete_function(x, w, b)
+    assert not _fused_names(cf.plan)
+    np.testing.assert_array_equal(cf(x, w, b).numpy(), np.full((2, 4), 4.0, np.float32))
+
+
+def test_in_place_never_overwrites_inputs_or_values_read_later():
+    def f(x):
+        y = tf.nn.relu(x)                      # x is the caller's: never written
+        z = tf.matmul(y, y)
+        return tf.nn.relu(z) + z               # z read twice: no in-place relu
+
+    x = np.array([[1., -1.], [-2., 3.]], np.float32)
+    cf = tf.function(f).get_concrete_function(tf.constant(x))
+    keep = x.copy()
+    out = cf.plan.run(x)[0]
+    np.testing.assert_array_equal(x, keep)
+    r = np.maximum(keep, 0) @ np.maximum(keep, 0)
+    np.testing.assert_array_equal(out, np.maximum(r, 0) + r)
+    assert _in_place_names(cf.plan) == ["AddV2"]      # into relu(z), which dies there
+
+
+def test_relu_grad_writes_into_dying_gradient():
+    w = tf.Variable(tf.ones([3, 4]))
+    v = tf.Variable(tf.ones([4, 2]))
+
+    def f(x):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.matmul(tf.nn.relu(tf.matmul(x, w)), v))
+        return tape.gradient(loss, w)      # dy of the ReluGrad: a fresh product
+
+    x = tf.constant([[1., -2., 0.5], [0.5, 0.5, -3.]])
+    cf = tf.function(f).get_concrete_function(x)
+    assert "ReluGrad" in _in_place_names(cf.plan)
+    np.testing.assert_allclose(cf(x).numpy(), f(x).numpy())
+
+
+def test_nan_propagates_through_fused_relu_on_numpy(monkeypatch):
+    monkeypatch.setenv("TAPEFLOW_ONEDNN", "0")
+    x = tf.constant([[np.nan, 1.0]])
+    f = tf.function(lambda x, w, b: tf.nn.relu(tf.matmul(x, w) + b))
+    out = f(x, tf.ones([2, 2]), tf.zeros([2])).numpy()
+    assert np.isnan(out).all()
+
+
+def test_unknown_batch_still_fuses():
+    f = tf.function(lambda x, w, b: tf.nn.relu(tf.matmul(x, w) + b))
+    cf = f.get_concrete_function(tf.TensorSpec([None, 3]), tf.ones([3, 2]), tf.ones([2]))
+    assert _fused_names(cf.plan) == ["MatMul+AddV2+Relu"]
+    x = np.array([[1., -2., 0.], [3., 1., 1.], [-4., 0., 0.]], np.float32)
+    out = cf(tf.constant(x), tf.ones([3, 2]), tf.constant([0.5, -1.])).numpy()
+    np.testing.assert_array_equal(out, np.maximum(x.sum(1, keepdims=True) + [0.5, -1.], 0))
+
+
+def test_fused_step_errors_name_the_op():
+    f = tf.function(lambda x, w, b: tf.nn.relu(tf.matmul(x, w) + b))
+    cf = f.get_concrete_function(tf.TensorSpec([None, 3]), tf.ones([3, 2]), tf.ones([2]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="MatMul"):
+        cf.plan.run(np.ones([2, 4], np.float32), np.ones([3, 2], np.float32),
+                    np.ones([2], np.float32))
