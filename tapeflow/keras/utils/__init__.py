@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tapeflow.keras.saving.registry import register_keras_serializable  # noqa: F401
 from tapeflow.keras.utils.progbar import Progbar  # noqa: F401
 
 
