@@ -290,7 +290,7 @@ def legacy_child(obj, name, kids):
 # -- Keras 3's layer order in functional models --------------------------------------------------
 
 def _parents(layer, node_index):
-    from tapeflow.keras.layers.base import is_keras_tensor
+    from tapeflow.keras.layers.node import is_keras_tensor
     from tapeflow.utils import nest
     if type(layer).__name__ == "InputLayer" or node_index >= len(layer._inbound_nodes):
         return []

@@ -9,7 +9,8 @@ from tapeflow.framework import api_export
 
 NAMESPACES = {"": tf, "math": tf.math, "nn": tf.nn, "linalg": tf.linalg, "random": tf.random,
               "dtypes": tf.dtypes, "keras.activations": tf.keras.activations,
-              "strings": tf.strings, "io": tf.io, "io.gfile": tf.io.gfile}
+              "strings": tf.strings, "io": tf.io, "io.gfile": tf.io.gfile, "image": tf.image,
+              "sparse": tf.sparse, "ragged": tf.ragged}
 
 # tapeflow implements these TF functions as one function under two names; TF has two
 # functions, so the second name's canonical name differs from the declared one.

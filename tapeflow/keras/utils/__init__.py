@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.keras.utils.plot_model import model_to_dot, plot_model  # noqa: F401
+from tapeflow.keras.saving.registry import register_keras_serializable  # noqa: F401
 from tapeflow.keras.utils.progbar import Progbar  # noqa: F401
 from tapeflow.keras.utils.image_dataset import image_dataset_from_directory  # noqa: F401
 from tapeflow.keras.utils.image_utils import (  # noqa: F401
