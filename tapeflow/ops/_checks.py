@@ -13,6 +13,8 @@ shape must hold integers (`tf.zeros([2.5])` is a TypeError, not a truncation).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tapeflow.framework import errors
@@ -54,9 +56,9 @@ def check_unique_axes(op_name: str, axes, message: str = "axis {axis} specified 
 
 def shape_dims(value, dtype_name: str = "int32"):
     """Raises TypeError (as TF's conversion does) when a shape holds non-integers."""
-    for d in value if isinstance(value, (list, tuple)) else [value]:
-        if isinstance(d, (float, np.floating)) or (
-                isinstance(d, np.ndarray) and d.dtype.kind in "fc"):
+    for d in value if type(value) in (list, tuple) else (value,):
+        if type(d) is not int and (isinstance(d, (float, np.floating)) or (
+                isinstance(d, np.ndarray) and d.dtype.kind in "fc")):
             raise TypeError(f"Cannot convert {value!r} to EagerTensor of dtype {dtype_name}: "
                             f"a shape holds integers, got {d!r}")
 
@@ -109,3 +111,45 @@ def check_paddings(mode: str, paddings, dims) -> None:
             raise errors.op_error("MirrorPad", f"paddings must be less than"
                                   f"{' or equal to' if mode == 'SYMMETRIC' else ''} the "
                                   f"dimension size: {lo}, {hi} not less than {d}")
+
+
+def reshape_dims(dims, in_dims):
+    """The target shape of a reshape of a tensor of shape `in_dims` (fully known), with
+    its -1 resolved, by TF's rules: sizes of 0 are left out of both products, so that
+    `reshape(zeros([0, 2]), [0, -1])` has shape (0, 2). (This runs on every eager
+    reshape: plain loops and math.prod, as np.prod costs microseconds.)"""
+    n = math.prod(in_dims)
+    if -1 not in dims:
+        if math.prod(dims) != n or min(dims, default=0) < 0:
+            _reshape_error(dims, n, None)
+        return dims
+    product, has_zero = 1, False
+    for d in dims:
+        if d > 0:
+            product *= d
+        elif d == 0:
+            has_zero = True
+        elif d < -1:
+            _reshape_error(dims, n, None)
+    nonzero_in = math.prod(d for d in in_dims if d > 0) if has_zero else n
+    missing = nonzero_in // product
+    if product * missing != nonzero_in and not (has_zero and 0 in in_dims) or \
+            dims.count(-1) > 1:
+        _reshape_error(dims, n, product)
+    dims = list(dims)
+    dims[dims.index(-1)] = missing
+    return dims
+
+
+def _reshape_error(dims, n, product):
+    for k, d in enumerate(dims):
+        if d < -1:
+            raise errors.op_error("Reshape", f"Size {k} must be non-negative, not {d}")
+    if dims.count(-1) > 1:
+        raise errors.op_error("Reshape", f"only one input size may be -1, not both; "
+                              f"shape={list(dims)}")
+    if product is not None:
+        raise errors.op_error("Reshape", f"Input to reshape is a tensor with {n} values, but "
+                              f"the requested shape requires a multiple of {product}")
+    raise errors.op_error("Reshape", f"Input to reshape is a tensor with {n} values, but the "
+                          f"requested shape has {math.prod(dims)}")

@@ -321,22 +321,10 @@ def _reshape_shape(inputs, attrs):
         return _reshape_dyn_shape(inputs, attrs)
     x = inputs[0]
     dims = list(attrs["shape"])
-    if -1 in dims:
-        known = [d for d in dims if d != -1]
-        n = x.shape.num_elements()
-        if n is not None:
-            k = int(np.prod(known)) if known else 1
-            if k == 0 or n % k:
-                raise errors.op_error("Reshape", f"Input to reshape is a tensor with {n} values, "
-                                      f"but the requested shape requires a multiple of {k}")
-            # TF: with no elements and a zero among the known sizes, -1 is 1.
-            dims[dims.index(-1)] = n // k if k else 1
-        else:
-            dims[dims.index(-1)] = None
-    elif x.shape.is_fully_defined() and int(np.prod(dims)) != x.shape.num_elements():
-        raise errors.op_error("Reshape", f"Input to reshape is a tensor with "
-                              f"{x.shape.num_elements()} values, but the requested shape has "
-                              f"{int(np.prod(dims))}")
+    if x.shape.is_fully_defined():
+        dims = _checks.reshape_dims(dims, x.shape.as_list())
+    elif -1 in dims:
+        dims[dims.index(-1)] = None
     return [(TensorShape(dims), x.dtype)]
 
 
@@ -392,17 +380,7 @@ def reshape(tensor, shape, name=None):
     if dims.count(-1) > 1:
         raise errors.op_error("Reshape", f"only one input size may be -1, not both; shape={dims}")
     if not _is_sym(x):
-        n = x._value.size
-        k = 1
-        for d in dims:
-            if d != -1:
-                k *= d
-        if (-1 in dims and ((k == 0 and n) or (k and n % k))) or (-1 not in dims and k != n):
-            raise errors.op_error(
-                "Reshape", f"Input to reshape is a tensor with {n} values, but the requested "
-                f"shape {'requires a multiple of' if -1 in dims else 'has'} {k}")
-        if -1 in dims and k == 0:          # no elements: TF makes the -1 a 1
-            dims[dims.index(-1)] = 1
+        dims = _checks.reshape_dims(dims, x._value.shape)
     return execute(_RESHAPE, (x,), {"shape": tuple(dims)})
 
 

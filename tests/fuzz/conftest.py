@@ -12,6 +12,10 @@ regression cases still run.
 """
 import os
 
+# Helper modules, not tests (and op_specs needs Hypothesis to import): not collected,
+# so that --doctest-modules without Hypothesis installed does not fail on them.
+collect_ignore = ["op_specs.py", "fuzz_harness.py"]
+
 try:
     from hypothesis import HealthCheck, settings
 except ImportError:

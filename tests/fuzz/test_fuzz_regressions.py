@@ -61,6 +61,8 @@ CASES = [
      [np.zeros((0,), np.float32)]),
     ("reshape_empty_to_zero_and_minus_one", lambda m, x: m.reshape(x, [0, -1]),
      [np.zeros((0,), np.float32)]),
+    ("reshape_empty_keeps_nonzero_sizes_for_minus_one", lambda m, x: m.reshape(x, [0, -1]),
+     [np.zeros((0, 2), np.float32)]),
     ("reverse_of_empty_is_unchecked", lambda m, x: m.reverse(x, [0, 0]),
      [np.zeros((0,), np.float32)]),
     ("sort_along_the_first_axis", lambda m, x: m.sort(x, axis=0), [_f32(3, 2)]),
