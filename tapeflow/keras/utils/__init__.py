@@ -1,8 +1,9 @@
-"""`keras.utils`: Progbar, to_categorical, set_random_seed, plot_model."""
+"""`keras.utils`: Progbar, to_categorical, set_random_seed, plot_model, get_file."""
 from __future__ import annotations
 
 import numpy as np
 
+from tapeflow.keras.utils.file_utils import get_file, validate_file  # noqa: F401
 from tapeflow.keras.utils.plot_model import model_to_dot, plot_model  # noqa: F401
 from tapeflow.keras.utils.progbar import Progbar  # noqa: F401
 
