@@ -1,4 +1,5 @@
-"""`keras.utils`: Progbar, to_categorical, set_random_seed, plot_model, get_file."""
+"""`keras.utils`: Progbar, to_categorical, set_random_seed, plot_model, get_file,
+text_dataset_from_directory."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,6 +7,7 @@ import numpy as np
 from tapeflow.keras.utils.file_utils import get_file, validate_file  # noqa: F401
 from tapeflow.keras.utils.plot_model import model_to_dot, plot_model  # noqa: F401
 from tapeflow.keras.utils.progbar import Progbar  # noqa: F401
+from tapeflow.keras.utils.text_dataset import text_dataset_from_directory  # noqa: F401
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
