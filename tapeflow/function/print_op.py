@@ -57,7 +57,9 @@ def _format_array(a, summarize, indent=1):
     else:
         idx = list(range(n))
     if a.ndim == 1:
-        return "[" + " ".join("..." if i is None else format_scalar(a[i]) for i in idx) + "]"
+        # Strings inside a tensor are quoted, as TF prints them (a scalar string is not).
+        fmt = (lambda v: f'"{format_scalar(v)}"') if a.dtype.kind == "O" else format_scalar
+        return "[" + " ".join("..." if i is None else fmt(a[i]) for i in idx) + "]"
     sep = "\n" * (a.ndim - 1) + " " * indent
     parts = ["..." if i is None else _format_array(a[i], summarize, indent + 1) for i in idx]
     return "[" + sep.join(parts) + "]"

@@ -72,3 +72,10 @@ def test_string_tensor_traced_without_signature():
 def test_keras_input_of_dtype_string():
     x = tf.keras.Input(shape=(), dtype="string")
     assert x.dtype == tf.string and tuple(x.shape) == (None,)
+
+
+def test_tf_print_quotes_strings_inside_tensors_as_tf(capsys):
+    tf.print(tf.constant(["a", "bb"]))
+    tf.print(tf.constant("x"))
+    tf.print(tf.constant([["a"], ["b"]]))
+    assert capsys.readouterr().err == '["a" "bb"]\nx\n[["a"]\n ["b"]]\n'

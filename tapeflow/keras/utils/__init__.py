@@ -1,14 +1,17 @@
-"""`keras.utils`: Progbar, to_categorical, set_random_seed, plot_model."""
+"""`keras.utils`: Progbar, to_categorical, set_random_seed, plot_model, get_file,
+text_dataset_from_directory."""
 from __future__ import annotations
 
 import numpy as np
 
+from tapeflow.keras.utils.file_utils import get_file, validate_file  # noqa: F401
 from tapeflow.keras.utils.plot_model import model_to_dot, plot_model  # noqa: F401
 from tapeflow.keras.saving.registry import register_keras_serializable  # noqa: F401
 from tapeflow.keras.utils.progbar import Progbar  # noqa: F401
 from tapeflow.keras.utils.image_dataset import image_dataset_from_directory  # noqa: F401
 from tapeflow.keras.utils.image_utils import (  # noqa: F401
     array_to_img, img_to_array, load_img, save_img)
+from tapeflow.keras.utils.text_dataset import text_dataset_from_directory  # noqa: F401
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
