@@ -263,7 +263,7 @@ def stateless_random_flip_up_down(image, seed):
     return _random_flip(image, 3, _stateless_uniform(seed))
 
 
-@tf_export("image.transpose", "image.transpose_image")
+@tf_export("image.transpose")
 def transpose(image, name=None):
     """Swaps the height and width axes."""
     x = _image(image)
@@ -342,7 +342,7 @@ def central_crop(image, central_fraction):
     return crop_to_bounding_box(x, top, left, h - 2 * top, w - 2 * left)
 
 
-@tf_export("image.resize_with_crop_or_pad", "image.resize_image_with_crop_or_pad")
+@tf_export("image.resize_with_crop_or_pad")
 def resize_with_crop_or_pad(image, target_height, target_width):
     """Centre-crops and/or zero-pads to target_height x target_width."""
     x = _image(image)

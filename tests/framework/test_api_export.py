@@ -8,7 +8,8 @@ import tapeflow as tf
 from tapeflow.framework import api_export
 
 NAMESPACES = {"": tf, "math": tf.math, "nn": tf.nn, "linalg": tf.linalg, "random": tf.random,
-              "dtypes": tf.dtypes, "keras.activations": tf.keras.activations}
+              "dtypes": tf.dtypes, "keras.activations": tf.keras.activations,
+              "image": tf.image, "io": tf.io}
 
 # tapeflow implements these TF functions as one function under two names; TF has two
 # functions, so the second name's canonical name differs from the declared one.
