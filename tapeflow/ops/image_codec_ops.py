@@ -17,12 +17,14 @@ PNGs) tensors of shape [height, width, channels] ([frames, h, w, c] for GIFs).
 from __future__ import annotations
 
 import io
+import zlib
 
 import numpy as np
 
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.api_export import tf_export
 from tapeflow.framework.tensor import Tensor
+from tapeflow.ops import _png16
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -100,16 +102,56 @@ def _to_channels(img, channels: int, op_name: str, uint16: bool = False) -> np.n
     return arr[..., None] if arr.ndim == 2 else arr
 
 
-def _png_pixels(img, channels, dtype, op_name):
+# TF has libpng convert colour to grey with weights 0.299, 0.587 (blue the rest), in
+# 15-bit fixed point; 8-bit results are truncated, 16-bit ones rounded.
+_GRAY_WEIGHTS = np.array([9797, 19234, 3737], np.uint64)
+
+
+def _png_gray(color, rounding):
+    acc = (color[..., :3].astype(np.uint64) * _GRAY_WEIGHTS).sum(-1)
+    gray = (acc + 16384 if rounding else acc) >> np.uint64(15)
+    return gray.astype(color.dtype)[..., None]
+
+
+def _deep_color_channels(arr, channels, op_name):
+    """16-bit colour pixels with `channels` channels (0: as stored)."""
+    have = arr.shape[-1]
+    if channels in (0, have):
+        return arr
+    if channels not in (1, 3, 4):
+        raise errors.op_error(op_name, f"channels must be 0, 1, 3 or 4, got {channels}")
+    color = arr[..., :3] if have >= 3 else np.repeat(arr[..., :1], 3, axis=-1)
+    if channels == 1:
+        return _png_gray(color, rounding=True)
+    if channels == 3:
+        return color
+    alpha = arr[..., -1:] if have in (2, 4) else np.full(arr.shape[:2] + (1,), 65535,
+                                                          np.uint16)
+    return np.concatenate([color, alpha], axis=-1)
+
+
+def _png_pixels(data, channels, dtype, op_name):
     dt = dtypes.as_dtype(dtype)
     if dt not in (dtypes.uint8, dtypes.uint16):
         raise errors.op_error(op_name, f"dtype must be uint8 or uint16, got {dt.name}")
-    deep = img.mode in ("I", "I;16", "I;16B") and img.info.get("bitdepth", 16) != 8
-    arr = _to_channels(img, channels, op_name, uint16=deep)
+    if _png16.is_deep_color(data):   # Pillow would drop their low bytes
+        try:
+            arr = _png16.decode(data)
+        except (ValueError, zlib.error) as e:
+            raise errors.op_error(op_name, f"Invalid PNG data ({len(data)} bytes): {e}") \
+                from None
+        arr = _deep_color_channels(arr, channels, op_name)
+    else:
+        img = _open(data, op_name, "PNG")
+        deep = img.mode in ("I", "I;16", "I;16B") and img.info.get("bitdepth", 16) != 8
+        if channels == 1 and img.mode not in ("L", "LA", "1") and not deep:
+            arr = _png_gray(np.asarray(img.convert("RGB")), rounding=False)
+        else:
+            arr = _to_channels(img, channels, op_name, uint16=deep)
     if dt == dtypes.uint16 and arr.dtype == np.uint8:
         arr = arr.astype(np.uint16) * 257       # 8 -> 16 bits as libpng scales: v * 65535 / 255
     elif dt == dtypes.uint8 and arr.dtype == np.uint16:
-        arr = ((arr.astype(np.uint32) * 255 + 32895) >> 16).astype(np.uint8)
+        arr = (arr >> 8).astype(np.uint8)       # the high byte, as libpng's strip_16
     return arr
 
 
@@ -120,8 +162,7 @@ def decode_png(contents, channels=0, dtype=dtypes.uint8, name=None):
     if not data.startswith(_PNG_MAGIC):
         raise errors.op_error("DecodePng", "Invalid PNG data: the data does not start with the "
                               "PNG signature")
-    img = _open(data, "DecodePng", "PNG")
-    return Tensor(np.ascontiguousarray(_png_pixels(img, int(channels), dtype, "DecodePng")))
+    return Tensor(np.ascontiguousarray(_png_pixels(data, int(channels), dtype, "DecodePng")))
 
 
 @tf_export("io.decode_jpeg", "image.decode_jpeg")
@@ -224,12 +265,9 @@ def encode_png(image, compression=-1, name=None):
     arr = _pixels_for_encoding(image, "EncodePng", allow16=True)
     level = 6 if int(compression) < 0 else min(int(compression), 9)
     buf = io.BytesIO()
-    if arr.dtype == np.uint16:
-        if arr.shape[-1] != 1:
-            raise errors.op_error("EncodePng", "tapeflow encodes 16-bit PNGs with one channel "
-                                  f"only, got {arr.shape[-1]}")
-        img = Image.fromarray(np.ascontiguousarray(arr[..., 0]))
-    elif arr.shape[-1] == 2:
+    if arr.dtype == np.uint16:   # Pillow writes 8-bit colour only
+        return _as_string_tensor(_png16.encode(arr, level))
+    if arr.shape[-1] == 2:
         gray, alpha = (Image.fromarray(np.ascontiguousarray(arr[..., i])) for i in (0, 1))
         img = Image.merge("LA", (gray, alpha))
     else:

@@ -98,9 +98,10 @@ def test_binary_labels_and_color_modes(folder):
     assert x.shape[1:] == (4, 4, 3)
 
 
-def test_crop_to_aspect_ratio_matches_keras(folder, keras3):
-    kwargs = dict(image_size=(6, 3), batch_size=32, shuffle=False, crop_to_aspect_ratio=True,
-                  interpolation="nearest")
+@pytest.mark.parametrize("option", ["crop_to_aspect_ratio", "pad_to_aspect_ratio"])
+def test_aspect_ratio_options_match_keras(folder, keras3, option):
+    kwargs = dict(image_size=(6, 3), batch_size=32, shuffle=False, interpolation="nearest",
+                  **{option: True})
     mine = _arrays(utils.image_dataset_from_directory(str(folder), **kwargs))[0]
     theirs = _arrays(keras3.utils.image_dataset_from_directory(str(folder), verbose=False,
                                                                **kwargs))[0]

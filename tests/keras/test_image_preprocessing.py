@@ -144,3 +144,20 @@ def test_bad_arguments_are_explained():
         L.RandomRotation(0.1, fill_mode="mirror")
     with pytest.raises(ValueError, match=r"factor must be in \[0, 1\]"):
         L.RandomContrast(1.5)
+
+
+def test_keras3_files_with_these_layers_load_and_the_reverse(images, keras3, tmp_path):
+    K = keras3.layers
+    theirs = keras3.Sequential([
+        keras3.Input((8, 10, 3)), K.Resizing(6, 8), K.RandomFlip(seed=1),
+        K.RandomRotation(0.1, seed=2), K.RandomZoom(0.1, seed=3),
+        K.RandomTranslation(0.1, 0.1, seed=4), K.RandomContrast(0.2, seed=5),
+        K.RandomBrightness(0.1, seed=6), K.RandomCrop(5, 7, seed=7), K.CenterCrop(4, 6),
+        K.Flatten(), K.Dense(2)])
+    want = theirs.predict(images, verbose=0)
+    theirs.save(str(tmp_path / "k.keras"))
+    mine = tf.keras.models.load_model(str(tmp_path / "k.keras"))
+    np.testing.assert_allclose(mine.predict(images, verbose=0), want, rtol=1e-4, atol=5e-4)
+    mine.save(str(tmp_path / "t.keras"))
+    again = keras3.models.load_model(str(tmp_path / "t.keras"))
+    np.testing.assert_allclose(again.predict(images, verbose=0), want, rtol=1e-5, atol=1e-5)

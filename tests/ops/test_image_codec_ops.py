@@ -36,7 +36,31 @@ def test_png_16_bit_round_trips_and_converts_to_8_bit(rng):
     png = tf.io.encode_png(img)
     np.testing.assert_array_equal(tf.io.decode_png(png, dtype=tf.uint16).numpy(), img)
     eight = tf.io.decode_png(png).numpy()
-    np.testing.assert_array_equal(eight, np.round(img / 257.0).astype(np.uint8))
+    np.testing.assert_array_equal(eight, (img >> 8).astype(np.uint8))
+
+
+@pytest.mark.parametrize("source_channels", [1, 2, 3, 4])
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+def test_png_decoding_equals_tensorflows_for_every_conversion(rng, real_tf, source_channels,
+                                                               dtype):
+    # 8- and 16-bit files, decoded to each channel count and dtype: grey from colour uses
+    # libpng's fixed-point weights, 16 -> 8 bits keeps the high byte, as in TF.
+    for depth in (np.uint8, np.uint16):
+        img = _image(rng, (6, 9, source_channels), depth)
+        data = real_tf.io.encode_png(img).numpy()
+        for channels in (0, 1, 3, 4):
+            want = real_tf.io.decode_png(data, channels=channels,
+                                         dtype=getattr(real_tf, dtype)).numpy()
+            got = tf.io.decode_png(data, channels=channels, dtype=getattr(tf, dtype)).numpy()
+            np.testing.assert_array_equal(got, want)
+
+
+def test_16_bit_colour_png_round_trips_through_tensorflow(rng, real_tf):
+    img = _image(rng, (5, 6, 3), np.uint16)
+    data = _raw(tf.io.encode_png(img))
+    np.testing.assert_array_equal(real_tf.io.decode_png(data, dtype=real_tf.uint16).numpy(),
+                                  img)
+    np.testing.assert_array_equal(tf.io.decode_png(data, dtype=tf.uint16).numpy(), img)
 
 
 def test_png_channels_argument_converts(rng):

@@ -150,9 +150,12 @@ def _factor_range(factor, name, symmetric=True):
 class _RandomImageLayer(Layer):
     """Draws from a seeded NumPy generator inside a `numpy_function` when training."""
 
-    def __init__(self, seed=None, **kwargs):
+    def __init__(self, seed=None, data_format=None, **kwargs):
         super().__init__(**kwargs)
-        self.seed = seed
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"{type(self).__name__} supports data_format='channels_last' "
+                             f"only; received {data_format!r}")
+        self.seed, self.data_format = seed, "channels_last"
         if seed is None:   # follows tf.random.set_seed
             from tapeflow.ops import random_ops
             seed = int(random_ops.uniform([], 0, 2 ** 31 - 1, dtype=dtypes.int32).numpy())
@@ -180,7 +183,7 @@ class _RandomImageLayer(Layer):
         return tuple(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
+        return {**super().get_config(), "seed": self.seed, "data_format": self.data_format}
 
 
 def _map_coords(coord, n, mode):
@@ -383,9 +386,8 @@ class RandomCrop(_RandomImageLayer):
     its aspect-ratio box and resized, as Keras); passes inputs through at inference."""
 
     def __init__(self, height, width, seed=None, data_format=None, **kwargs):
-        super().__init__(seed=seed, **kwargs)
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.height, self.width = int(height), int(width)
-        self.data_format = "channels_last"
 
     def call(self, inputs, training=None):
         x = _float(inputs)

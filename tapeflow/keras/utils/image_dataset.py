@@ -27,13 +27,9 @@ def _load_image(path, image_size, channels, interpolation, crop_to_aspect_ratio,
     if crop_to_aspect_ratio:
         from tapeflow.keras.layers.image_preprocessing import smart_resize
         img = smart_resize(img, image_size, interpolation)
-    elif pad_to_aspect_ratio:
-        h, w = int(img.shape[0]), int(img.shape[1])
-        ph = max(h, int(w * image_size[0] / image_size[1]))
-        pw = max(w, int(h * image_size[1] / image_size[0]))
-        top, left = (ph - h) // 2, (pw - w) // 2
-        img = array_ops.pad(img, [[top, top], [left, left], [0, 0]])
-        img = image_ops.resize(img, image_size, method=interpolation)
+    elif pad_to_aspect_ratio:   # Keras uses resize_with_pad here (not its layer's padding)
+        img = image_ops.resize_with_pad(img, image_size[0], image_size[1],
+                                        method=interpolation)
     else:
         img = image_ops.resize(img, image_size, method=interpolation)
     return np.asarray(img.numpy(), np.float32)
