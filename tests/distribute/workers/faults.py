@@ -2,9 +2,11 @@
 
 - raise_in_step: rank 1 raises inside `strategy.run` at its third step.
 - raise_outside: rank 1 raises between steps (outside any collective).
+- die: rank 1 exits at once between steps (as a killed process would), no report.
 - steps: rank 1 has fewer batches than rank 0 (`fit` on datasets).
 - shapes: rank 1 builds a wider layer than rank 0.
 """
+import os
 import sys
 
 import numpy as np
@@ -43,5 +45,7 @@ def step(xb, yb, i):
 for i in range(4):
     if MODE == "raise_outside" and rank == 1 and i == 2:
         raise RuntimeError("boom between the steps of rank 1")
+    if MODE == "die" and rank == 1 and i == 2:
+        os._exit(3)
     strategy.run(step, args=(x[i * 32:(i + 1) * 32], y[i * 32:(i + 1) * 32], i))
 print("RESULT finished", rank, flush=True)
