@@ -73,8 +73,8 @@ def test_tutorial_loop_on_two_ranks_matches_one_process(tmp_path):
             np.testing.assert_allclose(b, a, atol=ATOL)
 
 
-def _fault(mode):
-    process = mpi_run.run("faults.py", [mode], timeout=90)
+def _fault(mode, env=None):
+    process = mpi_run.run("faults.py", [mode], timeout=90, env=env)
     assert process.returncode != 0
     assert "RESULT finished" not in process.stdout
     return process.stdout + process.stderr
@@ -105,3 +105,8 @@ def test_a_rank_that_dies_ends_the_job_and_mpirun_names_it():
     output = _fault("die")
     # Open MPI names the process as [[job, 1], rank] with its exit code.
     assert re.search(r"Process name: \[\[\d+,1\],1\]\s+Exit code:\s+3", output)
+
+
+def test_a_stuck_rank_ends_the_job_after_the_timeout():
+    output = _fault("hang", env={"TAPEFLOW_DISTRIBUTE_TIMEOUT": "3"})
+    assert "worker rank 0 of 2 waited 3 s for the other workers" in output
