@@ -11,7 +11,9 @@ mpi4py is imported on first use only; tapeflow runs on NumPy alone.
 """
 from __future__ import annotations
 
+import os
 import sys
+import time
 import traceback
 
 import numpy as np
@@ -20,6 +22,9 @@ from tapeflow.framework import errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef
 
 STEP, DONE, FAILED = 1, 2, 3
+# How long a worker waits for the others at a collective before ending the job: longer
+# than any step should take (a first step traces; a first epoch may load data).
+DEFAULT_TIMEOUT_S = 1800
 _KIND = {STEP: "running", DONE: "finished its data", FAILED: "failed"}
 
 
@@ -53,6 +58,7 @@ class Communicator:
         self.size = self.comm.Get_size()
         self.seq = 0                   # collectives run so far (the same on every rank)
         self.failed_peer = None        # the failure another rank reported, once known
+        self.timeout = float(os.environ.get("TAPEFLOW_DISTRIBUTE_TIMEOUT", DEFAULT_TIMEOUT_S))
         _install_excepthook(self)
 
     # -- the checked all-reduce ---------------------------------------------------------
@@ -60,7 +66,7 @@ class Communicator:
         """Allgathers (kind, seq, count) and raises, naming ranks, unless all agree."""
         mine = np.array([kind, self.seq, count], np.int64)
         every = np.empty((self.size, 3), np.int64)
-        self.comm.Allgather(mine, every)
+        self._wait(self.comm.Iallgather(mine, every))
         self.seq += 1
         failed = [r for r in range(self.size) if every[r, 0] == FAILED]
         if failed:
@@ -88,8 +94,28 @@ class Communicator:
             detail = self._mismatch_detail(describe)
             raise WorkerError("workers all-reduce different amounts of data: values per rank "
                               f"{every[:, 2].tolist()} (rank: count){detail}. Every worker must "
-                              "build the same model (same variable shapes).")
+                              "build the same model (same variable shapes) and run the same "
+                              "reductions (a metric's result() read on one worker only is one).")
         return every
+
+    def _wait(self, request):
+        """Waits for a header exchange, at most `timeout` seconds: a worker that is stuck,
+        or has left without failing, would otherwise keep the others waiting for ever."""
+        deadline = time.monotonic() + self.timeout
+        delay = 0.0
+        while not request.Test():
+            if time.monotonic() > deadline:
+                sys.stderr.write(
+                    f"tapeflow.distribute: worker rank {self.rank} of {self.size} waited "
+                    f"{self.timeout:g} s for the other workers at collective #{self.seq}: one "
+                    "of them is stuck or has stopped (TAPEFLOW_DISTRIBUTE_TIMEOUT sets the "
+                    "limit); aborting every worker\n")
+                sys.stderr.flush()
+                self.comm.Abort(2)
+            time.sleep(delay)
+            # Polls fast at first (a step's peers are usually there within microseconds),
+            # then at most every millisecond, leaving the cores to the others.
+            delay = min(delay * 2 or 1e-5, 1e-3)
 
     def _mismatch_detail(self, describe):
         shapes = self.comm.allgather(describe)

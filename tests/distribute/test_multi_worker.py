@@ -1,5 +1,7 @@
 """MultiWorkerMirroredStrategy on 2 MPI ranks (mpirun, loopback): the same weights as
 one process on the same global batch, the tutorial's loop, and faults that are named."""
+import re
+
 import numpy as np
 import pytest
 
@@ -71,8 +73,8 @@ def test_tutorial_loop_on_two_ranks_matches_one_process(tmp_path):
             np.testing.assert_allclose(b, a, atol=ATOL)
 
 
-def _fault(mode):
-    process = mpi_run.run("faults.py", [mode], timeout=90)
+def _fault(mode, env=None):
+    process = mpi_run.run("faults.py", [mode], timeout=90, env=env)
     assert process.returncode != 0
     assert "RESULT finished" not in process.stdout
     return process.stdout + process.stderr
@@ -97,3 +99,14 @@ def test_workers_with_different_variable_shapes_are_named():
     output = _fault("shapes")
     assert "rank 0 has dense" in output and "of shape (4, 4)" in output
     assert "of shape (4, 5)" in output
+
+
+def test_a_rank_that_dies_ends_the_job_and_mpirun_names_it():
+    output = _fault("die")
+    # Open MPI names the process as [[job, 1], rank] with its exit code.
+    assert re.search(r"Process name: \[\[\d+,1\],1\]\s+Exit code:\s+3", output)
+
+
+def test_a_stuck_rank_ends_the_job_after_the_timeout():
+    output = _fault("hang", env={"TAPEFLOW_DISTRIBUTE_TIMEOUT": "3"})
+    assert "worker rank 0 of 2 waited 3 s for the other workers" in output

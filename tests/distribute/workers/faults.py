@@ -2,10 +2,14 @@
 
 - raise_in_step: rank 1 raises inside `strategy.run` at its third step.
 - raise_outside: rank 1 raises between steps (outside any collective).
+- die: rank 1 exits at once between steps (as a killed process would), no report.
+- hang: rank 1 sleeps between steps (run with a short TAPEFLOW_DISTRIBUTE_TIMEOUT).
 - steps: rank 1 has fewer batches than rank 0 (`fit` on datasets).
 - shapes: rank 1 builds a wider layer than rank 0.
 """
+import os
 import sys
+import time
 
 import numpy as np
 
@@ -43,5 +47,9 @@ def step(xb, yb, i):
 for i in range(4):
     if MODE == "raise_outside" and rank == 1 and i == 2:
         raise RuntimeError("boom between the steps of rank 1")
+    if MODE == "die" and rank == 1 and i == 2:
+        os._exit(3)
+    if MODE == "hang" and rank == 1 and i == 2:
+        time.sleep(60)
     strategy.run(step, args=(x[i * 32:(i + 1) * 32], y[i * 32:(i + 1) * 32], i))
 print("RESULT finished", rank, flush=True)
