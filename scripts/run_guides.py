@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -84,7 +85,7 @@ def read_cells(path):
 
 # The worker runs in the child process: cells in one namespace, one result line per cell.
 _WORKER = textwrap.dedent(r'''
-    import ast, io, json, os, signal, sys, time, traceback, contextlib
+    import ast, io, json, linecache, os, signal, sys, time, traceback, contextlib
     import matplotlib
     matplotlib.use("Agg")
     cells = json.load(open(sys.argv[1]))
@@ -107,14 +108,18 @@ _WORKER = textwrap.dedent(r'''
     signal.signal(signal.SIGALRM, _alarm)
     ns = {"__name__": "__main__"}
 
-    def run_cell(src):
-        tree = ast.parse(src)
+    def run_cell(i, src):
+        # Each cell gets a file name whose text linecache knows, as a notebook kernel
+        # does, so code that reads a function's source (AutoGraph) finds it.
+        filename = "<cell-%d>" % i
+        linecache.cache[filename] = (len(src), None, src.splitlines(True), filename)
+        tree = ast.parse(src, filename)
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)
-        exec(compile(tree, "<cell>", "exec"), ns)
+        exec(compile(tree, filename, "exec"), ns)
         if last is not None:
-            value = eval(compile(last, "<cell>", "eval"), ns)
+            value = eval(compile(last, filename, "eval"), ns)
             if value is not None:
                 repr(value)
 
@@ -125,7 +130,7 @@ _WORKER = textwrap.dedent(r'''
         signal.alarm(timeout)
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-                run_cell(src)
+                run_cell(i, src)
         except BaseException as e:  # noqa: BLE001 - a cell's failure is data here
             if isinstance(e, KeyboardInterrupt):
                 raise
@@ -153,20 +158,46 @@ def run_notebook(cells, framework, cell_timeout, nb_timeout):
         env = dict(os.environ, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="3",
                    PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
         cmd = [sys.executable, worker_path, cells_path, str(cell_timeout), results_path, framework]
-        try:
-            subprocess.run(cmd, cwd=work, env=env, timeout=nb_timeout,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        except subprocess.TimeoutExpired:
-            pass
-        got = {}
-        if os.path.exists(results_path):
-            with open(results_path) as f:
-                for line in f:
-                    if line.strip():
-                        r = json.loads(line)
-                        got[r["i"]] = r
+        hung = _watch(subprocess.Popen(cmd, cwd=work, env=env, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL),
+                      results_path, cell_timeout, nb_timeout)
+        got = _read_results(results_path)
+    if hung is not None and hung < len(cells):
+        got[hung] = {"i": hung, "s": float(cell_timeout), "out": "",
+                     "err": ["CellTimeout", "the cell did not return (stuck outside Python); "
+                             "the notebook process was stopped"]}
     lost = ["ProcessEnded", "the notebook process ended before this cell (crash or time limit)"]
     return [got.get(i, {"i": i, "err": lost, "s": 0.0, "out": ""}) for i in range(len(cells))]
+
+
+def _read_results(path):
+    got = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    r = json.loads(line)
+                    got[r["i"]] = r
+    return got
+
+
+def _watch(proc, results_path, cell_timeout, nb_timeout):
+    """Waits for the worker; stops it when one cell runs well past its limit (a cell
+    stuck in native code never sees the alarm) or the notebook past its own. Returns
+    the index of the cell it was stopped in, or None."""
+    start = last_change = time.time()
+    done = -1
+    while proc.poll() is None:
+        time.sleep(0.5)
+        n = len(_read_results(results_path))
+        if n != done + 1:
+            done, last_change = n - 1, time.time()
+        now = time.time()
+        if now - last_change > cell_timeout + 30 or now - start > nb_timeout:
+            proc.kill()
+            proc.wait()
+            return done + 1
+    return None
 
 
 def score(name, cells, tf_res, tp_res):
