@@ -15,6 +15,7 @@ NAMESPACES = {"": tf, "math": tf.math, "nn": tf.nn, "linalg": tf.linalg, "random
 # tapeflow implements these TF functions as one function under two names; TF has two
 # functions, so the second name's canonical name differs from the declared one.
 SHARED_IMPLEMENTATIONS = {"nn.avg_pool", "nn.max_pool", "nn.convolution"}
+NAMESPACES.update({"sparse": tf.sparse, "ragged": tf.ragged})
 
 
 def _declared():
