@@ -309,14 +309,20 @@ class IntegerLookup(_IndexLookup):
 
 
 class Hashing(_DataLayer):
-    """`keras.layers.Hashing`: FarmHash Fingerprint64 of each value modulo `num_bins`
-    (integers hashed as their decimal text), as Keras/TF; `mask_value` -> 0."""
+    """`keras.layers.Hashing`: FarmHash Fingerprint64 (SipHash-2-4 with a `salt`) of each
+    value modulo `num_bins` (integers hashed as their decimal text), as Keras/TF;
+    `mask_value` -> 0."""
 
     def __init__(self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False,
                  **kwargs):
         super().__init__(**kwargs)
-        if salt is not None:
-            raise NotImplementedError("Hashing(salt=...) (SipHash) is not supported.")
+        if salt is not None and not (isinstance(salt, int) or (
+                isinstance(salt, (tuple, list)) and len(salt) == 2)):
+            raise ValueError("The `salt` argument for `Hashing` can only be a tuple of size 2 "
+                             f"integers, or a single integer. Received: salt={salt}.")
+        # A salt selects SipHash-2-4 keyed by it (an int n is the key [n, n]), as Keras.
+        self.salt = None if salt is None else ([salt, salt] if isinstance(salt, int)
+                                               else list(salt))
         self.num_bins, self.mask_value, self.output_mode = int(num_bins), mask_value, output_mode
 
     def call(self, inputs):
@@ -324,7 +330,11 @@ class Hashing(_DataLayer):
         if x.dtype is not dtypes.string:
             x = string_ops.as_string(x)
         bins = self.num_bins - (1 if self.mask_value is not None else 0)
-        out = string_ops.to_hash_bucket_fast(x, bins)
+        if self.salt is not None:
+            from tapeflow.ops.string_split_ops import to_hash_bucket_strong
+            out = to_hash_bucket_strong(x, bins, self.salt)
+        else:
+            out = string_ops.to_hash_bucket_fast(x, bins)
         if self.mask_value is not None:
             from tapeflow.ops import math_ops
             mask = math_ops.equal(x, str(self.mask_value))
@@ -335,7 +345,7 @@ class Hashing(_DataLayer):
 
     def get_config(self):
         return {**super().get_config(), "num_bins": self.num_bins, "mask_value": self.mask_value,
-                "salt": None, "output_mode": self.output_mode, "sparse": False}
+                "salt": self.salt, "output_mode": self.output_mode, "sparse": False}
 
 
 class CategoryEncoding(_DataLayer):
