@@ -72,7 +72,7 @@ _LOOKUP = OpDef("LookupTableFindV2", _lookup_kernel, NO_GRADIENT,
                 shape_fn=lambda inputs, attrs: [(inputs[0].shape, dtypes.int64)])
 
 
-def _encode_kernel(indices, depth, mode, weights):
+def _encode_kernel(indices, depth, mode, weights, out_dtype):
     # one_hot: one vector per index (a trailing axis of 1 is the index axis); the other
     # modes reduce the last axis (a rank-1 input is one sample, as in Keras).
     x = indices.astype(np.int64, copy=False)
@@ -93,26 +93,28 @@ def _encode_kernel(indices, depth, mode, weights):
             r[idx] = 1.0
     if weights is not None:
         out = out * weights
-    return out
+    return out.astype(out_dtype, copy=False)
 
 
 def _encode_shape(inputs, attrs):
     shape = inputs[0].shape
     dims = shape.as_list() if shape.rank is not None else None
+    dtype = dtypes.as_dtype(attrs["out_dtype"])
     if dims is None:
-        return [(TensorShape(None), dtypes.float32)]
+        return [(TensorShape(None), dtype)]
     if dims and (attrs["mode"] != "one_hot" or dims[-1] == 1):
         dims = dims[:-1]
-    return [(TensorShape(dims + [attrs["depth"]]), dtypes.float32)]
+    return [(TensorShape(dims + [attrs["depth"]]), dtype)]
 
 
 _ENCODE = OpDef("CategoryEncode", _encode_kernel, NO_GRADIENT, shape_fn=_encode_shape)
 
 
-def encode(indices, depth, mode, weights=None):
+def encode(indices, depth, mode, weights=None, out_dtype="float32"):
     """Indices -> one_hot / multi_hot / count (times `weights` for tf_idf) over `depth`."""
     return execute(_ENCODE, (as_input(indices, dtypes.int64),),
-                   {"depth": int(depth), "mode": mode, "weights": weights})
+                   {"depth": int(depth), "mode": mode, "weights": weights,
+                    "out_dtype": out_dtype})
 
 
 def _batches(data):
@@ -256,7 +258,9 @@ class _IndexLookup(_DataLayer):
         weights = self._idf if self.output_mode == "tf_idf" else None
         if weights is not None and weights.size < self._depth():
             weights = np.pad(weights, (0, self._depth() - weights.size))
-        return encode(indices, self._depth(), self.output_mode, weights)
+        # As Keras: lookup layers count in int64; tf_idf weights are float32.
+        return encode(indices, self._depth(), self.output_mode, weights,
+                      "float32" if weights is not None else "int64")
 
     def call(self, inputs):
         dtype = dtypes.int64 if self._integer else dtypes.string
