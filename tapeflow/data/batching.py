@@ -144,7 +144,9 @@ class PaddedBatchDataset(Dataset):
                                  f"component shape {spec.shape}.")
         self._shapes = shapes
         if padding_values is None:
-            values = [np.zeros((), s.dtype._np) for s in in_specs]
+            # TF pads with 0, and strings with b''.
+            values = [np.zeros((), s.dtype._np) if s.dtype._np.kind != "O" else
+                      structure.to_array(b"", s.dtype) for s in in_specs]
         else:
             values = structure.flatten(padding_values) if isinstance(
                 padding_values, (tuple, dict)) else [padding_values] * len(in_specs)

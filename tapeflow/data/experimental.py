@@ -57,4 +57,7 @@ def __getattr__(name):
     if name in ("CsvDataset", "make_csv_dataset"):
         from tapeflow.data import csv_sources
         return getattr(csv_sources, name)
+    if name == "TFRecordWriter":
+        from tapeflow.data.file_sources import TFRecordWriter
+        return TFRecordWriter
     raise AttributeError(f"module 'tapeflow.data.experimental' has no attribute {name!r}")

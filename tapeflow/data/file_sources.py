@@ -155,3 +155,22 @@ def list_files(file_pattern, shuffle=None, seed=None, name=None):
     if shuffle is None or shuffle:
         ds = ds.shuffle(len(files), seed=seed)
     return ds
+
+
+class TFRecordWriter:
+    """`tf.data.experimental.TFRecordWriter(filename, compression_type=None)`: writes a
+    dataset of scalar strings as one TFRecord file (`write(dataset)`)."""
+
+    def __init__(self, filename, compression_type=None):
+        self._filename = filename
+        self._compression = tfrecord.compression_name(compression_type)
+
+    def write(self, dataset):
+        spec = dataset.element_spec
+        if not isinstance(spec, TensorSpec) or spec.dtype is not dtypes.string or (
+                spec.shape.rank != 0):
+            raise TypeError("tf.data.experimental.TFRecordWriter expects a dataset of scalar "
+                            f"strings; got element_spec {spec!r}.")
+        with tfrecord.TFRecordWriter(self._filename, self._compression) as w:
+            for record in dataset.as_numpy_iterator():
+                w.write(record)

@@ -37,3 +37,10 @@ def test_strings_with_labels_shuffled_and_batched_keep_pairs():
     ds = tf.data.Dataset.from_tensor_slices((text, np.arange(10))).shuffle(10, seed=1).batch(5)
     for s, y in ds.as_numpy_iterator():
         assert [t.decode() for t in s] == [f"t{i}" for i in y]
+
+
+def test_padded_batch_pads_strings_with_empty_bytes(real_tf):
+    def batches(m):
+        ds = m.data.Dataset.from_tensor_slices(["a b", "c", "d e f"]).map(m.strings.split)
+        return [b.tolist() for b in ds.padded_batch(2).as_numpy_iterator()]
+    assert batches(tf) == batches(real_tf)

@@ -67,3 +67,11 @@ def test_truncated_file_is_a_data_loss_error(tmp_path):
 def test_missing_file_is_not_found(tmp_path):
     with pytest.raises(tf.errors.NotFoundError, match="nope"):
         list(tf.data.TFRecordDataset(str(tmp_path / "nope")))
+
+
+def test_dataset_tfrecord_writer_output_is_read_by_tf(real_tf, tmp_path):
+    path = str(tmp_path / "w.tfrecord")
+    tf.data.experimental.TFRecordWriter(path, "GZIP").write(
+        tf.data.Dataset.from_tensor_slices([b"a", b"bc"]))
+    got = [r.numpy() for r in real_tf.data.TFRecordDataset(path, compression_type="GZIP")]
+    assert got == [b"a", b"bc"]

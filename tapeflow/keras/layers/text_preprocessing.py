@@ -72,7 +72,7 @@ _LOOKUP = OpDef("LookupTableFindV2", _lookup_kernel, NO_GRADIENT,
                 shape_fn=lambda inputs, attrs: [(inputs[0].shape, dtypes.int64)])
 
 
-def _encode_kernel(indices, depth, mode, weights):
+def _encode_kernel(indices, depth, mode, weights, out_dtype):
     # one_hot: one vector per index (a trailing axis of 1 is the index axis); the other
     # modes reduce the last axis (a rank-1 input is one sample, as in Keras).
     x = indices.astype(np.int64, copy=False)
@@ -93,26 +93,28 @@ def _encode_kernel(indices, depth, mode, weights):
             r[idx] = 1.0
     if weights is not None:
         out = out * weights
-    return out
+    return out.astype(out_dtype, copy=False)
 
 
 def _encode_shape(inputs, attrs):
     shape = inputs[0].shape
     dims = shape.as_list() if shape.rank is not None else None
+    dtype = dtypes.as_dtype(attrs["out_dtype"])
     if dims is None:
-        return [(TensorShape(None), dtypes.float32)]
+        return [(TensorShape(None), dtype)]
     if dims and (attrs["mode"] != "one_hot" or dims[-1] == 1):
         dims = dims[:-1]
-    return [(TensorShape(dims + [attrs["depth"]]), dtypes.float32)]
+    return [(TensorShape(dims + [attrs["depth"]]), dtype)]
 
 
 _ENCODE = OpDef("CategoryEncode", _encode_kernel, NO_GRADIENT, shape_fn=_encode_shape)
 
 
-def encode(indices, depth, mode, weights=None):
+def encode(indices, depth, mode, weights=None, out_dtype="float32"):
     """Indices -> one_hot / multi_hot / count (times `weights` for tf_idf) over `depth`."""
     return execute(_ENCODE, (as_input(indices, dtypes.int64),),
-                   {"depth": int(depth), "mode": mode, "weights": weights})
+                   {"depth": int(depth), "mode": mode, "weights": weights,
+                    "out_dtype": out_dtype})
 
 
 def _batches(data):
@@ -256,7 +258,9 @@ class _IndexLookup(_DataLayer):
         weights = self._idf if self.output_mode == "tf_idf" else None
         if weights is not None and weights.size < self._depth():
             weights = np.pad(weights, (0, self._depth() - weights.size))
-        return encode(indices, self._depth(), self.output_mode, weights)
+        # As Keras: lookup layers count in int64; tf_idf weights are float32.
+        return encode(indices, self._depth(), self.output_mode, weights,
+                      "float32" if weights is not None else "int64")
 
     def call(self, inputs):
         dtype = dtypes.int64 if self._integer else dtypes.string
@@ -309,14 +313,20 @@ class IntegerLookup(_IndexLookup):
 
 
 class Hashing(_DataLayer):
-    """`keras.layers.Hashing`: FarmHash Fingerprint64 of each value modulo `num_bins`
-    (integers hashed as their decimal text), as Keras/TF; `mask_value` -> 0."""
+    """`keras.layers.Hashing`: FarmHash Fingerprint64 (SipHash-2-4 with a `salt`) of each
+    value modulo `num_bins` (integers hashed as their decimal text), as Keras/TF;
+    `mask_value` -> 0."""
 
     def __init__(self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False,
                  **kwargs):
         super().__init__(**kwargs)
-        if salt is not None:
-            raise NotImplementedError("Hashing(salt=...) (SipHash) is not supported.")
+        if salt is not None and not (isinstance(salt, int) or (
+                isinstance(salt, (tuple, list)) and len(salt) == 2)):
+            raise ValueError("The `salt` argument for `Hashing` can only be a tuple of size 2 "
+                             f"integers, or a single integer. Received: salt={salt}.")
+        # A salt selects SipHash-2-4 keyed by it (an int n is the key [n, n]), as Keras.
+        self.salt = None if salt is None else ([salt, salt] if isinstance(salt, int)
+                                               else list(salt))
         self.num_bins, self.mask_value, self.output_mode = int(num_bins), mask_value, output_mode
 
     def call(self, inputs):
@@ -324,7 +334,11 @@ class Hashing(_DataLayer):
         if x.dtype is not dtypes.string:
             x = string_ops.as_string(x)
         bins = self.num_bins - (1 if self.mask_value is not None else 0)
-        out = string_ops.to_hash_bucket_fast(x, bins)
+        if self.salt is not None:
+            from tapeflow.ops.string_split_ops import to_hash_bucket_strong
+            out = to_hash_bucket_strong(x, bins, self.salt)
+        else:
+            out = string_ops.to_hash_bucket_fast(x, bins)
         if self.mask_value is not None:
             from tapeflow.ops import math_ops
             mask = math_ops.equal(x, str(self.mask_value))
@@ -335,7 +349,7 @@ class Hashing(_DataLayer):
 
     def get_config(self):
         return {**super().get_config(), "num_bins": self.num_bins, "mask_value": self.mask_value,
-                "salt": None, "output_mode": self.output_mode, "sparse": False}
+                "salt": self.salt, "output_mode": self.output_mode, "sparse": False}
 
 
 class CategoryEncoding(_DataLayer):

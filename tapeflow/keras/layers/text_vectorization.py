@@ -25,44 +25,9 @@ from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.keras.layers.text_preprocessing import (_PUNCTUATION, _batches, _IndexLookup,
                                                       _LOOKUP)
 from tapeflow.ops import array_ops, string_ops
+from tapeflow.ops.string_split_ops import NGRAMS, UNICODE_SPLIT
 
 _STANDARDIZE = (None, "lower_and_strip_punctuation", "lower", "strip_punctuation")
-
-
-def _ngram_kernel(tokens, widths):
-    """Rows of tokens (padded with b'') -> rows of n-grams for each width in `widths`
-    (all 1-grams, then all 2-grams, ...; joined by a space), padded with b''."""
-    flat = tokens.reshape(-1, tokens.shape[-1]) if tokens.ndim else tokens.reshape(1, 1)
-    rows = []
-    for row in flat:
-        words = [w for w in row.tolist() if w != b""]
-        grams = []
-        for n in widths:
-            grams.extend(b" ".join(words[i:i + n]) for i in range(len(words) - n + 1))
-        rows.append(grams)
-    width = max((len(r) for r in rows), default=0)
-    out = np.full((len(rows), width), b"", dtype=object)
-    for i, r in enumerate(rows):
-        out[i, :len(r)] = r
-    return out.reshape(tokens.shape[:-1] + (width,)) if tokens.ndim else out.reshape(width)
-
-
-_NGRAMS = OpDef("StringNGrams", _ngram_kernel, NO_GRADIENT, shape_fn=lambda inputs, attrs: [
-    (TensorShape(None if inputs[0].shape.rank is None else inputs[0].shape.as_list()[:-1]
-                 + [None]), dtypes.string)])
-
-
-def _chars_kernel(s):
-    rows = [[c.encode("utf-8") for c in b.decode("utf-8")] for b in s.reshape(-1)]
-    width = max((len(r) for r in rows), default=0)
-    out = np.full((len(rows), width), b"", dtype=object)
-    for i, r in enumerate(rows):
-        out[i, :len(r)] = r
-    return out.reshape(s.shape + (width,))
-
-
-_CHARS = OpDef("UnicodeSplit", _chars_kernel, NO_GRADIENT, shape_fn=lambda inputs, attrs: [
-    (TensorShape(inputs[0].shape.as_list() + [None]), dtypes.string)])
 
 
 def _fix_length_kernel(indices, length):
@@ -129,11 +94,11 @@ class TextVectorization(_IndexLookup):
             if self.split == "whitespace":
                 x = string_ops.split(x)
             elif self.split == "character":
-                x = execute(_CHARS, (x,))
+                x = execute(UNICODE_SPLIT, (x,))
             else:
                 x = self.split(x)
         if self._ngrams is not None:
-            x = execute(_NGRAMS, (x,), {"widths": self._ngrams})
+            x = execute(NGRAMS, (x,), {"widths": self._ngrams, "separator": b" "})
         return x
 
     def adapt(self, data, batch_size=None, steps=None):
