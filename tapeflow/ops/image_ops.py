@@ -123,22 +123,32 @@ def _kernel_weights(n_in, n_out, method, antialias):
     return w
 
 
+def _nearest_index(n_in, n_out):
+    """Source row of each output row: floor((o + 0.5) * scale) in float32, as TF."""
+    centers = np.arange(n_out, dtype=np.float32) + np.float32(0.5)
+    src = np.floor(centers * (np.float32(n_in) / np.float32(n_out)))
+    return np.minimum(src, n_in - 1).astype(np.int32)
+
+
 def _interp_weights(n_in, n_out, method):
     """(n_out, n_in) weights of the non-antialiased bilinear/nearest/bicubic/area resizes."""
     scale = n_in / n_out
     w = np.zeros((n_out, n_in))
     o = np.arange(n_out)
+    # Source positions in float32 arithmetic, as TF's kernels (float64 can round a
+    # position that lands on a pixel boundary to the other side).
+    centers = o.astype(np.float32) + np.float32(0.5)
+    f_scale = np.float32(n_in) / np.float32(n_out)
     if method == "nearest":
-        src = np.minimum(np.floor((o + 0.5) * np.float32(scale)).astype(int), n_in - 1)
-        w[o, src] = 1.0
+        w[o, _nearest_index(n_in, n_out)] = 1.0
     elif method == "bilinear":
-        pos = (o + 0.5) * np.float32(scale) - 0.5
+        pos = (centers * f_scale - np.float32(0.5)).astype(np.float64)
         fl = np.floor(pos)
         lo, hi = np.maximum(fl, 0).astype(int), np.minimum(np.ceil(pos), n_in - 1).astype(int)
         np.add.at(w, (o, lo), 1 - (pos - fl))
         np.add.at(w, (o, hi), pos - fl)
     elif method == "bicubic":
-        pos = (o + 0.5) * np.float32(scale) - 0.5
+        pos = (centers * f_scale - np.float32(0.5)).astype(np.float64)
         fl = np.floor(pos)
         delta = np.rint((pos - fl) * 1024) / 1024    # the kernel is tabulated at 1/1024 steps
         for k in (-1, 0, 1, 2):
@@ -191,10 +201,8 @@ def resize(images, size, method=ResizeMethod.BILINEAR, preserve_aspect_ratio=Fal
     new_h, new_w = _target_size(x, size, preserve_aspect_ratio)
     h, w = _hw(x)
     if method == "nearest":
-        rows = np.minimum(np.floor((np.arange(new_h) + 0.5) * np.float32(h / new_h)), h - 1)
-        cols = np.minimum(np.floor((np.arange(new_w) + 0.5) * np.float32(w / new_w)), w - 1)
-        out = indexing_ops.gather(x, rows.astype(np.int32), axis=x.shape.rank - 3)
-        return indexing_ops.gather(out, cols.astype(np.int32), axis=x.shape.rank - 2)
+        out = indexing_ops.gather(x, _nearest_index(h, new_h), axis=x.shape.rank - 3)
+        return indexing_ops.gather(out, _nearest_index(w, new_w), axis=x.shape.rank - 2)
     x = math_ops.cast(x, dtypes.float32) if x.dtype != dtypes.float32 else x
     wh = _resize_weights(h, new_h, method, antialias).astype(np.float32)
     ww = _resize_weights(w, new_w, method, antialias).astype(np.float32)

@@ -151,3 +151,12 @@ def test_image_utils_match_keras(tmp_path, rng, keras3):
         np.testing.assert_array_equal(utils.img_to_array(utils.load_img(path, **kwargs)),
                                       keras3.utils.img_to_array(
                                           keras3.utils.load_img(path, **kwargs)))
+
+
+def test_verbose_reports_what_it_found(folder, capsys):
+    utils.image_dataset_from_directory(str(folder), image_size=(4, 4), seed=1,
+                                       validation_split=0.5, subset="training")
+    assert capsys.readouterr().out == ("Found 18 files belonging to 3 classes.\n"
+                                       "Using 9 files for training.\n")
+    utils.image_dataset_from_directory(str(folder), image_size=(4, 4), verbose=False)
+    assert capsys.readouterr().out == ""

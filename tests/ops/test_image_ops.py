@@ -125,3 +125,14 @@ def test_crops_and_pads_reject_boxes_outside_the_image():
         tf.image.pad_to_bounding_box(x, -1, 0, 6, 6)
     with pytest.raises(ValueError, match="central_fraction"):
         tf.image.central_crop(x, 1.5)
+
+
+def test_nearest_and_bilinear_sample_positions_equal_tensorflows_on_many_sizes(real_tf):
+    # Positions are computed in float32 as TF's kernels do: in float64 a position that
+    # lands on a pixel boundary can fall on the other side.
+    x = np.arange(37 * 41, dtype=np.float32).reshape(1, 37, 41, 1)
+    for h, w in [(3, 9), (5, 12), (6, 8), (11, 13), (15, 40), (24, 7), (29, 31), (74, 82)]:
+        for method in ("nearest", "bilinear"):
+            np.testing.assert_allclose(tf.image.resize(x, [h, w], method).numpy(),
+                                       real_tf.image.resize(x, [h, w], method).numpy(),
+                                       rtol=1e-6, atol=1e-3)

@@ -102,7 +102,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     if seed is None:
         seed = np.random.randint(1e6)
     paths, found, class_names = image_utils.index_directory(
-        str(directory), labels, class_names, shuffle, seed, follow_links)
+        str(directory), labels, class_names, shuffle, seed, follow_links, verbose)
     if label_mode == "binary" and len(class_names) != 2:
         raise ValueError(f'When passing `label_mode="binary"`, there must be exactly 2 '
                          f"class_names. Received: class_names={class_names}")
@@ -114,7 +114,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     parts = ["training", "validation"] if subset == "both" else [subset]
     out = []
     for part in parts:
-        part_paths, part_labels = image_utils.split(paths, found, validation_split, part)
+        part_paths, part_labels = image_utils.split(paths, found, validation_split, part,
+                                                     verbose)
         if not part_paths:
             raise ValueError(f"No images found in directory {directory}. Allowed formats: "
                              f"{image_utils.ALLOWLIST_FORMATS}")

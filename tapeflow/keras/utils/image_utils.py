@@ -122,7 +122,7 @@ def _files_under(directory, follow_links):
                 yield os.path.join(root, name)
 
 
-def index_directory(directory, labels, class_names, shuffle, seed, follow_links):
+def index_directory(directory, labels, class_names, shuffle, seed, follow_links, verbose=True):
     """(file paths, labels or None, class names) in Keras's order and shuffle."""
     if not os.path.isdir(directory):
         raise ValueError(f"Could not find directory {directory}")
@@ -149,8 +149,9 @@ def index_directory(directory, labels, class_names, shuffle, seed, follow_links)
         labels = np.asarray(labels)
     else:
         class_names = None
-    print(f"Found {len(paths)} files" + ("." if labels is None else
-                                        f" belonging to {len(class_names)} classes."))
+    if verbose:
+        print(f"Found {len(paths)} files" + ("." if labels is None else
+                                            f" belonging to {len(class_names)} classes."))
     if shuffle:   # the same permutation of paths and labels, as Keras
         np.random.RandomState(seed).shuffle(paths)
         if labels is not None:
@@ -158,16 +159,18 @@ def index_directory(directory, labels, class_names, shuffle, seed, follow_links)
     return paths, labels, class_names
 
 
-def split(paths, labels, validation_split, subset):
+def split(paths, labels, validation_split, subset, verbose=True):
     """The training (all but the last fraction) or validation (the last) part."""
     if not validation_split:
         return paths, labels
     n_val = int(validation_split * len(paths))
     if subset == "training":
-        print(f"Using {len(paths) - n_val} files for training.")
+        if verbose:
+            print(f"Using {len(paths) - n_val} files for training.")
         part = slice(None, -n_val if n_val else None)
     else:
-        print(f"Using {n_val} files for validation.")
+        if verbose:
+            print(f"Using {n_val} files for validation.")
         part = slice(len(paths) - n_val, None)
     return paths[part], None if labels is None else labels[part]
 
