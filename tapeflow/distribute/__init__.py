@@ -13,5 +13,10 @@ from tapeflow.distribute.input import InputContext  # noqa: F401
 from tapeflow.distribute.multi_worker import MultiWorkerMirroredStrategy  # noqa: F401
 from tapeflow.distribute.strategy import (  # noqa: F401
     MirroredStrategy, OneDeviceStrategy, Strategy, StrategyExtended)
-from tapeflow.distribute.values import PerReplica  # noqa: F401
+from tapeflow.distribute.values import PerReplica as DistributedValues  # noqa: F401
+from tapeflow.distribute.options import (  # noqa: F401
+    CrossDeviceOps, HierarchicalCopyAllReduce, NcclAllReduce, ReductionToOneDevice,
+    experimental_namespace as _experimental_namespace)
 from tapeflow.distribute import losses as _losses  # noqa: F401  (tf.nn.compute_average_loss)
+
+experimental = _experimental_namespace(MultiWorkerMirroredStrategy)

@@ -9,7 +9,7 @@ waits for the last local replica, then applies the sum of all replicas' gradient
 (distribute/aggregation.py), so every replica of a step sees the same weights.
 
     >>> import tapeflow as tf
-    >>> strategy = tf.distribute.MirroredStrategy()
+    >>> strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
     >>> strategy.num_replicas_in_sync
     1
     >>> with strategy.scope():

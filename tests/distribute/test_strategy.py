@@ -5,6 +5,7 @@ import pytest
 
 import mpi_run
 import tapeflow as tf
+from tapeflow.distribute.values import PerReplica
 
 
 def test_default_strategy_is_current_outside_any_scope():
@@ -94,7 +95,7 @@ def test_apply_gradients_in_replicas_applies_the_sum_once(two_cpus):
     def step(scale):
         optimizer.apply_gradients([(tf.constant([1.0, 1.0]) * scale, v)])
 
-    strategy.run(step, args=(tf.distribute.PerReplica([tf.constant(1.0), tf.constant(2.0)]),))
+    strategy.run(step, args=(PerReplica([tf.constant(1.0), tf.constant(2.0)]),))
     np.testing.assert_allclose(v.numpy(), [1.0 - 3.0, 2.0 - 3.0])
     assert int(optimizer.iterations) == 1
 
@@ -108,3 +109,12 @@ def test_mirrored_fit_and_custom_loop_match_one_replica(tmp_path):
     assert result["fit_max_diff"] < 1e-6
     assert result["loop_max_diff"] < 1e-6
     assert result["ref_eval"] == pytest.approx(result["dist_eval"], abs=1e-6)
+
+
+def test_the_guides_options_are_accepted(two_cpus):
+    strategy = tf.distribute.MirroredStrategy(
+        cross_device_ops=tf.distribute.HierarchicalCopyAllReduce())
+    assert strategy.num_replicas_in_sync == 2
+    options = tf.distribute.experimental.CommunicationOptions(
+        implementation=tf.distribute.experimental.CommunicationImplementation.RING)
+    assert options.implementation.name == "RING"
