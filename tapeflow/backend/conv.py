@@ -164,12 +164,14 @@ def col2im_taps(taps, x_shape, strides, padding, dilations):
     return out[:, pt: pt + h, pl: pl + w, :]
 
 
-def conv2d(x, w, strides, padding, dilations, keep_patches=False):
+def conv2d(x, w, strides, padding, dilations, keep_patches=False, epilogue=None):
     """NHWC convolution; with `keep_patches`, returns (output, patches) for the filter backprop.
 
     Blocks of images go to the pool (blas.py), each copying its own patches
     and multiplying them: the copies run on both cores too, and each block's
-    patches are still in cache for its product.
+    patches are still in cache for its product. `epilogue(out)`, when given, is
+    applied in place to each block's (rows, O) output right after its product,
+    while it is in cache (a fused plan's bias and ReLU).
     """
     kh, kw, ci, co = w.shape
     if x.shape[3] != ci:
@@ -177,6 +179,8 @@ def conv2d(x, w, strides, padding, dilations, keep_patches=False):
     if onednn.usable(x, w) and (y := onednn.conv2d(x, w, strides, padding, dilations)) is not None:
         # oneDNN's filter backprop reads the input itself: no patches to keep (an empty
         # residual, which conv2d_backprop_filter ignores).
+        if epilogue is not None:
+            epilogue(y)
         return (y, np.empty((0,), x.dtype)) if keep_patches else y
     pads, oh, ow = conv_geometry(x.shape, (kh, kw), strides, padding, dilations)
     n = x.shape[0]
@@ -189,12 +193,16 @@ def conv2d(x, w, strides, padding, dilations, keep_patches=False):
     if parts is None:
         _fill_cols(xp, cols, strides, dilations)
         gemm(cols.reshape(-1, k), w2, out=out)
+        if epilogue is not None:
+            epilogue(out)
     else:
         r = oh * ow
 
         def block(i0, i1):
             _fill_cols(xp[i0:i1], cols[i0:i1], strides, dilations)
             np.matmul(cols[i0:i1].reshape(-1, k), w2, out=out[i0 * r: i1 * r])
+            if epilogue is not None:
+                epilogue(out[i0 * r: i1 * r])
         blas.parallel([lambda i0=i0, i1=i1: block(i0, i1) for i0, i1 in parts])
     if keep_patches:
         return out.reshape(n, oh, ow, co), cols

@@ -147,20 +147,22 @@ def _bp_filter_grad(inputs, outputs, attrs, g):
 def _conv_bias_act(x, w, bias, *, relu, residuals, strides, padding, dilations):
     """Conv2D -> bias add -> ReLU (`relu`) as one plan step; with `residuals`, also the
     patches (as `_conv_residual_kernel`). On oneDNN the bias and ReLU run inside the
-    convolution (a NaN reaching that ReLU may come out 0); otherwise they are applied in
-    place on the convolution's fresh output, the same arithmetic as the separate ops."""
-    if not residuals:
-        return onednn.conv2d_bias_relu(x, w, bias, strides, padding, dilations, relu=relu)
+    convolution (a NaN reaching that ReLU may come out 0); on NumPy they are applied in
+    place to each block of the output right after its product (the same arithmetic as
+    the separate ops, while the block is in cache)."""
     if onednn.usable(x, w, bias):
         y = onednn.conv2d(x, w, strides, padding, dilations, bias=bias, relu=relu)
         if y is not None:
             # oneDNN's filter gradient reads the input itself (as K.conv2d's oneDNN path).
-            return y, np.empty((0,), x.dtype)
-    y, patches = K.conv2d(x, w, strides, padding, dilations, keep_patches=True)
-    np.add(y, bias, out=y)
-    if relu:
-        np.maximum(y, np.zeros((), y.dtype), out=y)
-    return y, patches
+            return (y, np.empty((0,), x.dtype)) if residuals else y
+    zero = np.zeros((), np.result_type(x, w))
+
+    def epilogue(out):
+        np.add(out, bias, out=out)
+        if relu:
+            np.maximum(out, zero, out=out)
+    return K.conv2d(x, w, strides, padding, dilations, keep_patches=residuals,
+                    epilogue=epilogue)
 
 
 def _bp_filter_and_bias(x, w, dy, patches=None, *, strides, padding, dilations):

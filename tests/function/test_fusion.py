@@ -190,3 +190,37 @@ def test_fused_step_errors_name_the_op():
     with pytest.raises(tf.errors.InvalidArgumentError, match="MatMul"):
         cf.plan.run(np.ones([2, 4], np.float32), np.ones([3, 2], np.float32),
                     np.ones([2], np.float32))
+
+
+@pytest.mark.parametrize("residuals", [False, True])
+@pytest.mark.parametrize("batch", [1, 8])       # 8: image blocks on the pool, per-block epilogue
+def test_numpy_conv_bias_relu_kernel_equals_the_separate_kernels(monkeypatch, residuals, batch):
+    from tapeflow.ops import conv_ops
+    monkeypatch.setenv("TAPEFLOW_ONEDNN", "0")
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((batch, 26, 26, 32)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 32, 64)).astype(np.float32)
+    b = rng.standard_normal(64).astype(np.float32)
+    attrs = dict(strides=(1, 1), padding="VALID", dilations=(1, 1))
+    got = conv_ops._conv_bias_act(x, w, b, relu=True, residuals=residuals, **attrs)
+    y, patches = conv_ops._conv_residual_kernel(x, w, **attrs)
+    want = np.maximum(y + b, np.float32(0))
+    np.testing.assert_array_equal(got[0] if residuals else got, want)
+    if residuals:
+        np.testing.assert_array_equal(got[1], patches)
+
+
+@pytest.mark.parametrize("use_onednn", ONEDNN)
+def test_filter_and_bias_gradient_kernel_equals_the_separate_kernels(monkeypatch, use_onednn):
+    from tapeflow.ops import conv_ops
+    monkeypatch.setenv("TAPEFLOW_ONEDNN", use_onednn)
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 10, 10, 8)).astype(np.float32)
+    w = rng.standard_normal((3, 3, 8, 16)).astype(np.float32)
+    dy = rng.standard_normal((4, 8, 8, 16)).astype(np.float32)
+    attrs = dict(strides=(1, 1), padding="VALID", dilations=(1, 1))
+    dw, db = conv_ops._bp_filter_and_bias(x, w, dy, **attrs)
+    np.testing.assert_allclose(dw, conv_ops._bp_filter_kernel(x, w, dy, **attrs),
+                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(db, dy.astype(np.float64).sum(axis=(0, 1, 2)), rtol=1e-5,
+                               atol=1e-4)
