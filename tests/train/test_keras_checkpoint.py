@@ -81,8 +81,11 @@ def _exchange(real_tf, tmp_path, make, tf_first):
     status.assert_consumed()            # the optimizer's slots were restored at its first step
     assert int(r_opt.iterations.numpy()) == 3
     np.testing.assert_allclose(loss_r, loss_w, rtol=1e-5)
+    # Adam divides by sqrt(v) + 1e-7: where a gradient is near zero, float32 rounding
+    # differences between the frameworks' gradients move a weight by up to ~2e-5 (seen);
+    # unrestored slots would move it by ~1e-3 (a full first Adam step).
     for a, b in zip(_weights(writer), _weights(reader)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=5e-5)
 
 
 @pytest.mark.parametrize("make", [_seed_cnn_functional, _seed_cnn_subclassed],
