@@ -9,7 +9,7 @@ shape must hold integers (`tf.zeros([2.5])` is a TypeError, not a truncation).
     >>> normalize_axis("ConcatV2", 2, 2)
     Traceback (most recent call last):
     ...
-    tapeflow.framework.errors.InvalidArgumentError: Expected axis in the range [-2, 2), but got 2 [Op:ConcatV2]
+    tapeflow.framework.errors.InvalidArgumentError: Expected axis in the range [-2, 2), but got 2 ...
 """
 from __future__ import annotations
 

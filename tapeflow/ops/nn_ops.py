@@ -11,7 +11,7 @@ import numpy as np
 from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import TRANSPARENT, OpDef, as_input, binary_inputs, execute
-from tapeflow.ops import _inline, _shapes, array_ops, math_ops, reduce_ops
+from tapeflow.ops import _inline, array_ops, math_ops, reduce_ops
 from tapeflow.ops._shapes import same_as_first
 
 sigmoid = math_ops.sigmoid

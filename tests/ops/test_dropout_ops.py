@@ -32,3 +32,13 @@ def test_the_gradient_is_the_scaled_mask_and_differentiates_again():
     mask = y.numpy() / 9.0
     np.testing.assert_allclose(g.numpy(), mask * 6.0)
     np.testing.assert_allclose(outer.gradient(g, x).numpy(), mask * 2.0)
+
+
+def test_dropout_gradient_first_and_second_order(rng, monkeypatch):
+    # One fixed draw for every call, so the numeric differences see one linear map
+    # (the kernel draws a new mask per call otherwise).
+    from tapeflow.ops import random_ops
+    from tapeflow.testing import check_gradients
+    draw = rng.uniform(size=(3, 5)).astype(np.float32)
+    monkeypatch.setattr(random_ops, "_uniform_kernel", lambda shape, *a, **k: draw)
+    check_gradients(lambda x: tf.nn.dropout(x, rate=0.4) * x, [rng.normal(size=(3, 5))])
