@@ -12,6 +12,7 @@
 # The stage modules register what each Dataset method makes (`@stage("batch")`).
 from tapeflow.data import batching, cache, nested, selection, shuffle, sources, transforms  # noqa: F401
 from tapeflow.data import experimental  # noqa: F401
+from tapeflow.data import csv_sources  # noqa: F401  (tf.data.experimental.CsvDataset, ...)
 from tapeflow.data.file_sources import TextLineDataset, TFRecordDataset  # noqa: F401
 from tapeflow.data.dataset import AUTOTUNE, Dataset  # noqa: F401
 from tapeflow.data.dataset import DatasetIterator as Iterator  # noqa: F401
@@ -23,4 +24,4 @@ from tapeflow.data.options import Options  # noqa: F401
 # The implementation modules are reached by their paths (`from tapeflow.data import
 # batching`), not as attributes of the public tf.data namespace.
 del batching, cache, dataset, fast, functions, nested, options, selection, shuffle  # noqa: F821
-del file_sources, sources, structure, transforms  # noqa: F821
+del csv_sources, file_sources, sources, structure, transforms  # noqa: F821
