@@ -11,7 +11,8 @@
 """
 # The stage modules register what each Dataset method makes (`@stage("batch")`).
 from tapeflow.data import batching, cache, nested, selection, shuffle, sources, transforms  # noqa: F401
-from tapeflow.data import csv_sources, experimental  # noqa: F401
+from tapeflow.data import experimental  # noqa: F401
+from tapeflow.data import csv_sources  # noqa: F401  (tf.data.experimental.CsvDataset, ...)
 from tapeflow.data.file_sources import TextLineDataset, TFRecordDataset  # noqa: F401
 from tapeflow.data.dataset import AUTOTUNE, Dataset  # noqa: F401
 from tapeflow.data.dataset import DatasetIterator as Iterator  # noqa: F401
