@@ -414,3 +414,63 @@ def extract_patches(images, sizes, strides, rates, padding):
     flat = array_ops.reshape(x, [-1, h * w, c])
     patches = indexing_ops.gather(flat, idx, axis=1)
     return array_ops.reshape(patches, [-1, oh, ow, kh * kw * c])
+
+
+# --------------------------------------------------------------------------- random crops
+
+def _random_slice(value, size, draw):
+    x = as_input(value)
+    shape = np.array([int(d) for d in x.shape.as_list()])
+    size = np.array([int(s) for s in np.asarray(getattr(size, "_value", size)).reshape(-1)])
+    if size.shape != shape.shape or np.any(shape < size):
+        raise errors.op_error("RandomCrop", f"Need value.shape >= size, got {shape.tolist()} "
+                              f"{size.tolist()}")
+    offset = np.asarray(draw(len(shape))).astype(np.int64) % (shape - size + 1)
+    return indexing_ops.slice(x, offset.tolist(), size.tolist())
+
+
+@tf_export("image.random_crop")
+def random_crop(value, size, seed=None, name=None):
+    """A random slice of shape `size` (every axis; e.g. [h, w, 3] of an image)."""
+    from tapeflow.ops import random_ops
+    return _random_slice(value, size, lambda n: random_ops.uniform(
+        [n], maxval=2 ** 31 - 1, dtype=dtypes.int32, seed=seed).numpy())
+
+
+@tf_export("image.stateless_random_crop")
+def stateless_random_crop(value, size, seed, name=None):
+    """`random_crop` placed by a [2] seed, as TF's stateless variant (same offsets)."""
+    from tapeflow.ops import stateless_random_ops
+    return _random_slice(value, size, lambda n: stateless_random_ops.stateless_random_uniform(
+        [n], seed, maxval=2 ** 31 - 1, dtype=dtypes.int32).numpy())
+
+
+# --------------------------------------------------------------------------- measures
+
+@tf_export("image.image_gradients")
+def image_gradients(image):
+    """(dy, dx): one-step differences down and right, zero in the last row / column."""
+    x = as_input(image)
+    if x.shape.rank != 4:
+        raise ValueError(f"image_gradients expects a 4D tensor [batch_size, h, w, d], not "
+                         f"{x.shape}.")
+    dy = math_ops.subtract(x[:, 1:, :, :], x[:, :-1, :, :])
+    dx = math_ops.subtract(x[:, :, 1:, :], x[:, :, :-1, :])
+    return (array_ops.pad(dy, [[0, 0], [0, 1], [0, 0], [0, 0]]),
+            array_ops.pad(dx, [[0, 0], [0, 0], [0, 1], [0, 0]]))
+
+
+@tf_export("image.psnr")
+def psnr(a, b, max_val, name=None):
+    """Peak signal-to-noise ratio per image, in dB (computed on float32 images)."""
+    from tapeflow.ops import reduce_ops
+    a, b = as_input(a), as_input(b)
+    if a.shape.as_list()[-3:] != b.shape.as_list()[-3:]:
+        raise ValueError(f"psnr: the images must have the same shape; received {a.shape} "
+                         f"and {b.shape}")
+    peak = convert_image_dtype(math_ops.cast(max_val, a.dtype), dtypes.float32)
+    a, b = convert_image_dtype(a, dtypes.float32), convert_image_dtype(b, dtypes.float32)
+    mse = reduce_ops.reduce_mean(math_ops.square(math_ops.subtract(a, b)), axis=[-3, -2, -1])
+    return math_ops.subtract(
+        math_ops.divide(math_ops.multiply(math_ops.log(peak), 20.0), float(np.log(10.0))),
+        math_ops.multiply(math_ops.log(mse), np.float32(10 / np.log(10))))
