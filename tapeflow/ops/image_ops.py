@@ -474,3 +474,29 @@ def psnr(a, b, max_val, name=None):
     return math_ops.subtract(
         math_ops.divide(math_ops.multiply(math_ops.log(peak), 20.0), float(np.log(10.0))),
         math_ops.multiply(math_ops.log(mse), np.float32(10 / np.log(10))))
+
+
+@tf_export("image.sobel_edges")
+def sobel_edges(image):
+    """[b, h, w, d, 2]: the Sobel responses (dy, dx) of each channel, edges reflected."""
+    x = as_input(image)
+    if x.shape.rank != 4:
+        raise ValueError(f"sobel_edges expects a 4D tensor [batch_size, h, w, d], not "
+                         f"{x.shape}.")
+    h, w = _hw(x)
+    p = array_ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
+
+    def at(dy, dx):   # the neighbour (dy, dx) of every pixel
+        return p[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w, :]
+
+    def response(weights):
+        terms = [math_ops.multiply(at(dy, dx), float(c))
+                 for (dy, dx), c in weights.items() if c]
+        out = terms[0]
+        for t in terms[1:]:
+            out = math_ops.add(out, t)
+        return out
+
+    vertical = {(-1, -1): -1, (-1, 0): -2, (-1, 1): -1, (1, -1): 1, (1, 0): 2, (1, 1): 1}
+    horizontal = {(dx, dy): c for (dy, dx), c in vertical.items()}
+    return array_ops.stack([response(vertical), response(horizontal)], axis=-1)

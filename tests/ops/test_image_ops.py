@@ -167,3 +167,10 @@ def test_image_gradients_and_psnr_match_tensorflow(rng, real_tf):
     u, v = (a.astype(np.uint8) for a in rng.integers(0, 256, size=(2, 4, 4, 3)))
     np.testing.assert_allclose(tf.image.psnr(u, v, 255).numpy(),
                                real_tf.image.psnr(u, v, 255).numpy(), rtol=1e-5)
+
+
+def test_sobel_edges_match_tensorflow(rng, real_tf):
+    x = rng.normal(size=(2, 5, 6, 2))
+    tf_parity.check(lambda m, x: m.image.sobel_edges(x), [x.astype(np.float32)],
+                    real_tf=real_tf)
+    check_gradients(lambda x: tf.image.sobel_edges(x), [x])
