@@ -228,23 +228,25 @@ def flip_up_down(image):
 def _random_flip(image, axis_from_end, uniform):
     x = _image(image)
     axis = x.shape.rank - axis_from_end
+    # The draw stays a tensor (so this also works while a function is traced); a 0/1
+    # mask blends the flipped and the original image exactly.
     if x.shape.rank == 3:
-        return array_ops.reverse(x, [axis]) if float(uniform([])) < 0.5 else x
-    n = int(x.shape[0])
-    flips = np.round(np.asarray(uniform([n]))).reshape(n, 1, 1, 1)
-    mask = array_ops.constant(flips.astype(x.dtype.as_numpy_dtype))
+        mask = math_ops.cast(math_ops.less(uniform([]), 0.5), x.dtype)
+    else:
+        mask = array_ops.reshape(math_ops.cast(math_ops.round(uniform([int(x.shape[0])])),
+                                               x.dtype), [-1, 1, 1, 1])
     return math_ops.add(math_ops.multiply(mask, array_ops.reverse(x, [axis])),
-                        math_ops.multiply(1 - mask, x))
+                        math_ops.multiply(math_ops.subtract(1, mask), x))
 
 
 def _stateful_uniform(seed):
     from tapeflow.ops import random_ops
-    return lambda shape: random_ops.uniform(shape, seed=seed).numpy()
+    return lambda shape: random_ops.uniform(shape, seed=seed)
 
 
 def _stateless_uniform(seed):
     from tapeflow.ops import stateless_random_ops
-    return lambda shape: stateless_random_ops.stateless_random_uniform(shape, seed).numpy()
+    return lambda shape: stateless_random_ops.stateless_random_uniform(shape, seed)
 
 
 @tf_export("image.random_flip_left_right")
@@ -425,8 +427,14 @@ def _random_slice(value, size, draw):
     if size.shape != shape.shape or np.any(shape < size):
         raise errors.op_error("RandomCrop", f"Need value.shape >= size, got {shape.tolist()} "
                               f"{size.tolist()}")
-    offset = np.asarray(draw(len(shape))).astype(np.int64) % (shape - size + 1)
-    return indexing_ops.slice(x, offset.tolist(), size.tolist())
+    # Offsets stay tensors and the window is a gather per axis, so this also works while
+    # a function is traced (a slice needs its begin as numbers).
+    offset = math_ops.floormod(draw(len(shape)), (shape - size + 1).astype(np.int32))
+    for axis, n in enumerate(size.tolist()):
+        if n != shape[axis]:
+            rows = math_ops.add(offset[axis], np.arange(n, dtype=np.int32))
+            x = indexing_ops.gather(x, rows, axis=axis)
+    return x
 
 
 @tf_export("image.random_crop")
@@ -434,7 +442,7 @@ def random_crop(value, size, seed=None, name=None):
     """A random slice of shape `size` (every axis; e.g. [h, w, 3] of an image)."""
     from tapeflow.ops import random_ops
     return _random_slice(value, size, lambda n: random_ops.uniform(
-        [n], maxval=2 ** 31 - 1, dtype=dtypes.int32, seed=seed).numpy())
+        [n], maxval=2 ** 31 - 1, dtype=dtypes.int32, seed=seed))
 
 
 @tf_export("image.stateless_random_crop")
@@ -442,7 +450,7 @@ def stateless_random_crop(value, size, seed, name=None):
     """`random_crop` placed by a [2] seed, as TF's stateless variant (same offsets)."""
     from tapeflow.ops import stateless_random_ops
     return _random_slice(value, size, lambda n: stateless_random_ops.stateless_random_uniform(
-        [n], seed, maxval=2 ** 31 - 1, dtype=dtypes.int32).numpy())
+        [n], seed, maxval=2 ** 31 - 1, dtype=dtypes.int32))
 
 
 # --------------------------------------------------------------------------- measures

@@ -174,3 +174,20 @@ def test_sobel_edges_match_tensorflow(rng, real_tf):
     tf_parity.check(lambda m, x: m.image.sobel_edges(x), [x.astype(np.float32)],
                     real_tf=real_tf)
     check_gradients(lambda x: tf.image.sobel_edges(x), [x])
+
+
+def test_random_functions_draw_anew_inside_a_traced_function():
+    x = np.tile(np.arange(4, dtype=np.float32).reshape(1, 4, 1), (2, 1, 1))
+
+    @tf.function
+    def augment(x):
+        return (tf.image.random_flip_left_right(x), tf.image.random_crop(x, [2, 2, 1]),
+                tf.image.random_brightness(x, 0.5), tf.image.random_hue(
+                    tf.image.grayscale_to_rgb(x) / 4.0, 0.2))
+
+    runs = [augment(x) for _ in range(12)]
+    firsts = {float(r[0].numpy()[0, 0, 0]) for r in runs}
+    assert firsts == {0.0, 3.0}
+    assert len({float(r[1].numpy()[0, 0, 0]) for r in runs}) > 1
+    assert len({float(r[2].numpy()[0, 0, 0]) for r in runs}) > 1
+    assert all(r[3].shape == (2, 4, 3) for r in runs)
