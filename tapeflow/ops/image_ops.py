@@ -198,6 +198,8 @@ def resize(images, size, method=ResizeMethod.BILINEAR, preserve_aspect_ratio=Fal
     if method not in ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5",
                       "mitchellcubic"):   # 'gaussian' is not implemented
         raise ValueError(f"Resize method is not implemented: {method}")
+    if None in x.shape.as_list()[-3:-1]:   # sizes known only when it runs
+        return _resize_when_run(x, size, method, preserve_aspect_ratio, antialias)
     new_h, new_w = _target_size(x, size, preserve_aspect_ratio)
     h, w = _hw(x)
     if method == "nearest":
@@ -207,6 +209,26 @@ def resize(images, size, method=ResizeMethod.BILINEAR, preserve_aspect_ratio=Fal
     wh = _resize_weights(h, new_h, method, antialias).astype(np.float32)
     ww = _resize_weights(w, new_w, method, antialias).astype(np.float32)
     return einsum_ops.einsum("...hwc,Hh,Ww->...HWc", x, wh, ww)
+
+
+def _resize_when_run(x, size, method, preserve_aspect_ratio, antialias):
+    """Resize of an image whose height or width is unknown while a function is traced
+    (a decoded file in `Dataset.map`): the weights are built when it runs, inside a
+    `numpy_function`, so this path has no gradient."""
+    from tapeflow.function.py_func import numpy_function
+    from tapeflow.framework.tensor import Tensor
+    out_dtype = x.dtype if method == "nearest" else dtypes.float32
+
+    def run(arr):
+        return resize(Tensor(arr), size, method, preserve_aspect_ratio, antialias).numpy()
+
+    out = numpy_function(run, [x], out_dtype)
+    if preserve_aspect_ratio:
+        return out
+    new_h, new_w = (int(s) for s in np.asarray(getattr(size, "_value", size)).reshape(-1))
+    shape = x.shape.as_list()
+    shape[-3], shape[-2] = new_h, new_w
+    return array_ops.reshape(out, [-1 if d is None else d for d in shape])
 
 
 # --------------------------------------------------------------------------- flips

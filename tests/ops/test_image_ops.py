@@ -191,3 +191,15 @@ def test_random_functions_draw_anew_inside_a_traced_function():
     assert len({float(r[1].numpy()[0, 0, 0]) for r in runs}) > 1
     assert len({float(r[2].numpy()[0, 0, 0]) for r in runs}) > 1
     assert all(r[3].shape == (2, 4, 3) for r in runs)
+
+
+def test_resize_of_an_image_whose_size_is_known_only_when_run(rng):
+    @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.float32)])
+    def shrink(x):
+        out = tf.image.resize(x, [4, 5], "bicubic")
+        assert out.shape == (4, 5, 3)      # the static shape survives tracing
+        return out
+    for shape in [(7, 9, 3), (3, 2, 3)]:
+        x = rng.uniform(size=shape).astype(np.float32)
+        np.testing.assert_array_equal(shrink(x).numpy(),
+                                      tf.image.resize(x, [4, 5], "bicubic").numpy())
