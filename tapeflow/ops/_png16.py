@@ -49,9 +49,7 @@ def _unfilter(raw: bytes, height: int, stride: int, bpp: int) -> np.ndarray:
         elif kind == 2:
             cur = (line + prev) & 255
         elif kind == 1:        # each byte adds the reconstructed byte bpp to its left
-            cur = line.copy()
-            for i in range(bpp, stride):
-                cur[i] = (cur[i] + cur[i - bpp]) & 255
+            cur = (np.cumsum(line.reshape(-1, bpp), axis=0) & 255).reshape(-1)
         else:
             cur = line.copy()
             for i in range(stride):

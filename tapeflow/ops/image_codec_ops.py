@@ -61,6 +61,21 @@ def contents_bytes(contents, op_name: str) -> bytes:
     return bytes(value)
 
 
+def _when_run(decode, contents, dtype, shape):
+    """`decode` of a tensor that has no value yet (a string tensor while `Dataset.map`
+    traces its function), run inside a `numpy_function` with the static `shape`
+    (None: unknown rank)."""
+    from tapeflow.framework.tensor import SymbolicTensor
+    if not isinstance(contents, SymbolicTensor):
+        return None
+    from tapeflow.function.py_func import numpy_function
+    out = numpy_function(lambda data: decode(data).numpy(), [contents], dtype)
+    if shape is None:
+        return out
+    from tapeflow.ops import manip_ops
+    return manip_ops.ensure_shape(out, shape)
+
+
 def _as_string_tensor(data: bytes):
     """A 0-d string tensor where tapeflow has the string dtype, else the bytes themselves."""
     from tapeflow.framework.op import convert_to_tensor
@@ -158,6 +173,10 @@ def _png_pixels(data, channels, dtype, op_name):
 @tf_export("io.decode_png", "image.decode_png")
 def decode_png(contents, channels=0, dtype=dtypes.uint8, name=None):
     """Decodes a PNG image to a [height, width, channels] uint8/uint16 tensor."""
+    traced = _when_run(lambda c: decode_png(c, channels, dtype), contents,
+                       dtypes.as_dtype(dtype), [None, None, int(channels) or None])
+    if traced is not None:
+        return traced
     data = contents_bytes(contents, "DecodePng")
     if not data.startswith(_PNG_MAGIC):
         raise errors.op_error("DecodePng", "Invalid PNG data: the data does not start with the "
@@ -174,6 +193,10 @@ def decode_jpeg(contents, channels=0, ratio=1, fancy_upscaling=True,
     with `dct_method="INTEGER_ACCURATE"`, and differ from TF's default (the fast
     integer DCT) by a few levels (a mean under 2 of 255).
     """
+    traced = _when_run(lambda c: decode_jpeg(c, channels, ratio), contents, dtypes.uint8,
+                       [None, None, int(channels) or None])
+    if traced is not None:
+        return traced
     data = contents_bytes(contents, "DecodeJpeg")
     if int(channels) not in (0, 1, 3):
         raise errors.op_error("DecodeJpeg", f"channels must be 0, 1 or 3, got {channels}")
@@ -223,6 +246,12 @@ def decode_image(contents, channels=None, dtype=dtypes.uint8, name=None,
     GIFs are [frames, h, w, 3] (only the first frame, [h, w, 3], when
     `expand_animations` is False). A float `dtype` scales as `convert_image_dtype`.
     """
+    traced = _when_run(lambda c: decode_image(c, channels, dtype,
+                                              expand_animations=expand_animations),
+                       contents, dtypes.as_dtype(dtype),
+                       None if expand_animations else [None, None, channels or None])
+    if traced is not None:
+        return traced
     data = contents_bytes(contents, "DecodeImage")
     ch = 0 if channels is None else int(channels)
     if data.startswith(_PNG_MAGIC):

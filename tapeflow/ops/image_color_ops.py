@@ -147,20 +147,20 @@ def _hsv_adjust(image, adjust):
 @tf_export("image.adjust_saturation")
 def adjust_saturation(image, saturation_factor, name=None):
     """Scales the HSV saturation by `saturation_factor`, clipped to [0, 1]."""
-    f = float(np.asarray(getattr(saturation_factor, "_value", saturation_factor)))
-    return _hsv_adjust(image, lambda h, s, v: (
-        h, math_ops.minimum(math_ops.maximum(math_ops.multiply(s, f), 0.0), 1.0), v))
+    def scale(h, s, v):
+        s = math_ops.multiply(s, math_ops.cast(saturation_factor, s.dtype))
+        return h, math_ops.minimum(math_ops.maximum(s, 0.0), 1.0), v
+    return _hsv_adjust(image, scale)
 
 
 @tf_export("image.adjust_hue")
 def adjust_hue(image, delta, name=None):
     """Rotates the HSV hue by `delta` (in [-1, 1], a fraction of a turn)."""
-    d = float(np.asarray(getattr(delta, "_value", delta)))
-    if not -1.0 <= d <= 1.0:
-        raise ValueError(f"delta must be in the interval [-1, 1]; received {d}")
+    if isinstance(delta, (int, float)) and not -1.0 <= delta <= 1.0:
+        raise ValueError(f"delta must be in the interval [-1, 1]; received {delta}")
 
     def shift(h, s, v):
-        h = math_ops.add(h, d)
+        h = math_ops.add(h, math_ops.cast(delta, h.dtype))
         return math_ops.subtract(h, math_ops.floor(h)), s, v
     return _hsv_adjust(image, shift)
 
@@ -197,11 +197,12 @@ def total_variation(images, name=None):
 # --------------------------------------------------------------------------- random
 
 def _uniform(lo, hi, seed, stateless):
+    # A tensor, not a number: the random functions also work while a function is traced.
     if stateless:
         from tapeflow.ops import stateless_random_ops
-        return float(stateless_random_ops.stateless_random_uniform([], seed, lo, hi).numpy())
+        return stateless_random_ops.stateless_random_uniform([], seed, lo, hi)
     from tapeflow.ops import random_ops
-    return float(random_ops.uniform([], lo, hi, seed=seed).numpy())
+    return random_ops.uniform([], lo, hi, seed=seed)
 
 
 def _check_range(lower, upper, what):

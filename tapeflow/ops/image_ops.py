@@ -198,6 +198,8 @@ def resize(images, size, method=ResizeMethod.BILINEAR, preserve_aspect_ratio=Fal
     if method not in ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5",
                       "mitchellcubic"):   # 'gaussian' is not implemented
         raise ValueError(f"Resize method is not implemented: {method}")
+    if None in x.shape.as_list()[-3:-1]:   # sizes known only when it runs
+        return _resize_when_run(x, size, method, preserve_aspect_ratio, antialias)
     new_h, new_w = _target_size(x, size, preserve_aspect_ratio)
     h, w = _hw(x)
     if method == "nearest":
@@ -207,6 +209,26 @@ def resize(images, size, method=ResizeMethod.BILINEAR, preserve_aspect_ratio=Fal
     wh = _resize_weights(h, new_h, method, antialias).astype(np.float32)
     ww = _resize_weights(w, new_w, method, antialias).astype(np.float32)
     return einsum_ops.einsum("...hwc,Hh,Ww->...HWc", x, wh, ww)
+
+
+def _resize_when_run(x, size, method, preserve_aspect_ratio, antialias):
+    """Resize of an image whose height or width is unknown while a function is traced
+    (a decoded file in `Dataset.map`): the weights are built when it runs, inside a
+    `numpy_function`, so this path has no gradient."""
+    from tapeflow.function.py_func import numpy_function
+    from tapeflow.framework.tensor import Tensor
+    out_dtype = x.dtype if method == "nearest" else dtypes.float32
+
+    def run(arr):
+        return resize(Tensor(arr), size, method, preserve_aspect_ratio, antialias).numpy()
+
+    out = numpy_function(run, [x], out_dtype)
+    if preserve_aspect_ratio:
+        return out
+    new_h, new_w = (int(s) for s in np.asarray(getattr(size, "_value", size)).reshape(-1))
+    shape = x.shape.as_list()
+    shape[-3], shape[-2] = new_h, new_w
+    return array_ops.reshape(out, [-1 if d is None else d for d in shape])
 
 
 # --------------------------------------------------------------------------- flips
@@ -228,23 +250,25 @@ def flip_up_down(image):
 def _random_flip(image, axis_from_end, uniform):
     x = _image(image)
     axis = x.shape.rank - axis_from_end
+    # The draw stays a tensor (so this also works while a function is traced); a 0/1
+    # mask blends the flipped and the original image exactly.
     if x.shape.rank == 3:
-        return array_ops.reverse(x, [axis]) if float(uniform([])) < 0.5 else x
-    n = int(x.shape[0])
-    flips = np.round(np.asarray(uniform([n]))).reshape(n, 1, 1, 1)
-    mask = array_ops.constant(flips.astype(x.dtype.as_numpy_dtype))
+        mask = math_ops.cast(math_ops.less(uniform([]), 0.5), x.dtype)
+    else:
+        mask = array_ops.reshape(math_ops.cast(math_ops.round(uniform([int(x.shape[0])])),
+                                               x.dtype), [-1, 1, 1, 1])
     return math_ops.add(math_ops.multiply(mask, array_ops.reverse(x, [axis])),
-                        math_ops.multiply(1 - mask, x))
+                        math_ops.multiply(math_ops.subtract(1, mask), x))
 
 
 def _stateful_uniform(seed):
     from tapeflow.ops import random_ops
-    return lambda shape: random_ops.uniform(shape, seed=seed).numpy()
+    return lambda shape: random_ops.uniform(shape, seed=seed)
 
 
 def _stateless_uniform(seed):
     from tapeflow.ops import stateless_random_ops
-    return lambda shape: stateless_random_ops.stateless_random_uniform(shape, seed).numpy()
+    return lambda shape: stateless_random_ops.stateless_random_uniform(shape, seed)
 
 
 @tf_export("image.random_flip_left_right")
@@ -414,3 +438,95 @@ def extract_patches(images, sizes, strides, rates, padding):
     flat = array_ops.reshape(x, [-1, h * w, c])
     patches = indexing_ops.gather(flat, idx, axis=1)
     return array_ops.reshape(patches, [-1, oh, ow, kh * kw * c])
+
+
+# --------------------------------------------------------------------------- random crops
+
+def _random_slice(value, size, draw):
+    x = as_input(value)
+    shape = np.array([int(d) for d in x.shape.as_list()])
+    size = np.array([int(s) for s in np.asarray(getattr(size, "_value", size)).reshape(-1)])
+    if size.shape != shape.shape or np.any(shape < size):
+        raise errors.op_error("RandomCrop", f"Need value.shape >= size, got {shape.tolist()} "
+                              f"{size.tolist()}")
+    # Offsets stay tensors and the window is a gather per axis, so this also works while
+    # a function is traced (a slice needs its begin as numbers).
+    offset = math_ops.floormod(draw(len(shape)), (shape - size + 1).astype(np.int32))
+    for axis, n in enumerate(size.tolist()):
+        if n != shape[axis]:
+            rows = math_ops.add(offset[axis], np.arange(n, dtype=np.int32))
+            x = indexing_ops.gather(x, rows, axis=axis)
+    return x
+
+
+@tf_export("image.random_crop")
+def random_crop(value, size, seed=None, name=None):
+    """A random slice of shape `size` (every axis; e.g. [h, w, 3] of an image)."""
+    from tapeflow.ops import random_ops
+    return _random_slice(value, size, lambda n: random_ops.uniform(
+        [n], maxval=2 ** 31 - 1, dtype=dtypes.int32, seed=seed))
+
+
+@tf_export("image.stateless_random_crop")
+def stateless_random_crop(value, size, seed, name=None):
+    """`random_crop` placed by a [2] seed, as TF's stateless variant (same offsets)."""
+    from tapeflow.ops import stateless_random_ops
+    return _random_slice(value, size, lambda n: stateless_random_ops.stateless_random_uniform(
+        [n], seed, maxval=2 ** 31 - 1, dtype=dtypes.int32))
+
+
+# --------------------------------------------------------------------------- measures
+
+@tf_export("image.image_gradients")
+def image_gradients(image):
+    """(dy, dx): one-step differences down and right, zero in the last row / column."""
+    x = as_input(image)
+    if x.shape.rank != 4:
+        raise ValueError(f"image_gradients expects a 4D tensor [batch_size, h, w, d], not "
+                         f"{x.shape}.")
+    dy = math_ops.subtract(x[:, 1:, :, :], x[:, :-1, :, :])
+    dx = math_ops.subtract(x[:, :, 1:, :], x[:, :, :-1, :])
+    return (array_ops.pad(dy, [[0, 0], [0, 1], [0, 0], [0, 0]]),
+            array_ops.pad(dx, [[0, 0], [0, 0], [0, 1], [0, 0]]))
+
+
+@tf_export("image.psnr")
+def psnr(a, b, max_val, name=None):
+    """Peak signal-to-noise ratio per image, in dB (computed on float32 images)."""
+    from tapeflow.ops import reduce_ops
+    a, b = as_input(a), as_input(b)
+    if a.shape.as_list()[-3:] != b.shape.as_list()[-3:]:
+        raise ValueError(f"psnr: the images must have the same shape; received {a.shape} "
+                         f"and {b.shape}")
+    peak = convert_image_dtype(math_ops.cast(max_val, a.dtype), dtypes.float32)
+    a, b = convert_image_dtype(a, dtypes.float32), convert_image_dtype(b, dtypes.float32)
+    mse = reduce_ops.reduce_mean(math_ops.square(math_ops.subtract(a, b)), axis=[-3, -2, -1])
+    return math_ops.subtract(
+        math_ops.divide(math_ops.multiply(math_ops.log(peak), 20.0), float(np.log(10.0))),
+        math_ops.multiply(math_ops.log(mse), np.float32(10 / np.log(10))))
+
+
+@tf_export("image.sobel_edges")
+def sobel_edges(image):
+    """[b, h, w, d, 2]: the Sobel responses (dy, dx) of each channel, edges reflected."""
+    x = as_input(image)
+    if x.shape.rank != 4:
+        raise ValueError(f"sobel_edges expects a 4D tensor [batch_size, h, w, d], not "
+                         f"{x.shape}.")
+    h, w = _hw(x)
+    p = array_ops.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="REFLECT")
+
+    def at(dy, dx):   # the neighbour (dy, dx) of every pixel
+        return p[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w, :]
+
+    def response(weights):
+        terms = [math_ops.multiply(at(dy, dx), float(c))
+                 for (dy, dx), c in weights.items() if c]
+        out = terms[0]
+        for t in terms[1:]:
+            out = math_ops.add(out, t)
+        return out
+
+    vertical = {(-1, -1): -1, (-1, 0): -2, (-1, 1): -1, (1, -1): 1, (1, 0): 2, (1, 1): 1}
+    horizontal = {(dx, dy): c for (dy, dx), c in vertical.items()}
+    return array_ops.stack([response(vertical), response(horizontal)], axis=-1)

@@ -169,3 +169,15 @@ def test_bad_encode_inputs_are_explained(rng):
         tf.io.encode_jpeg(np.zeros((4, 4, 3), np.float32))
     with pytest.raises(TypeError, match="bytes"):
         tf.io.decode_png(3.5)
+
+
+def test_gif_and_bmp_decode_as_tensorflow(rng, real_tf):
+    frames = [PIL.fromarray(_image(rng, (5, 6, 3))) for _ in range(3)]
+    gif, bmp = io.BytesIO(), io.BytesIO()
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:])
+    frames[1].save(bmp, format="BMP")
+    for data, mine, theirs in [(gif.getvalue(), tf.io.decode_gif, real_tf.io.decode_gif),
+                               (bmp.getvalue(), tf.io.decode_bmp, real_tf.io.decode_bmp),
+                               (gif.getvalue(), tf.image.decode_image,
+                                real_tf.image.decode_image)]:
+        np.testing.assert_array_equal(mine(data).numpy(), theirs(data).numpy())

@@ -136,3 +136,70 @@ def test_nearest_and_bilinear_sample_positions_equal_tensorflows_on_many_sizes(r
             np.testing.assert_allclose(tf.image.resize(x, [h, w], method).numpy(),
                                        real_tf.image.resize(x, [h, w], method).numpy(),
                                        rtol=1e-6, atol=1e-3)
+
+
+def test_stateless_random_crop_takes_tensorflows_window(rng, real_tf):
+    x = rng.normal(size=(7, 9, 3)).astype(np.float32)
+    for seed in [(1, 2), (5, 9), (0, 0)]:
+        np.testing.assert_array_equal(
+            tf.image.stateless_random_crop(x, [4, 5, 3], seed).numpy(),
+            real_tf.image.stateless_random_crop(x, [4, 5, 3], seed).numpy())
+    check_gradients(lambda x: tf.image.stateless_random_crop(x, [4, 5, 3], (1, 2)),
+                    [x.astype(np.float64)])
+
+
+def test_random_crop_is_a_window_of_the_input(rng):
+    x = np.arange(7 * 9, dtype=np.float32).reshape(7, 9, 1)
+    out = tf.image.random_crop(x, [3, 4, 1], seed=4).numpy()
+    top, left = divmod(int(out[0, 0, 0]), 9)
+    np.testing.assert_array_equal(out, x[top:top + 3, left:left + 4])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Need value.shape >= size"):
+        tf.image.random_crop(x, [8, 4, 1])
+
+
+def test_image_gradients_and_psnr_match_tensorflow(rng, real_tf):
+    x, y = rng.uniform(size=(2, 2, 5, 6, 3))
+    tf_parity.check(lambda m, x: m.image.image_gradients(x), [x], real_tf=real_tf)
+    tf_parity.check(lambda m, x, y: m.image.psnr(x, y, 1.0), [x.astype(np.float32),
+                                                            y.astype(np.float32)],
+                    rtol=1e-5, atol=1e-4, real_tf=real_tf)
+    check_gradients(lambda x: tf.image.image_gradients(x), [x])
+    u, v = (a.astype(np.uint8) for a in rng.integers(0, 256, size=(2, 4, 4, 3)))
+    np.testing.assert_allclose(tf.image.psnr(u, v, 255).numpy(),
+                               real_tf.image.psnr(u, v, 255).numpy(), rtol=1e-5)
+
+
+def test_sobel_edges_match_tensorflow(rng, real_tf):
+    x = rng.normal(size=(2, 5, 6, 2))
+    tf_parity.check(lambda m, x: m.image.sobel_edges(x), [x.astype(np.float32)],
+                    real_tf=real_tf)
+    check_gradients(lambda x: tf.image.sobel_edges(x), [x])
+
+
+def test_random_functions_draw_anew_inside_a_traced_function():
+    x = np.tile(np.arange(4, dtype=np.float32).reshape(1, 4, 1), (2, 1, 1))
+
+    @tf.function
+    def augment(x):
+        return (tf.image.random_flip_left_right(x), tf.image.random_crop(x, [2, 2, 1]),
+                tf.image.random_brightness(x, 0.5), tf.image.random_hue(
+                    tf.image.grayscale_to_rgb(x) / 4.0, 0.2))
+
+    runs = [augment(x) for _ in range(12)]
+    firsts = {float(r[0].numpy()[0, 0, 0]) for r in runs}
+    assert firsts == {0.0, 3.0}
+    assert len({float(r[1].numpy()[0, 0, 0]) for r in runs}) > 1
+    assert len({float(r[2].numpy()[0, 0, 0]) for r in runs}) > 1
+    assert all(r[3].shape == (2, 4, 3) for r in runs)
+
+
+def test_resize_of_an_image_whose_size_is_known_only_when_run(rng):
+    @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.float32)])
+    def shrink(x):
+        out = tf.image.resize(x, [4, 5], "bicubic")
+        assert out.shape == (4, 5, 3)      # the static shape survives tracing
+        return out
+    for shape in [(7, 9, 3), (3, 2, 3)]:
+        x = rng.uniform(size=shape).astype(np.float32)
+        np.testing.assert_array_equal(shrink(x).numpy(),
+                                      tf.image.resize(x, [4, 5], "bicubic").numpy())
