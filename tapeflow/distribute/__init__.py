@@ -20,3 +20,12 @@ from tapeflow.distribute.options import (  # noqa: F401
 from tapeflow.distribute import losses as _losses  # noqa: F401  (tf.nn.compute_average_loss)
 
 experimental = _experimental_namespace(MultiWorkerMirroredStrategy)
+
+# The implementation modules stay reachable by their paths (`tapeflow.distribute.collective`)
+# but out of the public listing, which holds TensorFlow's names only.
+_MODULES = frozenset({"aggregation", "collective", "context", "input", "keras_support",
+                      "losses", "multi_worker", "options", "strategy", "values"})
+
+
+def __dir__():
+    return sorted(name for name in globals() if name not in _MODULES)

@@ -94,6 +94,7 @@ class DistributedStep:
     def _replicas(self, parts):
         s = self._strategy
         outs = []
+        s._grad_stash.clear()         # nothing kept from a step that failed part-way
         with s.scope():
             for i, part in enumerate(parts):
                 replica = ReplicaContext(s, s._worker_index * s._num_local + i, i,

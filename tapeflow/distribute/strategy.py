@@ -114,6 +114,7 @@ class Strategy:
         structure of `PerReplica` values."""
         kwargs = kwargs or {}
         outs = []
+        self._grad_stash.clear()      # nothing kept from a run that failed part-way
         with self.scope():
             for i in range(self._num_local):
                 replica = ReplicaContext(self, self._worker_index * self._num_local + i, i)

@@ -379,8 +379,10 @@ class BackupAndRestore(Callback):
         if self.delete_checkpoint and os.path.exists(self.backup_dir):
             for p in self._files():
                 for q in (p, p + ".bkp"):
-                    if os.path.exists(q):
+                    try:
                         os.remove(q)
+                    except FileNotFoundError:   # absent, or removed by another worker
+                        pass
 
 
 class LearningRateScheduler(Callback):

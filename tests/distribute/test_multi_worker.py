@@ -1,5 +1,6 @@
 """MultiWorkerMirroredStrategy on 2 MPI ranks (mpirun, loopback): the same weights as
 one process on the same global batch, the tutorial's loop, and faults that are named."""
+import os
 import re
 
 import numpy as np
@@ -110,3 +111,19 @@ def test_a_rank_that_dies_ends_the_job_and_mpirun_names_it():
 def test_a_stuck_rank_ends_the_job_after_the_timeout():
     output = _fault("hang", env={"TAPEFLOW_DISTRIBUTE_TIMEOUT": "3"})
     assert "worker rank 0 of 2 waited 3 s for the other workers" in output
+
+
+@pytest.mark.slow
+def test_backup_and_restore_resumes_a_multi_worker_fit(tmp_path):
+    backup, results = tmp_path / "backup", tmp_path / "results"
+    results.mkdir()
+    first = mpi_run.run("backup.py", ["interrupt", backup], env={"RESULT_DIR": str(results)})
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert sorted(os.listdir(backup)) == ["latest.weights.h5", "training_metadata.json"]
+    second = mpi_run.run("backup.py", ["resume", backup], env={"RESULT_DIR": str(results)})
+    assert second.returncode == 0, second.stderr[-3000:]
+    resumed = mpi_run.results(results, 2)
+    assert [r["epochs_run"] for r in resumed] == [2, 2]       # epochs 3 and 4 only
+    np.testing.assert_array_equal(np.array(resumed[0]["weights"][0]),
+                                  np.array(resumed[1]["weights"][0]))
+    assert not (backup / "latest.weights.h5").exists()         # deleted after completion

@@ -118,3 +118,24 @@ def test_the_guides_options_are_accepted(two_cpus):
     options = tf.distribute.experimental.CommunicationOptions(
         implementation=tf.distribute.experimental.CommunicationImplementation.RING)
     assert options.implementation.name == "RING"
+
+
+def test_replicas_updating_different_variables_is_an_error(two_cpus):
+    strategy = tf.distribute.MirroredStrategy()
+    with strategy.scope():
+        a, b = tf.Variable(1.0), tf.Variable(2.0)
+        optimizer = tf.keras.optimizers.SGD(learning_rate=1.0)
+
+    def step():
+        replica = tf.distribute.get_replica_context()
+        v = a if int(replica.replica_id_in_sync_group) == 0 else b
+        optimizer.apply_gradients([(tf.constant(1.0), v)])
+
+    with pytest.raises(ValueError, match="every replica must update the same ones"):
+        strategy.run(step)
+
+
+def test_public_names_are_tensorflows(real_tf):
+    ours = {n for n in dir(tf.distribute) if not n.startswith("_")}
+    extra = ours - set(dir(real_tf.distribute))
+    assert not extra, f"tf.distribute names TF does not have: {sorted(extra)}"
