@@ -1,8 +1,8 @@
 """`tf.io`: files, TFRecords, `tf.train.Example` parsing, serialized tensors.
 
 The functions are declared where they are defined (`@tf_export("io....")`: `gfile.py`,
-`parsing_ops.py`, and the image codecs' module, ops/image_codec_ops.py) and collected here; `tf.io.gfile` is
-the file-system namespace.
+`parsing_ops.py`, and the image codecs' module, ops/image_codec_ops.py) and collected
+here; `tf.io.gfile` is the file-system namespace.
 """
 from tapeflow import _api
 from tapeflow.io import gfile as _gfile_impl

@@ -6,7 +6,8 @@
     >>> folder = tempfile.mkdtemp()
     >>> _ = tf.train.Checkpoint(w=tf.Variable([1.0, 2.0])).save(os.path.join(folder, 'c'))
     >>> [name for name, _ in tf.train.list_variables(folder)]
-    ['_CHECKPOINTABLE_OBJECT_GRAPH', 'save_counter/.ATTRIBUTES/VARIABLE_VALUE', 'w/.ATTRIBUTES/VARIABLE_VALUE']
+    ['_CHECKPOINTABLE_OBJECT_GRAPH', 'save_counter/.ATTRIBUTES/VARIABLE_VALUE',
+     'w/.ATTRIBUTES/VARIABLE_VALUE']
     >>> tf.train.load_variable(folder, 'w/.ATTRIBUTES/VARIABLE_VALUE')
     array([1., 2.], dtype=float32)
 """

@@ -80,8 +80,9 @@ def check(call, arrays, tf_module, tapeflow_module, grad=True, describe=""):
     shapes = ", ".join(f"{a.dtype}{list(a.shape)}" for a in arrays)
     where = f"{describe} on ({shapes})"
     if want[0] != got[0]:
-        raise Disagreement(f"{where}: TF {'raised ' + repr(want[1]) if want[0] == 'raise' else 'returned'}"
-                           f" but tapeflow {'raised ' + repr(got[1]) if got[0] == 'raise' else 'returned ' + repr(got[1])}")
+        theirs = "raised " + repr(want[1]) if want[0] == "raise" else "returned"
+        ours = "raised " + repr(got[1]) if got[0] == "raise" else "returned " + repr(got[1])
+        raise Disagreement(f"{where}: TF {theirs} but tapeflow {ours}")
     if want[0] == "raise":
         return "raise"
     (_, tv, tg), (_, gv, gg) = want, got

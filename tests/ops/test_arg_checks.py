@@ -216,8 +216,8 @@ def test_output_gradients_of_the_target_shape_weight_it():
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = x * 2.0
-    np.testing.assert_array_equal(tape.gradient(y, x, output_gradients=tf.constant([1.0, -3.0])).numpy(),
-                                  [2.0, -6.0])
+    g = tape.gradient(y, x, output_gradients=tf.constant([1.0, -3.0]))
+    np.testing.assert_array_equal(g.numpy(), [2.0, -6.0])
 
 
 def test_gather_nd_batch_dims_gradient_reaches_the_gathered_rows():

@@ -8,9 +8,9 @@ layers add `build_config` and, inside a functional model, `name` and `inbound_no
 Reading: the same structure is turned into tapeflow's own config (`tapeflow_format`)
 after checking it. Options Keras 3 has and tapeflow does not are accepted when they
 are off (None, False) or hold Keras's default (`groups=1`, `renorm_momentum=0.99`, ...)
-and refused with a clear error otherwise. Classes are looked up only among tapeflow's layers, registered classes and
-`custom_objects` (`registry.lookup`); a `Lambda`'s code is refused unless
-`safe_mode=False`.
+and refused with a clear error otherwise. Classes are looked up only among tapeflow's
+layers, registered classes and `custom_objects` (`registry.lookup`); a `Lambda`'s code
+is refused unless `safe_mode=False`.
 """
 from __future__ import annotations
 
