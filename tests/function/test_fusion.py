@@ -52,6 +52,12 @@ def _seed_batch():
             tf.constant(rng.integers(0, 10, 4).astype(np.int32)))
 
 
+
+@pytest.fixture(autouse=True)
+def _fusion_on(monkeypatch):
+    """Fusion is opt-in (TAPEFLOW_FUSE=1); these tests are about the fused plans."""
+    monkeypatch.setenv("TAPEFLOW_FUSE", "1")
+
 @pytest.mark.parametrize("use_onednn", ONEDNN)
 def test_seed_cnn_step_fused_equals_unfused_and_eager(monkeypatch, use_onednn):
     monkeypatch.setenv("TAPEFLOW_ONEDNN", use_onednn)
@@ -224,3 +230,10 @@ def test_filter_and_bias_gradient_kernel_equals_the_separate_kernels(monkeypatch
                                rtol=1e-5, atol=1e-4)
     np.testing.assert_allclose(db, dy.astype(np.float64).sum(axis=(0, 1, 2)), rtol=1e-5,
                                atol=1e-4)
+
+
+def test_fusion_is_off_unless_asked_for(monkeypatch):
+    # Measured slower at batch 32 on this machine's kind (see function/fusion.py).
+    from tapeflow.function import fusion
+    monkeypatch.delenv("TAPEFLOW_FUSE")
+    assert not fusion.enabled() and fusion.enabled(True)
