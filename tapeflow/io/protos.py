@@ -18,15 +18,7 @@ from __future__ import annotations
 
 import functools
 
-
-def _import_protobuf():
-    try:
-        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-    except ImportError:
-        raise ImportError("tf.train.Example and serialized tensors need the `protobuf` "
-                          "package: pip install protobuf (or tapeflow's `fast`/`test` extra)."
-                          ) from None
-    return descriptor_pb2, descriptor_pool, message_factory
+from tapeflow.utils import proto_messages
 
 
 _F32, _I64, _I32, _BOOL, _STR, _MSG, _BYTES, _DBL, _U32, _U64 = 2, 3, 5, 8, 9, 11, 12, 1, 13, 4
@@ -81,25 +73,14 @@ def _describe(proto, spec):
         _describe(proto.nested_type.add(), sub)
 
 
-class _Messages:
-    """The message classes, by name (attributes)."""
+_PURPOSE = "tf.train.Example and serialized tensors"
 
 
 @functools.cache
-def messages() -> _Messages:
-    """Builds (once) and returns the message classes."""
-    descriptor_pb2, descriptor_pool, message_factory = _import_protobuf()
-    file = descriptor_pb2.FileDescriptorProto(name="tapeflow/io/example.proto",
-                                              package="tensorflow", syntax="proto3")
-    for spec in _ALL:
-        _describe(file.message_type.add(), spec)
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(file)
-    out = _Messages()
-    for spec in _ALL:
-        desc = pool.FindMessageTypeByName("tensorflow." + spec[0])
-        setattr(out, spec[0], message_factory.GetMessageClass(desc))
-    return out
+def messages():
+    """Builds (once) and returns the message classes (attributes by message name)."""
+    return proto_messages.build("tapeflow/io/example.proto", _ALL,
+                                _describe, _PURPOSE)
 
 
 def _lazy_class(name: str):

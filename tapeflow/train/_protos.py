@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import functools
 
+from tapeflow.utils import proto_messages
+
 _I32, _I64, _STR, _BOOL, _MSG, _DBL, _FIX32, _BYTES = 5, 3, 9, 8, 11, 1, 7, 12
 _OPT, _REP = 1, 3
 
@@ -73,39 +75,18 @@ def _describe(proto, spec):
         _describe(proto.nested_type.add(), sub)
 
 
-def _import_protobuf():
-    try:
-        from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-    except ImportError:
-        raise ImportError("Reading and writing TensorFlow checkpoints needs the `protobuf` "
-                          "package: pip install protobuf (or tapeflow's `fast`/`test` extra)."
-                          ) from None
-    return descriptor_pb2, descriptor_pool, message_factory
-
-
-class _Messages:
-    """The message classes, by name (attributes)."""
+_PURPOSE = "Reading and writing TensorFlow checkpoints"
 
 
 @functools.cache
-def messages() -> _Messages:
-    """Builds (once) and returns the checkpoint message classes."""
-    descriptor_pb2, descriptor_pool, message_factory = _import_protobuf()
-    file = descriptor_pb2.FileDescriptorProto(name="tapeflow/train/checkpoint.proto",
-                                              package="tensorflow", syntax="proto3")
-    for spec in _ALL:
-        _describe(file.message_type.add(), spec)
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(file)
-    out = _Messages()
-    for spec in _ALL:
-        desc = pool.FindMessageTypeByName("tensorflow." + spec[0])
-        setattr(out, spec[0], message_factory.GetMessageClass(desc))
-    return out
+def messages():
+    """Builds (once) and returns the checkpoint message classes (attributes by name)."""
+    return proto_messages.build("tapeflow/train/checkpoint.proto", _ALL,
+                                _describe, _PURPOSE)
 
 
 def text_format():
     """protobuf's text_format module (the `checkpoint` state file is a text proto)."""
-    _import_protobuf()
+    proto_messages.import_protobuf(_PURPOSE)
     from google.protobuf import text_format as tf_text
     return tf_text
