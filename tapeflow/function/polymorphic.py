@@ -178,8 +178,15 @@ class Function:
     def _trace(self, names, values, spec_key, key):
         sym = sig_mod.trace_values(values, spec_key)
         binder, call_python = self._binder, self._call_python
-        concrete = trace(lambda *vals: binder.call(call_python, names, list(vals)), sym, {},
-                         self._name, first_trace=self._tracing_count == 0, arg_names=names)
+        def python(*vals):
+            return binder.call(call_python, names, list(vals))
+        first = self._tracing_count == 0
+        concrete = trace(python, sym, {}, self._name, first_trace=first, arg_names=names)
+        if first and concrete.graph.created_variables:
+            # As TF: a first trace that created Variables is traced once more with creation
+            # disallowed, and that trace runs. A function that makes a new Variable at every
+            # call fails on its first call (ValueError), not later on a retrace.
+            concrete = trace(python, sym, {}, self._name, first_trace=False, arg_names=names)
         self._tracing_count += 1
         self._note_params(concrete, names, sym)
         self._traces.append((spec_key, concrete))

@@ -142,15 +142,33 @@ def test_outputs_keep_structure_and_python_values():
     assert isinstance(out["v"], tf.Tensor) and float(out["v"]) == 1.5
 
 
-def test_variables_created_on_first_trace_only():
+def test_a_new_variable_at_every_call_fails_on_the_first_call():
+    # As TF 2.21: the first trace made a Variable, so the function is traced again with
+    # creation disallowed, and that second trace makes one too.
     @tf.function
     def f(x):
         v = tf.Variable(1.0)
         return x + v
 
-    assert float(f(tf.constant(1.0))) == 2.0
     with pytest.raises(ValueError, match="only supports singleton tf.Variables created on "
                                          "the first call"):
+        f(tf.constant(1.0))
+
+
+def test_variables_created_on_a_later_trace_fail():
+    class Lazy:
+        n = 0
+
+        @tf.function
+        def __call__(self, x):
+            if isinstance(x, float) and Lazy.n == 0:
+                return x
+            Lazy.n += 1
+            return x + tf.Variable(1.0)
+
+    f = Lazy()
+    assert f(1.0) == 1.0
+    with pytest.raises(ValueError, match="only supports singleton tf.Variables"):
         f(tf.constant([1.0]))
 
 
