@@ -54,7 +54,20 @@ def smart_resize(x, size, interpolation="bilinear"):
     return image_ops.resize(x, size, method=interpolation)
 
 
-class Resizing(Layer):
+class _FixedSizeOutput:
+    """For layers whose output images are `height` x `width` (NHWC): the output shape
+    and those two config entries."""
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        shape[-3], shape[-2] = self.height, self.width
+        return tuple(shape)
+
+    def get_config(self):
+        return {**super().get_config(), "height": self.height, "width": self.width}
+
+
+class Resizing(_FixedSizeOutput, Layer):
     """Resizes images to (height, width) with `interpolation`; optionally crops or pads
     to the target aspect ratio first."""
 
@@ -90,21 +103,15 @@ class Resizing(Layer):
                               constant_values=self.fill_value)
         return image_ops.resize(x, size, method=self.interpolation, antialias=self.antialias)
 
-    def compute_output_shape(self, input_shape):
-        shape = list(input_shape)
-        shape[-3], shape[-2] = self.height, self.width
-        return tuple(shape)
-
     def get_config(self):
-        return {**super().get_config(), "height": self.height, "width": self.width,
-                "interpolation": self.interpolation,
+        return {**super().get_config(), "interpolation": self.interpolation,
                 "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
                 "pad_to_aspect_ratio": self.pad_to_aspect_ratio, "fill_mode": self.fill_mode,
                 "fill_value": self.fill_value, "antialias": self.antialias,
                 "data_format": self.data_format}
 
 
-class CenterCrop(Layer):
+class CenterCrop(_FixedSizeOutput, Layer):
     """Crops the central (height, width) window; smaller images are aspect-cropped and
     resized up instead (as Keras)."""
 
@@ -122,14 +129,8 @@ class CenterCrop(Layer):
                                                   self.width)
         return smart_resize(x, [self.height, self.width])
 
-    def compute_output_shape(self, input_shape):
-        shape = list(input_shape)
-        shape[-3], shape[-2] = self.height, self.width
-        return tuple(shape)
-
     def get_config(self):
-        return {**super().get_config(), "height": self.height, "width": self.width,
-                "data_format": self.data_format}
+        return {**super().get_config(), "data_format": self.data_format}
 
 
 # --------------------------------------------------------------------------- random layers
@@ -381,7 +382,7 @@ class RandomBrightness(_RandomImageLayer):
                 "value_range": list(self.value_range)}
 
 
-class RandomCrop(_RandomImageLayer):
+class RandomCrop(_FixedSizeOutput, _RandomImageLayer):
     """A random (height, width) window when training (an image not larger is cropped at
     its aspect-ratio box and resized, as Keras); passes inputs through at inference."""
 
@@ -410,11 +411,3 @@ class RandomCrop(_RandomImageLayer):
         left = int(self._rng.integers(0, img.shape[1] - self.width + 1))
         return img[top:top + self.height, left:left + self.width]
 
-    def compute_output_shape(self, input_shape):
-        shape = list(input_shape)
-        shape[-3], shape[-2] = self.height, self.width
-        return tuple(shape)
-
-    def get_config(self):
-        return {**super().get_config(), "height": self.height, "width": self.width,
-                "data_format": self.data_format}
