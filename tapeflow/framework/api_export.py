@@ -48,6 +48,9 @@ class _Depth(threading.local):
 
 _depth = _Depth()
 
+# The file name the generated wrappers are compiled under (AutoGraph leaves them alone).
+WRAPPER_FILENAME = "<tapeflow public {}>"
+
 
 class NoValueError(TypeError):
     """Raised by reading the value of a tensor that has none yet.
@@ -192,7 +195,7 @@ def _make_wrapper(fn):
               f"        _tf_depth_.n -= 1\n")
     scope = {"_tf_fn_": fn, "_tf_no_value_": NoValueError, "_tf_dispatch_": dispatch,
              "_tf_depth_": _depth}
-    exec(compile(source, f"<tapeflow public {fn.__name__}>", "exec"), scope)
+    exec(compile(source, WRAPPER_FILENAME.format(fn.__name__), "exec"), scope)
     wrapper = functools.wraps(fn)(scope[fn.__name__])
     wrapper.__defaults__ = fn.__defaults__
     wrapper.__kwdefaults__ = fn.__kwdefaults__

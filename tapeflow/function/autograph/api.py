@@ -33,9 +33,11 @@ import textwrap
 import types
 import weakref
 
+from tapeflow.framework.api_export import WRAPPER_FILENAME
 from tapeflow.function.autograph import loops, operators, transformer
 
 logger = logging.getLogger("tapeflow")
+_WRAPPER_PREFIX = WRAPPER_FILENAME.split("{")[0]
 _VERBOSITY = [0]
 _CODE_CACHE: dict = {}                      # code object -> (converted code, source) or None
 _FUNCTION_CACHE = weakref.WeakKeyDictionary()   # function -> converted function
@@ -76,7 +78,7 @@ def is_user_code(f) -> bool:
     if not isinstance(f, types.FunctionType) or getattr(f, _NOT_CONVERTED, False):
         return False
     code = f.__code__
-    if code.co_filename.startswith("<tapeflow "):
+    if code.co_filename.startswith(_WRAPPER_PREFIX):
         return False        # a public function's generated wrapper (framework/api_export.py)
     module = (getattr(f, "__module__", None) or "").split(".")[0]
     # Code typed at a prompt or in a doctest is the user's, whatever module runs it.
