@@ -165,10 +165,17 @@ class Lib:
         return s
 
     def set_threads(self, n):
-        """OpenMP threads for primitives this thread creates and runs (a per-thread setting)."""
-        if self.omp is not None and getattr(self._local, "threads", None) != n:
+        """OpenMP threads for primitives this thread creates and runs (a per-thread setting).
+
+        Set at every call, never remembered: numba's `set_num_threads` (run by
+        `blas.tick()` as the load changes) sets the same per-thread OpenMP value, and a
+        primitive created or run after it would get numba's count. That happened: on a
+        quiet machine numba went to 2 threads, primitives created afterwards (the fused
+        plan's) each ran a 2-thread OpenMP team inside every pool block, 4 threads on 2
+        cores: the conv2 filter gradient's blocks took 8-9 ms instead of 1.7.
+        """
+        if self.omp is not None:
             self.omp(int(n))
-            self._local.threads = n
 
 
 def _load_omp():

@@ -208,6 +208,27 @@ def test_openmp_thread_counts_give_the_same_values(threads, rng, monkeypatch):
     _close(onednn.conv2d(x, w, s, p, d), want)
 
 
+
+@needs_onednn
+def test_thread_count_is_set_again_after_numba_changed_it():
+    # numba's set_num_threads writes the same per-thread OpenMP value; a remembered
+    # setting let primitives be created (and run) with numba's count inside pool blocks.
+    import ctypes
+    from tapeflow.backend import jit
+    if jit.kernels() is None:
+        pytest.skip("numba is not installed")
+    gomp = ctypes.CDLL("libgomp.so.1")
+    gomp.omp_get_max_threads.restype = ctypes.c_int
+    lib = dnnl_lib.load()
+    before = jit._state["threads"]
+    lib.set_threads(1)
+    jit.set_num_threads(2)
+    try:
+        lib.set_threads(1)
+        assert gomp.omp_get_max_threads() == 1
+    finally:
+        jit.set_num_threads(before or blas._NCPU)
+
 # -- matmul ------------------------------------------------------------------------------
 
 @needs_onednn
