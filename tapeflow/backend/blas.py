@@ -217,42 +217,60 @@ def blocks(n, parts):
     return [(i, min(i + step, n)) for i in range(0, n, step)]
 
 
-def matmul(a, b, out=None, product=None):
+_ALL = slice(None)
+
+
+def matmul(a, b, out=None, product=None, epilogue=None):
     """a @ b for 2-D arrays, split into blocks over the pool when it is large.
 
     Rows of the result when there are many, else a split of the inner
     dimension with partial products summed (one (m, n) buffer per block) when
     it dominates, else columns. Each block is `product(a_block, b_block,
-    out=out_block)` (default np.matmul, i.e. OpenBLAS).
+    out=out_block)` (default np.matmul, i.e. OpenBLAS). `epilogue(block, rows,
+    cols)`, when given, runs on each finished block of the result (rows and
+    cols: the block's slices of the whole result) on the thread that made it,
+    while the block is still in cache; with an inner-dimension split, once on
+    the summed result.
     """
     tick()
     if a.ndim != 2 or b.ndim != 2:
-        return np.matmul(a, b, out=out)
+        return _finish(np.matmul(a, b, out=out), epilogue)
     m, k = a.shape
     n = b.shape[1]
     if 2.0 * m * k * n < MIN_FLOPS or k != b.shape[0]:
-        return np.matmul(a, b, out=out)
+        return _finish(np.matmul(a, b, out=out), epilogue)
     mm = product or _large_product(a, b, out)
     size = pool_size()
     if size < 2:
-        return mm(a, b, out=out)
+        return _finish(mm(a, b, out=out), epilogue)
     dtype = np.result_type(a, b)
     if out is None:
         out = np.empty((m, n), dtype)
     parts = 2 * size
     if m >= parts * 64:
-        tasks = [lambda i=i, j=j: mm(a[i:j], b, out=out[i:j]) for i, j in blocks(m, parts)]
+        regions = [(slice(i, j), _ALL) for i, j in blocks(m, parts)]
     elif k >= 4 * max(m, n):
         rng = blocks(k, parts)
         part = np.empty((len(rng), m, n), dtype)
         tasks = [lambda t=t, i=i, j=j: mm(a[:, i:j], b[i:j], out=part[t])
                  for t, (i, j) in enumerate(rng)]
         parallel(tasks)
-        return np.sum(part, axis=0, out=out)
+        return _finish(np.sum(part, axis=0, out=out), epilogue)
     else:
-        tasks = [lambda i=i, j=j: mm(a, b[:, i:j], out=out[:, i:j])
-                 for i, j in blocks(n, parts)]
-    parallel(tasks)
+        regions = [(_ALL, slice(i, j)) for i, j in blocks(n, parts)]
+
+    def task(rows, cols):
+        block = out[rows, cols]
+        mm(a[rows], b[:, cols], out=block)
+        if epilogue is not None:
+            epilogue(block, rows, cols)
+    parallel([lambda r=r, c=c: task(r, c) for r, c in regions])
+    return out
+
+
+def _finish(out, epilogue):
+    if epilogue is not None:
+        epilogue(out, _ALL, _ALL)
     return out
 
 

@@ -209,9 +209,11 @@ def conv2d(x, w, strides, padding, dilations, keep_patches=False, epilogue=None)
     return out.reshape(n, oh, ow, co)
 
 
-def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations):
+def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations, epilogue=None):
+    """The input gradient; `epilogue(dx[i0:i1], i0, i1)`, when given, runs on each finished
+    block of images while it is in cache (the plan's fused ReLU gradient)."""
     if onednn.usable(w, dy) and (dx := onednn.conv2d_backprop_input(
-            x_shape, w, dy, strides, padding, dilations)) is not None:
+            x_shape, w, dy, strides, padding, dilations, epilogue)) is not None:
         return dx
     kh, kw, ci, co = w.shape
     n, oh, ow, _ = dy.shape
@@ -236,6 +238,8 @@ def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations):
                 np.matmul(dy2, w[i, j].T, out=tap)
                 out[i0:i1, i * dh: i * dh + sh * (oh - 1) + 1: sh,
                     j * dw: j * dw + sw * (ow - 1) + 1: sw, :] += tap4
+        if epilogue is not None:
+            epilogue(out[i0:i1, pt: pt + h, pl: pl + wd, :], i0, i1)
 
     blas.tick()
     parts = _image_blocks(n, 2.0 * n * oh * ow * kh * kw * ci * co, oh * ow) or [(0, n)]

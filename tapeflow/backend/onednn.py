@@ -457,9 +457,10 @@ def _bwd_data(x_shape, w_shape, strides, padding, dilations, nthr):
                     _pad_key(padding), tuple(dilations), nthr), make)
 
 
-def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations):
+def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations, epilogue=None):
     """Gradient of `conv2d` with respect to its input: a new float32 array of `x_shape`
-    (None when oneDNN has no implementation for this geometry)."""
+    (None when oneDNN has no implementation for this geometry). `epilogue(dx[i0:i1], i0,
+    i1)`, when given, runs on each finished block of images, on the thread that made it."""
     lib = D.load()
     w = np.ascontiguousarray(w)
     dy = np.ascontiguousarray(dy)
@@ -479,6 +480,8 @@ def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations):
         lib.set_threads(nthr)
         prims[i1 - i0].run({D.ARG_DIFF_SRC: out[i0:i1], D.ARG_WEIGHTS: filters[i1 - i0],
                             D.ARG_DIFF_DST: dy[i0:i1]})
+        if epilogue is not None:
+            epilogue(out[i0:i1], i0, i1)
 
     _run_blocks(blocks, body)
     return out

@@ -14,6 +14,12 @@ Run by `Plan` between scheduling (steps in program order) and slot lifetimes
 * backward, `with_bias_grad`: a filter gradient (Conv2DBackpropFilter) and a
   `bias_grad` sum over all axes but the last of the same dy become one call
   returning both (one oneDNN pass);
+* backward, `relu_grad`: a producer (MatMul, Conv2DBackpropInput) whose output
+  (directly, or through one `reshape` step that nothing else reads) is only read as the
+  first input of a `mask` step (ReluGrad: dy * (y > 0)) becomes one call that
+  multiplies each block of the product by the mask on the thread that made it,
+  while the block is in cache: the ReLU gradient is no longer a separate,
+  single-threaded pass over memory;
 * `in_place`: an elementwise step (ReluGrad, Relu, AddV2) whose first input is
   an intermediate that dies at that step, has no other reader, was made by a
   step declared `fresh` (a new array, never a view) and has the result's shape
@@ -26,11 +32,12 @@ shape is not fully known. Results equal the unfused plan's to float32 rounding
 (bit for bit on the NumPy kernels); on oneDNN a NaN reaching a fused ReLU may
 come out 0 where the separate Relu gives NaN.
 
-Off by default: measured side by side on a quiet machine (bench/compare.py, the
-seed CNN's tf.function step), fusing made batch 32 slower (975 vs 1,183 img/s) and
-batch 128 a little faster (1,612 vs 1,528). `TAPEFLOW_FUSE=1` (read when a plan is
-built) or `Plan(..., fuse=True)` turns it on; `tf.debugging.enable_check_numerics`,
-which checks each op's own output, keeps it off.
+On by default: on the seed CNN's tf.function step it saves ~2 CPU-ms per step at batch
+32 and ~6 at batch 128 (docs/performance.md). (It once measured slower at batch 32: the
+fused plan's oneDNN primitives were created after numba had changed the thread's OpenMP
+count, a backend bug fixed in `dnnl_lib.Lib.set_threads`.) `TAPEFLOW_FUSE=0` (read when
+a plan is built) or `Plan(..., fuse=False)` turns it off; `tf.debugging.
+enable_check_numerics`, which checks each op's own output, keeps it off.
 """
 from __future__ import annotations
 
@@ -40,10 +47,10 @@ _NO_FUSE = ("0", "false", "off", "no")
 
 
 def enabled(option=None) -> bool:
-    """Whether a plan built now fuses: `option` when given, else TAPEFLOW_FUSE (default off)."""
+    """Whether a plan built now fuses: `option` when given, else TAPEFLOW_FUSE (default on)."""
     if option is not None:
         return bool(option)
-    return os.environ.get("TAPEFLOW_FUSE", "0").strip().lower() not in _NO_FUSE
+    return os.environ.get("TAPEFLOW_FUSE", "1").strip().lower() not in _NO_FUSE
 
 
 class _Graph:
@@ -95,7 +102,8 @@ def fuse(steps, out_slots, make_step):
     """
     steps = list(steps)
     tensor = {o: step.node.outputs[i] for step in steps for i, o in enumerate(step.outputs)}
-    for role, rewrite in (("bias_act", _fuse_bias_act), ("with_bias_grad", _fuse_bias_grad)):
+    for role, rewrite in (("bias_act", _fuse_bias_act), ("with_bias_grad", _fuse_bias_grad),
+                          ("relu_grad", _fuse_relu_grad)):
         g = _Graph(steps, out_slots, tensor)
         for k in range(len(steps)):
             if steps[k] is not None and not steps[k].fused and role in steps[k].node.op.fuse:
@@ -183,6 +191,42 @@ def _fuse_bias_grad(g, k, make_step):
                                   (bp.node, step.node))
         g.steps[first] = None
         return
+
+
+def _fuse_relu_grad(g, k, make_step):
+    producer = g.steps[k]
+    if len(producer.outputs) != 1:
+        return
+    chain = [k]
+    slot = producer.outputs[0]
+    j = g.sole_reader(slot)
+    # Only a `reshape` (same elements, same order) may sit between: not a transpose or slice.
+    if j is not None and g.steps[j].node.op.fuse.get("reshape") and len(g.steps[j].outputs) == 1 \
+            and g.steps[j].inputs[:1] == [("slot", slot)] and not g.steps[j].fused:
+        chain.append(j)
+        slot = g.steps[j].outputs[0]
+        j = g.sole_reader(slot)
+    if j is None or not g.steps[j].node.op.fuse.get("mask") or g.steps[j].fused:
+        return
+    mask = g.steps[j]
+    if len(mask.inputs) != 2 or mask.inputs[0] != ("slot", slot) \
+            or mask.inputs[1] == ("slot", slot):
+        return
+    out = mask.node.outputs[0]
+    y = mask.node.inputs[1]
+    made = producer.node.outputs[0]
+    if (not out.shape.is_fully_defined() or not made.shape.is_fully_defined()
+            or y.shape.as_list() != out.shape.as_list()
+            or made.shape.num_elements() != out.shape.num_elements()
+            or not out.dtype.is_floating or made.dtype is not out.dtype
+            or not g.quiet_between(k, j)):
+        return
+    attrs = dict(producer.attrs, out_shape=tuple(out.shape.as_list()))
+    nodes = tuple(g.steps[i].node for i in chain) + (mask.node,)
+    g.steps[j] = make_step(producer.node, producer.node.op.fuse["relu_grad"], attrs,
+                           list(producer.inputs) + [mask.inputs[1]], list(mask.outputs), nodes)
+    for i in chain:
+        g.steps[i] = None
 
 
 def _fresh(g, slot):

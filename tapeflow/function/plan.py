@@ -11,7 +11,7 @@ At the end of tracing, a `FuncGraph` becomes a `Plan`:
    has residuals (a convolution's patches) runs the op's residual kernel
    when a later step or the plan's outputs read them, its plain kernel
    otherwise;
-2b. fusion (`fusion.py`, with TAPEFLOW_FUSE=1 or `fuse=True`): a conv or
+2b. fusion (`fusion.py`; off with TAPEFLOW_FUSE=0 or `fuse=False`): a conv or
    matmul with its bias add and ReLU becomes one step, a filter gradient with
    its bias gradient another, and elementwise steps on dying intermediates
    write into their input's buffer;
@@ -159,7 +159,7 @@ class Plan:
         outputs: the tensors `run` returns (symbolic tensors of `graph`,
             eager tensors, or Variables, whose current value is returned).
         name: names the generated code in tracebacks.
-        fuse: fuse steps (`fusion.py`); None: as TAPEFLOW_FUSE says (default off).
+        fuse: fuse steps (`fusion.py`); None: as TAPEFLOW_FUSE says (default on).
     """
 
     def __init__(self, graph, inputs, outputs, name=None, fuse=None):

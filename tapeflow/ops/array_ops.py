@@ -357,7 +357,7 @@ def _reshape_dyn_shape(inputs, attrs):
 
 
 _RESHAPE = OpDef("Reshape", _reshape_kernel, _reshape_grad, shape_fn=_reshape_shape, aliases=True,
-                 grad_uses_outputs=False, batch_rule=_batch_reshape)
+                 grad_uses_outputs=False, batch_rule=_batch_reshape, fuse={"reshape": True})
 
 
 @tf_export("reshape")

@@ -178,6 +178,18 @@ def _bp_filter_and_bias(x, w, dy, patches=None, *, strides, padding, dilations):
     return dw, np.add.reduce(dy, (0, 1, 2), dy.dtype, None, False)
 
 
+def _bp_input_relu_grad(x, w, dy, y, *, out_shape, strides, padding, dilations):
+    """ReluGrad(Conv2DBackpropInput(x, w, dy), y) as one plan step: each block of images of
+    the input gradient is multiplied by (y > 0) on the thread that made it, while it is in
+    cache (function/fusion.py)."""
+    mask_of = y.reshape(x.shape)
+
+    def epilogue(block, i0, i1):
+        np.multiply(block, mask_of[i0:i1] > 0, out=block)
+    dx = K.conv2d_backprop_input(x.shape, w, dy, strides, padding, dilations, epilogue)
+    return dx.reshape(out_shape)
+
+
 _CONV = OpDef("Conv2D", _conv_kernel, _conv_grad, shape_fn=_conv_shape, grad_needs=True,
               residuals=("patches",), residual_kernel=_conv_residual_kernel,
               fuse={"bias_act": _conv_bias_act, "fresh": True})
@@ -185,7 +197,8 @@ _CONV = OpDef("Conv2D", _conv_kernel, _conv_grad, shape_fn=_conv_shape, grad_nee
 # the other two members of this family: the set is closed under differentiation.
 _CONV_BP_INPUT = OpDef("Conv2DBackpropInput", _bp_input_kernel, _bp_input_grad,
                        shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)],
-                       grad_uses_outputs=False, fuse={"fresh": True})
+                       grad_uses_outputs=False,
+                       fuse={"fresh": True, "relu_grad": _bp_input_relu_grad})
 _CONV_BP_FILTER = OpDef("Conv2DBackpropFilter", _bp_filter_kernel, _bp_filter_grad,
                         shape_fn=lambda i, a: [(i[1].shape, i[2].dtype)],
                         grad_uses_outputs=False,

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from tapeflow.backend import blas
+from tapeflow.backend import blas, fused
 from tapeflow.framework.api_export import export, tf_export
 from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import (EAGER_TYPES, NO_GRADIENT, TRANSPARENT, OpDef, as_input,
@@ -660,16 +660,6 @@ def _matmul_shape(inputs, attrs):
     return [(shape, a.dtype)]
 
 
-def _matmul_bias_act(a, b, bias, *, relu, residuals, transpose_a=False, transpose_b=False):
-    """MatMul -> bias add -> ReLU (`relu`) as one tf.function plan step: the bias and
-    ReLU are applied in place on the product's fresh buffer (function/fusion.py)."""
-    y = _matmul_kernel(a, b, transpose_a, transpose_b)
-    np.add(y, bias, out=y)
-    if relu:
-        np.maximum(y, np.zeros((), y.dtype), out=y)
-    return y
-
-
 def _matmul_inline(node, context):
     # A product below the BLAS pool's threshold (known from the traced shapes) goes
     # straight to NumPy; large or unknown-size products keep the kernel (the pool).
@@ -695,7 +685,8 @@ _MATMUL = OpDef("MatMul", _matmul_kernel, _matmul_grad, shape_fn=_matmul_shape,
                 grad_needs=True, grad_uses_outputs=False, batch_rule=TRANSPARENT,
                 # Vectors have no leading axes to carry the batch.
                 batch_when=lambda inputs, attrs: all(x._value.ndim >= 2 for x in inputs),
-                inline=_matmul_inline, fuse={"bias_act": _matmul_bias_act, "fresh": True})
+                inline=_matmul_inline, fuse={"bias_act": fused.matmul_bias_act, "fresh": True,
+                                              "relu_grad": fused.matmul_relu_grad})
 _NO_T: dict = {}
 
 

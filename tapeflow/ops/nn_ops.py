@@ -38,7 +38,7 @@ def _relu_grad_kernel(dy, y):
 _RELU_GRAD = OpDef("ReluGrad", _relu_grad_kernel,
                    lambda inputs, outputs, attrs, g: (execute(_RELU_GRAD, (g, inputs[1])), None),
                    shape_fn=same_as_first, grad_uses_outputs=False, batch_rule=TRANSPARENT,
-                   fuse={"fresh": True,
+                   fuse={"fresh": True, "mask": True,
                          "in_place": lambda dy, y: np.multiply(dy, y > 0, out=dy)})
 
 

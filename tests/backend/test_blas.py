@@ -103,6 +103,24 @@ def test_matmul_matches_numpy_for_every_split(shape, rng):
     np.testing.assert_allclose(got, a.astype(np.float64) @ b, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.parametrize("shape", [(1024, 96, 80), (16, 8192, 96), (16, 96, 9000), (3, 4, 5)],
+                         ids=["rows", "inner", "columns", "small"])
+def test_matmul_epilogue_sees_every_finished_element_once(shape, rng):
+    m, k, n = shape
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    plain = blas.matmul(a, b)
+    seen = np.zeros((m, n), np.int64)
+
+    def epilogue(block, rows, cols):
+        np.testing.assert_array_equal(block, plain[rows, cols])    # the block is finished
+        seen[rows, cols] += 1
+        block *= 2
+    got = blas.matmul(a, b, epilogue=epilogue)
+    assert (seen == 1).all()
+    np.testing.assert_array_equal(got, plain * 2)
+
+
 def test_matmul_takes_transposed_views_and_writes_out(rng):
     a = rng.standard_normal((96, 2048)).astype(np.float32)      # used as a.T: (2048, 96)
     b = rng.standard_normal((80, 96)).astype(np.float32)        # used as b.T: (96, 80)

@@ -55,7 +55,7 @@ def _seed_batch():
 
 @pytest.fixture(autouse=True)
 def _fusion_on(monkeypatch):
-    """Fusion is opt-in (TAPEFLOW_FUSE=1); these tests are about the fused plans."""
+    """These tests are about the fused plans (the default, unless TAPEFLOW_FUSE=0)."""
     monkeypatch.setenv("TAPEFLOW_FUSE", "1")
 
 @pytest.mark.parametrize("use_onednn", ONEDNN)
@@ -75,6 +75,8 @@ def test_seed_cnn_step_fused_equals_unfused_and_eager(monkeypatch, use_onednn):
     assert _fused_names(plan).count("Conv2D+AddV2+Relu") == 2
     assert "MatMul+AddV2+Relu" in _fused_names(plan) and "MatMul+AddV2" in _fused_names(plan)
     assert _fused_names(plan).count("Conv2DBackpropFilter+Sum") == 2
+    assert "MatMul+Reshape+ReluGrad" in _fused_names(plan)
+    assert "Conv2DBackpropInput+ReluGrad" in _fused_names(plan)
     assert not _fused_names(plain_fn.get_concrete_function(x, y).plan)
     assert len(fused) == len(plain) == 2 + len(model.trainable_variables)
     for f, p, e in zip(fused, plain, eager):
@@ -164,8 +166,9 @@ def test_relu_grad_writes_into_dying_gradient():
 
     def f(x):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_sum(tf.matmul(tf.nn.relu(tf.matmul(x, w)), v))
-        return tape.gradient(loss, w)      # dy of the ReluGrad: a fresh product
+            h = tf.nn.relu(tf.nn.relu(tf.matmul(x, w)) - 0.5)
+            loss = tf.reduce_sum(tf.matmul(h, v))
+        return tape.gradient(loss, w)      # dy of the inner ReluGrad: the outer one's result
 
     x = tf.constant([[1., -2., 0.5], [0.5, 0.5, -3.]])
     cf = tf.function(f).get_concrete_function(x)
@@ -232,8 +235,71 @@ def test_filter_and_bias_gradient_kernel_equals_the_separate_kernels(monkeypatch
                                atol=1e-4)
 
 
-def test_fusion_is_off_unless_asked_for(monkeypatch):
-    # Measured slower at batch 32 on this machine's kind (see function/fusion.py).
+def test_fusion_is_on_unless_turned_off(monkeypatch):
     from tapeflow.function import fusion
     monkeypatch.delenv("TAPEFLOW_FUSE")
+    assert fusion.enabled() and not fusion.enabled(False)
+    monkeypatch.setenv("TAPEFLOW_FUSE", "0")
     assert not fusion.enabled() and fusion.enabled(True)
+
+
+def _relu_grad_through_reshape(x, w, v):
+    """A Dense -> reshape -> ReLU -> reshape -> Dense gradient: MatMul, Reshape, ReluGrad."""
+    with tf.GradientTape() as tape:
+        tape.watch([x, w, v])
+        h = tf.nn.relu(tf.reshape(tf.matmul(x, w), [x.shape[0], 8, -1]))
+        loss = tf.reduce_sum(tf.matmul(tf.reshape(h, [x.shape[0], -1]), v) ** 2)
+    return tape.gradient(loss, [x, w, v])
+
+
+@pytest.mark.parametrize("use_onednn", ONEDNN)
+def test_relu_grad_fuses_into_the_blocks_of_the_product(monkeypatch, use_onednn):
+    # (128, 256) @ (256, 512) is above the pool's threshold: the mask runs per block.
+    monkeypatch.setenv("TAPEFLOW_ONEDNN", use_onednn)
+    rng = np.random.default_rng(3)
+    x, w, v = (tf.constant(rng.standard_normal(s).astype(np.float32))
+               for s in ((128, 64), (64, 512), (512, 256)))
+    fused_fn = tf.function(_relu_grad_through_reshape)
+    fused = fused_fn(x, w, v)
+    assert "MatMul+Reshape+ReluGrad" in _fused_names(fused_fn.get_concrete_function(x, w, v).plan)
+    monkeypatch.setenv("TAPEFLOW_FUSE", "0")
+    plain = tf.function(_relu_grad_through_reshape)(x, w, v)
+    for f, p in zip(fused, plain):
+        np.testing.assert_array_equal(f.numpy(), p.numpy())     # the same products, masked
+
+
+def test_relu_grad_does_not_fuse_through_a_transpose():
+    def f(x, w, y):
+        with tf.GradientTape() as tape:
+            tape.watch(w)
+            z = tf.transpose(tf.matmul(x, w))
+            loss = tf.reduce_sum(tf.nn.relu(z) * y)
+        return tape.gradient(loss, w)
+
+    x, w, y = tf.ones([3, 4]), tf.ones([4, 3]), tf.ones([3, 3])
+    assert not any("ReluGrad" in n for n in
+                   _fused_names(tf.function(f).get_concrete_function(x, w, y).plan))
+
+
+@pytest.mark.parametrize("use_onednn", ONEDNN)
+def test_relu_grad_fuses_into_the_input_gradient_blocks(monkeypatch, use_onednn):
+    monkeypatch.setenv("TAPEFLOW_ONEDNN", use_onednn)
+    rng = np.random.default_rng(4)
+    x = tf.constant(rng.standard_normal((16, 12, 12, 3)).astype(np.float32))
+    k1 = tf.constant(rng.standard_normal((3, 3, 3, 8)).astype(np.float32))
+    k2 = tf.constant(rng.standard_normal((3, 3, 8, 16)).astype(np.float32))
+
+    def f(x, k1, k2):
+        with tf.GradientTape() as tape:
+            tape.watch(k1)
+            h = tf.nn.relu(tf.nn.conv2d(x, k1, 1, "SAME"))
+            loss = tf.reduce_sum(tf.nn.conv2d(h, k2, 1, "VALID") ** 2)
+        return tape.gradient(loss, k1)
+
+    fused_fn = tf.function(f)
+    fused = fused_fn(x, k1, k2)
+    assert "Conv2DBackpropInput+ReluGrad" in _fused_names(
+        fused_fn.get_concrete_function(x, k1, k2).plan)
+    monkeypatch.setenv("TAPEFLOW_FUSE", "0")
+    np.testing.assert_array_equal(fused.numpy(), tf.function(f)(x, k1, k2).numpy())
+    np.testing.assert_allclose(fused.numpy(), f(x, k1, k2).numpy(), rtol=1e-5, atol=1e-3)
