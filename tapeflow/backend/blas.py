@@ -201,6 +201,71 @@ def _get_pool():
     return p
 
 
+class _Async:
+    """A call running on a pool worker; `wait()` returns its result or raises its error."""
+
+    __slots__ = ("args", "done", "error", "fn", "result")
+
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+        self.result = self.error = None
+        self.done = threading.Event()
+
+    def work(self):                       # the pool queue's protocol (as _Job.work)
+        try:
+            _one_numba_thread()
+            self.result = self.fn(*self.args)
+        except BaseException as e:  # noqa: BLE001 -- re-raised by wait()
+            self.error = e
+        self.args = None
+        self.done.set()
+
+    def wait(self):
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+class _Done(_Async):
+    """An `_Async` that ran on the calling thread (no pool)."""
+
+    def __init__(self, fn, args):
+        super().__init__(fn, args)
+        try:
+            self.result = fn(*args)
+        except BaseException as e:  # noqa: BLE001 -- re-raised by wait()
+            self.error = e
+        self.args = None
+        self.done.set()
+
+
+def _one_numba_thread():
+    # numba's thread count is per calling thread: a call beside the main thread's work
+    # runs its parallel loops on one thread (the other core is busy).
+    from tapeflow.backend import jit
+    k = jit.current()
+    if k is not None:
+        k.set_threads(1)
+
+
+def submit(fn, *args):
+    """Starts fn(*args) on a pool worker and returns a handle (`handle.wait()` -> result).
+
+    The caller goes on with its own work; blocks it hands to `parallel` meanwhile run on
+    the calling thread until the worker is free again (it then takes the blocks still
+    left). Without a pool the call runs now, on the calling thread.
+    """
+    if pool_size() < 2:
+        return _Done(fn, args)
+    pool = _get_pool()
+    if not pool.started:
+        pool._start()
+    job = _Async(fn, args)
+    pool.queue.put(job)
+    return job
+
+
 def parallel(tasks):
     """Runs the callables in `tasks` (each releasing the GIL in NumPy/BLAS) on the pool."""
     if len(tasks) > 1 and pool_size() > 1:

@@ -56,6 +56,11 @@ def kernels():
     return _state["kernels"]
 
 
+def current():
+    """The compiled kernels if numba is already loaded, else None (never loads it)."""
+    return _state["kernels"]
+
+
 def set_num_threads(n: int) -> None:
     """Threads for the parallel loops (applied now if numba is loaded, else when it is)."""
     _state["threads"] = n

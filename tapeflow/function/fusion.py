@@ -25,6 +25,9 @@ Run by `Plan` between scheduling (steps in program order) and slot lifetimes
   step declared `fresh` (a new array, never a view) and has the result's shape
   and dtype writes its result into that input's buffer.
 
+Then `overlap` (below) lets large optimizer updates run on the pool beside the
+backward pass.
+
 Fusion only regroups kernel calls: the fused step runs where the last of its
 steps ran, and a pattern is skipped when an intermediate is read elsewhere
 (or returned), when a stateful step lies between the fused steps, or when a
@@ -263,3 +266,81 @@ def _in_place(g, k, make_step):
         return
     g.steps[k] = make_step(step.node, step.node.op.fuse["in_place"], {}, list(step.inputs),
                            list(step.outputs), ("in_place",))
+
+
+# -- overlap: large optimizer updates beside the backward pass ------------------------------
+
+def overlap(steps, out_slots, min_size):
+    """Marks large `update` steps to run on the pool beside the steps that follow them.
+
+    An op declared `fuse={"update": True}` (the Keras optimizers' in-place updates)
+    writes its first input (the Variable it updates) and its Variable inputs that no
+    other update step of the plan reads (its slots); Variables several update steps
+    read (the learning rate, the iteration count) it only reads. An update step of a
+    Variable of at least `min_size` elements whose outputs nothing reads is moved up
+    to just after the last step it must follow (the makers of its inputs, and any step
+    that touches what it writes or writes what it reads: a stateful step other than an
+    update stops the move) and marked `launch`: it starts there on a pool worker
+    (`blas.submit`) and is waited for (`joins` of the first later step that conflicts
+    with it, or the end of the plan). A memory-bound update (Adam over the seed CNN's
+    4.7M-parameter dense kernel) then runs beside compute-bound convolution gradients
+    instead of after them. As in TensorFlow's executor, an update whose inputs are
+    ready may have run when a later, independent step fails.
+
+    Returns the steps in their new order.
+    """
+    steps = list(steps)
+    updates = [s for s in steps if s.node.op.fuse.get("update")]
+    seen, shared = set(), set()
+    for s in updates:
+        for v in {id(v) for kind, v in s.inputs[1:] if kind == "var"}:
+            (shared if v in seen else seen).add(v)
+    info = {id(s): _touch(s, shared) for s in steps}
+    out_slots = set(out_slots)
+    read = {v for s in steps for kind, v in s.inputs if kind == "slot"}
+    for s in [s for s in updates if _large(s, min_size) and not
+              any(o in read or o in out_slots for o in s.outputs)]:
+        k = steps.index(s)
+        needs = {v for kind, v in s.inputs if kind == "slot"}
+        p = k
+        while p > 0 and _commute(steps[p - 1], s, info) \
+                and not needs.intersection(steps[p - 1].outputs):
+            p -= 1
+        steps.insert(p, steps.pop(k))
+        s.launch = True
+    for p, s in enumerate(steps):
+        if s.launch:
+            q = next((q for q in range(p + 1, len(steps)) if not _commute(steps[q], s, info)),
+                     None)
+            if q is not None:
+                steps[q].joins += (s,)
+    return steps
+
+
+def _touch(step, shared):
+    """(Variables the step reads or writes, Variables it writes), by id."""
+    touched = {id(v) for kind, v in step.inputs if kind == "var"}
+    op = step.node.op
+    if op.fuse.get("update"):
+        first = step.inputs[0]
+        writes = {id(first[1])} if first[0] == "var" else set()
+        return touched, writes | (touched - shared)
+    if op.stateful and not op.pure_read:
+        return touched, None                    # None: anything (a barrier)
+    return touched, set()
+
+
+def _commute(other, s, info):
+    """Whether step `other` and the update step `s` may run in either order."""
+    t_other, w_other = info[id(other)]
+    t_s, w_s = info[id(s)]
+    if w_other is None:
+        return False
+    return not (w_other & t_s or w_s & t_other)
+
+
+def _large(step, min_size):
+    kind, var = step.inputs[0] if step.inputs else (None, None)
+    if kind != "var" or not var.shape.is_fully_defined():
+        return False
+    return var.shape.num_elements() >= min_size

@@ -40,12 +40,14 @@ and writes of Variables happen as they did in the traced Python code.
 """
 from __future__ import annotations
 
+import functools
 import linecache
 import math
 import sys
 
 import numpy as np
 
+from tapeflow.backend import blas
 from tapeflow.framework import errors
 from tapeflow.function import fastpath, fusion
 
@@ -76,9 +78,12 @@ class Step:
         free: slots whose last use is this step, freed right after it.
         fused: empty, or what fusion made of it: the nodes it runs (a fused
             step, whose kernel returns its outputs) or ('in_place',).
+        launch: started on a pool worker, not waited for here (`fusion.overlap`).
+        joins: launched steps waited for just before this step.
     """
 
-    __slots__ = ("attrs", "free", "fused", "inputs", "kernel", "node", "outputs")
+    __slots__ = ("attrs", "free", "fused", "inputs", "joins", "kernel", "launch", "node",
+                 "outputs")
 
     def __init__(self, node, kernel, attrs, inputs, outputs, fused=()):
         self.node = node
@@ -88,6 +93,8 @@ class Step:
         self.outputs = outputs
         self.free = ()
         self.fused = fused
+        self.launch = False
+        self.joins = ()
 
     def __repr__(self):
         ins = ", ".join(f"s{v}" if k == "slot" else k for k, v in self.inputs)
@@ -146,6 +153,10 @@ def _attr_args(attrs, env, k):
             args.append(f"{name}=a{k}_{i}")
     return args
 
+
+# Updates of Variables this large run beside the steps after them (fusion.overlap): a
+# hand-off to the pool costs ~20-50 us, an update of 64K float32 elements about as much.
+OVERLAP_MIN_SIZE = 1 << 16
 
 _dead_files: list = []      # linecache names of collected plans, dropped at the next compile
 
@@ -218,7 +229,9 @@ class Plan:
             else:
                 self._out_refs.append(("const", t._value))
         if self.fuse:        # 2b: fusion, before lifetimes (fused steps read and free)
-            steps = fusion.fuse(steps, [v for kind, v in self._out_refs if kind == "slot"], Step)
+            out_slots = [v for kind, v in self._out_refs if kind == "slot"]
+            steps = fusion.fuse(steps, out_slots, Step)
+            steps = fusion.overlap(steps, out_slots, OVERLAP_MIN_SIZE)
         # Last use of each slot; outputs of the plan live to the end.
         last = {}
         for k, step in enumerate(steps):
@@ -242,7 +255,8 @@ class Plan:
 
     # -- 4: code generation -----------------------------------------------------------
     def _compile(self):
-        env = {"_as_value": _as_value, "_nd": _ndarray}
+        env = {"_as_value": _as_value, "_nd": _ndarray, "_submit": blas.submit,
+               "_partial": functools.partial}
         names = {}
 
         def ref(kind, v):
@@ -261,40 +275,12 @@ class Plan:
         self._line_step = {}
         context = {"slot_of": self._slot_of}
         for k, step in enumerate(self.steps):
-            call_args = [ref(kind, v) for kind, v in step.inputs]
-            fast = None if step.fused else fastpath.specialize(step.node, context)
-            if fast is not None:
-                template, constants = fast
-                env.update(constants)
-                call = template.format(*call_args)
-            else:
-                env[f"k{k}"] = step.kernel
-                call_args += _attr_args(step.attrs, env, k)
-                call = f"k{k}({', '.join(call_args)})"
-            op = step.node.op
-            self._line_step[len(lines) + 1] = step
-            if step.fused and len(step.outputs) == 1:
-                lines.append(f"    s{step.outputs[0]} = {call}")
-            elif op.num_outputs == 1 and step.kernel is op.kernel:
-                out = f"s{step.outputs[0]}"
-                if op.aliases and step.inputs and step.inputs[0][0] == "var":
-                    # A view of a Variable would change when the Variable is assigned.
-                    lines.append(f"    {out} = _as_value({call}).copy()")
-                else:
-                    lines.append(f"    {out} = {call}")
-                    lines.append(f"    if {out}.__class__ is not _nd: {out} = _as_value({out})")
-            elif step.outputs:
-                outs = ", ".join(f"s{o}" for o in step.outputs)
-                lines.append(f"    {outs}, = {call}")
-            else:
-                lines.append(f"    {call}")
-            if check_hook is not None and step.outputs:
-                env["_chk"] = env.get("_chk") or check_hook(self.name, self.steps)
-                outs = "".join(f"s{o}, " for o in step.outputs)
-                ins = "".join(ref(kind, v) + ", " for kind, v in step.inputs)
-                lines.append(f"    _chk({k}, ({outs}), ({ins}))")
-            if step.free:
-                lines.append(f"    del {', '.join(f's{s}' for s in step.free)}")
+            self._emit(k, step, ref, env, context, lines)
+        waited = {id(j) for step in self.steps for j in step.joins}
+        for step in self.steps:
+            if step.launch and id(step) not in waited:
+                self._line_step[len(lines) + 1] = step
+                lines.append(f"    h{id(step):x}.wait()")
         rets = [ref(kind, v) + (".copy()" if kind == "var" else "") for kind, v in self._out_refs]
         lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
         source = "\n".join(lines) + "\n"
@@ -309,6 +295,52 @@ class Plan:
         exec(code, env)  # noqa: S102 - our own generated source
         self._filename = filename
         return source, env["plan"]
+
+    def _emit(self, k, step, ref, env, context, lines):
+        """Appends the lines of step k (waits for launched steps first, then the call)."""
+        call_args = [ref(kind, v) for kind, v in step.inputs]
+        fast = None if step.fused or step.launch else fastpath.specialize(step.node, context)
+        if fast is not None:
+            template, constants = fast
+            env.update(constants)
+            call = template.format(*call_args)
+        else:
+            env[f"k{k}"] = step.kernel
+            call_args += _attr_args(step.attrs, env, k)
+            call = f"k{k}({', '.join(call_args)})"
+        op = step.node.op
+        for j in step.joins:
+            self._line_step[len(lines) + 1] = j
+            lines.append(f"    h{id(j):x}.wait()")
+        self._line_step[len(lines) + 1] = step
+        free = step.free
+        if step.launch:
+            # partial binds the arrays now: the slots may be deleted before the call runs.
+            bound = ", ".join([f"k{k}"] + call_args)
+            lines.append(f"    h{id(step):x} = _submit(_partial({bound}))")
+            free = tuple(s for s in free if s not in step.outputs)    # never assigned
+        elif step.fused and len(step.outputs) == 1:
+            lines.append(f"    s{step.outputs[0]} = {call}")
+        elif op.num_outputs == 1 and step.kernel is op.kernel:
+            out = f"s{step.outputs[0]}"
+            if op.aliases and step.inputs and step.inputs[0][0] == "var":
+                # A view of a Variable would change when the Variable is assigned.
+                lines.append(f"    {out} = _as_value({call}).copy()")
+            else:
+                lines.append(f"    {out} = {call}")
+                lines.append(f"    if {out}.__class__ is not _nd: {out} = _as_value({out})")
+        elif step.outputs:
+            outs = ", ".join(f"s{o}" for o in step.outputs)
+            lines.append(f"    {outs}, = {call}")
+        else:
+            lines.append(f"    {call}")
+        if check_hook is not None and step.outputs and not step.launch:
+            env["_chk"] = env.get("_chk") or check_hook(self.name, self.steps)
+            outs = "".join(f"s{o}, " for o in step.outputs)
+            ins = "".join(ref(kind, v) + ", " for kind, v in step.inputs)
+            lines.append(f"    _chk({k}, ({outs}), ({ins}))")
+        if free:
+            lines.append(f"    del {', '.join(f's{s}' for s in free)}")
 
     def __del__(self):
         _dead_files.append(getattr(self, "_filename", None))

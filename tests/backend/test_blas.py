@@ -184,3 +184,26 @@ def test_openmp_is_arranged_before_numba_or_onednn_loads(loader):
     if out[0] == "False":
         pytest.skip(f"{loader} found nothing to load")
     assert out[1] == "passive"
+
+
+def test_submit_runs_on_the_pool_and_returns_the_result():
+    import threading
+    h = blas.submit(lambda a, b: (threading.current_thread(), a + b), 2, 3)
+    thread, value = h.wait()
+    assert value == 5
+    assert (thread is not threading.current_thread()) == (blas.pool_size() > 1)
+
+
+def test_submit_reraises_the_calls_error_at_wait():
+    def fail():
+        raise ValueError("from the worker")
+    h = blas.submit(fail)
+    with pytest.raises(ValueError, match="from the worker"):
+        h.wait()
+
+
+def test_submit_without_a_pool_runs_now(monkeypatch):
+    monkeypatch.setattr(blas, "pool_size", lambda: 1)
+    calls = []
+    h = blas.submit(calls.append, 1)
+    assert calls == [1] and h.wait() is None

@@ -303,3 +303,67 @@ def test_relu_grad_fuses_into_the_input_gradient_blocks(monkeypatch, use_onednn)
     monkeypatch.setenv("TAPEFLOW_FUSE", "0")
     np.testing.assert_array_equal(fused.numpy(), tf.function(f)(x, k1, k2).numpy())
     np.testing.assert_allclose(fused.numpy(), f(x, k1, k2).numpy(), rtol=1e-5, atol=1e-3)
+
+
+# -- overlap: large optimizer updates beside the steps after them ---------------------------
+
+def _dense_step(model, opt):
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean((model(x) - y) ** 2)
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        return loss, model.layers[0].kernel.read_value()   # read after the update
+    return step
+
+
+def _dense_model():
+    model = tf.keras.Sequential([tf.keras.layers.Input((512,)),
+                                 tf.keras.layers.Dense(256, activation="relu"),
+                                 tf.keras.layers.Dense(4)])
+    rng = np.random.default_rng(5)
+    model.set_weights([rng.standard_normal(w.shape).astype(np.float32) * 0.05
+                       for w in model.get_weights()])
+    return model
+
+
+def test_large_update_is_launched_and_waited_for_before_its_variable_is_read(monkeypatch):
+    rng = np.random.default_rng(6)
+    x = tf.constant(rng.standard_normal((8, 512)).astype(np.float32))
+    y = tf.constant(rng.standard_normal((8, 4)).astype(np.float32))
+    runs = {}
+    for fuse in ("1", "0"):
+        monkeypatch.setenv("TAPEFLOW_FUSE", fuse)
+        model, opt = _dense_model(), tf.keras.optimizers.Adam(1e-2)
+        fn = tf.function(_dense_step(model, opt))
+        runs[fuse] = [[t.numpy() for t in fn(x, y)] for _ in range(3)]
+        runs[fuse].append([w.copy() for w in model.get_weights()])
+        if fuse == "1":
+            steps = fn.get_concrete_function(x, y).plan.steps
+            launched = [s for s in steps if s.launch]
+            assert [s.inputs[0][1].shape.as_list() for s in launched] == [[512, 256]]
+            waits = [k for k, s in enumerate(steps) if launched[0] in s.joins]
+            assert waits and steps[waits[0]].node.op.stateful
+            assert steps.index(launched[0]) < waits[0]
+    for fused, plain in zip(runs["1"], runs["0"]):
+        for f, p in zip(fused, plain):
+            np.testing.assert_array_equal(f, p)
+
+
+def test_update_is_not_launched_ahead_of_a_read_of_its_variable():
+    # The update moves up past steps that do not touch its Variables (the Mul reads a copy).
+    v = tf.Variable(tf.zeros([300, 300]))
+    opt = tf.keras.optimizers.SGD(0.1)
+
+    @tf.function
+    def f(g):
+        before = v.read_value() * 2.0            # must see the value before the update
+        opt.apply_gradients([(g, v)])
+        return before
+
+    out = f(tf.ones([300, 300]))
+    np.testing.assert_array_equal(out.numpy(), np.zeros((300, 300), np.float32))
+    np.testing.assert_allclose(v.numpy(), -0.1)
+    steps = f.get_concrete_function(tf.ones([300, 300])).plan.steps
+    k = next(k for k, s in enumerate(steps) if s.launch)
+    assert [s.node.op.name for s in steps[:k]] == ["ReadVariableOp"]     # the read stays first

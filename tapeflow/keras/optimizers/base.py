@@ -50,7 +50,8 @@ def var_spec(inputs, attrs):
 
 def update_op(name, kernel):
     """A stateful update op around an in-place kernel (never folded, never differentiated)."""
-    return OpDef(name, kernel, NO_GRADIENT, shape_fn=var_spec, stateful=True)
+    return OpDef(name, kernel, NO_GRADIENT, shape_fn=var_spec, stateful=True,
+                 fuse={"update": True})      # may overlap later steps (function/fusion.py)
 
 
 def _decay_kernel(var, lr, weight_decay):
