@@ -157,6 +157,7 @@ class _Pool:
                 self.started = True
 
     def _loop(self):
+        _in_worker.yes = True
         while True:
             self.queue.get().work()
 
@@ -177,6 +178,7 @@ class _Pool:
 
 
 _pool = {"pool": None, "pid": None, "blas1": False}
+_in_worker = threading.local()        # .yes on the pool's worker threads
 
 
 def pool_size():
@@ -368,7 +370,12 @@ _HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 def tick():
-    """Cheap (one clock read) between looks; every INTERVAL s re-decides the thread count."""
+    """Cheap (one clock read) between looks; every INTERVAL s re-decides the thread count.
+
+    Only threads other than the pool's workers decide: a worker running a submitted
+    update keeps numba on one thread (its count is per thread)."""
+    if getattr(_in_worker, "yes", False):
+        return
     now = time.monotonic()
     if now < _auto["next"]:
         return

@@ -207,3 +207,17 @@ def test_submit_without_a_pool_runs_now(monkeypatch):
     calls = []
     h = blas.submit(calls.append, 1)
     assert calls == [1] and h.wait() is None
+
+
+def test_pool_workers_leave_the_thread_decision_to_the_caller(monkeypatch):
+    if blas.pool_size() < 2:
+        pytest.skip("no pool on a single core")
+    monkeypatch.setenv("TAPEFLOW_BLAS_THREADS", "auto")
+    m = _FakeMachine(monkeypatch)
+    blas._reset_auto()
+    blas.tick()
+    m.advance(0.3, others_cores=1.8, own_cores=0.2)
+    blas.submit(blas.tick).wait()                 # on the worker: no decision
+    assert m.chosen == []
+    blas.tick()
+    assert m.chosen == [1]
