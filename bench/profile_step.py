@@ -20,6 +20,14 @@ process at the start of the run).
 
     python bench/profile_step.py                     # batch 32 and 128, all frameworks
     python bench/profile_step.py --batch 32 --only tapeflow --profile
+    python bench/profile_step.py --batch 128 --only tapeflow --profile-function
+
+`--profile-function` breaks down the seed loop's `tf.function` step instead (Keras
+model, Adam, metrics: bench/workloads.py), per plan step kernel, fused steps
+(`Conv2D[bias_act]`, `MatMul[relu_grad]`, ...) included; each kernel's figure is
+process CPU time (all threads) while it ran, so a pool-split kernel counts both cores,
+and an update started on the pool (function/fusion.py's overlap) also shows in the
+kernels that ran beside it; `TAPEFLOW_BLAS_THREADS=1` times each kernel alone.
 """
 from __future__ import annotations
 
@@ -116,7 +124,7 @@ class _Timers:
         total, count = self.total, self.count
         total.setdefault(name, 0.0)
         count.setdefault(name, 0)
-        perf = time.perf_counter
+        perf = getattr(self, "clock", time.perf_counter)
 
         def timed(*a, **k):
             t0 = perf()
@@ -126,6 +134,22 @@ class _Timers:
                 total[name] += perf() - t0
                 count[name] += 1
         return timed
+
+    def install_plan(self):
+        """Wraps every kernel a tf.function plan may call, fused ones too, and drops the
+        inline forms (so that every step is a timed call); times in process CPU."""
+        import gc
+
+        from tapeflow.framework.op import OpDef
+        self.clock = time.process_time
+        for op in [o for o in gc.get_objects() if isinstance(o, OpDef)]:
+            op.kernel = self.wrap(op.name, op.kernel)
+            if getattr(op, "residual_kernel", None) is not None:
+                op.residual_kernel = self.wrap(op.name, op.residual_kernel)
+            for role, fn in list(op.fuse.items()):
+                if callable(fn):
+                    op.fuse[role] = self.wrap(f"{op.name}[{role}]", fn)
+            op.inline = None
 
     def install(self):
         import gc
@@ -164,6 +188,30 @@ def _tapeflow_profile(batch, warmup, steps):
            if timers.count[k]}
     return {"step_ms": statistics.median(times) * 1e3, "mean_ms": sum(times) / steps * 1e3,
             "ops": per}
+
+
+def _function_profile(batch, warmup, steps):
+    """Per-kernel CPU ms per step of the seed loop's tf.function step (see the docstring)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import workloads
+    timers = _Timers()
+    timers.install_plan()
+    loop = workloads.seed_loop("tapeflow", True)
+    x, y = loop.batch(*workloads.synthetic_batch(batch))
+    for _ in range(warmup):
+        loop.train_step(x, y)
+    loop.sync()
+    timers.reset()
+    times, cpu0 = [], time.process_time()
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        loop.train_step(x, y)
+        times.append(time.perf_counter() - t0)
+    loop.sync()
+    per = {k: (v * 1e3 / steps, timers.count[k] / steps) for k, v in timers.total.items()
+           if timers.count[k]}
+    return {"step_ms": statistics.median(times) * 1e3,
+            "mean_ms": (time.process_time() - cpu0) / steps * 1e3, "ops": per}
 
 
 # -- PyTorch ------------------------------------------------------------------------------
@@ -235,7 +283,9 @@ _STEPS = {"tapeflow": _tapeflow_step, "torch": _torch_step, "tf": _tf_step}
 
 
 def _worker(args):
-    if args.profile:
+    if args.profile_function:
+        out = _function_profile(args.batch, args.warmup, args.steps)
+    elif args.profile:
         out = _tapeflow_profile(args.batch, args.warmup, args.steps)
     else:
         step = _STEPS[args.worker](args.batch)
@@ -253,7 +303,7 @@ def _run_worker(name, batch, args, profile=False):
     cmd = [sys.executable, __file__, "--worker", name, "--batch", str(batch),
            "--steps", str(args.steps), "--warmup", str(args.warmup)]
     if profile:
-        cmd.append("--profile")
+        cmd.append("--profile-function" if args.profile_function else "--profile")
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -296,6 +346,8 @@ def main():
     ap.add_argument("--only", default="tapeflow,torch,tf",
                     help="comma-separated subset of tapeflow,torch,tf")
     ap.add_argument("--profile", action="store_true", help="per-op breakdown of tapeflow's step")
+    ap.add_argument("--profile-function", action="store_true",
+                    help="per-kernel CPU breakdown of the seed loop's tf.function step")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -337,7 +389,7 @@ def main():
         others = [med[n] for n in med if n != "tapeflow"]
         if "tapeflow" in med and others:
             print(f"  best other / tapeflow = {min(others) / med['tapeflow']:.2f}x")
-        if args.profile and "tapeflow" in names:
+        if (args.profile or args.profile_function) and "tapeflow" in names:
             prof = _run_worker("tapeflow", batch, args, profile=True)
             if prof:
                 _print_profile(prof)
