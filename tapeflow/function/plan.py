@@ -13,8 +13,10 @@ At the end of tracing, a `FuncGraph` becomes a `Plan`:
    otherwise;
 2b. fusion (`fusion.py`; off with TAPEFLOW_FUSE=0 or `fuse=False`): a conv or
    matmul with its bias add and ReLU becomes one step, a filter gradient with
-   its bias gradient another, and elementwise steps on dying intermediates
-   write into their input's buffer;
+   its bias gradient another, a ReLU gradient goes into the blocks of the
+   product that makes its input, elementwise steps on dying intermediates
+   write into their input's buffer, and large optimizer updates start on the
+   BLAS pool as soon as they may (`fusion.overlap`), waited for where needed;
 3. each slot is freed right after its last use, so intermediates do not
    outlive their consumers;
 4. the steps are written out as the source of one Python function, one line
