@@ -49,6 +49,11 @@ import os
 _NO_FUSE = ("0", "false", "off", "no")
 
 
+def overlap_enabled() -> bool:
+    """Whether a fusing plan also overlaps large updates (TAPEFLOW_OVERLAP, default on)."""
+    return os.environ.get("TAPEFLOW_OVERLAP", "1").strip().lower() not in _NO_FUSE
+
+
 def enabled(option=None) -> bool:
     """Whether a plan built now fuses: `option` when given, else TAPEFLOW_FUSE (default on)."""
     if option is not None:
@@ -285,7 +290,8 @@ def overlap(steps, out_slots, min_size):
     with it, or the end of the plan). A memory-bound update (Adam over the seed CNN's
     4.7M-parameter dense kernel) then runs beside compute-bound convolution gradients
     instead of after them. As in TensorFlow's executor, an update whose inputs are
-    ready may have run when a later, independent step fails.
+    ready may have run when a later, independent step fails. `TAPEFLOW_OVERLAP=0`
+    (read when a plan is built) turns this off alone.
 
     Returns the steps in their new order.
     """

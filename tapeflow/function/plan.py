@@ -233,7 +233,8 @@ class Plan:
         if self.fuse:        # 2b: fusion, before lifetimes (fused steps read and free)
             out_slots = [v for kind, v in self._out_refs if kind == "slot"]
             steps = fusion.fuse(steps, out_slots, Step)
-            steps = fusion.overlap(steps, out_slots, OVERLAP_MIN_SIZE)
+            if fusion.overlap_enabled():
+                steps = fusion.overlap(steps, out_slots, OVERLAP_MIN_SIZE)
         # Last use of each slot; outputs of the plan live to the end.
         last = {}
         for k, step in enumerate(steps):

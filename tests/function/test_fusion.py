@@ -367,3 +367,12 @@ def test_update_is_not_launched_ahead_of_a_read_of_its_variable():
     steps = f.get_concrete_function(tf.ones([300, 300])).plan.steps
     k = next(k for k, s in enumerate(steps) if s.launch)
     assert [s.node.op.name for s in steps[:k]] == ["ReadVariableOp"]     # the read stays first
+
+
+def test_tapeflow_overlap_0_keeps_updates_in_program_order(monkeypatch):
+    monkeypatch.setenv("TAPEFLOW_OVERLAP", "0")
+    model, opt = _dense_model(), tf.keras.optimizers.Adam(1e-2)
+    x, y = tf.ones([8, 512]), tf.ones([8, 4])
+    steps = tf.function(_dense_step(model, opt)).get_concrete_function(x, y).plan.steps
+    assert not any(s.launch or s.joins for s in steps)
+    assert any(s.fused for s in steps)                   # the fusion itself stays on
