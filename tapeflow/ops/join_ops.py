@@ -80,7 +80,7 @@ def concat(values, axis, name="concat"):
     axis = _checks.normalize_axis("ConcatV2", axis, r, "ConcatOp : Expected concatenating "
                                   "dimensions in the range [{lo}, {hi}), but got {axis}")
     for i, x in enumerate(xs):
-        if x.shape.rank != r:
+        if x.shape.rank != r and None not in (r, x.shape.rank):
             raise errors.op_error("ConcatV2", f"Ranks of all input tensors should match: shape[0] "
                                   f"= {xs[0].shape} vs. shape[{i}] = {x.shape}")
     if len(xs) == 1:
