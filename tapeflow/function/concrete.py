@@ -28,6 +28,9 @@ from tapeflow.function.plan import Plan
 from tapeflow.utils import nest
 
 _NUMBERS = (bool, int, float, np.number, np.bool_)
+# Set by tapeflow.profiler while it records: `call_hook(concrete_function)` is a
+# context manager around each call.
+call_hook = None
 
 
 class _Literal:
@@ -211,6 +214,12 @@ class ConcreteFunction:
 
     def call_flat(self, tensors):
         """Runs on eager tensors in placeholder order; records on recording tapes."""
+        if call_hook is not None:           # the profiler: one event per call
+            with call_hook(self):
+                return self._call_flat(tensors)
+        return self._call_flat(tensors)
+
+    def _call_flat(self, tensors):
         if state.tapes:
             from tapeflow.function.gradients import call_recorded
             return self._pack(call_recorded(self, tensors))
