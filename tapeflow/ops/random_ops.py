@@ -1,9 +1,11 @@
 """Random tensors (`tf.random.*`), seeded and reproducible.
 
-`tf.random.set_seed(s)` resets one process-wide generator, so a program
-that sets the seed and then draws the same sequence of values gets the same
-numbers each run. An op-level `seed` gives each op its own stream, derived
-from the global seed, the op seed and how many times that seed was used.
+`tf.random.normal`, `uniform` and `truncated_normal` give TensorFlow's numbers:
+their seeds are derived from `tf.random.set_seed` and the op seed as TF derives
+them, and each op instance draws from its own Philox4x32-10 stream as TF's
+kernels do (`_random_seed.py`); the mean, scale and bounds are applied with
+ordinary ops in the draw's dtype, as TF applies them. `shuffle`, `categorical`
+and dropout draw from one process-wide NumPy generator, reset by `set_seed`.
 Random ops are stateful: inside `tf.function` they draw anew on every call.
 A shape known only when the function runs (`tf.shape(x)` with an unknown
 batch size) is passed as an input of the op instead of an attribute.
@@ -17,6 +19,7 @@ from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, execute
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.ops import _philox, _random_seed
 
 _global_seed = None
 _generator = np.random.default_rng()
@@ -30,6 +33,7 @@ def set_seed(seed) -> None:
     _global_seed = None if seed is None else int(seed)
     _generator = np.random.default_rng(_global_seed)
     _op_seed_uses.clear()
+    _random_seed.reset(_global_seed)
 
 
 def get_global_generator_state():
@@ -97,10 +101,7 @@ def _draw(op, shape, attrs):
     return execute(op, (shape_tensor,), attrs)
 
 
-def _normal_kernel(shape, dtype, mean, stddev, seed):
-    return (_rng(seed).standard_normal(shape, dtype=np.float64) * stddev + mean).astype(dtype)
-
-
+# NumPy draws for dropout (its mask), from the process-wide generator.
 def _uniform_kernel(shape, dtype, minval, maxval, seed):
     if np.dtype(dtype).kind in "iu":
         if not minval < maxval and int(np.prod(shape)):      # TF checks only if it draws
@@ -118,22 +119,51 @@ def _uniform_kernel(shape, dtype, minval, maxval, seed):
     return clip(out, top, out=out) if out.ndim else clip(out, top)
 
 
-def _truncated_normal_kernel(shape, dtype, mean, stddev, seed):
-    rng = _rng(seed)
-    out = rng.standard_normal(shape, dtype=np.float64)
-    bad = np.abs(out) > 2
-    while bad.any():   # resample values beyond two standard deviations, as TF does
-        out[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(out) > 2
-    return (out * stddev + mean).astype(dtype)
+
+def _philox_kernel(draw):
+    """A kernel drawing `draw(key, counter, n, dtype)` from the op instance's stream."""
+    def kernel(shape, dtype, stream, seed, seed2):
+        n = int(np.prod(shape, dtype=np.int64))
+        key, counter = stream.reserve(n)
+        return draw(key, counter, n, dtype).reshape(shape)
+    kernel.__name__ = kernel.__qualname__ = draw.__name__
+    return kernel
 
 
-_NORMAL = OpDef("RandomStandardNormal", _shape_attr_or_input(_normal_kernel), NO_GRADIENT,
-                shape_fn=_spec, stateful=True)
-_UNIFORM = OpDef("RandomUniform", _shape_attr_or_input(_uniform_kernel), NO_GRADIENT,
-                 shape_fn=_spec, stateful=True)
-_TRUNC = OpDef("TruncatedNormal", _shape_attr_or_input(_truncated_normal_kernel), NO_GRADIENT,
-               shape_fn=_spec, stateful=True)
+def _uniform_int_kernel(shape, dtype, stream, seed, seed2, minval, maxval):
+    n = int(np.prod(shape, dtype=np.int64))
+    if n and not minval < maxval:                   # TF checks only if it draws
+        raise errors.op_error("RandomUniformInt", f"Need minval < maxval, got {minval} >= "
+                              f"{maxval}")
+    key, counter = stream.reserve(n)
+    return _philox.uniform_int(key, counter, n, dtype, minval, maxval).reshape(shape)
+
+
+_NORMAL = OpDef("RandomStandardNormal", _shape_attr_or_input(_philox_kernel(_philox.normal)),
+                NO_GRADIENT, shape_fn=_spec, stateful=True)
+_UNIFORM = OpDef("RandomUniform", _shape_attr_or_input(_philox_kernel(_philox.uniform)),
+                 NO_GRADIENT, shape_fn=_spec, stateful=True)
+_UNIFORM_INT = OpDef("RandomUniformInt", _shape_attr_or_input(_uniform_int_kernel), NO_GRADIENT,
+                     shape_fn=_spec, stateful=True)
+_TRUNC = OpDef("TruncatedNormal", _shape_attr_or_input(_philox_kernel(_philox.truncated_normal)),
+               NO_GRADIENT, shape_fn=_spec, stateful=True)
+
+
+def _seeded_draw(op, shape, dtype, seed, extra=None):
+    """Runs `op` with TF's (seed, seed2) for `seed` and the op instance's Philox stream."""
+    seed1, seed2 = _random_seed.get_seed(_global_seed, seed)
+    stream = _random_seed.stream_for(op.name, dtype, seed1, seed2)
+    return _draw(op, shape, {"dtype": dtype, "stream": stream, "seed": seed1, "seed2": seed2,
+                             **(extra or {})})
+
+
+def _scaled(draw, scale, shift, dtype):
+    """draw * scale + shift in the draw's dtype, as TF's Python wrappers compute it."""
+    from tapeflow.ops import math_ops
+    from tapeflow.framework.op import convert_to_tensor
+    dt = dtypes.as_dtype(dtype)
+    return math_ops.add(math_ops.multiply(draw, convert_to_tensor(scale, dt)),
+                        convert_to_tensor(shift, dt))
 
 
 def _scalar(v):
@@ -152,18 +182,15 @@ def _float_dtype(dtype, what):
 
 @tf_export("random.normal")
 def normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
-    """Samples from a normal distribution.
+    """Samples from a normal distribution: TF's numbers for TF's seeds.
 
         >>> import tapeflow as tf
-        >>> tf.random.set_seed(0); a = tf.random.normal([2])
-        >>> tf.random.set_seed(0); b = tf.random.normal([2])
-        >>> bool(tf.reduce_all(a == b))
-        True
+        >>> tf.random.set_seed(5)
+        >>> tf.random.normal([3], seed=1).numpy()
+        array([-1.3768897 , -0.01258316, -0.169515  ], dtype=float32)
     """
-    return _draw(_NORMAL, shape, {
-        "dtype": _float_dtype(dtype, "normal"), "mean": _scalar(mean),
-        "stddev": _scalar(stddev),
-        "seed": seed})
+    dt = _float_dtype(dtype, "normal")
+    return _scaled(_seeded_draw(_NORMAL, shape, dt, seed), stddev, mean, dt)
 
 
 @tf_export("random.uniform")
@@ -174,17 +201,23 @@ def uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=
         if dtype.is_integer:
             raise ValueError("Must specify maxval for integer dtype in tf.random.uniform.")
         maxval = 1
-    return _draw(_UNIFORM, shape, {
-        "dtype": dtype._np, "minval": _scalar(minval), "maxval": _scalar(maxval), "seed": seed})
+    if dtype.is_integer:
+        return _seeded_draw(_UNIFORM_INT, shape, dtype._np, seed,
+                            {"minval": int(_scalar(minval)), "maxval": int(_scalar(maxval))})
+    draw = _seeded_draw(_UNIFORM, shape, dtype._np, seed)
+    if type(minval) is int and minval == 0 and type(maxval) is int and maxval == 1:
+        return draw
+    from tapeflow.ops import math_ops
+    from tapeflow.framework.op import convert_to_tensor
+    lo, hi = convert_to_tensor(minval, dtype), convert_to_tensor(maxval, dtype)
+    return _scaled(draw, math_ops.subtract(hi, lo), lo, dtype)
 
 
 @tf_export("random.truncated_normal")
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Normal samples, redrawn when more than two standard deviations from the mean."""
-    return _draw(_TRUNC, shape, {
-        "dtype": _float_dtype(dtype, "truncated_normal"), "mean": _scalar(mean),
-        "stddev": _scalar(stddev),
-        "seed": seed})
+    dt = _float_dtype(dtype, "truncated_normal")
+    return _scaled(_seeded_draw(_TRUNC, shape, dt, seed), stddev, mean, dt)
 
 
 def _shuffle_kernel(x, seed):
