@@ -149,6 +149,9 @@ def _function_called(function):
 def _python_profiler(session):
     """A `sys.setprofile` callback timing Python calls (python_tracer_level=1)."""
     def profile(frame, event, arg):
+        if _session is not session:     # stopped: a thread started meanwhile still calls
+            sys.setprofile(None)
+            return
         if event == "call":
             session.stack("frames").append((frame, time.perf_counter_ns()))
         elif event == "return":
