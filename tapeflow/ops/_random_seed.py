@@ -93,9 +93,13 @@ class Stream:
 
     def reserve(self, n):
         """(key, counter words) for n values; the stream moves on by 256 blocks per value."""
+        return self.reserve_blocks(256 * n)
+
+    def reserve_blocks(self, blocks):
+        """(key, counter words) where the stream is; it moves on by `blocks` blocks."""
         with self._lock:
             counter = self.counter
-            self.counter = (counter + 256 * n) % (1 << 128)
+            self.counter = (counter + blocks) % (1 << 128)
         words = tuple((counter >> (32 * i)) & 0xFFFFFFFF for i in range(4))
         return self.key, words
 

@@ -4,8 +4,9 @@
 their seeds are derived from `tf.random.set_seed` and the op seed as TF derives
 them, and each op instance draws from its own Philox4x32-10 stream as TF's
 kernels do (`_random_seed.py`); the mean, scale and bounds are applied with
-ordinary ops in the draw's dtype, as TF applies them. `shuffle`, `categorical`
-and dropout draw from one process-wide NumPy generator, reset by `set_seed`.
+ordinary ops in the draw's dtype, as TF applies them; `shuffle` and
+`categorical` too. Dropout draws from one process-wide NumPy generator, reset by
+`set_seed`.
 Random ops are stateful: inside `tf.function` they draw anew on every call.
 A shape known only when the function runs (`tf.shape(x)` with an unknown
 batch size) is passed as an input of the op instead of an attribute.
@@ -220,27 +221,52 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=Non
     return _scaled(_seeded_draw(_TRUNC, shape, dt, seed), stddev, mean, dt)
 
 
-def _shuffle_kernel(x, seed):
-    return _rng(seed).permutation(x)
+def _shuffle_kernel(x, stream, seed, seed2):
+    n = x.shape[0] if x.ndim else 0
+    if n <= 1 or x.size <= 1:           # nothing to shuffle: TF draws nothing either
+        return x.copy()
+    # TF's kernel: one 32-bit word per swap, i <-> i + word % (n - i), for i = 0 .. n-2.
+    key, counter = stream.reserve_blocks((n - 1 + 3) // 4)
+    words = _philox.blocks(key, counter, (n - 1 + 3) // 4)[:n - 1].astype(np.int64)
+    order = np.arange(n)
+    for i, j in enumerate(np.arange(n - 1) + words % np.arange(n, 1, -1)):
+        order[i], order[j] = order[j], order[i]
+    return x[order]
 
 
 _SHUFFLE = OpDef("RandomShuffle", _shuffle_kernel, NO_GRADIENT,
                  shape_fn=lambda i, a: [(i[0].shape, i[0].dtype)], stateful=True)
 
 
+def _seeded_attrs(op_name, dtype, seed):
+    seed1, seed2 = _random_seed.get_seed(_global_seed, seed)
+    return {"stream": _random_seed.stream_for(op_name, dtype, seed1, seed2), "seed": seed1,
+            "seed2": seed2}
+
+
 @tf_export("random.shuffle")
 def shuffle(value, seed=None, name=None):
-    """Shuffles along the first dimension."""
+    """Shuffles along the first dimension: TF's order for TF's seeds.
+
+        >>> import tapeflow as tf
+        >>> tf.random.set_seed(5)
+        >>> tf.random.shuffle(tf.range(5)).numpy()
+        array([0, 4, 1, 3, 2], dtype=int32)
+    """
     from tapeflow.framework.op import as_input
-    return execute(_SHUFFLE, (as_input(value),), {"seed": seed})
+    x = as_input(value)
+    return execute(_SHUFFLE, (x,), _seeded_attrs("RandomShuffle", x.dtype._np, seed))
 
 
-def _categorical_kernel(logits, num_samples, dtype, seed):
-    rng = _rng(seed)
-    z = logits - logits.max(axis=-1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(axis=-1, keepdims=True)
-    return np.stack([rng.choice(p.shape[-1], size=num_samples, p=row) for row in p]).astype(dtype)
+def _categorical_kernel(logits, num_samples, dtype, stream, seed, seed2):
+    from tapeflow.ops import stateless_random_ops
+    rows = logits.shape[0] if logits.ndim == 2 else 0
+    # TF's kernel reserves 512 blocks per sample, samples rounded up to a multiple of 4,
+    # then draws as the stateless kernel does from the reserved counter.
+    key, counter = stream.reserve_blocks(rows * (-(-int(num_samples) // 4) * 4) * 512)
+    state = np.array([counter[0] | counter[1] << 32, counter[2] | counter[3] << 32,
+                      key[0] | key[1] << 32], np.uint64).view(np.int64)
+    return stateless_random_ops._multinomial_kernel(logits, state, num_samples, dtype)
 
 
 _CATEGORICAL = OpDef("Multinomial", _categorical_kernel, NO_GRADIENT,
@@ -251,7 +277,11 @@ _CATEGORICAL = OpDef("Multinomial", _categorical_kernel, NO_GRADIENT,
 
 @tf_export("random.categorical")
 def categorical(logits, num_samples, dtype=None, seed=None, name=None):
+    """Class indices drawn from each row of unnormalised log-probabilities (TF's numbers)."""
     from tapeflow.framework.op import as_input
-    return execute(_CATEGORICAL, (as_input(logits),), {
-        "num_samples": int(num_samples), "dtype": dtypes.as_dtype(dtype or dtypes.int64)._np,
-        "seed": seed})
+    x = as_input(logits)
+    out = dtypes.as_dtype(dtype or dtypes.int64)._np
+    # TF caches the kernel by both dtypes: another output dtype is another stream.
+    return execute(_CATEGORICAL, (x,), {
+        "num_samples": int(num_samples), "dtype": out,
+        **_seeded_attrs("Multinomial", (x.dtype._np, out), seed)})

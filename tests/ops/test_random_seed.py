@@ -83,3 +83,22 @@ def test_without_any_seed_draws_differ_from_call_to_call():
     tapeflow.random.set_seed(None)
     a, b = tapeflow.random.uniform([8]), tapeflow.random.uniform([8])
     assert not np.array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 33, 100])
+def test_shuffle_equals_tensorflow(real_tf, n):
+    _assert_same([lambda tf: tf.random.shuffle(tf.range(n)),
+                  lambda tf: tf.random.shuffle(tf.reshape(tf.range(2 * n), [n, 2]), seed=3),
+                  lambda tf: tf.random.shuffle(tf.range(n), seed=3),
+                  lambda tf: tf.random.uniform([3])], real_tf)
+
+
+@pytest.mark.parametrize("rows, classes, samples", [(1, 2, 1), (2, 3, 7), (3, 4, 5), (1, 6, 13)])
+def test_categorical_equals_tensorflow(real_tf, rows, classes, samples):
+    logits = np.log(np.random.default_rng(rows).uniform(0.1, 1.0, (rows, classes)))
+    logits = logits.astype(np.float32)
+    _assert_same([lambda tf: tf.random.categorical(logits, samples),
+                  lambda tf: tf.random.categorical(logits, samples, seed=4),
+                  lambda tf: tf.random.categorical(logits, samples, seed=4, dtype="int32"),
+                  lambda tf: tf.random.categorical(logits, samples, seed=4),
+                  lambda tf: tf.random.normal([2])], real_tf)
