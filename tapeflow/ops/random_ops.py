@@ -228,10 +228,10 @@ def _shuffle_kernel(x, stream, seed, seed2):
     # TF's kernel: one 32-bit word per swap, i <-> i + word % (n - i), for i = 0 .. n-2.
     key, counter = stream.reserve_blocks((n - 1 + 3) // 4)
     words = _philox.blocks(key, counter, (n - 1 + 3) // 4)[:n - 1].astype(np.int64)
-    order = np.arange(n)
-    for i, j in enumerate(np.arange(n - 1) + words % np.arange(n, 1, -1)):
+    order = list(range(n))                 # swaps on a list: ~10x faster than on an array
+    for i, j in enumerate((np.arange(n - 1) + words % np.arange(n, 1, -1)).tolist()):
         order[i], order[j] = order[j], order[i]
-    return x[order]
+    return x[np.asarray(order)]
 
 
 _SHUFFLE = OpDef("RandomShuffle", _shuffle_kernel, NO_GRADIENT,
