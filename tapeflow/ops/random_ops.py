@@ -4,9 +4,9 @@
 their seeds are derived from `tf.random.set_seed` and the op seed as TF derives
 them, and each op instance draws from its own Philox4x32-10 stream as TF's
 kernels do (`_random_seed.py`); the mean, scale and bounds are applied with
-ordinary ops in the draw's dtype, as TF applies them; `shuffle` and
-`categorical` too. Dropout draws from one process-wide NumPy generator, reset by
-`set_seed`.
+ordinary ops in the draw's dtype, as TF applies them; `shuffle`, `categorical`
+and dropout's mask too. The process-wide NumPy generator (`_rng`, reset by
+`set_seed`) is left to `tf.data`'s shuffling.
 Random ops are stateful: inside `tf.function` they draw anew on every call.
 A shape known only when the function runs (`tf.shape(x)` with an unknown
 batch size) is passed as an input of the op instead of an attribute.
@@ -100,25 +100,6 @@ def _draw(op, shape, attrs):
         attrs["shape"] = dims
         return execute(op, (), attrs)
     return execute(op, (shape_tensor,), attrs)
-
-
-# NumPy draws for dropout (its mask), from the process-wide generator.
-def _uniform_kernel(shape, dtype, minval, maxval, seed):
-    if np.dtype(dtype).kind in "iu":
-        if not minval < maxval and int(np.prod(shape)):      # TF checks only if it draws
-            raise errors.op_error("RandomUniformInt", f"Need minval < maxval, got {minval} >= "
-                                  f"{maxval}")
-        return _rng(seed).integers(minval, maxval, size=shape, dtype=dtype)
-    rng = _rng(seed)
-    # minval + u * (maxval - minval), u in [0, 1), as TF: with minval > maxval the
-    # draws fall in (maxval, minval], never on maxval.
-    out = (rng.random(shape, dtype=np.float64) * (maxval - minval) + minval).astype(dtype)
-    # Rounding to float32/16 can land a draw next to maxval on maxval itself;
-    # the interval is half-open, as TF's.
-    top = np.nextafter(np.asarray(maxval, dtype), np.asarray(minval, dtype))
-    clip = np.minimum if maxval >= minval else np.maximum
-    return clip(out, top, out=out) if out.ndim else clip(out, top)
-
 
 
 def _philox_kernel(draw):
