@@ -404,6 +404,8 @@ def expand_dims(input, axis, name=None):  # noqa: A002
     x = as_input(input)
     r = x.shape.rank
     axis = int(axis)
+    if r is None:               # traced with an unknown rank: the kernel places the axis
+        return execute(_EXPAND, (x,), {"axis": axis})
     if not -r - 1 <= axis <= r:
         raise errors.op_error("ExpandDims", f"Tried to expand dim index {axis} for tensor with "
                               f"{r} dimensions.")

@@ -49,7 +49,8 @@ def _shapes_and_values(tf, x):
     @tf.function
     def g(x):
         return (tf.reduce_sum(x * 2.0), tf.reshape(x, [-1]), tf.shape(x), tf.rank(x),
-                tf.nn.relu(x), tf.concat([x, x], 0))
+                tf.nn.relu(x), tf.concat([x, x], 0), tf.expand_dims(x, -1),
+                tf.stack([x, x], axis=-1), x[0])
     cf = g.get_concrete_function(tf.TensorSpec(None, tf.float32))
     shapes = [tuple(o.shape.as_list()) if o.shape.rank is not None else None
               for o in tf.nest.flatten(cf.structured_outputs)]
@@ -76,3 +77,16 @@ def test_gradients_through_an_unknown_rank_trace():
         y = cf(x)
     want = (np.sin(x.numpy()) + x.numpy() * np.cos(x.numpy())) / 2
     np.testing.assert_allclose(tape.gradient(y, x).numpy(), want, rtol=1e-6)
+
+
+def test_gradients_through_stack_and_expand_dims_of_unknown_rank():
+    @tapeflow.function
+    def g(x):
+        with tapeflow.GradientTape() as tape:
+            tape.watch(x)
+            y = (tapeflow.reduce_sum(tapeflow.stack([x, 2.0 * x], axis=-1) ** 2)
+                 + tapeflow.reduce_sum(tapeflow.expand_dims(x, -1) * 3.0))
+        return tape.gradient(y, x)
+    cf = g.get_concrete_function(tapeflow.TensorSpec(None, tapeflow.float32))
+    np.testing.assert_allclose(cf(tapeflow.constant([[1.0, 2.0]])).numpy(), [[13.0, 23.0]])
+    np.testing.assert_allclose(cf(tapeflow.constant(3.0)).numpy(), 33.0)
