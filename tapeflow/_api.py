@@ -7,4 +7,5 @@ from tapeflow.ops import (  # noqa: F401
     sort_ops, stateless_random_ops, string_ops, string_split_ops)
 from tapeflow.ops import image_codec_ops, image_color_ops, image_ops  # noqa: F401,E402
 from tapeflow.io import gfile, parsing_ops  # noqa: F401,E402
+from tapeflow.profiler import _session as _profiler_session  # noqa: F401,E402
 from tapeflow.distribute import losses as _distribute_losses  # noqa: F401,E402

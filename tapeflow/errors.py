@@ -2,4 +2,4 @@
 from tapeflow.framework.errors import (  # noqa: F401
     AlreadyExistsError, DataLossError, FailedPreconditionError, InternalError, InvalidArgumentError,
     NotFoundError, OpError, OutOfRangeError, ResourceExhaustedError, UnimplementedError,
-    UnknownError)
+    UnavailableError, UnknownError)

@@ -9,7 +9,7 @@ import tapeflow as tf
 # tapeflow's own namespaces beside the TF API (none of them is a TF name).
 OWN_NAMESPACES = {"debug", "testing", "experimental"}
 SUBNAMESPACES = ["math", "nn", "linalg", "random", "dtypes", "errors", "nest", "data",
-                 "keras.layers"]
+                 "keras.layers", "profiler", "profiler.experimental"]
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,7 @@ class _State(threading.local):
         self.name_scope = []     # stack of tf.name_scope names
         self.trace_stack = []    # enclosing graphs while tracing nested functions
         self.tape_pause = []     # saved tape lists of stop_recording/init_scope
+        self.variable_watch = []  # tf.function traces noting Variable creation (VariableWatch)
 
 
 state = _State()

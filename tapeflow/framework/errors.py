@@ -62,6 +62,10 @@ class DataLossError(OpError):
     pass
 
 
+class UnavailableError(OpError):
+    pass
+
+
 def op_error(op_name: str, message: str, cls=InvalidArgumentError) -> OpError:
     """An error in TF's eager format: '<message> [Op:<name>]'."""
     return cls(None, None, f"{message} [Op:{op_name}]")

@@ -25,6 +25,8 @@ from tapeflow.framework.tensor_shape import TensorShape
 
 # Sizes given to unknown dimensions when probing: even, and unlike common sizes.
 _PROBE_SIZES = (6, 12)
+# Ranks given to inputs of unknown rank, one per probe size.
+_PROBE_RANKS = (2, 3)
 
 class Node:
     """One op call in a graph: inputs are SymbolicTensors of this graph, eager
@@ -132,7 +134,7 @@ class FuncGraph:
                                      for x in inputs], attrs)
         if captured is not None:
             inputs = captured
-        specs = op.shape_fn(inputs, attrs) if op.shape_fn is not None else _probe(op, inputs, attrs)
+        specs = _output_specs(op, inputs, attrs)
         node = Node(op, inputs, attrs, len(self.nodes))
         outs = tuple(self.tensor_type(shape, dtype, self, node, i)
                      for i, (shape, dtype) in enumerate(specs))
@@ -169,14 +171,32 @@ def _run_eagerly(op, inputs, attrs):
         state.graph = saved
 
 
+def _output_specs(op, inputs, attrs):
+    """(shape, dtype) per output: the op's shape rule, else probing.
+
+    A shape rule written for known ranks may fail on an input of unknown rank;
+    probing then finds what the result's shape depends on.
+    """
+    if op.shape_fn is None:
+        return _probe(op, inputs, attrs)
+    try:
+        return op.shape_fn(inputs, attrs)
+    except (TypeError, ValueError, IndexError):
+        if not any(x._is_symbolic and x.shape.rank is None for x in inputs):
+            raise
+        return _probe(op, inputs, attrs)
+
+
 def _stand_in(x, size):
     if not x._is_symbolic:
         return x._value
     shape = x.shape
     if shape.rank is None:
-        raise errors.InvalidArgumentError(
-            f"cannot infer shapes from an input of unknown rank: {x!r}")
-    dims = tuple(size if d is None else d for d in shape.as_list())
+        # Unknown rank: the two probes differ in rank (and size), so a result whose
+        # rank follows the input's comes out of unknown rank.
+        dims = (size,) * _PROBE_RANKS[_PROBE_SIZES.index(size)]
+    else:
+        dims = tuple(size if d is None else d for d in shape.as_list())
     np_dtype = x.dtype._np
     fill = 1 if np_dtype.kind in "fc" else (b"" if np_dtype.kind == "O" else 0)
     return np.full(dims, fill, dtype=np_dtype)

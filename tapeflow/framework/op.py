@@ -49,6 +49,9 @@ _NO_ATTRS: dict = {}
 # placement logs, explained gradients): called after each op as
 # hook(op, inputs, outputs, attrs). None (the default) costs one test per op.
 dispatch_hook = None
+# Set by tapeflow.profiler while it records: called as hook(op) before an eager op's
+# kernel runs (the matching dispatch_hook call after it ends the op's event).
+start_hook = None
 
 
 class NoGradient:
@@ -285,6 +288,8 @@ def execute(op: OpDef, inputs, attrs=_NO_ATTRS):
     # look-up, and dict subscripts are cheaper than further attribute reads on it.
     st = state.__dict__
     if st["graph"] is None:
+        if start_hook is not None:
+            start_hook(op)
         if op.residuals and st["tapes"] and tape_wants(inputs):
             return _execute_with_residuals(op, inputs, attrs)
         try:

@@ -278,6 +278,8 @@ class SymbolicTensor(Tensor):
 
     def __str__(self) -> str:
         # As TF prints a graph tensor: `print(x)` while tracing shows 'Tensor("x:0", ...)'.
+        if self._shape.rank is None:        # TF leaves out a shape it knows nothing of
+            return f'Tensor("{self.name}", dtype={self._dtype.name})'
         return f'Tensor("{self.name}", shape={self._shape}, dtype={self._dtype.name})'
 
     def __reduce__(self):

@@ -116,10 +116,10 @@ class Variable(TensorBase):
         scope = current_scope()
         self._name = f"{scope}/{base}" if scope else base
         self._layer_owned = None
-        # A graph being traced by tf.function notes the Variables its trace creates.
-        created = getattr(state.graph, "created_variables", None)
-        if created is not None:
-            created.append(self)
+        # The tf.function being traced notes the Variables its trace creates, also those
+        # made under init_scope (optimizer slots), and refuses them on a later trace.
+        if state.variable_watch:
+            state.variable_watch[-1].note(self)
         if _creation_hook is not None:      # tf.distribute: mirrored initial values
             _creation_hook(self)
 

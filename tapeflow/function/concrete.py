@@ -28,6 +28,9 @@ from tapeflow.function.plan import Plan
 from tapeflow.utils import nest
 
 _NUMBERS = (bool, int, float, np.number, np.bool_)
+# Set by tapeflow.profiler while it records: `call_hook(concrete_function)` is a
+# context manager around each call.
+call_hook = None
 
 
 class _Literal:
@@ -54,6 +57,7 @@ def trace(python_function, args, kwargs, name, first_trace=True, arg_names=None)
             named after them ('images:0', nested ones 'images_1:0', ...) as in TF.
     """
     graph = Graph(name, track_variables=True, fold_shapes=True, name_nodes=True)
+    watch = VariableWatch(name, graph.created_variables, allowed=first_trace)
     names = _leaf_names(args, kwargs, arg_names)
     flat = nest.flatten((list(args), kwargs))
     placeholders = []
@@ -68,21 +72,44 @@ def trace(python_function, args, kwargs, name, first_trace=True, arg_names=None)
     sym_args, sym_kwargs = nest.pack_sequence_as((list(args), kwargs), sym)
     saved = state.graph, state.tapes
     state.trace_stack.append(saved[0])
+    state.variable_watch.append(watch)
     state.graph, state.tapes = graph, []
     try:
         result = python_function(*sym_args, **sym_kwargs)
     finally:
         state.graph, state.tapes = saved
         state.trace_stack.pop()
-    if graph.created_variables and not first_trace:
-        raise ValueError(
-            f"tf.function only supports singleton tf.Variables created on the first call. "
-            f"Make sure the tf.Variable is only created once or created outside tf.function. "
-            f"Function '{name}' created {len(graph.created_variables)} Variable(s) (first: "
-            f"'{graph.created_variables[0].name}') while being traced again for new "
-            "arguments; create them once (e.g. in __init__ or guarded by `if self.v is None`).")
+        state.variable_watch.pop()
     signature = _spec_structure(args, kwargs, names if arg_names else None)
     return ConcreteFunction(graph, placeholders, result, name, input_signature=signature)
+
+
+class VariableWatch:
+    """Notes the Variables a trace creates; refuses them on any trace but the first.
+
+    Pushed on `state.variable_watch` while a function is traced, so Variables made
+    under `init_scope` (layer weights, optimizer slots) count too, as in TF. A
+    refused Variable fails where it is created, before the caller keeps it.
+    """
+
+    __slots__ = ("allowed", "created", "name")
+
+    def __init__(self, name, created, allowed):
+        self.name = name
+        self.created = created
+        self.allowed = allowed
+
+    def note(self, variable):
+        if not self.allowed:
+            raise ValueError(
+                "tf.function only supports singleton tf.Variables created on the first call. "
+                "Make sure the tf.Variable is only created once or created outside "
+                f"tf.function. Function '{self.name}' is creating the Variable "
+                f"'{variable.name}' while being traced again (for new arguments or another "
+                "Python object, e.g. a second optimizer, whose first use builds Variables); "
+                "create Variables once (in __init__, or guarded by `if self.v is None`), or "
+                "use one tf.function per such object.")
+        self.created.append(variable)
 
 
 def _leaf_names(args, kwargs, arg_names):
@@ -187,6 +214,12 @@ class ConcreteFunction:
 
     def call_flat(self, tensors):
         """Runs on eager tensors in placeholder order; records on recording tapes."""
+        if call_hook is not None:           # the profiler: one event per call
+            with call_hook(self):
+                return self._call_flat(tensors)
+        return self._call_flat(tensors)
+
+    def _call_flat(self, tensors):
         if state.tapes:
             from tapeflow.function.gradients import call_recorded
             return self._pack(call_recorded(self, tensors))

@@ -124,10 +124,9 @@ def _leaf(v, tensors):
     if getattr(v, "_is_variable", False):
         return (VARIABLE, id(v))
     if t is TensorSpec:
-        if v.shape.rank is None:
-            raise ValueError(f"tf.function cannot trace for {v!r}: a TensorSpec of unknown "
-                             "rank; give its rank, e.g. TensorSpec([None, None]).")
-        return (TENSOR, tuple(v.shape.as_list()), v.dtype._np)
+        # Unknown rank is a shape of None: the trace serves tensors of any rank.
+        shape = None if v.shape.rank is None else tuple(v.shape.as_list())
+        return (TENSOR, shape, v.dtype._np)
     if isinstance(v, _NUMBERS):
         return (NUMBER, v)
     if isinstance(v, _PLAIN):
@@ -174,7 +173,9 @@ def fits(spec_key, key) -> bool:
                 continue
             if not (_is_tensor_token(st) and _is_tensor_token(kt)) or st[2] != kt[2]:
                 return False
-            if len(st[1]) != len(kt[1]) or any(s is not None and s != k
+            if st[1] is None:                   # unknown rank: any shape fits
+                continue
+            if kt[1] is None or len(st[1]) != len(kt[1]) or any(s is not None and s != k
                                                 for s, k in zip(st[1], kt[1])):
                 return False
     return True
@@ -194,8 +195,12 @@ def generalize(spec_key, key):
             if st == kt:
                 toks.append(st)
                 continue
-            if not (_is_tensor_token(st) and _is_tensor_token(kt)) or st[2] != kt[2] \
-                    or len(st[1]) != len(kt[1]):
+            if not (_is_tensor_token(st) and _is_tensor_token(kt)) or st[2] != kt[2]:
+                return None
+            if st[1] is None or kt[1] is None:
+                toks.append((TENSOR, None, st[2]))
+                continue
+            if len(st[1]) != len(kt[1]):
                 return None
             toks.append((TENSOR, tuple(s if s == k else None for s, k in zip(st[1], kt[1])),
                          st[2]))
@@ -240,6 +245,8 @@ def describe_change(names, old_key, new_key):
 
 
 def _shape_text(shape):
+    if shape is None:
+        return "<unknown>"
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
         ("," if len(shape) == 1 else "") + ")"
 

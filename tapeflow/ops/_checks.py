@@ -35,6 +35,8 @@ def normalize_axis(op_name: str, axis, rank: int, message: str | None = None,
         raise TypeError(f"{op_name}: axis must be an integer, got {axis!r} of type "
                         f"{type(axis).__name__}")
     a = int(axis)
+    if rank is None:            # unknown while tracing: the kernel resolves a negative axis
+        return a
     if not -rank <= a < rank:
         text = (message or "Expected axis in the range [{lo}, {hi}), but got {axis}").format(
             axis=a, lo=-rank, hi=rank)

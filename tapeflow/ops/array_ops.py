@@ -281,9 +281,17 @@ def shape_n(inputs, out_type=dtypes.int32, name=None):
     return [shape(x, out_type) for x in inputs]
 
 
+_RANK = OpDef("Rank", lambda x: np.int32(np.ndim(x)), NO_GRADIENT,
+              shape_fn=lambda i, a: [(TensorShape([]), dtypes.int32)], shape_only=True)
+
+
 @tf_export("rank")
 def rank(input, name=None):  # noqa: A002
-    return Tensor(np.int32(as_input(input).shape.rank))
+    """The number of dimensions of `input` (an op only while its rank is unknown)."""
+    x = as_input(input)
+    if x.shape.rank is None:
+        return execute(_RANK, (x,))
+    return Tensor(np.int32(x.shape.rank))
 
 
 @tf_export("size")
@@ -396,6 +404,8 @@ def expand_dims(input, axis, name=None):  # noqa: A002
     x = as_input(input)
     r = x.shape.rank
     axis = int(axis)
+    if r is None:               # traced with an unknown rank: the kernel places the axis
+        return execute(_EXPAND, (x,), {"axis": axis})
     if not -r - 1 <= axis <= r:
         raise errors.op_error("ExpandDims", f"Tried to expand dim index {axis} for tensor with "
                               f"{r} dimensions.")

@@ -17,7 +17,7 @@ import numpy as np
 from tapeflow.framework.api_export import tf_export
 from tapeflow.framework.op import OpDef, as_input, execute
 from tapeflow.framework.tensor_shape import TensorShape
-from tapeflow.ops import random_ops
+from tapeflow.ops import _philox, _random_seed, random_ops
 
 
 def _noise_dims(x_dims, noise_shape):
@@ -27,9 +27,12 @@ def _noise_dims(x_dims, noise_shape):
     return tuple(x_dims[i] if d is None else d for i, d in enumerate(noise_shape))
 
 
-def _dropout_kernel(x, rate, seed, noise_shape=None):
-    keep = random_ops._uniform_kernel(_noise_dims(x.shape, noise_shape), np.float32, 0.0, 1.0,
-                                      seed) >= rate
+def _dropout_kernel(x, rate, seed, stream, seed2, noise_shape=None):
+    # TF's mask: uniform draws in x's dtype from the op's Philox stream, kept where >= rate.
+    dims = _noise_dims(x.shape, noise_shape)
+    n = int(np.prod(dims, dtype=np.int64))
+    key, counter = stream.reserve(n)
+    keep = _philox.uniform(key, counter, n, x.dtype).reshape(dims) >= x.dtype.type(rate)
     mask = keep.astype(x.dtype) * x.dtype.type(1.0 / (1.0 - rate))
     return x * mask, mask
 
@@ -62,8 +65,14 @@ def _static_noise_shape(noise_shape, rank):
 
 
 def apply_dropout(x, rate: float, noise_shape=None, seed=None):
-    """`x` with elements zeroed with probability `rate` (0 <= rate < 1), the rest scaled."""
-    attrs = {"rate": float(rate), "seed": seed}
+    """`x` with elements zeroed with probability `rate` (0 <= rate < 1), the rest scaled.
+
+    The mask is TF's for TF's seeds: TF draws it with a stateful uniform op, so the seeds
+    and the Philox stream are those `tf.random.uniform` would use (`_random_seed.py`).
+    """
+    seed1, seed2 = _random_seed.get_seed(random_ops._global_seed, seed)
+    stream = _random_seed.stream_for("RandomUniform", x.dtype._np, seed1, seed2)
+    attrs = {"rate": float(rate), "seed": seed1, "stream": stream, "seed2": seed2}
     dims = _static_noise_shape(noise_shape, x.shape.rank)
     if dims is not None:
         attrs["noise_shape"] = dims

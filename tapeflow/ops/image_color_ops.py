@@ -2,7 +2,8 @@
 saturation, hue and gamma adjustments (fixed and random), per-image
 standardization and total variation.
 
-All are compositions of differentiable tapeflow ops. Integer images are
+All but `adjust_contrast` (TF's op `AdjustContrastv2`, which has no gradient)
+are compositions of differentiable tapeflow ops. Integer images are
 adjusted in float32 (via `convert_image_dtype`) and converted back with
 saturation, as TF does.
 
@@ -14,10 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tapeflow.framework import dtypes
+from tapeflow.framework import dtypes, errors
 from tapeflow.framework.api_export import tf_export
-from tapeflow.framework.op import as_input
+from tapeflow.framework.op import OpDef, as_input, execute
 from tapeflow.ops import array_ops, math_ops, reduce_ops
+from tapeflow.ops._shapes import same_as_first
 from tapeflow.ops.image_ops import convert_image_dtype
 
 
@@ -112,14 +114,69 @@ def adjust_brightness(image, delta):
     return _back(math_ops.add(x, math_ops.cast(delta, x.dtype)), dt)
 
 
+def _fold_sum(planes):
+    """Sums (batch, pixels, channels) over the pixels by folding halves, as TF's CPU kernel
+    does: each round adds the upper half of the rows onto the lower half, so the float32
+    rounding (and the mean) is TF's, not that of a pairwise or sequential sum."""
+    rows = planes.shape[1]
+    while rows > 1:
+        right = rows // 2
+        left = rows - right
+        folded = planes[:, :right] + planes[:, left:left + right]
+        planes = np.concatenate([folded, planes[:, right:left]], axis=1)
+        rows = left
+    return planes[:, 0]
+
+
+def _adjust_contrast_kernel(images, contrast_factor):
+    x = images.astype(np.float32) if images.dtype != np.float32 else images
+    shape = x.shape
+    planes = x.reshape(-1, shape[-3] * shape[-2], shape[-1])
+    if planes.shape[1] == 0:
+        return np.empty(shape, images.dtype)
+    mean = _fold_sum(planes) * np.float32(1.0 / planes.shape[1])
+    factor = np.float32(contrast_factor)
+    # mean + factor * (x - mean), the kernel's order of operations.
+    out = mean[:, None, :] + factor * (planes - mean[:, None, :])
+    return out.reshape(shape).astype(images.dtype, copy=False)
+
+
+def _no_registered_gradient(inputs, outputs, attrs, dy):
+    # TF registers no gradient for this op: taking one is its LookupError.
+    raise LookupError("gradient registry has no entry for: AdjustContrastv2")
+
+
+_ADJUST_CONTRAST = OpDef("AdjustContrastv2", _adjust_contrast_kernel, _no_registered_gradient,
+                         shape_fn=same_as_first)
+
+
 @tf_export("image.adjust_contrast")
 def adjust_contrast(images, contrast_factor):
-    """(x - mean) * contrast_factor + mean, the mean per image and channel."""
-    x, dt = _as_float(images)
-    mean = reduce_ops.reduce_mean(x, axis=[-3, -2], keepdims=True)
-    out = math_ops.add(math_ops.multiply(math_ops.subtract(x, mean),
-                                         math_ops.cast(contrast_factor, x.dtype)), mean)
-    return _back(out, dt)
+    """(x - mean) * contrast_factor + mean, the mean per image and channel.
+
+    One op, `AdjustContrastv2`, with no gradient (as in TF). Images other than float16
+    and float32 are adjusted in float32 and converted back (integers with saturation).
+
+    Example:
+        >>> import tapeflow as tf
+        >>> tf.image.adjust_contrast([[[1.0], [3.0]]], 2.0).numpy().ravel().tolist()
+        [0.0, 4.0]
+    """
+    x = as_input(images)
+    flt = x if x.dtype in (dtypes.float16, dtypes.float32) else convert_image_dtype(
+        x, dtypes.float32)
+    factor = math_ops.cast(contrast_factor, dtypes.float32)
+    if flt.shape.rank is not None and flt.shape.rank < 3:
+        raise errors.op_error("AdjustContrastv2", f"input must be at least 3-D, got "
+                              f"shape{_dims_text(flt.shape)}")
+    if factor.shape.rank is not None and factor.shape.rank != 0:
+        raise errors.op_error("AdjustContrastv2", f"contrast_factor must be scalar: "
+                              f"{_dims_text(factor.shape)}")
+    return convert_image_dtype(execute(_ADJUST_CONTRAST, (flt, factor)), x.dtype, saturate=True)
+
+
+def _dims_text(shape):
+    return "[" + ",".join("?" if d is None else str(d) for d in shape.as_list()) + "]"
 
 
 @tf_export("image.adjust_gamma")

@@ -80,7 +80,7 @@ def concat(values, axis, name="concat"):
     axis = _checks.normalize_axis("ConcatV2", axis, r, "ConcatOp : Expected concatenating "
                                   "dimensions in the range [{lo}, {hi}), but got {axis}")
     for i, x in enumerate(xs):
-        if x.shape.rank != r:
+        if x.shape.rank != r and None not in (r, x.shape.rank):
             raise errors.op_error("ConcatV2", f"Ranks of all input tensors should match: shape[0] "
                                   f"= {xs[0].shape} vs. shape[{i}] = {x.shape}")
     if len(xs) == 1:
@@ -115,8 +115,9 @@ def stack(values, axis=0, name="stack"):
         raise ValueError("tf.stack needs at least one tensor.")
     _check_same_dtype("Pack", xs)
     r = xs[0].shape.rank
-    axis = _checks.normalize_axis("stack", axis, r + 1, "Argument `axis` = {axis} not in range "
-                                  "[{lo}, {hi})", cls=ValueError)
+    axis = _checks.normalize_axis("stack", axis, None if r is None else r + 1,
+                                  "Argument `axis` = {axis} not in range [{lo}, {hi})",
+                                  cls=ValueError)
     for i, x in enumerate(xs):
         if not x.shape.is_compatible_with(xs[0].shape):
             raise errors.op_error("Pack", f"Shapes of all inputs must match: values[0].shape = "
@@ -152,6 +153,8 @@ def unstack(value, num=None, axis=0, name="unstack"):
     """Splits along `axis` into a list of tensors of rank one less."""
     x = as_input(value)
     r = x.shape.rank
+    if r is None and num is not None:   # traced with an unknown rank: the kernel checks
+        return _unstack_ops(x, int(num), int(axis))
     if not r or not -r <= int(axis) < r:
         raise errors.op_error("Unpack", f"axis = {axis} not in [{-(r or 0)}, {r or 0}) for a "
                               f"tensor of shape {x.shape}")
@@ -165,6 +168,10 @@ def unstack(value, num=None, axis=0, name="unstack"):
     if n == 1:                   # one slice: a gather, whose gradient is a plain scatter
         from tapeflow.ops import indexing_ops
         return [indexing_ops.gather(x, Tensor(np.int32(0)), axis=axis)]
+    return _unstack_ops(x, n, axis)
+
+
+def _unstack_ops(x, n, axis):
     op = _UNSTACK_OPS.get(n)
     if op is None:
         op = _UNSTACK_OPS[n] = _unstack_op(n)

@@ -1,9 +1,12 @@
 """Random tensors (`tf.random.*`), seeded and reproducible.
 
-`tf.random.set_seed(s)` resets one process-wide generator, so a program
-that sets the seed and then draws the same sequence of values gets the same
-numbers each run. An op-level `seed` gives each op its own stream, derived
-from the global seed, the op seed and how many times that seed was used.
+`tf.random.normal`, `uniform` and `truncated_normal` give TensorFlow's numbers:
+their seeds are derived from `tf.random.set_seed` and the op seed as TF derives
+them, and each op instance draws from its own Philox4x32-10 stream as TF's
+kernels do (`_random_seed.py`); the mean, scale and bounds are applied with
+ordinary ops in the draw's dtype, as TF applies them; `shuffle`, `categorical`
+and dropout's mask too. The process-wide NumPy generator (`_rng`, reset by
+`set_seed`) is left to `tf.data`'s shuffling.
 Random ops are stateful: inside `tf.function` they draw anew on every call.
 A shape known only when the function runs (`tf.shape(x)` with an unknown
 batch size) is passed as an input of the op instead of an attribute.
@@ -17,6 +20,7 @@ from tapeflow.framework import dtypes, errors
 from tapeflow.framework.op import NO_GRADIENT, OpDef, execute
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
+from tapeflow.ops import _philox, _random_seed
 
 _global_seed = None
 _generator = np.random.default_rng()
@@ -30,6 +34,7 @@ def set_seed(seed) -> None:
     _global_seed = None if seed is None else int(seed)
     _generator = np.random.default_rng(_global_seed)
     _op_seed_uses.clear()
+    _random_seed.reset(_global_seed)
 
 
 def get_global_generator_state():
@@ -97,43 +102,50 @@ def _draw(op, shape, attrs):
     return execute(op, (shape_tensor,), attrs)
 
 
-def _normal_kernel(shape, dtype, mean, stddev, seed):
-    return (_rng(seed).standard_normal(shape, dtype=np.float64) * stddev + mean).astype(dtype)
+def _philox_kernel(draw):
+    """A kernel drawing `draw(key, counter, n, dtype)` from the op instance's stream."""
+    def kernel(shape, dtype, stream, seed, seed2):
+        n = int(np.prod(shape, dtype=np.int64))
+        key, counter = stream.reserve(n)
+        return draw(key, counter, n, dtype).reshape(shape)
+    kernel.__name__ = kernel.__qualname__ = draw.__name__
+    return kernel
 
 
-def _uniform_kernel(shape, dtype, minval, maxval, seed):
-    if np.dtype(dtype).kind in "iu":
-        if not minval < maxval and int(np.prod(shape)):      # TF checks only if it draws
-            raise errors.op_error("RandomUniformInt", f"Need minval < maxval, got {minval} >= "
-                                  f"{maxval}")
-        return _rng(seed).integers(minval, maxval, size=shape, dtype=dtype)
-    rng = _rng(seed)
-    # minval + u * (maxval - minval), u in [0, 1), as TF: with minval > maxval the
-    # draws fall in (maxval, minval], never on maxval.
-    out = (rng.random(shape, dtype=np.float64) * (maxval - minval) + minval).astype(dtype)
-    # Rounding to float32/16 can land a draw next to maxval on maxval itself;
-    # the interval is half-open, as TF's.
-    top = np.nextafter(np.asarray(maxval, dtype), np.asarray(minval, dtype))
-    clip = np.minimum if maxval >= minval else np.maximum
-    return clip(out, top, out=out) if out.ndim else clip(out, top)
+def _uniform_int_kernel(shape, dtype, stream, seed, seed2, minval, maxval):
+    n = int(np.prod(shape, dtype=np.int64))
+    if n and not minval < maxval:                   # TF checks only if it draws
+        raise errors.op_error("RandomUniformInt", f"Need minval < maxval, got {minval} >= "
+                              f"{maxval}")
+    key, counter = stream.reserve(n)
+    return _philox.uniform_int(key, counter, n, dtype, minval, maxval).reshape(shape)
 
 
-def _truncated_normal_kernel(shape, dtype, mean, stddev, seed):
-    rng = _rng(seed)
-    out = rng.standard_normal(shape, dtype=np.float64)
-    bad = np.abs(out) > 2
-    while bad.any():   # resample values beyond two standard deviations, as TF does
-        out[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(out) > 2
-    return (out * stddev + mean).astype(dtype)
+_NORMAL = OpDef("RandomStandardNormal", _shape_attr_or_input(_philox_kernel(_philox.normal)),
+                NO_GRADIENT, shape_fn=_spec, stateful=True)
+_UNIFORM = OpDef("RandomUniform", _shape_attr_or_input(_philox_kernel(_philox.uniform)),
+                 NO_GRADIENT, shape_fn=_spec, stateful=True)
+_UNIFORM_INT = OpDef("RandomUniformInt", _shape_attr_or_input(_uniform_int_kernel), NO_GRADIENT,
+                     shape_fn=_spec, stateful=True)
+_TRUNC = OpDef("TruncatedNormal", _shape_attr_or_input(_philox_kernel(_philox.truncated_normal)),
+               NO_GRADIENT, shape_fn=_spec, stateful=True)
 
 
-_NORMAL = OpDef("RandomStandardNormal", _shape_attr_or_input(_normal_kernel), NO_GRADIENT,
-                shape_fn=_spec, stateful=True)
-_UNIFORM = OpDef("RandomUniform", _shape_attr_or_input(_uniform_kernel), NO_GRADIENT,
-                 shape_fn=_spec, stateful=True)
-_TRUNC = OpDef("TruncatedNormal", _shape_attr_or_input(_truncated_normal_kernel), NO_GRADIENT,
-               shape_fn=_spec, stateful=True)
+def _seeded_draw(op, shape, dtype, seed, extra=None):
+    """Runs `op` with TF's (seed, seed2) for `seed` and the op instance's Philox stream."""
+    seed1, seed2 = _random_seed.get_seed(_global_seed, seed)
+    stream = _random_seed.stream_for(op.name, dtype, seed1, seed2)
+    return _draw(op, shape, {"dtype": dtype, "stream": stream, "seed": seed1, "seed2": seed2,
+                             **(extra or {})})
+
+
+def _scaled(draw, scale, shift, dtype):
+    """draw * scale + shift in the draw's dtype, as TF's Python wrappers compute it."""
+    from tapeflow.ops import math_ops
+    from tapeflow.framework.op import convert_to_tensor
+    dt = dtypes.as_dtype(dtype)
+    return math_ops.add(math_ops.multiply(draw, convert_to_tensor(scale, dt)),
+                        convert_to_tensor(shift, dt))
 
 
 def _scalar(v):
@@ -152,18 +164,15 @@ def _float_dtype(dtype, what):
 
 @tf_export("random.normal")
 def normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
-    """Samples from a normal distribution.
+    """Samples from a normal distribution: TF's numbers for TF's seeds.
 
         >>> import tapeflow as tf
-        >>> tf.random.set_seed(0); a = tf.random.normal([2])
-        >>> tf.random.set_seed(0); b = tf.random.normal([2])
-        >>> bool(tf.reduce_all(a == b))
-        True
+        >>> tf.random.set_seed(5)
+        >>> tf.random.normal([3], seed=1).numpy()
+        array([-1.3768897 , -0.01258316, -0.169515  ], dtype=float32)
     """
-    return _draw(_NORMAL, shape, {
-        "dtype": _float_dtype(dtype, "normal"), "mean": _scalar(mean),
-        "stddev": _scalar(stddev),
-        "seed": seed})
+    dt = _float_dtype(dtype, "normal")
+    return _scaled(_seeded_draw(_NORMAL, shape, dt, seed), stddev, mean, dt)
 
 
 @tf_export("random.uniform")
@@ -174,40 +183,71 @@ def uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=
         if dtype.is_integer:
             raise ValueError("Must specify maxval for integer dtype in tf.random.uniform.")
         maxval = 1
-    return _draw(_UNIFORM, shape, {
-        "dtype": dtype._np, "minval": _scalar(minval), "maxval": _scalar(maxval), "seed": seed})
+    if dtype.is_integer:
+        return _seeded_draw(_UNIFORM_INT, shape, dtype._np, seed,
+                            {"minval": int(_scalar(minval)), "maxval": int(_scalar(maxval))})
+    draw = _seeded_draw(_UNIFORM, shape, dtype._np, seed)
+    if type(minval) is int and minval == 0 and type(maxval) is int and maxval == 1:
+        return draw
+    from tapeflow.ops import math_ops
+    from tapeflow.framework.op import convert_to_tensor
+    lo, hi = convert_to_tensor(minval, dtype), convert_to_tensor(maxval, dtype)
+    return _scaled(draw, math_ops.subtract(hi, lo), lo, dtype)
 
 
 @tf_export("random.truncated_normal")
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
     """Normal samples, redrawn when more than two standard deviations from the mean."""
-    return _draw(_TRUNC, shape, {
-        "dtype": _float_dtype(dtype, "truncated_normal"), "mean": _scalar(mean),
-        "stddev": _scalar(stddev),
-        "seed": seed})
+    dt = _float_dtype(dtype, "truncated_normal")
+    return _scaled(_seeded_draw(_TRUNC, shape, dt, seed), stddev, mean, dt)
 
 
-def _shuffle_kernel(x, seed):
-    return _rng(seed).permutation(x)
+def _shuffle_kernel(x, stream, seed, seed2):
+    n = x.shape[0] if x.ndim else 0
+    if n <= 1 or x.size <= 1:           # nothing to shuffle: TF draws nothing either
+        return x.copy()
+    # TF's kernel: one 32-bit word per swap, i <-> i + word % (n - i), for i = 0 .. n-2.
+    key, counter = stream.reserve_blocks((n - 1 + 3) // 4)
+    words = _philox.blocks(key, counter, (n - 1 + 3) // 4)[:n - 1].astype(np.int64)
+    order = list(range(n))                 # swaps on a list: ~10x faster than on an array
+    for i, j in enumerate((np.arange(n - 1) + words % np.arange(n, 1, -1)).tolist()):
+        order[i], order[j] = order[j], order[i]
+    return x[np.asarray(order)]
 
 
 _SHUFFLE = OpDef("RandomShuffle", _shuffle_kernel, NO_GRADIENT,
                  shape_fn=lambda i, a: [(i[0].shape, i[0].dtype)], stateful=True)
 
 
+def _seeded_attrs(op_name, dtype, seed):
+    seed1, seed2 = _random_seed.get_seed(_global_seed, seed)
+    return {"stream": _random_seed.stream_for(op_name, dtype, seed1, seed2), "seed": seed1,
+            "seed2": seed2}
+
+
 @tf_export("random.shuffle")
 def shuffle(value, seed=None, name=None):
-    """Shuffles along the first dimension."""
+    """Shuffles along the first dimension: TF's order for TF's seeds.
+
+        >>> import tapeflow as tf
+        >>> tf.random.set_seed(5)
+        >>> tf.random.shuffle(tf.range(5)).numpy()
+        array([0, 4, 1, 3, 2], dtype=int32)
+    """
     from tapeflow.framework.op import as_input
-    return execute(_SHUFFLE, (as_input(value),), {"seed": seed})
+    x = as_input(value)
+    return execute(_SHUFFLE, (x,), _seeded_attrs("RandomShuffle", x.dtype._np, seed))
 
 
-def _categorical_kernel(logits, num_samples, dtype, seed):
-    rng = _rng(seed)
-    z = logits - logits.max(axis=-1, keepdims=True)
-    p = np.exp(z)
-    p /= p.sum(axis=-1, keepdims=True)
-    return np.stack([rng.choice(p.shape[-1], size=num_samples, p=row) for row in p]).astype(dtype)
+def _categorical_kernel(logits, num_samples, dtype, stream, seed, seed2):
+    from tapeflow.ops import stateless_random_ops
+    rows = logits.shape[0] if logits.ndim == 2 else 0
+    # TF's kernel reserves 512 blocks per sample, samples rounded up to a multiple of 4,
+    # then draws as the stateless kernel does from the reserved counter.
+    key, counter = stream.reserve_blocks(rows * (-(-int(num_samples) // 4) * 4) * 512)
+    state = np.array([counter[0] | counter[1] << 32, counter[2] | counter[3] << 32,
+                      key[0] | key[1] << 32], np.uint64).view(np.int64)
+    return stateless_random_ops._multinomial_kernel(logits, state, num_samples, dtype)
 
 
 _CATEGORICAL = OpDef("Multinomial", _categorical_kernel, NO_GRADIENT,
@@ -218,7 +258,11 @@ _CATEGORICAL = OpDef("Multinomial", _categorical_kernel, NO_GRADIENT,
 
 @tf_export("random.categorical")
 def categorical(logits, num_samples, dtype=None, seed=None, name=None):
+    """Class indices drawn from each row of unnormalised log-probabilities (TF's numbers)."""
     from tapeflow.framework.op import as_input
-    return execute(_CATEGORICAL, (as_input(logits),), {
-        "num_samples": int(num_samples), "dtype": dtypes.as_dtype(dtype or dtypes.int64)._np,
-        "seed": seed})
+    x = as_input(logits)
+    out = dtypes.as_dtype(dtype or dtypes.int64)._np
+    # TF caches the kernel by both dtypes: another output dtype is another stream.
+    return execute(_CATEGORICAL, (x,), {
+        "num_samples": int(num_samples), "dtype": out,
+        **_seeded_attrs("Multinomial", (x.dtype._np, out), seed)})

@@ -35,7 +35,8 @@ def _norm_axis(op_name, x, axis):
 
 def _reduced_shape(shape, axis, keepdims):
     if shape.rank is None:
-        return TensorShape(None)
+        # Reducing every axis of a tensor of unknown rank still gives a scalar.
+        return TensorShape([] if axis is None and not keepdims else None)
     dims = shape.as_list()
     axes = range(len(dims)) if axis is None else axis
     if keepdims:

@@ -8,11 +8,14 @@ the Variable, captured constants `Const` nodes.
 """
 from __future__ import annotations
 
+import logging
 import time
 
 import numpy as np
 
 from tapeflow.summary import writer as writer_mod
+
+_logger = logging.getLogger("tapeflow")
 
 
 def _protos():
@@ -93,6 +96,7 @@ class _Trace:
     def __init__(self):
         self.on = False
         self.graphs = []
+        self.profiler = False       # trace_on(profiler=True) started the profiler
 
 
 _trace = _Trace()
@@ -110,10 +114,19 @@ def _collect(op, inputs, outs, attrs):
 
 
 def trace_on(graph=True, profiler=False, profiler_outdir=None):
-    """Starts collecting the graphs of functions traced from now on."""
+    """Starts collecting the graphs of functions traced from now on (and, with `profiler`,
+    profiling into `profiler_outdir` until `trace_export` or `trace_off`)."""
     from tapeflow.debugging import numerics
-    _trace.on, _trace.graphs = bool(graph), []
-    numerics.add_listener(_collect if graph else None)
+    _trace.on, _trace.graphs = bool(graph or profiler), []
+    numerics.add_listener(_collect if graph or profiler else None)
+    if profiler:
+        if profiler_outdir is None:
+            _logger.warning("No `profiler_outdir` passed to trace_on(). Profiler won't be "
+                            "enabled.")
+        else:
+            from tapeflow.profiler import experimental as profiler_api
+            profiler_api.start(profiler_outdir)
+            _trace.profiler = True
 
 
 def trace_off():
@@ -121,11 +134,20 @@ def trace_off():
     from tapeflow.debugging import numerics
     _trace.on, _trace.graphs = False, []
     numerics.add_listener(None)
+    if _trace.profiler:
+        from tapeflow.profiler import experimental as profiler_api
+        _trace.profiler = False
+        profiler_api.stop()
 
 
 def trace_export(name, step=None, profiler_outdir=None):
-    """Writes the graphs collected since `trace_on` to the default writer, then stops."""
+    """Writes the graphs collected since `trace_on` to the default writer, then stops
+    (and stops the profiler trace_on started, which writes its run; `profiler_outdir` is
+    accepted, and ignored as in TF: the profiler writes where trace_on said)."""
     from tensorboard.compat.proto import event_pb2
+    if profiler_outdir and _trace.profiler:
+        _logger.warning("Ignoring `profiler_outdir` passed to trace_export(). Please pass it "
+                        "to trace_on() instead.")
     writer = writer_mod.default_writer()
     if writer is None:
         trace_off()

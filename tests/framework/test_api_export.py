@@ -16,6 +16,7 @@ NAMESPACES = {"": tf, "math": tf.math, "nn": tf.nn, "linalg": tf.linalg, "random
 # functions, so the second name's canonical name differs from the declared one.
 SHARED_IMPLEMENTATIONS = {"nn.avg_pool", "nn.max_pool", "nn.convolution"}
 NAMESPACES.update({"sparse": tf.sparse, "ragged": tf.ragged})
+NAMESPACES["profiler.experimental"] = tf.profiler.experimental
 
 
 def _declared():

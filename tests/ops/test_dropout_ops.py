@@ -37,8 +37,21 @@ def test_the_gradient_is_the_scaled_mask_and_differentiates_again():
 def test_dropout_gradient_first_and_second_order(rng, monkeypatch):
     # One fixed draw for every call, so the numeric differences see one linear map
     # (the kernel draws a new mask per call otherwise).
-    from tapeflow.ops import random_ops
     from tapeflow.testing import check_gradients
-    draw = rng.uniform(size=(3, 5)).astype(np.float32)
-    monkeypatch.setattr(random_ops, "_uniform_kernel", lambda shape, *a, **k: draw)
+    draw = rng.uniform(size=(3, 5))
+    monkeypatch.setattr(dropout_ops._philox, "uniform",
+                        lambda key, counter, n, dtype: draw.astype(dtype).ravel())
     check_gradients(lambda x: tf.nn.dropout(x, rate=0.4) * x, [rng.normal(size=(3, 5))])
+
+
+def _seeded_dropouts(fw):
+    fw.random.set_seed(3)
+    x = fw.reshape(fw.range(1, 25, dtype=fw.float32), [4, 6])
+    return [fw.nn.dropout(x, 0.5), fw.nn.dropout(x, 0.3, seed=2), fw.nn.dropout(x, 0.3, seed=2),
+            fw.nn.dropout(fw.cast(x, fw.float64), 0.25, noise_shape=[4, 1]),
+            fw.random.uniform([3])]
+
+
+def test_seeded_nn_dropout_masks_equal_tensorflow(real_tf):
+    for got, want in zip(_seeded_dropouts(tf), _seeded_dropouts(real_tf)):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())

@@ -43,7 +43,11 @@ def test_values_match_tensorflow(rng, real_tf, name):
                     real_tf=real_tf)
 
 
-@pytest.mark.parametrize("name", sorted(FLOAT_EXPRS))
+# Ops with no gradient, as in TF (the AdjustContrastv2 kernel): tested for the error below.
+NO_GRADIENT_EXPRS = {"adjust_contrast", "stateless_random_contrast"}
+
+
+@pytest.mark.parametrize("name", sorted(set(FLOAT_EXPRS) - NO_GRADIENT_EXPRS))
 def test_gradients(rng, name):
     x = _pixels(rng, (4, 3, 3))
     check_gradients(lambda x: FLOAT_EXPRS[name](tf, x), [x])
@@ -79,3 +83,39 @@ def test_bad_arguments_are_explained():
         tf.image.rgb_to_hsv(np.zeros((2, 2, 4), np.float32))
     with pytest.raises(ValueError, match="non-negative"):
         tf.image.adjust_gamma(x, -1.0)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (5, 7, 3), (2, 9, 4, 1), (3, 2, 16, 17, 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adjust_contrast_equals_tensorflow_bit_for_bit(rng, real_tf, shape, dtype):
+    # TF's kernel sums each image plane by folding halves in float32: the same rounding.
+    x = rng.uniform(-1, 2, size=shape).astype(dtype)
+    mine = tf.image.adjust_contrast(x, 1.37)
+    theirs = real_tf.image.adjust_contrast(real_tf.constant(x), 1.37)
+    assert mine.dtype.name == theirs.dtype.name
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+def test_adjust_contrast_has_no_gradient_as_in_tensorflow():
+    image = tf.Variable([[[0.5, 0.0, 0.0]]])
+    factor = tf.Variable(0.1)
+    with tf.GradientTape() as tape:
+        out = tf.image.adjust_contrast(image, factor)
+    with pytest.raises(LookupError, match="^gradient registry has no entry for: "
+                                          "AdjustContrastv2$"):
+        tape.gradient(out, [image, factor])
+
+
+def test_adjust_contrast_is_one_op_when_traced():
+    f = tf.function(lambda x: tf.image.adjust_contrast(x, 0.5))
+    graph = f.get_concrete_function(tf.TensorSpec([None, 4, 4, 3], tf.float32)).graph
+    assert [n.op.name for n in graph.nodes] == ["AdjustContrastv2"]
+
+
+def test_adjust_contrast_rejects_low_rank_images_and_vector_factors():
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"input must be at least 3-D, got shape\[1,2\]"):
+        tf.image.adjust_contrast(np.zeros((1, 2), np.float32), 2.0)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"contrast_factor must be scalar: \[2\]"):
+        tf.image.adjust_contrast(np.zeros((2, 2, 3), np.float32), [2.0, 1.0])

@@ -78,6 +78,7 @@ def test_shapes_known_only_at_run_time_inside_tf_function():
                 tf.random.uniform(tf.stack([n, 3]), maxval=5, dtype=tf.int32))
 
     # The traced shapes keep what is known: the batch is unknown, the rest is not.
+    tf.random.set_seed(3)       # before the trace: the traced ops take their seeds from it
     traced = draws.get_concrete_function(spec).structured_outputs
     assert [t.shape.as_list() for t in traced] == [[None, 4], [None, 2], [None, 4], [None, 3]]
     assert [t.dtype for t in traced] == [tf.float32, tf.float32, tf.float32, tf.int32]
@@ -89,7 +90,7 @@ def test_shapes_known_only_at_run_time_inside_tf_function():
     assert float(tf.reduce_max(tf.abs(truncated))) <= 1.0
     assert set(np.unique(ints.numpy())) <= set(range(5))
     assert draws(tf.zeros([7, 4]))[0].shape == (7, 4)      # same trace, another batch
-    # Seeded draws repeat after set_seed, as with static shapes.
+    # set_seed restarts the traced ops' streams, as TF's: the draws repeat.
     tf.random.set_seed(3)
     np.testing.assert_array_equal(draws(tf.zeros([500, 4]))[0].numpy(), normal.numpy())
 

@@ -214,9 +214,7 @@ class Optimizer:
         # -----------------------------------------------------------------------------
         variables = [v for _, v in pairs]
         if not self.built:
-            with init_scope():
-                self.build(variables)
-                deferred.notify(self)       # checkpoint values waiting for the slots
+            self._build_or_undo(variables)
         unknown = [v.name for v in variables if id(v) not in self._index]
         if unknown:
             raise KeyError(f"The optimizer cannot recognize variable(s) {unknown}: it was built "
@@ -235,6 +233,19 @@ class Optimizer:
                 v.assign(v.constraint(v))
         self._iterations.assign_add(1)
         return self._iterations
+
+    def _build_or_undo(self, variables):
+        """Builds the slots; a build that fails part way (e.g. a tf.function refusing new
+        Variables on a later trace) leaves the optimizer unbuilt, as it was."""
+        made = len(self._variables)
+        with init_scope():
+            try:
+                self.build(variables)
+            except BaseException:
+                del self._variables[made:]
+                self.built = False
+                raise
+            deferred.notify(self)       # checkpoint values waiting for the slots
 
     def _use_decay(self, v) -> bool:
         if id(v) in self._exclude_from_decay:
