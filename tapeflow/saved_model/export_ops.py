@@ -1,0 +1,388 @@
+"""TensorFlow `NodeDef`s for tapeflow's traced ops: what `tf.saved_model.save` writes.
+
+Two kinds of knowledge live here, both about TensorFlow's file format rather than about
+running ops, which is why they sit with the SavedModel writer and not on the `OpDef`s:
+
+* TensorFlow's op signatures for the ops written (`_OUTPUT_ARGS`): a `FunctionDef`
+  refers to a node's output by TensorFlow's argument name (`MatMul:product:0`), so each
+  op type written must be known by its output names;
+* exporters, keyed by the tapeflow `OpDef` objects they translate: tapeflow keeps many
+  of TensorFlow's tensor operands as Python attributes (a reduction's axis, a reshape's
+  shape, a slice's key), and TensorFlow's op wants them as `Const` inputs with their
+  index-type attributes (`Tidx`, `Tshape`, ...).
+
+An op whose name is TensorFlow's op type and whose call has no attributes (`AddV2`,
+`Relu`, comparisons, ...) is written as it is, its `T` the dtype of its first tensor
+input; every other op needs an exporter here, and an op with neither has no TF form:
+`save` then names it. An exporter is `export(writer, node) -> [output reference, ...]`
+(`writer` is the `function_def.FunctionWriter`). Programs that define their own ops
+(`tf.experimental.register_op`) add an exporter with `register(opdef, export)`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tapeflow.framework import dtypes
+from tapeflow.framework.op import registered_ops
+
+# -- TensorFlow's output argument names -------------------------------------------------------
+
+_OUTPUT_ARGS: dict = {}
+
+
+def _declare_outputs(arg_names, op_types: str):
+    for op_type in op_types.split():
+        _OUTPUT_ARGS[op_type] = tuple(arg_names)
+
+
+_BINARY = ("AddV2 Sub Mul RealDiv Pow Maximum Minimum FloorDiv FloorMod SquaredDifference "
+           "Atan2 Equal NotEqual Greater GreaterEqual Less LessEqual LogicalAnd LogicalOr")
+_UNARY = ("Neg Square Sqrt Rsqrt Exp Log Abs Tanh Sigmoid Floor Ceil Round Rint Sin Cos Tan "
+          "Log1p Expm1 Reciprocal Sign Erf Asin Acos Atan Sinh Cosh Asinh Acosh Atanh IsNan "
+          "IsFinite IsInf LogicalNot ZerosLike OnesLike Cast Transpose")
+_ACTIVATIONS = "Relu Relu6 Elu Selu Softplus"
+# Ops whose only output TensorFlow calls `output` (Identity, Reshape, ConcatV2, ...) are
+# not listed: that is the default.
+_declare_outputs(["z"], _BINARY)
+_declare_outputs(["y"], _UNARY)
+_declare_outputs(["activations"], _ACTIVATIONS)
+_declare_outputs(["product"], "MatMul")
+_declare_outputs(["softmax"], "Softmax")
+_declare_outputs(["logsoftmax"], "LogSoftmax")
+_declare_outputs(["value"], "ReadVariableOp")
+_declare_outputs(["out"], "Cumsum")
+_declare_outputs([], "NoOp AssignVariableOp AssignAddVariableOp AssignSubVariableOp")
+
+# Ops written as they are: their TF type is their tapeflow name, `T` their input dtype.
+_AS_IS = set((_BINARY + " " + _UNARY + " Relu Elu Softplus Identity StopGradient").split())
+_AS_IS -= {"Cast", "Transpose"}
+_NO_T = {"LogicalAnd", "LogicalOr", "LogicalNot"}
+_T_FROM = {"SelectV2": 1}
+_AS_IS.add("SelectV2")
+
+
+def output_refs(op_type: str, node_name: str, node) -> list:
+    """References of a node's outputs (`name:arg:index`); list outputs count up."""
+    args = _OUTPUT_ARGS.get(op_type, ("output",))
+    if op_type == "Unpack":
+        return [f"{node_name}:output:{k}" for k in range(node.attr["num"].i)]
+    return [f"{node_name}:{a}:0" for a in args]
+
+
+# -- exporters -----------------------------------------------------------------------------------
+
+_EXPORTERS: dict = {}
+
+
+def register(opdef, export) -> None:
+    """Declares how the tapeflow op `opdef` is written (see the module docstring)."""
+    _EXPORTERS[opdef.definition] = export
+
+
+def exporter_for(opdef):
+    """The exporter of a traced op, or None when it has no TensorFlow form."""
+    export = _EXPORTERS.get(opdef.definition)
+    if export is None and opdef.name in _AS_IS and registered_ops().get(opdef.name) is \
+            opdef.definition:
+        return _as_is
+    return export
+
+
+def exportable_op_names() -> list:
+    names = {op.name for op in _EXPORTERS} | _AS_IS
+    return sorted(names)
+
+
+def _exports(*op_names):
+    """Registers the decorated exporter for the registered ops named (TF's op types)."""
+    def decorate(fn):
+        ops = registered_ops()
+        for name in op_names:
+            register(ops[name], fn)
+        return fn
+    return decorate
+
+
+def _unsupported(node, what):
+    from tapeflow.saved_model.function_def import UnsupportedOpError
+    raise UnsupportedOpError(f"{what} (attributes {node.attrs!r})")
+
+
+def _name(node, k=0):
+    """The node name tapeflow gave the output (TF's: 'add', 'MatMul_1')."""
+    name = getattr(node.outputs[k], "_name", None) if node.outputs else None
+    return name.rsplit(":", 1)[0] if name else node.op.node_name
+
+
+def _inputs(w, node, name):
+    return [w.ref(x, name=f"{name}/{'ReadVariableOp' if x._is_variable else 'Const'}")
+            for x in node.inputs]
+
+
+def _as_is(w, node):
+    if node.attrs:
+        _unsupported(node, "this call's attributes have no TensorFlow form")
+    name = _name(node)
+    op_type = node.op.name
+    attrs = {} if op_type in _NO_T else {"T": node.inputs[_T_FROM.get(op_type, 0)].dtype}
+    return w.add_node(op_type, _inputs(w, node, name), attrs, name=name)
+
+
+def _rank(node, x):
+    if x.shape.rank is None:
+        _unsupported(node, "an input of unknown rank")
+    return x.shape.rank
+
+
+@_exports("MatMul")
+def _matmul(w, node):
+    a, b = node.inputs
+    ta, tb = bool(node.attrs.get("transpose_a")), bool(node.attrs.get("transpose_b"))
+    name = _name(node)
+    ins = _inputs(w, node, name)
+    if _rank(node, a) == 2 and _rank(node, b) == 2:
+        attrs = {"T": a.dtype}
+        if ta:
+            attrs["transpose_a"] = True
+        if tb:
+            attrs["transpose_b"] = True
+        return w.add_node("MatMul", ins, attrs, name=name)
+    if a.dtype.is_complex and (ta or tb):
+        _unsupported(node, "a transposed complex batch matmul")
+    attrs = {"T": a.dtype}
+    if ta:
+        attrs["adj_x"] = True
+    if tb:
+        attrs["adj_y"] = True
+    return w.add_node("BatchMatMulV2", ins, attrs, name=name)
+
+
+def _axes(node, x, axis):
+    if axis is None:
+        return list(range(_rank(node, x)))
+    return [int(a) for a in np.atleast_1d(axis)]
+
+
+@_exports("Sum", "Mean", "Max", "Min", "Prod", "All", "Any")
+def _reduce(w, node):
+    (x,) = node.inputs
+    name = _name(node)
+    axes = _axes(node, x, node.attrs.get("axis"))
+    ins = _inputs(w, node, name) + [w.const(np.array(axes, np.int32), name=f"{name}/Const")]
+    attrs = {} if node.op.name in ("All", "Any") else {"T": x.dtype}
+    if node.attrs.get("keepdims"):
+        attrs["keep_dims"] = True
+    return w.add_node(node.op.name, ins, attrs, name=name)
+
+
+@_exports("ArgMax", "ArgMin")
+def _arg_reduce(w, node):
+    (x,) = node.inputs
+    name = _name(node)
+    axis = w.const(np.int32(node.attrs.get("axis", 0)), name=f"{name}/dimension")
+    out = node.attrs.get("out", np.int64)
+    return w.add_node(node.op.name, _inputs(w, node, name) + [axis],
+                      {"T": x.dtype, "output_type": dtypes.as_dtype(out)}, name=name)
+
+
+def _const_operand(attr, name, dtype=np.int32):
+    def export(w, node):
+        op_name = _name(node)
+        value = w.const(np.array(node.attrs[attr], dtype), name=f"{op_name}/{name}")
+        return w.add_node(node.op.name, _inputs(w, node, op_name) + [value],
+                          {"T": node.inputs[0].dtype}, name=op_name)
+    return export
+
+
+register(registered_ops()["Reshape"], _const_operand("shape", "shape"))
+register(registered_ops()["Transpose"], _const_operand("perm", "perm"))
+register(registered_ops()["Tile"], _const_operand("multiples", "multiples"))
+
+
+@_exports("ConcatV2")
+def _concat(w, node):
+    name = _name(node)
+    axis = w.const(np.int32(node.attrs["axis"]), name=f"{name}/axis")
+    return w.add_node("ConcatV2", _inputs(w, node, name) + [axis],
+                      {"N": len(node.inputs), "T": node.inputs[0].dtype}, name=name)
+
+
+@_exports("Pack")
+def _pack(w, node):
+    name = _name(node)
+    attrs = {"N": len(node.inputs), "T": node.inputs[0].dtype}
+    if node.attrs.get("axis"):
+        attrs["axis"] = int(node.attrs["axis"])
+    return w.add_node("Pack", _inputs(w, node, name), attrs, name=name)
+
+
+@_exports("Unpack")
+def _unpack(w, node):
+    name = _name(node)
+    attrs = {"num": node.op.num_outputs, "T": node.inputs[0].dtype}
+    if node.attrs.get("axis"):
+        attrs["axis"] = int(node.attrs["axis"])
+    return w.add_node("Unpack", _inputs(w, node, name), attrs, name=name)
+
+
+@_exports("Squeeze")
+def _squeeze(w, node):
+    name = _name(node)
+    attrs = {"T": node.inputs[0].dtype}
+    axis = node.attrs.get("axis")
+    if axis is not None and len(np.atleast_1d(axis)):
+        attrs["squeeze_dims"] = [int(a) for a in np.atleast_1d(axis)]
+    return w.add_node("Squeeze", _inputs(w, node, name), attrs, name=name)
+
+
+@_exports("Cast")
+def _cast(w, node):
+    name = _name(node)
+    return w.add_node("Cast", _inputs(w, node, name),
+                      {"SrcT": node.inputs[0].dtype, "DstT": node.outputs[0].dtype}, name=name)
+
+
+@_exports("Shape")
+def _shape(w, node):
+    name = _name(node)
+    return w.add_node("Shape", _inputs(w, node, name),
+                      {"T": node.inputs[0].dtype, "out_type": node.outputs[0].dtype}, name=name)
+
+
+@_exports("Fill")
+def _fill(w, node):
+    name = _name(node)
+    dims, value = node.inputs
+    attrs = {"T": value.dtype}
+    if dims.dtype is not dtypes.int32:
+        attrs["index_type"] = dims.dtype
+    return w.add_node("Fill", _inputs(w, node, name), attrs, name=name)
+
+
+@_exports("GatherV2")
+def _gather(w, node):
+    name = _name(node)
+    params, indices = node.inputs
+    axis = w.const(np.int32(node.attrs.get("axis", 0)), name=f"{name}/axis")
+    attrs = {"Tparams": params.dtype, "Tindices": indices.dtype, "Taxis": dtypes.int32}
+    if node.attrs.get("batch_dims"):
+        attrs["batch_dims"] = int(node.attrs["batch_dims"])
+    return w.add_node("GatherV2", _inputs(w, node, name) + [axis], attrs, name=name)
+
+
+@_exports("Softmax", "LogSoftmax")
+def _softmax(w, node):
+    """TensorFlow's softmax ops work on the last axis: another axis is moved there and
+    back, as `tf.nn.softmax` itself does."""
+    (x,) = node.inputs
+    name = _name(node)
+    rank = _rank(node, x)
+    axis = int(node.attrs.get("axis", -1)) % max(rank, 1)
+    (ref,) = _inputs(w, node, name)
+    if axis == rank - 1 or rank == 0:
+        return w.add_node(node.op.name, [ref], {"T": x.dtype}, name=name)
+    perm = list(range(rank))
+    perm[axis], perm[-1] = perm[-1], perm[axis]
+    perm_ref = w.const(np.array(perm, np.int32), name=f"{name}/perm")
+    moved = w.add_node("Transpose", [ref, perm_ref], {"T": x.dtype}, name=f"{name}/transpose")
+    out = w.add_node(node.op.name, moved, {"T": x.dtype}, name=name)
+    return w.add_node("Transpose", [out[0], perm_ref], {"T": x.dtype},
+                      name=f"{name}/transpose_1")
+
+
+def _nhwc(values):
+    values = [int(v) for v in np.atleast_1d(values)]
+    return [1] + values + [1] if len(values) == 2 else values
+
+
+def _padding(node):
+    padding = node.attrs.get("padding", "VALID")
+    if not isinstance(padding, str) or padding.upper() not in ("SAME", "VALID"):
+        _unsupported(node, "explicit paddings")
+    return padding.upper()
+
+
+@_exports("Conv2D")
+def _conv2d(w, node):
+    name = _name(node)
+    x, filters = node.inputs[:2]
+    attrs = {"T": x.dtype, "strides": _nhwc(node.attrs["strides"]),
+             "padding": _padding(node)}
+    dilations = _nhwc(node.attrs.get("dilations", 1))
+    if any(d != 1 for d in dilations):
+        attrs["dilations"] = dilations
+    ins = [w.ref(t, name=f"{name}/ReadVariableOp") for t in (x, filters)]
+    return w.add_node("Conv2D", ins, attrs, name=name)
+
+
+@_exports("MaxPool", "AvgPool")
+def _pool(w, node):
+    name = _name(node)
+    attrs = {"T": node.inputs[0].dtype, "ksize": _nhwc(node.attrs["ksize"]),
+             "strides": _nhwc(node.attrs["strides"]), "padding": _padding(node)}
+    return w.add_node(node.op.name, _inputs(w, node, name), attrs, name=name)
+
+
+@_exports("ReadVariableOp")
+def _read(w, node):
+    (var,) = node.inputs
+    if not var._is_variable:
+        _unsupported(node, "a read of a value that is not a Variable")
+    return [w.read(var, name=_name(node))]
+
+
+@_exports("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp")
+def _assign(w, node):
+    """The assignment, then (as tapeflow's assign returns the new value) a read after it."""
+    var, value = node.inputs
+    if not var._is_variable:
+        _unsupported(node, "an assignment to a value that is not a Variable")
+    name = _name(node)
+    value_ref = w.ref(value, name=f"{name}/value")
+    w.add_node(node.op.name, [w.resource(var), value_ref], {"dtype": var.dtype},
+               name=name, stateful=True)
+    if not node.outputs:
+        return []
+    return [w.read(var, name=f"{name}/ReadVariableOp")]
+
+
+# -- strided slices: a Python key as begin/end/strides and masks ---------------------------------
+
+@_exports("StridedSlice")
+def _strided_slice(w, node):
+    key = node.attrs["key"]
+    key = key if isinstance(key, tuple) else (key,)
+    begin, end, strides = [], [], []
+    masks = dict.fromkeys(("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
+                           "shrink_axis_mask"), 0)
+    for i, k in enumerate(key):
+        bit = 1 << i
+        if k is Ellipsis:
+            masks["ellipsis_mask"] |= bit
+            begin.append(0), end.append(0), strides.append(1)
+        elif k is None:
+            masks["new_axis_mask"] |= bit
+            begin.append(0), end.append(0), strides.append(1)
+        elif isinstance(k, slice):
+            if k.start is None:
+                masks["begin_mask"] |= bit
+            if k.stop is None:
+                masks["end_mask"] |= bit
+            begin.append(0 if k.start is None else int(k.start))
+            end.append(0 if k.stop is None else int(k.stop))
+            strides.append(1 if k.step is None else int(k.step))
+        elif isinstance(k, (int, np.integer)):
+            masks["shrink_axis_mask"] |= bit
+            begin.append(int(k))
+            end.append(int(k) + 1 if int(k) != -1 else 0)
+            if int(k) == -1:
+                masks["end_mask"] |= bit
+            strides.append(1)
+        else:
+            _unsupported(node, f"the index {k!r}")
+    name = _name(node)
+    consts = [w.const(np.array(v, np.int32), name=f"{name}/{part}")
+              for v, part in ((begin, "stack"), (end, "stack_1"), (strides, "stack_2"))]
+    attrs = {"T": node.inputs[0].dtype, "Index": dtypes.int32}
+    attrs.update({k: v for k, v in masks.items() if v})
+    return w.add_node("StridedSlice", _inputs(w, node, name) + consts, attrs, name=name)

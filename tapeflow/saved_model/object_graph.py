@@ -1,0 +1,143 @@
+"""The objects a SavedModel holds: found from the root, numbered, described.
+
+Objects are walked breadth first from the root, as TensorFlow numbers them:
+
+* a Module (or any trackable object) owns its trackable attributes (Variables, Modules,
+  lists/tuples/dicts holding them; Keras objects under Keras's names, as checkpoints
+  name them, `train/trackable.py`), then its `tf.function`s in name order;
+* lists, tuples and dicts own their items ('0', '1', ... or their keys);
+* the root also owns `signatures` (a signature map) when signatures are exported.
+
+The same numbering serves the `SavedObjectGraph` of `saved_model.pb` and the object
+graph of the `variables/` checkpoint, so TensorFlow's loader finds each variable's value.
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from tapeflow.framework.variables import Variable
+from tapeflow.function.polymorphic import Function
+from tapeflow.train import trackable
+
+
+class SignatureMap:
+    """The `signatures` child of the root: signature key -> signature ConcreteFunction."""
+
+    def __init__(self, functions: dict):
+        self.functions = dict(functions)
+
+
+class SignatureFunction:
+    """A signature: a traced function called with keyword tensors, returning a dict."""
+
+    def __init__(self, key, concrete, input_names, output_names):
+        self.key = key
+        self.concrete = concrete
+        self.input_names = input_names       # keyword per placeholder
+        self.output_names = output_names     # dict key per output leaf
+
+
+def functions_of(obj) -> list:
+    """(attribute name, bound tf.function) of an object, in name order; properties are
+    never evaluated (a Keras layer's may fail before it is built)."""
+    found = {}
+    for klass in reversed(type(obj).__mro__):
+        for name, value in vars(klass).items():
+            if isinstance(value, Function):
+                found[name] = value.__get__(obj, type(obj))
+            elif name in found:
+                del found[name]
+    try:
+        own = vars(obj)
+    except TypeError:
+        own = {}
+    for name, value in own.items():
+        if isinstance(value, Function):
+            found[name] = value
+    return sorted(found.items())
+
+
+def children(obj) -> list:
+    if isinstance(obj, (Variable, Function, SignatureFunction)):
+        return []
+    if isinstance(obj, SignatureMap):
+        return sorted(obj.functions.items())
+    kids = list(trackable.children(obj))
+    if not isinstance(obj, (list, tuple, dict)):
+        taken = {name for name, _ in kids}
+        kids += [(name, fn) for name, fn in functions_of(obj) if name not in taken]
+    return kids
+
+
+def walk(root, signatures=None):
+    """(objects, children refs [(local name, node id)] per node, checkpoint path per node)."""
+    objects, refs, paths = [root], [[]], [[]]
+    ids = {id(root): 0}
+    i = 0
+    while i < len(objects):
+        kids = children(objects[i])
+        if i == 0 and signatures:
+            kids.append(("signatures", SignatureMap(signatures)))
+        for name, child in kids:
+            if id(child) not in ids:
+                ids[id(child)] = len(objects)
+                objects.append(child)
+                refs.append([])
+                paths.append(paths[i] + [trackable.escape(name)])
+            refs[i].append((name, ids[id(child)]))
+        i += 1
+    return objects, refs, paths
+
+
+def checkpoint_tensors(objects, refs, paths):
+    """({key: array}, serialized TrackableObjectGraph) for the `variables/` checkpoint."""
+    from tapeflow.train._protos import messages
+    from tapeflow.train.checkpoint import GRAPH_KEY
+    graph = messages().TrackableObjectGraph()
+    tensors = {}
+    has_values = [isinstance(o, Variable) for o in objects]
+    for i in range(len(objects) - 1, -1, -1):       # children come after their parents
+        has_values[i] = has_values[i] or any(has_values[c] for _, c in refs[i]
+                                             if c > i)
+    for i, obj in enumerate(objects):
+        node = graph.nodes.add()
+        for name, child in refs[i]:
+            node.children.add(node_id=child, local_name=name)
+        if isinstance(obj, Variable):
+            key = "/".join(paths[i]) + "/.ATTRIBUTES/VARIABLE_VALUE"
+            node.attributes.add(name="VARIABLE_VALUE", full_name=obj._name.split(":")[0],
+                                checkpoint_key=key)
+            tensors[key] = np.array(obj._value, copy=True)
+        if has_values[i]:
+            node.has_checkpoint_values.value = True
+    data = graph.SerializeToString()
+    tensors[GRAPH_KEY] = np.array(data, dtype=object)
+    return tensors
+
+
+def full_arg_spec(fn: Function):
+    """TensorFlow's FullArgSpec of a tf.function (a method's without `self`)."""
+    import collections
+    spec = inspect.getfullargspec(fn.python_function)
+    args = list(spec.args)
+    if getattr(fn, "_instance_ref", None) is not None and args:
+        args = args[1:]
+    full = collections.namedtuple("FullArgSpec", ["args", "varargs", "varkw", "defaults",
+                                                  "kwonlyargs", "kwonlydefaults",
+                                                  "annotations"])
+    return full(args, spec.varargs, spec.varkw,
+                tuple(spec.defaults) if spec.defaults else None, list(spec.kwonlyargs),
+                dict(spec.kwonlydefaults) if spec.kwonlydefaults else None, {})
+
+
+def concrete_functions_of(fn: Function) -> list:
+    """Every trace of `fn` so far, and its input_signature trace (made now if needed)."""
+    out = []
+    if fn.input_signature is not None:
+        out.append(fn._signature_function())
+    for _, concrete in fn._traces:
+        if not any(c is concrete for c in out):
+            out.append(concrete)
+    return out
