@@ -1,0 +1,320 @@
+"""`tf.saved_model.save`: what tapeflow writes, TensorFlow 2.21's own loader opens.
+
+Each test saves with tapeflow, loads with `tensorflow.saved_model.load` and compares
+the loaded functions' values with tapeflow's (skipped when TensorFlow is missing).
+"""
+import os
+
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow.saved_model import _protos
+
+X = np.array([[0.5, 1.5, 2.0], [1.0, 0.25, 3.0]], np.float32)
+
+
+def _save_load(real_tf, obj, path, **kwargs):
+    tf.saved_model.save(obj, str(path), **kwargs)
+    return real_tf.saved_model.load(str(path))
+
+
+class _Dense(tf.Module):
+    def __init__(self, in_features, out_features, name=None):
+        super().__init__(name=name)
+        self.w = tf.Variable(tf.random.normal([in_features, out_features]), name="w")
+        self.b = tf.Variable(tf.zeros([out_features]), name="b")
+
+    def __call__(self, x):
+        return tf.nn.relu(tf.matmul(x, self.w) + self.b)
+
+
+class _Sequential(tf.Module):
+    def __init__(self, name=None):
+        super().__init__(name=name)
+        self.dense_1 = _Dense(3, 3)
+        self.dense_2 = _Dense(3, 2)
+
+    @tf.function
+    def __call__(self, x):
+        return self.dense_2(self.dense_1(x))
+
+
+def test_method_multiplying_by_a_variable_gives_tapeflows_values(real_tf, tmp_path):
+    class MyModule(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = tf.Variable(3)
+
+        @tf.function
+        def multiply(self, x):
+            return x * self.weight
+
+    module = MyModule()
+    expected = module.multiply(tf.constant([1, 2, 3])).numpy()
+    loaded = _save_load(real_tf, module, tmp_path / "m")
+    np.testing.assert_array_equal(loaded.multiply(real_tf.constant([1, 2, 3])).numpy(),
+                                  expected)
+
+
+def test_module_called_with_python_lists_is_called_the_same_way_after_loading(real_tf,
+                                                                             tmp_path):
+    model = _Sequential(name="the_model")
+    first = model([[2.0, 2.0, 2.0]]).numpy()
+    second = model([[[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]]).numpy()
+    loaded = _save_load(real_tf, model, tmp_path / "seq")
+    np.testing.assert_allclose(loaded([[2.0, 2.0, 2.0]]).numpy(), first, rtol=1e-6)
+    np.testing.assert_allclose(loaded([[[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]]).numpy(), second,
+                               rtol=1e-6)
+
+
+def test_variables_keep_values_names_and_trainability(real_tf, tmp_path):
+    model = _Sequential()
+    model.steps = tf.Variable(7, trainable=False, name="steps")
+    model([[1.0, 2.0, 3.0]])
+    loaded = _save_load(real_tf, model, tmp_path / "v")
+    np.testing.assert_array_equal(loaded.dense_1.w.numpy(), model.dense_1.w.numpy())
+    np.testing.assert_array_equal(loaded.dense_2.b.numpy(), model.dense_2.b.numpy())
+    assert loaded.dense_1.w.name == "w:0" and loaded.dense_1.w.trainable
+    assert loaded.steps.numpy() == 7 and not loaded.steps.trainable
+
+
+def test_lists_and_dicts_of_modules_and_variables_are_restored(real_tf, tmp_path):
+    class Holder(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = [_Dense(3, 2), _Dense(2, 1)]
+            self.table = {"scale": tf.Variable(2.0), "shift": tf.Variable([1.0, -1.0])}
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+        def __call__(self, x):
+            h = self.layers[0](x) * self.table["scale"] + self.table["shift"]
+            return self.layers[1](h)
+
+    holder = Holder()
+    expected = holder(X).numpy()
+    loaded = _save_load(real_tf, holder, tmp_path / "h")
+    np.testing.assert_allclose(loaded(X).numpy(), expected, rtol=1e-6)
+    np.testing.assert_array_equal(loaded.layers[1].w.numpy(), holder.layers[1].w.numpy())
+    assert float(loaded.table["scale"].numpy()) == 2.0
+
+
+def test_input_signature_function_is_traced_at_save_time(real_tf, tmp_path):
+    class Scale(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.k = tf.Variable(1.5)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def scale(self, x):
+            return x * self.k
+
+    loaded = _save_load(real_tf, Scale(), tmp_path / "s")     # never called before saving
+    np.testing.assert_allclose(loaded.scale(real_tf.constant([2.0, 4.0, 6.0])).numpy(),
+                               [3.0, 6.0, 9.0])
+
+
+def test_signatures_argument_gives_a_keyword_serving_default(real_tf, tmp_path):
+    class Model(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.dense = _Dense(3, 2)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+        def predict(self, x):
+            y = self.dense(x)
+            return {"scores": y, "best": tf.argmax(y, axis=1)}
+
+    model = Model()
+    expected = model.predict(X)
+    loaded = _save_load(real_tf, model, tmp_path / "sig", signatures=model.predict)
+    out = loaded.signatures["serving_default"](x=real_tf.constant(X))
+    assert sorted(out) == ["best", "scores"]
+    np.testing.assert_allclose(out["scores"].numpy(), expected["scores"].numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(out["best"].numpy(), expected["best"].numpy())
+
+
+def test_single_tensor_signature_output_is_named_output_0(real_tf, tmp_path):
+    class Model(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([2], tf.float32, name="inputs")])
+        def double(self, inputs):
+            return inputs * 2.0
+
+    loaded = _save_load(real_tf, Model(), tmp_path / "d")   # the only signature: default
+    out = loaded.signatures["serving_default"](inputs=real_tf.constant([1.0, 2.0]))
+    np.testing.assert_array_equal(out["output_0"].numpy(), [2.0, 4.0])
+
+
+def test_assignments_run_in_program_order_in_the_loaded_function(real_tf, tmp_path):
+    class Counter(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.v = tf.Variable(1.0)
+
+        @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+        def step(self, x):
+            before = self.v.read_value()
+            self.v.assign(x)
+            self.v.assign_add(2.0)
+            self.v.assign_sub(0.5)
+            return before, self.v * 10.0
+
+    counter = Counter()
+    loaded = _save_load(real_tf, counter, tmp_path / "c")
+    expected = [t.numpy() for t in counter.step(tf.constant(4.0))]
+    got = [t.numpy() for t in loaded.step(real_tf.constant(4.0))]
+    np.testing.assert_allclose(got, expected)
+    assert float(loaded.v.numpy()) == float(counter.v.numpy()) == 5.5
+
+
+def test_small_conv_net_gives_tapeflows_values(real_tf, tmp_path):
+    class ConvNet(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.filters = tf.Variable(tf.random.normal([3, 3, 1, 4], seed=1) * 0.3)
+            self.bias = tf.Variable(tf.fill([4], 0.1))
+            self.dense = _Dense(4 * 4 * 4, 3)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 1], tf.float32)])
+        def __call__(self, images):
+            h = tf.nn.conv2d(images, self.filters, strides=1, padding="SAME")
+            h = tf.nn.relu(tf.nn.bias_add(h, self.bias))
+            h = tf.nn.max_pool2d(h, 2, 2, "VALID")
+            h = tf.reshape(h, [-1, 4 * 4 * 4])
+            return tf.nn.softmax(self.dense.__call__(h))
+
+    net = ConvNet()
+    images = np.random.default_rng(0).normal(size=(2, 8, 8, 1)).astype(np.float32)
+    expected = net(images).numpy()
+    loaded = _save_load(real_tf, net, tmp_path / "conv")
+    np.testing.assert_allclose(loaded(images).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+# -- every op the writer translates, checked by TensorFlow's loader and kernels ---------------
+
+def _spec(shape=(2, 3), dtype=tf.float32):
+    return tf.TensorSpec(shape, dtype)
+
+
+_OPS = {
+    "add_sub_mul_div": (lambda a: (a + 1.0) * a / 3.0 - a, _spec()),
+    "neg_square_sqrt_rsqrt": (lambda a: -tf.square(a) + tf.sqrt(a) + tf.math.rsqrt(a), _spec()),
+    "exp_log_pow": (lambda a: tf.exp(a) + tf.math.log(a) + a ** 2.5, _spec()),
+    "max_min_abs": (lambda a: tf.maximum(a, 1.0) + tf.minimum(a, 1.0) + tf.abs(a - 1.0),
+                    _spec()),
+    "activations": (lambda a: tf.tanh(a) + tf.sigmoid(a) + tf.nn.relu(a - 1.0)
+                    + tf.nn.relu6(a * 4.0) + tf.nn.elu(a - 1.0) + tf.nn.selu(a - 1.0)
+                    + tf.nn.softplus(a), _spec()),
+    "softmax": (lambda a: tf.nn.softmax(a) + tf.nn.log_softmax(a, axis=0), _spec()),
+    "matmul": (lambda a: tf.matmul(a, a, transpose_b=True)
+               + tf.matmul(a, a, transpose_a=True)[:2, :2], _spec()),
+    "batch_matmul": (lambda a: tf.matmul(tf.reshape(a, [1, 2, 3]), tf.reshape(a, [1, 3, 2])),
+                     _spec()),
+    "bias_add": (lambda a: tf.nn.bias_add(a, tf.constant([1.0, 2.0, 3.0])), _spec()),
+    "reshape_transpose": (lambda a: tf.transpose(tf.reshape(a, [3, -1])), _spec()),
+    "concat_stack": (lambda a: tf.concat([a, a * 2.0], 1)
+                     + tf.reduce_sum(tf.stack([a, a], 1), 1), _spec()),
+    "unstack": (lambda a: tf.unstack(a, axis=1)[2], _spec()),
+    "squeeze_expand": (lambda a: tf.squeeze(tf.expand_dims(a, 0), axis=0) + tf.squeeze(a[:1]),
+                       _spec()),
+    "shape_fill_zeros": (lambda a: tf.fill(tf.shape(a), 2.0) + tf.zeros_like(a) + tf.ones_like(a),
+                         _spec((None, 3))),
+    "strided_slice": (lambda a: a[0, 1:] + a[-1, ::-2][:1] + a[..., 1][tf.newaxis, 1], _spec()),
+    "slice_gather": (lambda a: tf.slice(a, [0, 1], [2, 2]) + tf.gather(a, [2, 0], axis=1),
+                     _spec()),
+    "cast": (lambda a: tf.cast(tf.cast(a * 2.0, tf.int32), tf.float32), _spec()),
+    "reductions": (lambda a: tf.reduce_sum(a, 1, keepdims=True) + tf.reduce_mean(a)
+                   + tf.reduce_max(a, 0) + tf.reduce_min(a) + tf.reduce_prod(a, [0, 1]),
+                   _spec((None, 3))),
+    "arg_reductions": (lambda a: tf.argmax(a, 1) + tf.argmin(a, 0)[:2], _spec()),
+    "comparisons": (lambda a: tf.cast(tf.logical_or(tf.logical_and(a > 1.0, a <= 2.0),
+                                                    tf.logical_not(a >= 0.3)), tf.float32)
+                    + tf.cast(tf.equal(a, 1.0), tf.float32) - tf.cast(a < 1.0, tf.float32)
+                    + tf.cast(tf.not_equal(a, 0.5), tf.float32), _spec()),
+    "all_any": (lambda a: tf.logical_and(tf.reduce_all(a > 0.0, 1), tf.reduce_any(a > 2.5, 1)),
+                _spec()),
+    "where_identity_tile": (lambda a: tf.tile(tf.identity(tf.where(a > 1.0, a, -a)), [2, 1]),
+                            _spec()),
+    "avg_pool": (lambda a: tf.nn.avg_pool2d(tf.reshape(tf.tile(a, [2, 2]), [1, 4, 3, 2]), 2, 1,
+                                            "SAME"), _spec()),
+}
+
+
+class _OpModule(tf.Module):
+    pass
+
+
+@pytest.fixture(scope="module")
+def saved_ops(real_tf, tmp_path_factory):
+    module = _OpModule()
+    for name, (fn, spec) in _OPS.items():
+        setattr(module, name, tf.function(fn, input_signature=[spec]))
+    expected = {name: getattr(module, name)(X).numpy() for name in _OPS}
+    path = tmp_path_factory.mktemp("ops") / "ops"
+    tf.saved_model.save(module, str(path))
+    return real_tf.saved_model.load(str(path)), expected, path
+
+
+@pytest.mark.parametrize("name", sorted(_OPS))
+def test_translated_op_gives_tapeflows_value_in_tensorflow(saved_ops, name):
+    loaded, expected, _ = saved_ops
+    got = getattr(loaded, name)(X).numpy()
+    assert got.dtype == expected[name].dtype
+    np.testing.assert_allclose(got, expected[name], rtol=2e-6, atol=1e-6)
+
+
+def test_every_written_node_has_tensorflows_op_and_required_attrs(saved_ops):
+    from tensorflow.python.framework import op_def_registry
+    _, _, path = saved_ops
+    _, metas = _protos.decode_saved_model((path / "saved_model.pb").read_bytes())
+    seen = set()
+    for fdef in metas[0].graph_def.library.function:
+        for node in fdef.node_def:
+            op = op_def_registry.get(node.op)
+            assert op is not None, node.op
+            names = {a.name for a in op.attr}
+            assert set(node.attr) <= names, (node.op, set(node.attr) - names)
+            required = {a.name for a in op.attr if not a.HasField("default_value")}
+            assert required <= set(node.attr), (node.op, required - set(node.attr))
+            seen.add(node.op)
+    assert {"MatMul", "BatchMatMulV2", "StridedSlice", "Sum", "ConcatV2", "Fill"} <= seen
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+def test_op_without_tensorflow_form_is_named_and_nothing_is_written(tmp_path):
+    class Inverse(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([2, 2], tf.float32)])
+        def invert(self, m):
+            return tf.linalg.inv(m)
+
+    path = tmp_path / "inv"
+    with pytest.raises(ValueError, match=r"'MatrixInverse' in function 'invert'"):
+        tf.saved_model.save(Inverse(), str(path))
+    assert not path.exists()
+
+
+def test_export_dir_that_is_a_file_is_an_error(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("not a directory")
+    with pytest.raises(FileExistsError, match="is an existing file"):
+        tf.saved_model.save(_Sequential(), str(target))
+    assert target.read_text() == "not a directory"
+
+
+def test_object_that_is_not_trackable_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="Expected an object of type `Trackable`"):
+        tf.saved_model.save(object(), str(tmp_path / "x"))
+    assert not os.path.exists(tmp_path / "x")
+
+
+def test_variable_not_reachable_from_the_root_is_an_error(tmp_path):
+    outside = tf.Variable(2.0)
+
+    class UsesGlobal(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([], tf.float32)])
+        def f(self, x):
+            return x * outside
+
+    with pytest.raises(ValueError, match="not reachable from the object being saved"):
+        tf.saved_model.save(UsesGlobal(), str(tmp_path / "g"))
