@@ -24,6 +24,7 @@ import numpy as np
 
 from tapeflow.framework import dtypes
 from tapeflow.framework.op import registered_ops
+from tapeflow.function import control_flow
 
 # -- TensorFlow's output argument names -------------------------------------------------------
 
@@ -71,7 +72,8 @@ def output_refs(op_type: str, node_name: str, node) -> list:
 
 # -- exporters -----------------------------------------------------------------------------------
 
-_EXPORTERS: dict = {}
+_EXPORTERS: dict = {}       # OpDef -> exporter (ops registered by programs)
+_BY_TYPE: dict = {}         # tapeflow's registered op name (= TF op type) -> exporter
 
 
 def register(opdef, export) -> None:
@@ -79,26 +81,45 @@ def register(opdef, export) -> None:
     _EXPORTERS[opdef.definition] = export
 
 
+def subgraphs(opdef) -> tuple:
+    """The graphs a traced If (its branches) or While (cond and body) runs; () for others."""
+    structure = control_flow.traced_structure.get(opdef)
+    if structure is None:
+        return ()
+    if isinstance(structure, tuple):
+        return structure[0].graph, structure[1].graph
+    return structure.cb.graph, structure.bb.graph
+
+
 def exporter_for(opdef):
     """The exporter of a traced op, or None when it has no TensorFlow form."""
+    structure = control_flow.traced_structure.get(opdef)
+    if structure is not None:
+        from tapeflow.saved_model import control_flow_export
+        return (control_flow_export.export_if if isinstance(structure, tuple)
+                else control_flow_export.export_while)
     export = _EXPORTERS.get(opdef.definition)
-    if export is None and opdef.name in _AS_IS and registered_ops().get(opdef.name) is \
-            opdef.definition:
+    if export is not None or registered_ops().get(opdef.name) is not opdef.definition:
+        return export
+    # A registered op: its unique name is its TF op type (ops are registered when their
+    # module is imported, which may be after this one: hence the look-up by that name).
+    export = _BY_TYPE.get(opdef.name)
+    if export is None and opdef.name in _AS_IS:
         return _as_is
     return export
 
 
 def exportable_op_names() -> list:
-    names = {op.name for op in _EXPORTERS} | _AS_IS
+    names = {op.name for op in _EXPORTERS} | set(_BY_TYPE) | _AS_IS | {"If", "While"}
     return sorted(names)
 
 
-def _exports(*op_names):
-    """Registers the decorated exporter for the registered ops named (TF's op types)."""
+def _exports(*op_types):
+    """Declares the decorated function the exporter of tapeflow's registered ops of these
+    names (which are TF's op types)."""
     def decorate(fn):
-        ops = registered_ops()
-        for name in op_names:
-            register(ops[name], fn)
+        for op_type in op_types:
+            _BY_TYPE[op_type] = fn
         return fn
     return decorate
 
@@ -194,9 +215,9 @@ def _const_operand(attr, name, dtype=np.int32):
     return export
 
 
-register(registered_ops()["Reshape"], _const_operand("shape", "shape"))
-register(registered_ops()["Transpose"], _const_operand("perm", "perm"))
-register(registered_ops()["Tile"], _const_operand("multiples", "multiples"))
+_exports("Reshape")(_const_operand("shape", "shape"))
+_exports("Transpose")(_const_operand("perm", "perm"))
+_exports("Tile")(_const_operand("multiples", "multiples"))
 
 
 @_exports("ConcatV2")
@@ -386,3 +407,18 @@ def _strided_slice(w, node):
     attrs = {"T": node.inputs[0].dtype, "Index": dtypes.int32}
     attrs.update({k: v for k, v in masks.items() if v})
     return w.add_node("StridedSlice", _inputs(w, node, name) + consts, attrs, name=name)
+
+
+@_exports("Range")
+def _range(w, node):
+    """TensorFlow's Range takes its three bounds in the result's dtype: others are cast."""
+    name = _name(node)
+    out = node.outputs[0].dtype
+    refs = []
+    for x, ref in zip(node.inputs, _inputs(w, node, name)):
+        if x.dtype is not out:
+            ref = w.add_node("Cast", [ref], {"SrcT": x.dtype, "DstT": out},
+                             name=f"{name}/Cast")[0]
+        refs.append(ref)
+    attrs = {} if out is dtypes.int32 else {"Tidx": out}
+    return w.add_node("Range", refs, attrs, name=name)

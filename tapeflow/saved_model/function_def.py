@@ -97,11 +97,13 @@ class FunctionWriter:
         function_name: the tf.function's name, for errors.
     """
 
-    def __init__(self, name: str, function_name: str):
+    def __init__(self, name: str, function_name: str, library=None):
         p = protos()
         self.fdef = p.function.FunctionDef()
         self.fdef.signature.name = name
         self.function_name = function_name
+        # FunctionDefs this one calls (an If's branches, a While's cond and body).
+        self.library = [] if library is None else library
         self._names = set()          # node names taken
         self._args = set()           # argument names taken
         self._refs = {}              # id(tensor) -> reference string
@@ -110,10 +112,13 @@ class FunctionWriter:
         self._const_cache = {}
 
     # -- arguments -------------------------------------------------------------------------
-    def add_input(self, tensor, name: str):
-        arg = self.fdef.signature.input_arg.add(name=_arg_name(name, self._args),
-                                                type=dtype_number(tensor.dtype))
-        self._refs[id(tensor)] = arg.name
+    def add_input(self, tensor, name: str, dtype=None):
+        """An argument for `tensor` (None: an argument nothing inside reads)."""
+        arg = self.fdef.signature.input_arg.add(
+            name=_arg_name(name, self._args),
+            type=dtype_number(tensor.dtype if dtype is None else dtype))
+        if tensor is not None:
+            self._refs[id(tensor)] = arg.name
         return arg
 
     def add_resource(self, var, name: str):
@@ -141,8 +146,10 @@ class FunctionWriter:
         self._names.add(out)
         return out
 
-    def add_node(self, op_type: str, inputs, attrs=None, name=None, stateful=False):
-        """Adds a NodeDef; returns the references of its outputs (TF's argument names)."""
+    def add_node(self, op_type: str, inputs, attrs=None, name=None, stateful=False,
+                 list_outputs=None):
+        """Adds a NodeDef; returns the references of its outputs (TF's argument names;
+        `list_outputs`: the op has one list output `output` of this many tensors)."""
         node = self.fdef.node_def.add(name=self.unique(name or op_type), op=op_type)
         node.input.extend(inputs)
         if stateful:
@@ -151,6 +158,8 @@ class FunctionWriter:
             self._stateful.append(node.name)
         for key, value in (attrs or {}).items():
             node.attr[key].CopyFrom(attr_value(value))
+        if list_outputs is not None:
+            return [f"{node.name}:output:{k}" for k in range(list_outputs)]
         return export_ops.output_refs(op_type, node.name, node)
 
     def const(self, value, dtype=None, name="Const") -> str:
@@ -219,8 +228,9 @@ class FunctionWriter:
             for out, ref in zip(node.outputs, refs):
                 self.bind(out, ref)
 
-    def add_outputs(self, leaves, names=None):
-        """The function's results: one `Identity` per leaf, after every side effect."""
+    def add_outputs(self, leaves, names=None, passed_through=()):
+        """The function's results: one `Identity` per leaf, after every side effect, then
+        the arguments `passed_through` returned as they are (a While body's captures)."""
         sig = self.fdef.signature
         refs = [self.ref(x, name="Const") for x in leaves]
         if self._stateful:
@@ -239,3 +249,23 @@ class FunctionWriter:
                 node.input.append("^" + noop.name)
             node.attr["T"].CopyFrom(attr_value(x.dtype))
             self.fdef.ret[arg_name] = f"{node.name}:output:0"
+        for arg in passed_through:
+            out = sig.output_arg.add(name=_arg_name("passthrough", self._args), type=arg.type)
+            out.handle_data.extend(arg.handle_data)
+            self.fdef.ret[out.name] = arg.name
+
+
+def graph_variables(graph) -> list:
+    """The Variables a graph reads or writes, its If/While sub-graphs' included."""
+    out, seen = [], set()
+
+    def visit(g):
+        for var in g.variables.values():
+            if id(var) not in seen:
+                seen.add(id(var))
+                out.append(var)
+        for node in g.nodes:
+            for sub in export_ops.subgraphs(node.op):
+                visit(sub)
+    visit(graph)
+    return out

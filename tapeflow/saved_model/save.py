@@ -43,7 +43,7 @@ from tapeflow.function.concrete import ConcreteFunction
 from tapeflow.function.polymorphic import Function
 from tapeflow.saved_model import constants, object_graph, structure_coder
 from tapeflow.saved_model._protos import encode_saved_model, protos
-from tapeflow.saved_model.function_def import FunctionWriter
+from tapeflow.saved_model.function_def import FunctionWriter, graph_variables
 from tapeflow.saved_model.object_graph import SignatureFunction, SignatureMap
 from tapeflow.train import bundle, trackable
 from tapeflow.utils import nest
@@ -240,9 +240,13 @@ def _function_spec(spec, fn):
     spec.input_signature.CopyFrom(structure_coder.encode(None if sig is None else tuple(sig)))
 
 
+def _variables(concrete):
+    return graph_variables(concrete.graph)
+
+
 def _bound_inputs(concrete, ids, fn_name):
     out = []
-    for var in concrete.variables:
+    for var in _variables(concrete):
         if id(var) not in ids:
             raise ValueError(
                 f"tf.saved_model.save: the function '{fn_name}' uses the Variable "
@@ -253,15 +257,17 @@ def _bound_inputs(concrete, ids, fn_name):
 
 
 def _write_function(concrete, fdef_name, fn_name, inputs, outputs, output_names=None):
+    """[FunctionDef of the trace, FunctionDefs it calls (control flow)...]."""
     w = FunctionWriter(fdef_name, fn_name)
+    variables = _variables(concrete)
     for placeholder, arg_name in inputs:
         w.add_input(placeholder, arg_name)
-    for var in concrete.variables:
+    for var in variables:
         w.add_resource(var, var._name.split(":")[0].rsplit("/", 1)[-1])
-    w.set_input_shapes([p.shape for p, _ in inputs] + [[] for _ in concrete.variables])
+    w.set_input_shapes([p.shape for p, _ in inputs] + [[] for _ in variables])
     w.add_graph_nodes(concrete.graph)
     w.add_outputs(outputs, output_names)
-    return w.fdef
+    return [w.fdef] + w.library
 
 
 def _placeholder_names(concrete):
@@ -274,9 +280,9 @@ def _add_function(meta, saved, concrete, fn_name, ids, names):
         return names[id(concrete)]
     name = f"__inference_{fn_name}_{next(_uid)}"
     bound = _bound_inputs(concrete, ids, fn_name)
-    fdef = _write_function(concrete, name, fn_name, _placeholder_names(concrete),
-                           concrete.outputs)
-    meta.graph_def.library.function.append(fdef)
+    fdefs = _write_function(concrete, name, fn_name, _placeholder_names(concrete),
+                            concrete.outputs)
+    meta.graph_def.library.function.extend(fdefs)
     names[id(concrete)] = name
     entry = saved.concrete_functions[name]
     entry.bound_inputs.extend(bound)
@@ -300,9 +306,9 @@ def _add_signature_function(meta, saved, sig, ids):
     bound = _bound_inputs(concrete, ids, concrete.name)
     inputs = list(zip(concrete.inputs, sig.input_names))
     out_keys = sorted(sig.output_names)
-    fdef = _write_function(concrete, name, concrete.name, inputs,
-                           [sig.output_names[k] for k in out_keys], out_keys)
-    meta.graph_def.library.function.append(fdef)
+    fdefs = _write_function(concrete, name, concrete.name, inputs,
+                            [sig.output_names[k] for k in out_keys], out_keys)
+    meta.graph_def.library.function.extend(fdefs)
     sig.fdef_name = name
     entry = saved.concrete_functions[name]
     entry.bound_inputs.extend(bound)
@@ -341,13 +347,14 @@ def _signature_graph(meta, objects, sigs, names, ids):
             info.name = f"{ph.name}:0"
             info.dtype = ph.attr["dtype"].type
             info.tensor_shape.CopyFrom(ph.attr["shape"].shape)
-        call_inputs += [handles[id(v)] for v in concrete.variables]
+        variables = _variables(concrete)
+        call_inputs += [handles[id(v)] for v in variables]
         call = graph.node.add(name="StatefulPartitionedCall" + (f"_{n}" if n else ""),
                               op="StatefulPartitionedCall", input=call_inputs)
         call.attr["f"].func.name = sig.fdef_name
         call.attr["Tin"].list.type.extend(
             [structure_coder.dtype_number(x.dtype) for x in concrete.inputs] +
-            [20] * len(concrete.variables))
+            [20] * len(variables))
         out_keys = sorted(sig.output_names)
         call.attr["Tout"].list.type.extend(
             structure_coder.dtype_number(sig.output_names[k].dtype) for k in out_keys)
