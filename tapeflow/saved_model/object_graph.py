@@ -6,7 +6,8 @@ Objects are walked breadth first from the root, as TensorFlow numbers them:
   lists/tuples/dicts holding them; Keras objects under Keras's names, as checkpoints
   name them, `train/trackable.py`), then its `tf.function`s in name order;
 * lists, tuples and dicts own their items ('0', '1', ... or their keys);
-* the root also owns `signatures` (a signature map) when signatures are exported.
+* the root also owns `signatures` (a signature map) when signatures are exported, and a
+  Keras model root its `_default_save_signature` (its call on its inputs' specs).
 
 The same numbering serves the `SavedObjectGraph` of `saved_model.pb` and the object
 graph of the `variables/` checkpoint, so TensorFlow's loader finds each variable's value.
@@ -71,15 +72,18 @@ def children(obj) -> list:
     return kids
 
 
-def walk(root, signatures=None):
-    """(objects, children refs [(local name, node id)] per node, checkpoint path per node)."""
+def walk(root, signatures=None, root_functions=()):
+    """(objects, children refs [(local name, node id)] per node, checkpoint path per node);
+    `root_functions`: (name, tf.function) the root owns besides its own."""
     objects, refs, paths = [root], [[]], [[]]
     ids = {id(root): 0}
     i = 0
     while i < len(objects):
         kids = children(objects[i])
-        if i == 0 and signatures:
-            kids.append(("signatures", SignatureMap(signatures)))
+        if i == 0:
+            kids += list(root_functions)
+            if signatures:
+                kids.append(("signatures", SignatureMap(signatures)))
         for name, child in kids:
             if id(child) not in ids:
                 ids[id(child)] = len(objects)
@@ -141,3 +145,32 @@ def concrete_functions_of(fn: Function) -> list:
         if not any(c is concrete for c in out):
             out.append(concrete)
     return out
+
+
+def keras_default_signature(obj):
+    """A Keras model's `_default_save_signature`: a tf.function calling the model on specs
+    of its inputs (as Keras does when TensorFlow saves a model); None for anything else or
+    a model whose inputs are not known yet."""
+    from tapeflow.framework.tensor_spec import TensorSpec
+    from tapeflow.utils import nest
+    try:
+        from tapeflow.keras.models.model import Model
+    except ImportError:             # pragma: no cover - Keras is part of tapeflow
+        return None
+    if not isinstance(obj, Model):
+        return None
+    inputs = getattr(obj, "_nested_inputs", None)
+    if inputs is None:
+        inputs = getattr(obj, "inputs", None)
+        if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+            inputs = inputs[0]
+    if inputs is not None:
+        spec = nest.map_structure(lambda t: TensorSpec(t.shape, t.dtype), inputs)
+    elif getattr(obj, "_build_input_shape", None) is not None:
+        spec = TensorSpec(obj._build_input_shape, "float32")
+    else:
+        return None
+
+    def serving_default(inputs):
+        return obj(inputs)
+    return Function(serving_default, name="serving_default", input_signature=[spec])

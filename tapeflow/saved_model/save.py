@@ -96,8 +96,10 @@ def save(obj, export_dir, signatures=None, options=None):
         raise FileExistsError(f"tf.saved_model.save: export_dir '{export_dir}' is an existing "
                               "file; a SavedModel is a directory.")
     options = options or SaveOptions()
-    sigs = _signatures(obj, signatures)
-    objects, refs, paths = object_graph.walk(obj, sigs)
+    keras_default = object_graph.keras_default_signature(obj)
+    root_functions = [("_default_save_signature", keras_default)] if keras_default else []
+    sigs = _signatures(obj, signatures, keras_default)
+    objects, refs, paths = object_graph.walk(obj, sigs, root_functions)
     meta = _meta_graph(objects, refs, sigs, options)
     files = {os.path.join(export_dir, constants.SAVED_MODEL_FILENAME_PB):
              encode_saved_model([meta])}
@@ -124,8 +126,11 @@ def _write(export_dir, files):
 
 # -- signatures ------------------------------------------------------------------------------
 
-def _signatures(obj, signatures):
-    """{key: SignatureFunction} from `signatures=` or the root's one input-signature fn."""
+def _signatures(obj, signatures, keras_default=None):
+    """{key: SignatureFunction} from `signatures=`, else a Keras model's default signature,
+    else the root's one function with an input signature."""
+    if signatures is None and keras_default is not None:
+        signatures = keras_default
     if signatures is None:
         candidates = [fn for _, fn in object_graph.functions_of(obj)
                       if fn.input_signature is not None]

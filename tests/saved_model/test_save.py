@@ -244,6 +244,35 @@ def test_variables_written_inside_branches_and_loops_change_in_tensorflow(real_t
     assert loaded.skipped.numpy() == 1 and loaded.ticks.numpy() == 1.5
 
 
+def test_keras_model_gets_keras_serving_default_signature(real_tf, tmp_path):
+    from tapeflow import keras
+    model = keras.Sequential([
+        keras.layers.Input((8, 8, 1)),
+        keras.layers.Conv2D(4, 3, activation="relu", padding="same"),
+        keras.layers.MaxPooling2D(), keras.layers.BatchNormalization(),
+        keras.layers.Flatten(), keras.layers.Dropout(0.5),
+        keras.layers.Dense(3, activation="softmax")])
+    images = np.random.default_rng(0).normal(size=(2, 8, 8, 1)).astype(np.float32)
+    expected = model(images).numpy()
+    loaded = _save_load(real_tf, model, tmp_path / "keras")
+    out = loaded.signatures["serving_default"](inputs=real_tf.constant(images))
+    assert list(out) == ["output_0"]
+    np.testing.assert_allclose(out["output_0"].numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_keras_model_with_dict_inputs_names_signature_inputs_as_tensorflow(real_tf, tmp_path):
+    from tapeflow import keras
+    inputs = {"a": keras.Input((3,), name="a"), "b": keras.Input((2,), name="b")}
+    joined = keras.layers.Concatenate()([inputs["a"], inputs["b"]])
+    model = keras.Model(inputs, keras.layers.Dense(2)(joined))
+    a, b = np.ones((1, 3), np.float32), np.full((1, 2), 2.0, np.float32)
+    expected = model({"a": a, "b": b}).numpy()
+    loaded = _save_load(real_tf, model, tmp_path / "dict")
+    out = loaded.signatures["serving_default"](inputs=real_tf.constant(a),
+                                               inputs_1=real_tf.constant(b))
+    np.testing.assert_allclose(out["output_0"].numpy(), expected, rtol=1e-6)
+
+
 # -- every op the writer translates, checked by TensorFlow's loader and kernels ---------------
 
 def _spec(shape=(2, 3), dtype=tf.float32):
