@@ -52,6 +52,9 @@ _declare_outputs(["softmax"], "Softmax")
 _declare_outputs(["logsoftmax"], "LogSoftmax")
 _declare_outputs(["value"], "ReadVariableOp")
 _declare_outputs(["out"], "Cumsum")
+_declare_outputs(["values", "indices"], "TopKV2")
+_declare_outputs(["index"], "Where")
+_declare_outputs(["loss", "backprop"], "SparseSoftmaxCrossEntropyWithLogits")
 _declare_outputs([], "NoOp AssignVariableOp AssignAddVariableOp AssignSubVariableOp")
 
 # Ops written as they are: their TF type is their tapeflow name, `T` their input dtype.
@@ -327,13 +330,8 @@ def _padding(node):
 def _conv2d(w, node):
     name = _name(node)
     x, filters = node.inputs[:2]
-    attrs = {"T": x.dtype, "strides": _nhwc(node.attrs["strides"]),
-             "padding": _padding(node)}
-    dilations = _nhwc(node.attrs.get("dilations", 1))
-    if any(d != 1 for d in dilations):
-        attrs["dilations"] = dilations
     ins = [w.ref(t, name=f"{name}/ReadVariableOp") for t in (x, filters)]
-    return w.add_node("Conv2D", ins, attrs, name=name)
+    return w.add_node("Conv2D", ins, _conv_attrs(node, x.dtype), name=name)
 
 
 @_exports("MaxPool", "AvgPool")
@@ -422,3 +420,155 @@ def _range(w, node):
         refs.append(ref)
     attrs = {} if out is dtypes.int32 else {"Tidx": out}
     return w.add_node("Range", refs, attrs, name=name)
+
+
+@_exports("ExpandDims")
+def _expand_dims(w, node):
+    name = _name(node)
+    dim = w.const(np.int32(node.attrs["axis"]), name=f"{name}/dim")
+    return w.add_node("ExpandDims", _inputs(w, node, name) + [dim], {"T": node.inputs[0].dtype},
+                      name=name)
+
+
+@_exports("OneHot")
+def _one_hot(w, node):
+    name = _name(node)
+    out = dtypes.as_dtype(node.attrs["dtype"])
+    consts = [w.const(np.int32(node.attrs["depth"]), name=f"{name}/depth"),
+              w.const(np.array(node.attrs["on_value"], out._np), name=f"{name}/on_value"),
+              w.const(np.array(node.attrs["off_value"], out._np), name=f"{name}/off_value")]
+    attrs = {"T": out, "TI": node.inputs[0].dtype}
+    if int(node.attrs.get("axis", -1)) != -1:
+        attrs["axis"] = int(node.attrs["axis"])
+    return w.add_node("OneHot", _inputs(w, node, name) + consts, attrs, name=name)
+
+
+@_exports("Cumsum")
+def _cumsum(w, node):
+    name = _name(node)
+    axis = w.const(np.int32(node.attrs["axis"]), name=f"{name}/axis")
+    attrs = {"T": node.inputs[0].dtype}
+    attrs.update({k: True for k in ("exclusive", "reverse") if node.attrs.get(k)})
+    return w.add_node("Cumsum", _inputs(w, node, name) + [axis], attrs, name=name)
+
+
+@_exports("SplitV")
+def _split(w, node):
+    name = _name(node)
+    sizes = w.const(np.array(node.attrs["sizes"], np.int32), name=f"{name}/size_splits")
+    axis = w.const(np.int32(node.attrs["axis"]), name=f"{name}/split_dim")
+    n = node.op.num_outputs
+    attrs = {"num_split": n, "T": node.inputs[0].dtype, "Tlen": dtypes.int32}
+    return w.add_node("SplitV", _inputs(w, node, name) + [sizes, axis], attrs, name=name,
+                      list_outputs=n)
+
+
+@_exports("BroadcastTo")
+def _broadcast_to(w, node):
+    name = _name(node)
+    x, shape = node.inputs
+    attrs = {"T": x.dtype}
+    if shape.dtype is not dtypes.int32:
+        attrs["Tidx"] = shape.dtype
+    return w.add_node("BroadcastTo", _inputs(w, node, name), attrs, name=name)
+
+
+@_exports("PadV2")
+def _pad(w, node):
+    """Constant padding is TF's PadV2; reflecting and symmetric padding its MirrorPad."""
+    name = _name(node)
+    x = node.inputs[0]
+    paddings = w.const(np.array(node.attrs["paddings"], np.int32).reshape(-1, 2),
+                       name=f"{name}/paddings")
+    mode = node.attrs.get("mode", "CONSTANT")
+    if mode == "CONSTANT":
+        value = w.const(np.array(node.attrs.get("constant_values", 0), x.dtype._np),
+                        name=f"{name}/constant_values")
+        return w.add_node("PadV2", _inputs(w, node, name) + [paddings, value], {"T": x.dtype},
+                          name=name)
+    return w.add_node("MirrorPad", _inputs(w, node, name) + [paddings],
+                      {"T": x.dtype, "mode": mode}, name=name)
+
+
+@_exports("Einsum")
+def _einsum(w, node):
+    name = _name(node)
+    attrs = {"equation": node.attrs["equation"], "N": len(node.inputs),
+             "T": node.inputs[0].dtype}
+    return w.add_node("Einsum", _inputs(w, node, name), attrs, name=name)
+
+
+@_exports("TopKV2")
+def _top_k(w, node):
+    name = _name(node)
+    k = w.const(np.int32(node.attrs["k"]), name=f"{name}/k")
+    attrs = {"T": node.inputs[0].dtype}
+    if node.attrs.get("sorted", True) is False:
+        attrs["sorted"] = False
+    if node.outputs[1].dtype is not dtypes.int32:
+        attrs["index_type"] = node.outputs[1].dtype
+    return w.add_node("TopKV2", _inputs(w, node, name) + [k], attrs, name=name)
+
+
+@_exports("GatherNd")
+def _gather_nd(w, node):
+    name = _name(node)
+    params, indices = node.inputs
+    return w.add_node("GatherNd", _inputs(w, node, name),
+                      {"Tparams": params.dtype, "Tindices": indices.dtype}, name=name)
+
+
+@_exports("Where")
+def _where(w, node):
+    name = _name(node)
+    return w.add_node("Where", _inputs(w, node, name), {"T": node.inputs[0].dtype}, name=name)
+
+
+@_exports("SparseSoftmaxCrossEntropyWithLogits")
+def _sparse_xent(w, node):
+    """tapeflow's op takes (labels, logits) and returns the loss; TF's takes (features,
+    labels) and returns (loss, backprop)."""
+    name = _name(node)
+    labels, logits = _inputs(w, node, name)
+    attrs = {"T": node.inputs[1].dtype, "Tlabels": node.inputs[0].dtype}
+    return w.add_node("SparseSoftmaxCrossEntropyWithLogits", [logits, labels], attrs,
+                      name=name)[:1]
+
+
+@_exports("AsString")
+def _as_string(w, node):
+    name = _name(node)
+    defaults = {"precision": -1, "scientific": False, "shortest": False, "width": -1, "fill": ""}
+    attrs = {"T": node.inputs[0].dtype}
+    attrs.update({k: v for k, v in node.attrs.items() if k in defaults and v != defaults[k]})
+    return w.add_node("AsString", _inputs(w, node, name), attrs, name=name)
+
+
+def _conv_attrs(node, dtype):
+    attrs = {"T": dtype, "strides": _nhwc(node.attrs["strides"]), "padding": _padding(node)}
+    dilations = _nhwc(node.attrs.get("dilations", 1))
+    if any(d != 1 for d in dilations):
+        attrs["dilations"] = dilations
+    return attrs
+
+
+@_exports("Conv2DBackpropInput")
+def _conv_backprop_input(w, node):
+    """tapeflow's op takes a tensor shaped like the input (only its shape is read); TF's
+    takes that shape: a `Shape` of it."""
+    name = _name(node)
+    like, filters, dy = node.inputs
+    sizes = w.add_node("Shape", [w.ref(like, name=f"{name}/like")], {"T": like.dtype},
+                       name=f"{name}/input_sizes")[0]
+    ins = [sizes] + [w.ref(t, name=f"{name}/ReadVariableOp") for t in (filters, dy)]
+    return w.add_node("Conv2DBackpropInput", ins, _conv_attrs(node, dy.dtype), name=name)
+
+
+@_exports("Conv2DBackpropFilter")
+def _conv_backprop_filter(w, node):
+    name = _name(node)
+    x, filters, dy = node.inputs[:3]
+    sizes = w.add_node("Shape", [w.ref(filters, name=f"{name}/filter")],
+                       {"T": filters.dtype}, name=f"{name}/filter_sizes")[0]
+    ins = [w.ref(x, name=f"{name}/input"), sizes, w.ref(dy, name=f"{name}/out_backprop")]
+    return w.add_node("Conv2DBackpropFilter", ins, _conv_attrs(node, dy.dtype), name=name)

@@ -249,6 +249,7 @@ def test_keras_model_gets_keras_serving_default_signature(real_tf, tmp_path):
     model = keras.Sequential([
         keras.layers.Input((8, 8, 1)),
         keras.layers.Conv2D(4, 3, activation="relu", padding="same"),
+        keras.layers.Conv2DTranspose(2, 3, strides=2),
         keras.layers.MaxPooling2D(), keras.layers.BatchNormalization(),
         keras.layers.Flatten(), keras.layers.Dropout(0.5),
         keras.layers.Dense(3, activation="softmax")])
@@ -258,6 +259,21 @@ def test_keras_model_gets_keras_serving_default_signature(real_tf, tmp_path):
     out = loaded.signatures["serving_default"](inputs=real_tf.constant(images))
     assert list(out) == ["output_0"]
     np.testing.assert_allclose(out["output_0"].numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_keras_recurrent_and_1d_conv_models_give_tapeflows_values(real_tf, tmp_path):
+    from tapeflow import keras
+    layers = keras.layers
+    model = keras.Sequential([
+        layers.Input((6, 2)), layers.Conv1D(4, 3, padding="same"), layers.LSTM(3,
+                                                                              return_sequences=True),
+        layers.GRU(3, return_sequences=True), layers.SimpleRNN(2),
+        layers.LayerNormalization(), layers.Dense(2)])
+    x = np.random.default_rng(1).normal(size=(2, 6, 2)).astype(np.float32)
+    expected = model(x).numpy()
+    loaded = _save_load(real_tf, model, tmp_path / "rnn")
+    out = loaded.signatures["serving_default"](inputs=real_tf.constant(x))["output_0"]
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_keras_model_with_dict_inputs_names_signature_inputs_as_tensorflow(real_tf, tmp_path):
@@ -320,6 +336,22 @@ _OPS = {
                             _spec()),
     "avg_pool": (lambda a: tf.nn.avg_pool2d(tf.reshape(tf.tile(a, [2, 2]), [1, 4, 3, 2]), 2, 1,
                                             "SAME"), _spec()),
+    "one_hot": (lambda a: tf.one_hot(tf.cast(a * 2.0, tf.int64), 4, on_value=2.0,
+                                     off_value=-1.0, axis=0), _spec()),
+    "cumsum": (lambda a: tf.cumsum(a, axis=1) + tf.cumsum(a, 0, exclusive=True, reverse=True),
+               _spec()),
+    "split": (lambda a: tf.split(a, [1, 2], axis=1)[1] * tf.split(a, 3, axis=1)[2], _spec()),
+    "broadcast_to": (lambda a: tf.broadcast_to(a[0], [4, 3]), _spec()),
+    "pad": (lambda a: tf.pad(a, [[1, 0], [0, 2]], constant_values=1.5)
+            + tf.pad(a, [[1, 0], [1, 1]], mode="REFLECT"), _spec()),
+    "einsum": (lambda a: tf.einsum("ij,kj->ik", a, a), _spec()),
+    "top_k": (lambda a: tf.math.top_k(a, 2).values
+              + tf.cast(tf.math.top_k(a, 2).indices, tf.float32), _spec()),
+    "gather_nd": (lambda a: tf.gather_nd(a, [[0, 1], [1, 2]]), _spec()),
+    "where_indices": (lambda a: tf.where(a > 1.0), _spec()),
+    "sparse_xent": (lambda a: tf.nn.sparse_softmax_cross_entropy_with_logits([0, 2], a),
+                    _spec()),
+    "range": (lambda a: tf.cast(tf.range(1, tf.shape(a)[0] * 3, 2), tf.float32), _spec((None, 3))),
 }
 
 
@@ -344,6 +376,15 @@ def test_translated_op_gives_tapeflows_value_in_tensorflow(saved_ops, name):
     got = getattr(loaded, name)(X).numpy()
     assert got.dtype == expected[name].dtype
     np.testing.assert_allclose(got, expected[name], rtol=2e-6, atol=1e-6)
+
+
+def test_numbers_as_strings_give_tapeflows_text_in_tensorflow(real_tf, tmp_path):
+    module = _OpModule()
+    module.text = tf.function(lambda a: tf.strings.as_string(a, precision=2),
+                              input_signature=[_spec()])
+    expected = module.text(X).numpy()
+    loaded = _save_load(real_tf, module, tmp_path / "text")
+    np.testing.assert_array_equal(loaded.text(X).numpy(), expected)
 
 
 def test_every_written_node_has_tensorflows_op_and_required_attrs(saved_ops):
