@@ -163,22 +163,15 @@ def _matmul(w, node):
     a, b = node.inputs
     ta, tb = bool(node.attrs.get("transpose_a")), bool(node.attrs.get("transpose_b"))
     name = _name(node)
-    ins = _inputs(w, node, name)
-    if _rank(node, a) == 2 and _rank(node, b) == 2:
-        attrs = {"T": a.dtype}
-        if ta:
-            attrs["transpose_a"] = True
-        if tb:
-            attrs["transpose_b"] = True
-        return w.add_node("MatMul", ins, attrs, name=name)
-    if a.dtype.is_complex and (ta or tb):
+    matrices = _rank(node, a) == 2 and _rank(node, b) == 2
+    if not matrices and a.dtype.is_complex and (ta or tb):
         _unsupported(node, "a transposed complex batch matmul")
+    # Batches are BatchMatMulV2, whose adjoints are transposes for real dtypes.
+    op_type, flags = (("MatMul", ("transpose_a", "transpose_b")) if matrices
+                      else ("BatchMatMulV2", ("adj_x", "adj_y")))
     attrs = {"T": a.dtype}
-    if ta:
-        attrs["adj_x"] = True
-    if tb:
-        attrs["adj_y"] = True
-    return w.add_node("BatchMatMulV2", ins, attrs, name=name)
+    attrs.update({flag: True for flag, on in zip(flags, (ta, tb)) if on})
+    return w.add_node(op_type, _inputs(w, node, name), attrs, name=name)
 
 
 def _axes(node, x, axis):
@@ -231,22 +224,16 @@ def _concat(w, node):
                       {"N": len(node.inputs), "T": node.inputs[0].dtype}, name=name)
 
 
-@_exports("Pack")
-def _pack(w, node):
+@_exports("Pack", "Unpack")
+def _pack_unpack(w, node):
+    """Pack counts its inputs (`N`), Unpack its outputs (`num`); both keep `axis`."""
     name = _name(node)
-    attrs = {"N": len(node.inputs), "T": node.inputs[0].dtype}
+    attrs = ({"N": len(node.inputs)} if node.op.name == "Pack"
+             else {"num": node.op.num_outputs})
+    attrs["T"] = node.inputs[0].dtype
     if node.attrs.get("axis"):
         attrs["axis"] = int(node.attrs["axis"])
-    return w.add_node("Pack", _inputs(w, node, name), attrs, name=name)
-
-
-@_exports("Unpack")
-def _unpack(w, node):
-    name = _name(node)
-    attrs = {"num": node.op.num_outputs, "T": node.inputs[0].dtype}
-    if node.attrs.get("axis"):
-        attrs["axis"] = int(node.attrs["axis"])
-    return w.add_node("Unpack", _inputs(w, node, name), attrs, name=name)
+    return w.add_node(node.op.name, _inputs(w, node, name), attrs, name=name)
 
 
 @_exports("Squeeze")
@@ -273,14 +260,20 @@ def _shape(w, node):
                       {"T": node.inputs[0].dtype, "out_type": node.outputs[0].dtype}, name=name)
 
 
-@_exports("Fill")
-def _fill(w, node):
-    name = _name(node)
-    dims, value = node.inputs
-    attrs = {"T": value.dtype}
-    if dims.dtype is not dtypes.int32:
-        attrs["index_type"] = dims.dtype
-    return w.add_node("Fill", _inputs(w, node, name), attrs, name=name)
+def _shape_operand(value_input, shape_input, index_attr):
+    """Ops taking a value and a shape tensor (Fill, BroadcastTo): `T` from the value, the
+    shape's index type (an attribute defaulting to int32) from the shape."""
+    def export(w, node):
+        name = _name(node)
+        attrs = {"T": node.inputs[value_input].dtype}
+        if node.inputs[shape_input].dtype is not dtypes.int32:
+            attrs[index_attr] = node.inputs[shape_input].dtype
+        return w.add_node(node.op.name, _inputs(w, node, name), attrs, name=name)
+    return export
+
+
+_exports("Fill")(_shape_operand(1, 0, "index_type"))
+_exports("BroadcastTo")(_shape_operand(0, 1, "Tidx"))
 
 
 @_exports("GatherV2")
@@ -461,16 +454,6 @@ def _split(w, node):
     attrs = {"num_split": n, "T": node.inputs[0].dtype, "Tlen": dtypes.int32}
     return w.add_node("SplitV", _inputs(w, node, name) + [sizes, axis], attrs, name=name,
                       list_outputs=n)
-
-
-@_exports("BroadcastTo")
-def _broadcast_to(w, node):
-    name = _name(node)
-    x, shape = node.inputs
-    attrs = {"T": x.dtype}
-    if shape.dtype is not dtypes.int32:
-        attrs["Tidx"] = shape.dtype
-    return w.add_node("BroadcastTo", _inputs(w, node, name), attrs, name=name)
 
 
 @_exports("PadV2")

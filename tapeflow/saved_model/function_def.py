@@ -217,8 +217,9 @@ class FunctionWriter:
             if export is None:
                 raise UnsupportedOpError(
                     f"tf.saved_model.save: the op '{node.op.name}' in function "
-                    f"'{self.function_name}' has no TensorFlow SavedModel form in tapeflow "
-                    f"(ops that can be saved: {', '.join(export_ops.exportable_op_names())}).")
+                    f"'{self.function_name}' has no TensorFlow SavedModel form in tapeflow; "
+                    "nothing was written. The ops that can be saved are listed by "
+                    "tapeflow.saved_model.export_ops.exportable_op_names().")
             try:
                 refs = export(self, node)
             except UnsupportedOpError as e:
