@@ -52,6 +52,8 @@ _declare_outputs(["softmax"], "Softmax")
 _declare_outputs(["logsoftmax"], "LogSoftmax")
 _declare_outputs(["value"], "ReadVariableOp")
 _declare_outputs(["out"], "Cumsum")
+_declare_outputs(["z"], "TanhGrad SigmoidGrad SqrtGrad RsqrtGrad")
+_declare_outputs(["backprops"], "ReluGrad SoftplusGrad")
 _declare_outputs(["values", "indices"], "TopKV2")
 _declare_outputs(["index"], "Where")
 _declare_outputs(["loss", "backprop"], "SparseSoftmaxCrossEntropyWithLogits")
@@ -117,7 +119,7 @@ def exportable_op_names() -> list:
     return sorted(names)
 
 
-def _exports(*op_types):
+def exports(*op_types):
     """Declares the decorated function the exporter of tapeflow's registered ops of these
     names (which are TF's op types)."""
     def decorate(fn):
@@ -127,136 +129,142 @@ def _exports(*op_types):
     return decorate
 
 
-def _unsupported(node, what):
+def unsupported(node, what):
     from tapeflow.saved_model.function_def import UnsupportedOpError
     raise UnsupportedOpError(f"{what} (attributes {node.attrs!r})")
 
 
-def _name(node, k=0):
+def base_name(node, k=0):
     """The node name tapeflow gave the output (TF's: 'add', 'MatMul_1')."""
     name = getattr(node.outputs[k], "_name", None) if node.outputs else None
     return name.rsplit(":", 1)[0] if name else node.op.node_name
 
 
-def _inputs(w, node, name):
+def input_refs(w, node, name):
     return [w.ref(x, name=f"{name}/{'ReadVariableOp' if x._is_variable else 'Const'}")
             for x in node.inputs]
 
 
 def _as_is(w, node):
     if node.attrs:
-        _unsupported(node, "this call's attributes have no TensorFlow form")
-    name = _name(node)
+        unsupported(node, "this call's attributes have no TensorFlow form")
+    name = base_name(node)
     op_type = node.op.name
     attrs = {} if op_type in _NO_T else {"T": node.inputs[_T_FROM.get(op_type, 0)].dtype}
-    return w.add_node(op_type, _inputs(w, node, name), attrs, name=name)
+    return w.add_node(op_type, input_refs(w, node, name), attrs, name=name)
 
 
-def _rank(node, x):
+def rank_of(node, x):
     if x.shape.rank is None:
-        _unsupported(node, "an input of unknown rank")
+        unsupported(node, "an input of unknown rank")
     return x.shape.rank
 
 
-@_exports("MatMul")
+@exports("MatMul")
 def _matmul(w, node):
     a, b = node.inputs
     ta, tb = bool(node.attrs.get("transpose_a")), bool(node.attrs.get("transpose_b"))
-    name = _name(node)
-    matrices = _rank(node, a) == 2 and _rank(node, b) == 2
+    name = base_name(node)
+    matrices = rank_of(node, a) == 2 and rank_of(node, b) == 2
     if not matrices and a.dtype.is_complex and (ta or tb):
-        _unsupported(node, "a transposed complex batch matmul")
+        unsupported(node, "a transposed complex batch matmul")
     # Batches are BatchMatMulV2, whose adjoints are transposes for real dtypes.
     op_type, flags = (("MatMul", ("transpose_a", "transpose_b")) if matrices
                       else ("BatchMatMulV2", ("adj_x", "adj_y")))
     attrs = {"T": a.dtype}
     attrs.update({flag: True for flag, on in zip(flags, (ta, tb)) if on})
-    return w.add_node(op_type, _inputs(w, node, name), attrs, name=name)
+    return w.add_node(op_type, input_refs(w, node, name), attrs, name=name)
 
 
-def _axes(node, x, axis):
+def axes_of(node, x, axis):
     if axis is None:
-        return list(range(_rank(node, x)))
+        return list(range(rank_of(node, x)))
     return [int(a) for a in np.atleast_1d(axis)]
 
 
-@_exports("Sum", "Mean", "Max", "Min", "Prod", "All", "Any")
+@exports("Sum", "Mean", "Max", "Min", "Prod", "All", "Any")
 def _reduce(w, node):
     (x,) = node.inputs
-    name = _name(node)
-    axes = _axes(node, x, node.attrs.get("axis"))
-    ins = _inputs(w, node, name) + [w.const(np.array(axes, np.int32), name=f"{name}/Const")]
+    name = base_name(node)
+    axes = axes_of(node, x, node.attrs.get("axis"))
+    ins = input_refs(w, node, name) + [w.const(np.array(axes, np.int32), name=f"{name}/Const")]
     attrs = {} if node.op.name in ("All", "Any") else {"T": x.dtype}
     if node.attrs.get("keepdims"):
         attrs["keep_dims"] = True
     return w.add_node(node.op.name, ins, attrs, name=name)
 
 
-@_exports("ArgMax", "ArgMin")
+@exports("ArgMax", "ArgMin")
 def _arg_reduce(w, node):
     (x,) = node.inputs
-    name = _name(node)
+    name = base_name(node)
     axis = w.const(np.int32(node.attrs.get("axis", 0)), name=f"{name}/dimension")
     out = node.attrs.get("out", np.int64)
-    return w.add_node(node.op.name, _inputs(w, node, name) + [axis],
+    return w.add_node(node.op.name, input_refs(w, node, name) + [axis],
                       {"T": x.dtype, "output_type": dtypes.as_dtype(out)}, name=name)
 
 
-def _const_operand(attr, name, dtype=np.int32):
+def _const_operand(attr, name, index_attr):
+    """Ops whose second operand tapeflow keeps as the attribute `attr` (a Const here) or,
+    when it is only known as the graph runs, takes as an input (its dtype `index_attr`)."""
     def export(w, node):
-        op_name = _name(node)
-        value = w.const(np.array(node.attrs[attr], dtype), name=f"{op_name}/{name}")
-        return w.add_node(node.op.name, _inputs(w, node, op_name) + [value],
-                          {"T": node.inputs[0].dtype}, name=op_name)
+        op_name = base_name(node)
+        refs = input_refs(w, node, op_name)
+        attrs = {"T": node.inputs[0].dtype}
+        if attr in node.attrs:
+            refs.append(w.const(np.array(node.attrs[attr], np.int32), name=f"{op_name}/{name}"))
+        elif len(node.inputs) == 2 and node.inputs[1].dtype is not dtypes.int32:
+            attrs[index_attr] = node.inputs[1].dtype
+        return w.add_node(node.op.name, refs, attrs, name=op_name)
     return export
 
 
-_exports("Reshape")(_const_operand("shape", "shape"))
-_exports("Transpose")(_const_operand("perm", "perm"))
-_exports("Tile")(_const_operand("multiples", "multiples"))
+exports("Reshape")(_const_operand("shape", "shape", "Tshape"))
+exports("Transpose")(_const_operand("perm", "perm", "Tperm"))
+exports("Tile")(_const_operand("multiples", "multiples", "Tmultiples"))
 
 
-@_exports("ConcatV2")
+@exports("ConcatV2")
 def _concat(w, node):
-    name = _name(node)
+    name = base_name(node)
     axis = w.const(np.int32(node.attrs["axis"]), name=f"{name}/axis")
-    return w.add_node("ConcatV2", _inputs(w, node, name) + [axis],
+    return w.add_node("ConcatV2", input_refs(w, node, name) + [axis],
                       {"N": len(node.inputs), "T": node.inputs[0].dtype}, name=name)
 
 
-@_exports("Pack", "Unpack")
+@exports("Pack", "Unpack")
 def _pack_unpack(w, node):
     """Pack counts its inputs (`N`), Unpack its outputs (`num`); both keep `axis`."""
-    name = _name(node)
+    name = base_name(node)
     attrs = ({"N": len(node.inputs)} if node.op.name == "Pack"
              else {"num": node.op.num_outputs})
     attrs["T"] = node.inputs[0].dtype
     if node.attrs.get("axis"):
         attrs["axis"] = int(node.attrs["axis"])
-    return w.add_node(node.op.name, _inputs(w, node, name), attrs, name=name)
+    return w.add_node(node.op.name, input_refs(w, node, name), attrs, name=name)
 
 
-@_exports("Squeeze")
+@exports("Squeeze")
 def _squeeze(w, node):
-    name = _name(node)
+    name = base_name(node)
     attrs = {"T": node.inputs[0].dtype}
     axis = node.attrs.get("axis")
     if axis is not None and len(np.atleast_1d(axis)):
         attrs["squeeze_dims"] = [int(a) for a in np.atleast_1d(axis)]
-    return w.add_node("Squeeze", _inputs(w, node, name), attrs, name=name)
+    return w.add_node("Squeeze", input_refs(w, node, name), attrs, name=name)
 
 
-@_exports("Cast")
+@exports("Cast")
 def _cast(w, node):
-    name = _name(node)
-    return w.add_node("Cast", _inputs(w, node, name),
+    name = base_name(node)
+    return w.add_node("Cast", input_refs(w, node, name),
                       {"SrcT": node.inputs[0].dtype, "DstT": node.outputs[0].dtype}, name=name)
 
 
-@_exports("Shape")
+@exports("Shape")
 def _shape(w, node):
-    name = _name(node)
-    return w.add_node("Shape", _inputs(w, node, name),
+    name = base_name(node)
+    return w.add_node("Shape", input_refs(w, node, name),
                       {"T": node.inputs[0].dtype, "out_type": node.outputs[0].dtype}, name=name)
 
 
@@ -264,38 +272,38 @@ def _shape_operand(value_input, shape_input, index_attr):
     """Ops taking a value and a shape tensor (Fill, BroadcastTo): `T` from the value, the
     shape's index type (an attribute defaulting to int32) from the shape."""
     def export(w, node):
-        name = _name(node)
+        name = base_name(node)
         attrs = {"T": node.inputs[value_input].dtype}
         if node.inputs[shape_input].dtype is not dtypes.int32:
             attrs[index_attr] = node.inputs[shape_input].dtype
-        return w.add_node(node.op.name, _inputs(w, node, name), attrs, name=name)
+        return w.add_node(node.op.name, input_refs(w, node, name), attrs, name=name)
     return export
 
 
-_exports("Fill")(_shape_operand(1, 0, "index_type"))
-_exports("BroadcastTo")(_shape_operand(0, 1, "Tidx"))
+exports("Fill")(_shape_operand(1, 0, "index_type"))
+exports("BroadcastTo")(_shape_operand(0, 1, "Tidx"))
 
 
-@_exports("GatherV2")
+@exports("GatherV2")
 def _gather(w, node):
-    name = _name(node)
+    name = base_name(node)
     params, indices = node.inputs
     axis = w.const(np.int32(node.attrs.get("axis", 0)), name=f"{name}/axis")
     attrs = {"Tparams": params.dtype, "Tindices": indices.dtype, "Taxis": dtypes.int32}
     if node.attrs.get("batch_dims"):
         attrs["batch_dims"] = int(node.attrs["batch_dims"])
-    return w.add_node("GatherV2", _inputs(w, node, name) + [axis], attrs, name=name)
+    return w.add_node("GatherV2", input_refs(w, node, name) + [axis], attrs, name=name)
 
 
-@_exports("Softmax", "LogSoftmax")
+@exports("Softmax", "LogSoftmax")
 def _softmax(w, node):
     """TensorFlow's softmax ops work on the last axis: another axis is moved there and
     back, as `tf.nn.softmax` itself does."""
     (x,) = node.inputs
-    name = _name(node)
-    rank = _rank(node, x)
+    name = base_name(node)
+    rank = rank_of(node, x)
     axis = int(node.attrs.get("axis", -1)) % max(rank, 1)
-    (ref,) = _inputs(w, node, name)
+    (ref,) = input_refs(w, node, name)
     if axis == rank - 1 or rank == 0:
         return w.add_node(node.op.name, [ref], {"T": x.dtype}, name=name)
     perm = list(range(rank))
@@ -307,49 +315,49 @@ def _softmax(w, node):
                       name=f"{name}/transpose_1")
 
 
-def _nhwc(values):
+def nhwc(values):
     values = [int(v) for v in np.atleast_1d(values)]
     return [1] + values + [1] if len(values) == 2 else values
 
 
-def _padding(node):
+def padding_of(node):
     padding = node.attrs.get("padding", "VALID")
     if not isinstance(padding, str) or padding.upper() not in ("SAME", "VALID"):
-        _unsupported(node, "explicit paddings")
+        unsupported(node, "explicit paddings")
     return padding.upper()
 
 
-@_exports("Conv2D")
+@exports("Conv2D")
 def _conv2d(w, node):
-    name = _name(node)
+    name = base_name(node)
     x, filters = node.inputs[:2]
     ins = [w.ref(t, name=f"{name}/ReadVariableOp") for t in (x, filters)]
-    return w.add_node("Conv2D", ins, _conv_attrs(node, x.dtype), name=name)
+    return w.add_node("Conv2D", ins, conv_attrs(node, x.dtype), name=name)
 
 
-@_exports("MaxPool", "AvgPool")
+@exports("MaxPool", "AvgPool")
 def _pool(w, node):
-    name = _name(node)
-    attrs = {"T": node.inputs[0].dtype, "ksize": _nhwc(node.attrs["ksize"]),
-             "strides": _nhwc(node.attrs["strides"]), "padding": _padding(node)}
-    return w.add_node(node.op.name, _inputs(w, node, name), attrs, name=name)
+    name = base_name(node)
+    attrs = {"T": node.inputs[0].dtype, "ksize": nhwc(node.attrs["ksize"]),
+             "strides": nhwc(node.attrs["strides"]), "padding": padding_of(node)}
+    return w.add_node(node.op.name, input_refs(w, node, name), attrs, name=name)
 
 
-@_exports("ReadVariableOp")
+@exports("ReadVariableOp")
 def _read(w, node):
     (var,) = node.inputs
     if not var._is_variable:
-        _unsupported(node, "a read of a value that is not a Variable")
-    return [w.read(var, name=_name(node))]
+        unsupported(node, "a read of a value that is not a Variable")
+    return [w.read(var, name=base_name(node))]
 
 
-@_exports("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp")
+@exports("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp")
 def _assign(w, node):
     """The assignment, then (as tapeflow's assign returns the new value) a read after it."""
     var, value = node.inputs
     if not var._is_variable:
-        _unsupported(node, "an assignment to a value that is not a Variable")
-    name = _name(node)
+        unsupported(node, "an assignment to a value that is not a Variable")
+    name = base_name(node)
     value_ref = w.ref(value, name=f"{name}/value")
     w.add_node(node.op.name, [w.resource(var), value_ref], {"dtype": var.dtype},
                name=name, stateful=True)
@@ -360,20 +368,16 @@ def _assign(w, node):
 
 # -- strided slices: a Python key as begin/end/strides and masks ---------------------------------
 
-@_exports("StridedSlice")
-def _strided_slice(w, node):
-    key = node.attrs["key"]
+def slice_spec(node, key):
+    """A Python index key as TF's StridedSlice operands: (begin, end, strides, masks)."""
     key = key if isinstance(key, tuple) else (key,)
     begin, end, strides = [], [], []
     masks = dict.fromkeys(("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
                            "shrink_axis_mask"), 0)
     for i, k in enumerate(key):
         bit = 1 << i
-        if k is Ellipsis:
-            masks["ellipsis_mask"] |= bit
-            begin.append(0), end.append(0), strides.append(1)
-        elif k is None:
-            masks["new_axis_mask"] |= bit
+        if k is Ellipsis or k is None:
+            masks["ellipsis_mask" if k is Ellipsis else "new_axis_mask"] |= bit
             begin.append(0), end.append(0), strides.append(1)
         elif isinstance(k, slice):
             if k.start is None:
@@ -384,6 +388,7 @@ def _strided_slice(w, node):
             end.append(0 if k.stop is None else int(k.stop))
             strides.append(1 if k.step is None else int(k.step))
         elif isinstance(k, (int, np.integer)):
+            # One element, the axis dropped; -1's end (0) is "to the end" by the mask.
             masks["shrink_axis_mask"] |= bit
             begin.append(int(k))
             end.append(int(k) + 1 if int(k) != -1 else 0)
@@ -391,22 +396,33 @@ def _strided_slice(w, node):
                 masks["end_mask"] |= bit
             strides.append(1)
         else:
-            _unsupported(node, f"the index {k!r}")
-    name = _name(node)
+            unsupported(node, f"the index {k!r}")
+    return begin, end, strides, {k: v for k, v in masks.items() if v}
+
+
+def slice_operands(w, node, name):
+    """Const begin/end/strides of the node's key, and the mask attributes."""
+    begin, end, strides, masks = slice_spec(node, node.attrs["key"])
     consts = [w.const(np.array(v, np.int32), name=f"{name}/{part}")
               for v, part in ((begin, "stack"), (end, "stack_1"), (strides, "stack_2"))]
-    attrs = {"T": node.inputs[0].dtype, "Index": dtypes.int32}
-    attrs.update({k: v for k, v in masks.items() if v})
-    return w.add_node("StridedSlice", _inputs(w, node, name) + consts, attrs, name=name)
+    return consts, masks
 
 
-@_exports("Range")
+@exports("StridedSlice")
+def _strided_slice(w, node):
+    name = base_name(node)
+    consts, masks = slice_operands(w, node, name)
+    attrs = {"T": node.inputs[0].dtype, "Index": dtypes.int32, **masks}
+    return w.add_node("StridedSlice", input_refs(w, node, name) + consts, attrs, name=name)
+
+
+@exports("Range")
 def _range(w, node):
     """TensorFlow's Range takes its three bounds in the result's dtype: others are cast."""
-    name = _name(node)
+    name = base_name(node)
     out = node.outputs[0].dtype
     refs = []
-    for x, ref in zip(node.inputs, _inputs(w, node, name)):
+    for x, ref in zip(node.inputs, input_refs(w, node, name)):
         if x.dtype is not out:
             ref = w.add_node("Cast", [ref], {"SrcT": x.dtype, "DstT": out},
                              name=f"{name}/Cast")[0]
@@ -415,17 +431,17 @@ def _range(w, node):
     return w.add_node("Range", refs, attrs, name=name)
 
 
-@_exports("ExpandDims")
+@exports("ExpandDims")
 def _expand_dims(w, node):
-    name = _name(node)
+    name = base_name(node)
     dim = w.const(np.int32(node.attrs["axis"]), name=f"{name}/dim")
-    return w.add_node("ExpandDims", _inputs(w, node, name) + [dim], {"T": node.inputs[0].dtype},
+    return w.add_node("ExpandDims", input_refs(w, node, name) + [dim], {"T": node.inputs[0].dtype},
                       name=name)
 
 
-@_exports("OneHot")
+@exports("OneHot")
 def _one_hot(w, node):
-    name = _name(node)
+    name = base_name(node)
     out = dtypes.as_dtype(node.attrs["dtype"])
     consts = [w.const(np.int32(node.attrs["depth"]), name=f"{name}/depth"),
               w.const(np.array(node.attrs["on_value"], out._np), name=f"{name}/on_value"),
@@ -433,33 +449,33 @@ def _one_hot(w, node):
     attrs = {"T": out, "TI": node.inputs[0].dtype}
     if int(node.attrs.get("axis", -1)) != -1:
         attrs["axis"] = int(node.attrs["axis"])
-    return w.add_node("OneHot", _inputs(w, node, name) + consts, attrs, name=name)
+    return w.add_node("OneHot", input_refs(w, node, name) + consts, attrs, name=name)
 
 
-@_exports("Cumsum")
+@exports("Cumsum")
 def _cumsum(w, node):
-    name = _name(node)
+    name = base_name(node)
     axis = w.const(np.int32(node.attrs["axis"]), name=f"{name}/axis")
     attrs = {"T": node.inputs[0].dtype}
     attrs.update({k: True for k in ("exclusive", "reverse") if node.attrs.get(k)})
-    return w.add_node("Cumsum", _inputs(w, node, name) + [axis], attrs, name=name)
+    return w.add_node("Cumsum", input_refs(w, node, name) + [axis], attrs, name=name)
 
 
-@_exports("SplitV")
+@exports("SplitV")
 def _split(w, node):
-    name = _name(node)
+    name = base_name(node)
     sizes = w.const(np.array(node.attrs["sizes"], np.int32), name=f"{name}/size_splits")
     axis = w.const(np.int32(node.attrs["axis"]), name=f"{name}/split_dim")
     n = node.op.num_outputs
     attrs = {"num_split": n, "T": node.inputs[0].dtype, "Tlen": dtypes.int32}
-    return w.add_node("SplitV", _inputs(w, node, name) + [sizes, axis], attrs, name=name,
+    return w.add_node("SplitV", input_refs(w, node, name) + [sizes, axis], attrs, name=name,
                       list_outputs=n)
 
 
-@_exports("PadV2")
+@exports("PadV2")
 def _pad(w, node):
     """Constant padding is TF's PadV2; reflecting and symmetric padding its MirrorPad."""
-    name = _name(node)
+    name = base_name(node)
     x = node.inputs[0]
     paddings = w.const(np.array(node.attrs["paddings"], np.int32).reshape(-1, 2),
                        name=f"{name}/paddings")
@@ -467,91 +483,96 @@ def _pad(w, node):
     if mode == "CONSTANT":
         value = w.const(np.array(node.attrs.get("constant_values", 0), x.dtype._np),
                         name=f"{name}/constant_values")
-        return w.add_node("PadV2", _inputs(w, node, name) + [paddings, value], {"T": x.dtype},
+        return w.add_node("PadV2", input_refs(w, node, name) + [paddings, value], {"T": x.dtype},
                           name=name)
-    return w.add_node("MirrorPad", _inputs(w, node, name) + [paddings],
+    return w.add_node("MirrorPad", input_refs(w, node, name) + [paddings],
                       {"T": x.dtype, "mode": mode}, name=name)
 
 
-@_exports("Einsum")
+@exports("Einsum")
 def _einsum(w, node):
-    name = _name(node)
+    name = base_name(node)
     attrs = {"equation": node.attrs["equation"], "N": len(node.inputs),
              "T": node.inputs[0].dtype}
-    return w.add_node("Einsum", _inputs(w, node, name), attrs, name=name)
+    return w.add_node("Einsum", input_refs(w, node, name), attrs, name=name)
 
 
-@_exports("TopKV2")
+@exports("TopKV2")
 def _top_k(w, node):
-    name = _name(node)
+    name = base_name(node)
     k = w.const(np.int32(node.attrs["k"]), name=f"{name}/k")
     attrs = {"T": node.inputs[0].dtype}
     if node.attrs.get("sorted", True) is False:
         attrs["sorted"] = False
     if node.outputs[1].dtype is not dtypes.int32:
         attrs["index_type"] = node.outputs[1].dtype
-    return w.add_node("TopKV2", _inputs(w, node, name) + [k], attrs, name=name)
+    return w.add_node("TopKV2", input_refs(w, node, name) + [k], attrs, name=name)
 
 
-@_exports("GatherNd")
+@exports("GatherNd")
 def _gather_nd(w, node):
-    name = _name(node)
+    name = base_name(node)
     params, indices = node.inputs
-    return w.add_node("GatherNd", _inputs(w, node, name),
+    return w.add_node("GatherNd", input_refs(w, node, name),
                       {"Tparams": params.dtype, "Tindices": indices.dtype}, name=name)
 
 
-@_exports("Where")
+@exports("Where")
 def _where(w, node):
-    name = _name(node)
-    return w.add_node("Where", _inputs(w, node, name), {"T": node.inputs[0].dtype}, name=name)
+    name = base_name(node)
+    return w.add_node("Where", input_refs(w, node, name), {"T": node.inputs[0].dtype}, name=name)
 
 
-@_exports("SparseSoftmaxCrossEntropyWithLogits")
+@exports("SparseSoftmaxCrossEntropyWithLogits")
 def _sparse_xent(w, node):
     """tapeflow's op takes (labels, logits) and returns the loss; TF's takes (features,
     labels) and returns (loss, backprop)."""
-    name = _name(node)
-    labels, logits = _inputs(w, node, name)
+    name = base_name(node)
+    labels, logits = input_refs(w, node, name)
     attrs = {"T": node.inputs[1].dtype, "Tlabels": node.inputs[0].dtype}
     return w.add_node("SparseSoftmaxCrossEntropyWithLogits", [logits, labels], attrs,
                       name=name)[:1]
 
 
-@_exports("AsString")
+@exports("AsString")
 def _as_string(w, node):
-    name = _name(node)
+    name = base_name(node)
     defaults = {"precision": -1, "scientific": False, "shortest": False, "width": -1, "fill": ""}
     attrs = {"T": node.inputs[0].dtype}
     attrs.update({k: v for k, v in node.attrs.items() if k in defaults and v != defaults[k]})
-    return w.add_node("AsString", _inputs(w, node, name), attrs, name=name)
+    return w.add_node("AsString", input_refs(w, node, name), attrs, name=name)
 
 
-def _conv_attrs(node, dtype):
-    attrs = {"T": dtype, "strides": _nhwc(node.attrs["strides"]), "padding": _padding(node)}
-    dilations = _nhwc(node.attrs.get("dilations", 1))
+def conv_attrs(node, dtype):
+    attrs = {"T": dtype, "strides": nhwc(node.attrs["strides"]), "padding": padding_of(node)}
+    dilations = nhwc(node.attrs.get("dilations", 1))
     if any(d != 1 for d in dilations):
         attrs["dilations"] = dilations
     return attrs
 
 
-@_exports("Conv2DBackpropInput")
+@exports("Conv2DBackpropInput")
 def _conv_backprop_input(w, node):
     """tapeflow's op takes a tensor shaped like the input (only its shape is read); TF's
     takes that shape: a `Shape` of it."""
-    name = _name(node)
+    name = base_name(node)
     like, filters, dy = node.inputs
     sizes = w.add_node("Shape", [w.ref(like, name=f"{name}/like")], {"T": like.dtype},
                        name=f"{name}/input_sizes")[0]
     ins = [sizes] + [w.ref(t, name=f"{name}/ReadVariableOp") for t in (filters, dy)]
-    return w.add_node("Conv2DBackpropInput", ins, _conv_attrs(node, dy.dtype), name=name)
+    return w.add_node("Conv2DBackpropInput", ins, conv_attrs(node, dy.dtype), name=name)
 
 
-@_exports("Conv2DBackpropFilter")
+@exports("Conv2DBackpropFilter")
 def _conv_backprop_filter(w, node):
-    name = _name(node)
+    name = base_name(node)
     x, filters, dy = node.inputs[:3]
     sizes = w.add_node("Shape", [w.ref(filters, name=f"{name}/filter")],
                        {"T": filters.dtype}, name=f"{name}/filter_sizes")[0]
     ins = [w.ref(x, name=f"{name}/input"), sizes, w.ref(dy, name=f"{name}/out_backprop")]
-    return w.add_node("Conv2DBackpropFilter", ins, _conv_attrs(node, dy.dtype), name=name)
+    return w.add_node("Conv2DBackpropFilter", ins, conv_attrs(node, dy.dtype), name=name)
+
+
+# Gradient ops (a traced training step) are written by their own module, which registers
+# with this one when it is imported.
+from tapeflow.saved_model import export_grad_ops  # noqa: E402,F401

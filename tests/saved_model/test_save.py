@@ -289,6 +289,49 @@ def test_keras_model_with_dict_inputs_names_signature_inputs_as_tensorflow(real_
     np.testing.assert_allclose(out["output_0"].numpy(), expected, rtol=1e-6)
 
 
+class _Trainer(tf.Module):
+    def __init__(self):
+        self.w = tf.Variable(tf.random.normal([3, 2], seed=3))
+        self.b = tf.Variable(tf.zeros([2]))
+        self.emb = tf.Variable(tf.random.normal([5, 3], seed=4))
+        self.filters = tf.Variable(tf.random.normal([2, 2, 1, 2], seed=5))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3]), tf.TensorSpec([None, 2]),
+                                  tf.TensorSpec([None], tf.int32)])
+    def train(self, x, y, ids):
+        weights = [self.w, self.b, self.emb, self.filters]
+        with tf.GradientTape() as tape:
+            x = x + tf.gather(self.emb, ids)
+            p = tf.nn.relu(tf.matmul(x, self.w) + self.b)
+            images = tf.reshape(tf.concat([p] * 8, 1), [-1, 4, 4, 1])
+            c = tf.nn.conv2d(images, self.filters, 1, "SAME")
+            c = tf.nn.max_pool2d(c, 2, 2, "VALID") + tf.nn.avg_pool2d(c, 2, 2, "VALID")
+            loss = (tf.reduce_mean(tf.square(tf.nn.softmax(p) - y))
+                    + tf.reduce_sum(tf.sigmoid(p)) + tf.reduce_mean(tf.tanh(p[:, 0]))
+                    + tf.reduce_mean(tf.sqrt(tf.nn.softplus(p) + 1.0))
+                    + tf.reduce_sum(tf.sin(p) * tf.cos(p), axis=1)[0]
+                    + tf.reduce_mean(c, axis=[1, 2])[0, 1]
+                    + tf.reduce_mean(tf.math.rsqrt(p + 1.0), 0, keepdims=True)[0, 0])
+        for v, g in zip(weights, tape.gradient(loss, weights)):
+            v.assign_sub(0.1 * g)
+        return loss
+
+
+def test_training_step_with_gradients_trains_the_same_in_tensorflow(real_tf, tmp_path):
+    trainer = _Trainer()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 3)).astype(np.float32)
+    y = rng.normal(size=(4, 2)).astype(np.float32)
+    ids = np.array([0, 2, 2, 4], np.int32)
+    loaded = _save_load(real_tf, trainer, tmp_path / "train")
+    for _ in range(3):
+        np.testing.assert_allclose(loaded.train(x, y, ids).numpy(),
+                                   trainer.train(x, y, ids).numpy(), rtol=1e-5)
+    for name in ("w", "b", "emb", "filters"):
+        np.testing.assert_allclose(getattr(loaded, name).numpy(),
+                                   getattr(trainer, name).numpy(), rtol=1e-5, atol=1e-6)
+
+
 # -- every op the writer translates, checked by TensorFlow's loader and kernels ---------------
 
 def _spec(shape=(2, 3), dtype=tf.float32):
@@ -311,6 +354,8 @@ _OPS = {
                      _spec()),
     "bias_add": (lambda a: tf.nn.bias_add(a, tf.constant([1.0, 2.0, 3.0])), _spec()),
     "reshape_transpose": (lambda a: tf.transpose(tf.reshape(a, [3, -1])), _spec()),
+    "reshape_to_traced_shape": (lambda a: tf.reshape(a, tf.stack([tf.shape(a)[0] * 3, -1])),
+                                _spec((None, 3))),
     "concat_stack": (lambda a: tf.concat([a, a * 2.0], 1)[:, 2:5]
                      + tf.reduce_sum(tf.stack([a, a], 1), 1), _spec()),
     "unstack": (lambda a: tf.unstack(a, axis=1)[2], _spec()),
