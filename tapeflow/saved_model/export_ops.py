@@ -52,6 +52,7 @@ _declare_outputs(["softmax"], "Softmax")
 _declare_outputs(["logsoftmax"], "LogSoftmax")
 _declare_outputs(["value"], "ReadVariableOp")
 _declare_outputs(["out"], "Cumsum")
+_declare_outputs(["output"], "RandomStandardNormal TruncatedNormal RandomUniform RandomUniformInt")
 _declare_outputs(["z"], "TanhGrad SigmoidGrad SqrtGrad RsqrtGrad")
 _declare_outputs(["backprops"], "ReluGrad SoftplusGrad")
 _declare_outputs(["values", "indices"], "TopKV2")
@@ -573,6 +574,6 @@ def _conv_backprop_filter(w, node):
     return w.add_node("Conv2DBackpropFilter", ins, conv_attrs(node, dy.dtype), name=name)
 
 
-# Gradient ops (a traced training step) are written by their own module, which registers
-# with this one when it is imported.
-from tapeflow.saved_model import export_grad_ops  # noqa: E402,F401
+# Gradient ops (a traced training step) and random ops are written by their own modules,
+# which register with this one when they are imported.
+from tapeflow.saved_model import export_grad_ops, export_random_ops  # noqa: E402,F401

@@ -14,8 +14,28 @@ from tapeflow.saved_model import _protos
 X = np.array([[0.5, 1.5, 2.0], [1.0, 0.25, 3.0]], np.float32)
 
 
+def _node_defs_missing_from_tensorflow(path):
+    """(op, problem) for every written NodeDef whose op TF lacks, or whose attributes are
+    not TF's (unknown ones, or required ones missing)."""
+    from tensorflow.python.framework import op_def_registry
+    _, metas = _protos.decode_saved_model((path / "saved_model.pb").read_bytes())
+    problems = []
+    for fdef in metas[0].graph_def.library.function:
+        for node in fdef.node_def:
+            op = op_def_registry.get(node.op)
+            if op is None:
+                problems.append((node.op, "no such TF op"))
+                continue
+            names = {a.name for a in op.attr}
+            required = {a.name for a in op.attr if not a.HasField("default_value")}
+            if set(node.attr) - names or required - set(node.attr):
+                problems.append((node.op, set(node.attr) ^ (names & (set(node.attr) | required))))
+    return problems
+
+
 def _save_load(real_tf, obj, path, **kwargs):
     tf.saved_model.save(obj, str(path), **kwargs)
+    assert _node_defs_missing_from_tensorflow(path) == []
     return real_tf.saved_model.load(str(path))
 
 
@@ -332,6 +352,29 @@ def test_training_step_with_gradients_trains_the_same_in_tensorflow(real_tf, tmp
                                    getattr(trainer, name).numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_random_ops_draw_in_tensorflow_with_tapeflows_shapes_and_ranges(real_tf, tmp_path):
+    class Noisy(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([2, 500], tf.float32)])
+        def draw(self, x):
+            return {"normal": tf.random.normal([2, 500], mean=3.0, stddev=0.5, seed=1),
+                    "uniform": tf.random.uniform([2, 500], 1.0, 2.0),
+                    "ints": tf.random.uniform([2, 500], 0, 5, dtype=tf.int32),
+                    "truncated": tf.random.truncated_normal([2, 500]),
+                    "dropped": tf.nn.dropout(x, 0.5)}
+
+    noisy = Noisy()
+    expected = noisy.draw(tf.ones([2, 500]))
+    got = _save_load(real_tf, noisy, tmp_path / "noisy").draw(np.ones([2, 500], np.float32))
+    for key in expected:
+        assert got[key].shape == expected[key].shape
+        assert got[key].dtype.name == expected[key].dtype.name
+    assert abs(float(np.mean(got["normal"])) - 3.0) < 0.1
+    assert 1.0 <= np.min(got["uniform"]) and np.max(got["uniform"]) < 2.0
+    assert set(np.unique(got["ints"])) <= set(range(5))
+    assert np.max(np.abs(got["truncated"])) <= 2.0
+    assert set(np.unique(got["dropped"])) == {0.0, 2.0}
+
+
 # -- every op the writer translates, checked by TensorFlow's loader and kernels ---------------
 
 def _spec(shape=(2, 3), dtype=tf.float32):
@@ -433,20 +476,11 @@ def test_numbers_as_strings_give_tapeflows_text_in_tensorflow(real_tf, tmp_path)
 
 
 def test_every_written_node_has_tensorflows_op_and_required_attrs(saved_ops):
-    from tensorflow.python.framework import op_def_registry
     _, _, path = saved_ops
+    assert _node_defs_missing_from_tensorflow(path) == []
     _, metas = _protos.decode_saved_model((path / "saved_model.pb").read_bytes())
-    seen = set()
-    for fdef in metas[0].graph_def.library.function:
-        for node in fdef.node_def:
-            op = op_def_registry.get(node.op)
-            assert op is not None, node.op
-            names = {a.name for a in op.attr}
-            assert set(node.attr) <= names, (node.op, set(node.attr) - names)
-            required = {a.name for a in op.attr if not a.HasField("default_value")}
-            assert required <= set(node.attr), (node.op, required - set(node.attr))
-            seen.add(node.op)
-    assert {"MatMul", "BatchMatMulV2", "StridedSlice", "Sum", "ConcatV2", "Fill"} <= seen
+    written = {n.op for f in metas[0].graph_def.library.function for n in f.node_def}
+    assert {"MatMul", "BatchMatMulV2", "StridedSlice", "Sum", "ConcatV2", "Fill"} <= written
 
 
 # -- errors -------------------------------------------------------------------------------------
