@@ -52,6 +52,12 @@ _declare_outputs(["softmax"], "Softmax")
 _declare_outputs(["logsoftmax"], "LogSoftmax")
 _declare_outputs(["value"], "ReadVariableOp")
 _declare_outputs(["out"], "Cumsum")
+_declare_outputs(["sign", "log_abs_determinant"], "LogMatrixDeterminant")
+_declare_outputs(["q", "r"], "Qr")
+_declare_outputs(["s", "u", "v"], "Svd")
+_declare_outputs(["e", "v"], "SelfAdjointEigV2")
+_declare_outputs(["diagonal"], "MatrixDiagPartV3")
+_declare_outputs(["band"], "MatrixBandPart")
 _declare_outputs(["output"], "RandomStandardNormal TruncatedNormal RandomUniform RandomUniformInt")
 _declare_outputs(["z"], "TanhGrad SigmoidGrad SqrtGrad RsqrtGrad")
 _declare_outputs(["backprops"], "ReluGrad SoftplusGrad")
@@ -68,9 +74,14 @@ _T_FROM = {"SelectV2": 1}
 _AS_IS.add("SelectV2")
 
 
+def output_arg_names(op_type: str) -> tuple:
+    """TensorFlow's names of the outputs of an op type this module writes."""
+    return _OUTPUT_ARGS.get(op_type, ("output",))
+
+
 def output_refs(op_type: str, node_name: str, node) -> list:
     """References of a node's outputs (`name:arg:index`); list outputs count up."""
-    args = _OUTPUT_ARGS.get(op_type, ("output",))
+    args = output_arg_names(op_type)
     if op_type == "Unpack":
         return [f"{node_name}:output:{k}" for k in range(node.attr["num"].i)]
     return [f"{node_name}:{a}:0" for a in args]
@@ -574,6 +585,8 @@ def _conv_backprop_filter(w, node):
     return w.add_node("Conv2DBackpropFilter", ins, conv_attrs(node, dy.dtype), name=name)
 
 
-# Gradient ops (a traced training step) and random ops are written by their own modules,
+# Gradient ops (a traced training step), linear algebra and random ops are written by their
+# own modules,
 # which register with this one when they are imported.
-from tapeflow.saved_model import export_grad_ops, export_random_ops  # noqa: E402,F401
+from tapeflow.saved_model import (export_grad_ops, export_linalg_ops,  # noqa: E402,F401
+                                  export_random_ops)
