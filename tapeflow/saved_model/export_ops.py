@@ -44,7 +44,7 @@ _UNARY = ("Neg Square Sqrt Rsqrt Exp Log Abs Tanh Sigmoid Floor Ceil Round Rint 
 _ACTIVATIONS = "Relu Relu6 Elu Selu Softplus"
 # Ops whose only output TensorFlow calls `output` (Identity, Reshape, ConcatV2, ...) are
 # not listed: that is the default.
-_declare_outputs(["z"], _BINARY)
+_declare_outputs(["z"], _BINARY + " Add")
 _declare_outputs(["y"], _UNARY)
 _declare_outputs(["activations"], _ACTIVATIONS)
 _declare_outputs(["product"], "MatMul")
@@ -163,6 +163,8 @@ def _as_is(w, node):
     name = base_name(node)
     op_type = node.op.name
     attrs = {} if op_type in _NO_T else {"T": node.inputs[_T_FROM.get(op_type, 0)].dtype}
+    if op_type == "AddV2" and node.inputs[0].dtype is dtypes.string:
+        op_type = "Add"             # TF's AddV2 takes numbers only; Add joins strings too
     return w.add_node(op_type, input_refs(w, node, name), attrs, name=name)
 
 
@@ -585,8 +587,8 @@ def _conv_backprop_filter(w, node):
     return w.add_node("Conv2DBackpropFilter", ins, conv_attrs(node, dy.dtype), name=name)
 
 
-# Gradient ops (a traced training step), linear algebra and random ops are written by their
-# own modules,
+# Gradient ops (a traced training step), linear algebra, random and string ops are written
+# by their own modules,
 # which register with this one when they are imported.
 from tapeflow.saved_model import (export_grad_ops, export_linalg_ops,  # noqa: E402,F401
-                                  export_random_ops)
+                                  export_random_ops, export_string_ops)

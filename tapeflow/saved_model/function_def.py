@@ -82,6 +82,8 @@ def attr_value(value):
         return av(f=value)
     if isinstance(value, str):
         return av(s=value.encode("utf-8"))
+    if isinstance(value, bytes):
+        return av(s=value)
     if isinstance(value, dtypes.DType):
         return av(type=dtype_number(value))
     if isinstance(value, (list, tuple)):

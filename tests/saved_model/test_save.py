@@ -504,6 +504,24 @@ def test_numbers_as_strings_give_tapeflows_text_in_tensorflow(real_tf, tmp_path)
     np.testing.assert_array_equal(loaded.text(X).numpy(), expected)
 
 
+def test_string_ops_give_tapeflows_text_in_tensorflow(real_tf, tmp_path):
+    module = _OpModule()
+    module.text = tf.function(lambda s: {
+        "upper": tf.strings.upper(s), "lower": tf.strings.lower(s),
+        "length": tf.strings.length(s, unit="UTF8_CHAR"),
+        "replaced": tf.strings.regex_replace(s, "a+", "b"),
+        "matches": tf.strings.regex_full_match(s, "A.*"),
+        "joined": tf.strings.join([s, s], separator="-") + s,
+        "number": tf.strings.to_number(tf.strings.regex_replace(s, "[^0-9]", "")),
+        "stripped": tf.strings.strip(s), "all": tf.strings.reduce_join(s, separator=",")},
+        input_signature=[tf.TensorSpec([2], tf.string)])
+    text = np.array([b" Aab12 ", "\u00e9t\u00e98".encode()], dtype=object)
+    expected = module.text(text)
+    got = _save_load(real_tf, module, tmp_path / "strings").text(real_tf.constant(text))
+    for key in expected:
+        np.testing.assert_array_equal(got[key].numpy(), expected[key].numpy(), err_msg=key)
+
+
 def test_every_written_node_has_tensorflows_op_and_required_attrs(saved_ops):
     _, _, path = saved_ops
     assert _node_defs_missing_from_tensorflow(path) == []
