@@ -246,7 +246,14 @@ def _function_spec(spec, fn):
 
 
 def _variables(concrete):
-    return graph_variables(concrete.graph)
+    """The Variables a trace captures: those its ops use, then those it returns as they are."""
+    out = graph_variables(concrete.graph)
+    seen = {id(v) for v in out}
+    for x in concrete.outputs:
+        if getattr(x, "_is_variable", False) and id(x) not in seen:
+            seen.add(id(x))
+            out.append(x)
+    return out
 
 
 def _bound_inputs(concrete, ids, fn_name):

@@ -126,6 +126,48 @@ def test_lists_and_dicts_of_modules_and_variables_are_restored(real_tf, tmp_path
     assert float(loaded.table["scale"].numpy()) == 2.0
 
 
+class _Structured(tf.Module):
+    def __init__(self):
+        self.v = tf.Variable([1.0, 2.0])
+        self.alias = self.v
+
+    @tf.function
+    def nested(self, d, scale=2.0):
+        return {"sum": d["a"] + d["b"] * scale, "pair": (d["a"], self.v)}
+
+    @tf.function
+    def constant(self):
+        return tf.constant([1, 2, 3])
+
+    @tf.function
+    def variable(self):
+        return self.v
+
+
+def test_nested_arguments_results_literals_and_returned_variables(real_tf, tmp_path):
+    module = _Structured()
+    d = {"a": tf.constant([1.0, 1.0]), "b": tf.constant([3.0, 4.0])}
+    expected = [module.nested(d), module.nested(d, scale=3.0)]
+    module.constant(), module.variable()
+    loaded = _save_load(real_tf, module, tmp_path / "nested")
+    real_d = {k: real_tf.constant(v.numpy()) for k, v in d.items()}
+    for got, want in zip([loaded.nested(real_d), loaded.nested(real_d, scale=3.0)], expected):
+        np.testing.assert_array_equal(got["sum"].numpy(), want["sum"].numpy())
+        np.testing.assert_array_equal(got["pair"][1].numpy(), want["pair"][1].numpy())
+    np.testing.assert_array_equal(loaded.constant().numpy(), [1, 2, 3])
+    np.testing.assert_array_equal(loaded.variable().numpy(), [1.0, 2.0])
+    assert loaded.alias is loaded.v
+
+
+def test_saving_again_into_the_directory_replaces_the_model(real_tf, tmp_path):
+    module = _Structured()
+    module.variable()
+    tf.saved_model.save(module, str(tmp_path / "m"))
+    module.v.assign([5.0, 6.0])
+    loaded = _save_load(real_tf, module, tmp_path / "m")
+    np.testing.assert_array_equal(loaded.variable().numpy(), [5.0, 6.0])
+
+
 def test_input_signature_function_is_traced_at_save_time(real_tf, tmp_path):
     class Scale(tf.Module):
         def __init__(self):
