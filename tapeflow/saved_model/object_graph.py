@@ -68,8 +68,19 @@ def children(obj) -> list:
     kids = list(trackable.children(obj))
     if not isinstance(obj, (list, tuple, dict)):
         taken = {name for name, _ in kids}
+        if not _is_keras(obj):
+            # As TF's Module, any trackable attribute is a child (an optimizer too), not only
+            # those holding Variables or Modules, which are what a Module reports.
+            kids += [(name, x) for name, x in trackable.attribute_children(obj)
+                     if name not in taken]
+            taken = {name for name, _ in kids}
         kids += [(name, fn) for name, fn in functions_of(obj) if name not in taken]
     return kids
+
+
+def _is_keras(obj) -> bool:
+    Layer, Optimizer = trackable._keras()
+    return isinstance(obj, (Layer, Optimizer))
 
 
 def walk(root, signatures=None, root_functions=()):
