@@ -151,7 +151,7 @@ class FunctionWriter:
     def add_node(self, op_type: str, inputs, attrs=None, name=None, stateful=False,
                  list_outputs=None):
         """Adds a NodeDef; returns the references of its outputs (TF's argument names;
-        `list_outputs`: the op has one list output `output` of this many tensors)."""
+        `list_outputs`: the op has one list output of this many tensors)."""
         node = self.fdef.node_def.add(name=self.unique(name or op_type), op=op_type)
         node.input.extend(inputs)
         if stateful:
@@ -161,7 +161,8 @@ class FunctionWriter:
         for key, value in (attrs or {}).items():
             node.attr[key].CopyFrom(attr_value(value))
         if list_outputs is not None:
-            return [f"{node.name}:output:{k}" for k in range(list_outputs)]
+            arg = export_ops.output_arg_names(op_type)[0]
+            return [f"{node.name}:{arg}:{k}" for k in range(list_outputs)]
         return export_ops.output_refs(op_type, node.name, node)
 
     def const(self, value, dtype=None, name="Const") -> str:
@@ -235,7 +236,8 @@ class FunctionWriter:
         """The function's results: one `Identity` per leaf, after every side effect, then
         the arguments `passed_through` returned as they are (a While body's captures)."""
         sig = self.fdef.signature
-        refs = [self.ref(x, name="Const") for x in leaves]
+        # A leaf is a tensor, or a (reference, dtype) pair for a value made by the writer.
+        refs = [x[0] if isinstance(x, tuple) else self.ref(x, name="Const") for x in leaves]
         if self._stateful:
             noop = self.fdef.node_def.add(name=self.unique("NoOp"), op="NoOp")
             noop.input.extend("^" + n for n in self._stateful)
@@ -245,12 +247,13 @@ class FunctionWriter:
             sig.is_stateful = True
         for i, (x, ref) in enumerate(zip(leaves, refs)):
             arg_name = _arg_name(names[i] if names else "identity", self._args)
-            sig.output_arg.add(name=arg_name, type=dtype_number(x.dtype))
+            dtype = x[1] if isinstance(x, tuple) else x.dtype
+            sig.output_arg.add(name=arg_name, type=dtype_number(dtype))
             node = self.fdef.node_def.add(name=self.unique("Identity"), op="Identity")
             node.input.append(ref)
             if self._stateful:
                 node.input.append("^" + noop.name)
-            node.attr["T"].CopyFrom(attr_value(x.dtype))
+            node.attr["T"].CopyFrom(attr_value(dtype))
             self.fdef.ret[arg_name] = f"{node.name}:output:0"
         for arg in passed_through:
             out = sig.output_arg.add(name=_arg_name("passthrough", self._args), type=arg.type)
@@ -271,4 +274,15 @@ def graph_variables(graph) -> list:
             for sub in export_ops.subgraphs(node.op):
                 visit(sub)
     visit(graph)
+    return out
+
+
+def captured_variables(concrete) -> list:
+    """The Variables a trace captures: those its ops use, then those it returns as they are."""
+    out = graph_variables(concrete.graph)
+    seen = {id(v) for v in out}
+    for x in concrete.outputs:
+        if getattr(x, "_is_variable", False) and id(x) not in seen:
+            seen.add(id(x))
+            out.append(x)
     return out

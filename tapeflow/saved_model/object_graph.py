@@ -107,11 +107,12 @@ def walk(root, signatures=None, root_functions=()):
 
 
 def checkpoint_tensors(objects, refs, paths):
-    """({key: array}, serialized TrackableObjectGraph) for the `variables/` checkpoint."""
+    """({key: array} of the `variables/` checkpoint, its object graph included,
+    {id(Variable): key})."""
     from tapeflow.train._protos import messages
     from tapeflow.train.checkpoint import GRAPH_KEY
     graph = messages().TrackableObjectGraph()
-    tensors = {}
+    tensors, keys = {}, {}
     has_values = [isinstance(o, Variable) for o in objects]
     for i in range(len(objects) - 1, -1, -1):       # children come after their parents
         has_values[i] = has_values[i] or any(has_values[c] for _, c in refs[i]
@@ -125,11 +126,11 @@ def checkpoint_tensors(objects, refs, paths):
             node.attributes.add(name="VARIABLE_VALUE", full_name=obj._name.split(":")[0],
                                 checkpoint_key=key)
             tensors[key] = np.array(obj._value, copy=True)
+            keys[id(obj)] = key
         if has_values[i]:
             node.has_checkpoint_values.value = True
-    data = graph.SerializeToString()
-    tensors[GRAPH_KEY] = np.array(data, dtype=object)
-    return tensors
+    tensors[GRAPH_KEY] = np.array(graph.SerializeToString(), dtype=object)
+    return tensors, keys
 
 
 def full_arg_spec(fn: Function):

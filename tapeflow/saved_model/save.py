@@ -41,11 +41,12 @@ from tapeflow.framework.tensor_spec import TensorSpec
 from tapeflow.framework.variables import Variable
 from tapeflow.function.concrete import ConcreteFunction
 from tapeflow.function.polymorphic import Function
-from tapeflow.saved_model import constants, object_graph, structure_coder
+from tapeflow.saved_model import constants, graph_nodes, object_graph, structure_coder
 from tapeflow.saved_model._protos import encode_saved_model, protos
-from tapeflow.saved_model.function_def import FunctionWriter, graph_variables
+from tapeflow.saved_model.function_def import FunctionWriter, captured_variables
 from tapeflow.saved_model.object_graph import SignatureFunction, SignatureMap
 from tapeflow.train import bundle, trackable
+from tapeflow.train.checkpoint import GRAPH_KEY
 from tapeflow.utils import nest
 from tapeflow.version import GIT_VERSION, GRAPH_DEF_VERSION, VERSION
 
@@ -100,10 +101,12 @@ def save(obj, export_dir, signatures=None, options=None):
     root_functions = [("_default_save_signature", keras_default)] if keras_default else []
     sigs = _signatures(obj, signatures, keras_default)
     objects, refs, paths = object_graph.walk(obj, sigs, root_functions)
-    meta = _meta_graph(objects, refs, sigs, options)
+    tensors, keys = object_graph.checkpoint_tensors(objects, refs, paths)
+    meta = _meta_graph(objects, refs, sigs, options,
+                       (keys, tensors[GRAPH_KEY].item()))
     files = {os.path.join(export_dir, constants.SAVED_MODEL_FILENAME_PB):
              encode_saved_model([meta])}
-    index, data = bundle.bundle_contents(object_graph.checkpoint_tensors(objects, refs, paths))
+    index, data = bundle.bundle_contents(tensors)
     prefix = os.path.join(export_dir, constants.VARIABLES_DIRECTORY, constants.VARIABLES_FILENAME)
     index_path, data_path = bundle.bundle_files(prefix)
     _write(export_dir, {data_path: data, index_path: index, **files})
@@ -178,7 +181,7 @@ def _signature_function(key, concrete):
 
 # -- the MetaGraphDef ------------------------------------------------------------------------
 
-def _meta_graph(objects, refs, sigs, options):
+def _meta_graph(objects, refs, sigs, options, checkpoint):
     p = protos()
     meta = p.meta_graph.MetaGraphDef()
     info = meta.meta_info_def
@@ -196,7 +199,9 @@ def _meta_graph(objects, refs, sigs, options):
         for name, child in refs[i]:
             node.children.add(node_id=child, local_name=name)
         _describe(node, obj, ids, names, meta, saved)
-    _signature_graph(meta, objects, sigs, names, ids)
+    handles = graph_nodes.variable_handles(meta.graph_def, objects, ids)
+    graph_nodes.signature_calls(meta, sigs, handles)
+    graph_nodes.saver(meta, objects, checkpoint, handles)
     for alias, fn in options.function_aliases.items():
         for concrete in object_graph.concrete_functions_of(fn):
             if id(concrete) in names:
@@ -245,20 +250,9 @@ def _function_spec(spec, fn):
     spec.input_signature.CopyFrom(structure_coder.encode(None if sig is None else tuple(sig)))
 
 
-def _variables(concrete):
-    """The Variables a trace captures: those its ops use, then those it returns as they are."""
-    out = graph_variables(concrete.graph)
-    seen = {id(v) for v in out}
-    for x in concrete.outputs:
-        if getattr(x, "_is_variable", False) and id(x) not in seen:
-            seen.add(id(x))
-            out.append(x)
-    return out
-
-
 def _bound_inputs(concrete, ids, fn_name):
     out = []
-    for var in _variables(concrete):
+    for var in captured_variables(concrete):
         if id(var) not in ids:
             raise ValueError(
                 f"tf.saved_model.save: the function '{fn_name}' uses the Variable "
@@ -271,7 +265,7 @@ def _bound_inputs(concrete, ids, fn_name):
 def _write_function(concrete, fdef_name, fn_name, inputs, outputs, output_names=None):
     """[FunctionDef of the trace, FunctionDefs it calls (control flow)...]."""
     w = FunctionWriter(fdef_name, fn_name)
-    variables = _variables(concrete)
+    variables = captured_variables(concrete)
     for placeholder, arg_name in inputs:
         w.add_input(placeholder, arg_name)
     for var in variables:
@@ -329,50 +323,3 @@ def _add_signature_function(meta, saved, sig, ids):
     entry.output_signature.CopyFrom(structure_coder.encode(
         {k: TensorSpec(x.shape, x.dtype, k) for k, x in sig.output_names.items()}))
     return name
-
-
-def _signature_graph(meta, objects, sigs, names, ids):
-    """The graph nodes a `SignatureDef` names: placeholders, the Variables' handles and a
-    call of the signature's function (what TF 1-style loaders and serving run)."""
-    if not sigs:
-        return
-    graph = meta.graph_def
-    handles = {}
-    for obj in objects:
-        if isinstance(obj, Variable) and id(obj) not in handles:
-            node = graph.node.add(name=f"variable_{ids[id(obj)]}", op="VarHandleOp")
-            node.attr["dtype"].type = structure_coder.dtype_number(obj.dtype)
-            node.attr["shape"].shape.CopyFrom(structure_coder.shape_proto(obj.shape))
-            node.attr["shared_name"].s = node.name.encode()
-            handles[id(obj)] = node.name
-    for n, (key, sig) in enumerate(sorted(sigs.items())):
-        concrete = sig.concrete
-        sdef = meta.signature_def[key]
-        sdef.method_name = "tensorflow/serving/predict"
-        call_inputs = []
-        for placeholder, in_name in zip(concrete.inputs, sig.input_names):
-            ph = graph.node.add(name=f"{key}_{in_name}", op="Placeholder")
-            ph.attr["dtype"].type = structure_coder.dtype_number(placeholder.dtype)
-            ph.attr["shape"].shape.CopyFrom(structure_coder.shape_proto(placeholder.shape))
-            call_inputs.append(ph.name)
-            info = sdef.inputs[in_name]
-            info.name = f"{ph.name}:0"
-            info.dtype = ph.attr["dtype"].type
-            info.tensor_shape.CopyFrom(ph.attr["shape"].shape)
-        variables = _variables(concrete)
-        call_inputs += [handles[id(v)] for v in variables]
-        call = graph.node.add(name="StatefulPartitionedCall" + (f"_{n}" if n else ""),
-                              op="StatefulPartitionedCall", input=call_inputs)
-        call.attr["f"].func.name = sig.fdef_name
-        call.attr["Tin"].list.type.extend(
-            [structure_coder.dtype_number(x.dtype) for x in concrete.inputs] +
-            [20] * len(variables))
-        out_keys = sorted(sig.output_names)
-        call.attr["Tout"].list.type.extend(
-            structure_coder.dtype_number(sig.output_names[k].dtype) for k in out_keys)
-        for k, out_key in enumerate(out_keys):
-            x = sig.output_names[out_key]
-            info = sdef.outputs[out_key]
-            info.name = f"{call.name}:{k}"
-            info.dtype = structure_coder.dtype_number(x.dtype)
-            info.tensor_shape.CopyFrom(structure_coder.shape_proto(x.shape))

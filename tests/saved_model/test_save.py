@@ -203,6 +203,27 @@ def test_signatures_argument_gives_a_keyword_serving_default(real_tf, tmp_path):
     np.testing.assert_array_equal(out["best"].numpy(), expected["best"].numpy())
 
 
+def test_graph_loaders_restore_variables_and_run_the_signature(real_tf, tmp_path):
+    """TF 1-style loading (as TensorFlow Serving does): the SaverDef's restore, then the
+    SignatureDef's tensors; the saver's save writes a checkpoint TF reads."""
+    model = _Sequential()
+    model.predict = tf.function(lambda x: {"y": model(x)},
+                                input_signature=[tf.TensorSpec([None, 3], tf.float32)])
+    expected = model.predict(X)["y"].numpy()
+    _save_load(real_tf, model, tmp_path / "v1", signatures=model.predict)
+    v1 = real_tf.compat.v1
+    with v1.Session(graph=real_tf.Graph()) as sess:
+        meta = v1.saved_model.loader.load(sess, ["serve"], str(tmp_path / "v1"))
+        sig = meta.signature_def["serving_default"]
+        got = sess.run(sig.outputs["y"].name, {sig.inputs["x"].name: X})
+        saver = v1.train.Saver(saver_def=meta.saver_def)
+        written = saver.save(sess, str(tmp_path / "ckpt" / "model"))
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    reader = real_tf.train.load_checkpoint(written)
+    np.testing.assert_array_equal(
+        reader.get_tensor("dense_1/w/.ATTRIBUTES/VARIABLE_VALUE"), model.dense_1.w.numpy())
+
+
 def test_single_tensor_signature_output_is_named_output_0(real_tf, tmp_path):
     class Model(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec([2], tf.float32, name="inputs")])
