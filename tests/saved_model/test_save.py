@@ -620,6 +620,26 @@ def test_string_ops_give_tapeflows_text_in_tensorflow(real_tf, tmp_path):
         np.testing.assert_array_equal(got[key].numpy(), expected[key].numpy(), err_msg=key)
 
 
+def test_tf_print_prints_tapeflows_text_from_tensorflow(real_tf, tmp_path):
+    target = tmp_path / "printed.txt"
+
+    class Printer(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([3])])
+        def show(self, a):
+            stream = f"file://{target}"
+            tf.print("x is", a, {"k": a * 2, "s": "lit{}"}, [1, a], summarize=2, end="!\n",
+                     output_stream=stream)
+            tf.print(tf.strings.format("a={} b={}", (a, a + 1)), output_stream=stream)
+            return a + 1
+
+    printer = Printer()
+    printer.show(tf.constant([1.0, 2.0, 3.0]))
+    by_tapeflow = target.read_text()
+    target.unlink()
+    _save_load(real_tf, printer, tmp_path / "print").show(real_tf.constant([1.0, 2.0, 3.0]))
+    assert target.read_text() == by_tapeflow
+
+
 def test_every_written_node_has_tensorflows_op_and_required_attrs(saved_ops):
     _, _, path = saved_ops
     assert _node_defs_missing_from_tensorflow(path) == []
