@@ -589,8 +589,9 @@ def _conv_backprop_filter(w, node):
     return w.add_node("Conv2DBackpropFilter", ins, conv_attrs(node, dy.dtype), name=name)
 
 
-# Gradient ops and optimizer updates (a traced training step), linear algebra, random and
-# string ops are written by their own modules,
+# Gradient ops and optimizer updates (a traced training step), linear algebra, random,
+# scatter (TensorArray) and string ops are written by their own modules,
 # which register with this one when they are imported.
 from tapeflow.saved_model import (export_grad_ops, export_linalg_ops,  # noqa: E402,F401
-                                  export_optimizer_ops, export_random_ops, export_string_ops)
+                                  export_optimizer_ops, export_random_ops, export_scatter_ops,
+                                  export_string_ops)
