@@ -6,7 +6,7 @@ Objects are walked breadth first from the root, as TensorFlow numbers them:
   lists/tuples/dicts holding them; Keras objects under Keras's names, as checkpoints
   name them, `train/trackable.py`), then its `tf.function`s in name order;
 * lists, tuples and dicts own their items ('0', '1', ... or their keys);
-* the root also owns `signatures` (a signature map) when signatures are exported, and a
+* the root also owns `signatures` (a signature map, empty when none is exported), and a
   Keras model root its `_default_save_signature` (its call on its inputs' specs).
 
 The same numbering serves the `SavedObjectGraph` of `saved_model.pb` and the object
@@ -92,9 +92,8 @@ def walk(root, signatures=None, root_functions=()):
     while i < len(objects):
         kids = children(objects[i])
         if i == 0:
-            kids += list(root_functions)
-            if signatures:
-                kids.append(("signatures", SignatureMap(signatures)))
+            # As TF, the map is there even when empty (`loaded.signatures` is then {}).
+            kids += list(root_functions) + [("signatures", SignatureMap(signatures or {}))]
         for name, child in kids:
             if id(child) not in ids:
                 ids[id(child)] = len(objects)

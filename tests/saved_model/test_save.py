@@ -159,6 +159,11 @@ def test_nested_arguments_results_literals_and_returned_variables(real_tf, tmp_p
     assert loaded.alias is loaded.v
 
 
+def test_model_without_signatures_has_an_empty_signature_map(real_tf, tmp_path):
+    loaded = _save_load(real_tf, _Structured(), tmp_path / "nosig")
+    assert dict(loaded.signatures) == {}
+
+
 def test_saving_again_into_the_directory_replaces_the_model(real_tf, tmp_path):
     module = _Structured()
     module.variable()
