@@ -229,6 +229,40 @@ def test_graph_loaders_restore_variables_and_run_the_signature(real_tf, tmp_path
         reader.get_tensor("dense_1/w/.ATTRIBUTES/VARIABLE_VALUE"), model.dense_1.w.numpy())
 
 
+def test_several_signatures_from_functions_and_concrete_functions(real_tf, tmp_path):
+    class Model(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.k = tf.Variable(3.0)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def scale(self, x):
+            return x * self.k
+
+        @tf.function
+        def shift(self, x, y):
+            return [x + self.k, y - self.k]
+
+    model = Model()
+    shift = model.shift.get_concrete_function(tf.TensorSpec([2], tf.float32),
+                                              tf.TensorSpec([], tf.float32))
+    loaded = _save_load(real_tf, model, tmp_path / "sigs",
+                        signatures={"scale": model.scale, "shift": shift})
+    assert sorted(loaded.signatures) == ["scale", "shift"]
+    out = loaded.signatures["shift"](x=real_tf.constant([1.0, 2.0]), y=real_tf.constant(1.0))
+    np.testing.assert_array_equal(out["output_0"].numpy(), [4.0, 5.0])
+    assert out["output_1"].numpy() == -2.0
+    np.testing.assert_array_equal(
+        loaded.signatures["scale"](x=real_tf.constant([2.0]))["output_0"].numpy(), [6.0])
+
+
+def test_signature_of_a_function_without_input_signature_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="has no input_signature"):
+        tf.saved_model.save(_Sequential(), str(tmp_path / "bad"),
+                            signatures=_Sequential().__call__)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_single_tensor_signature_output_is_named_output_0(real_tf, tmp_path):
     class Model(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec([2], tf.float32, name="inputs")])
