@@ -722,6 +722,19 @@ def test_every_written_node_has_tensorflows_op_and_required_attrs(saved_ops):
     assert {"MatMul", "BatchMatMulV2", "StridedSlice", "Sum", "ConcatV2", "Fill"} <= written
 
 
+def test_function_aliases_name_every_trace_of_the_function(tmp_path):
+    model = _Sequential()
+    model([[1.0, 2.0, 3.0]])
+    model(tf.constant([[1.0, 2.0, 3.0]]))
+    tf.saved_model.save(model, str(tmp_path / "a"),
+                        options=tf.saved_model.SaveOptions(
+                            function_aliases={"forward": model.__call__}))
+    _, metas = _protos.decode_saved_model((tmp_path / "a" / "saved_model.pb").read_bytes())
+    aliases = dict(metas[0].meta_info_def.function_aliases)
+    assert sorted(aliases.values()) == ["forward", "forward"]
+    assert all(name.startswith("__inference___call___") for name in aliases)
+
+
 # -- errors -------------------------------------------------------------------------------------
 
 def test_op_without_tensorflow_form_is_named_and_nothing_is_written(tmp_path):
