@@ -1,7 +1,9 @@
-"""TensorFlow `NodeDef`s for tapeflow's stateful random ops and dropout.
+"""TensorFlow `NodeDef`s for tapeflow's random ops and dropout.
 
-A traced `tf.random.normal` / `uniform` / `truncated_normal` draws again at every call,
-as TensorFlow's stateful random ops do; the loaded function draws from TensorFlow's own
+Stateless draws and `tf.random.Generator` draws are Philox streams that tapeflow computes
+as TensorFlow does: the loaded function draws the same numbers. A traced
+`tf.random.normal` / `uniform` / `truncated_normal` draws again at every call, as
+TensorFlow's stateful random ops do; the loaded function draws from TensorFlow's own
 stream, so its numbers differ from tapeflow's (as two TensorFlow processes' do unless
 seeded alike), while shapes, dtypes, ranges and scaling are the same. The op seed is
 written as TensorFlow's `get_seed` pairs it when no global seed is set (87654321, seed).
@@ -81,3 +83,72 @@ def _dropout(w, node):
     mask = w.add_node("Mul", [mask, w.const(np.array(1.0 / (1.0 - rate), x.dtype._np),
                                             name=f"{name}/scale")], t, name=f"{name}/mask")[0]
     return [w.add_node("Mul", [x_ref, mask], t, name=name)[0], mask]
+
+
+# -- stateless draws (Philox): the loaded function draws the very numbers tapeflow does --------
+# tapeflow carries a Philox state as one int64 vector [counter_lo, counter_hi, key] (a
+# Generator's state Variable); TF's V2 ops take key (uint64[1]) and counter (uint64[2]).
+_PHILOX = 1
+
+
+def _key_counter(w, state_ref, name):
+    """TF's (key, counter) operands of a tapeflow Philox state vector."""
+    parts = []
+    for part, (begin, end) in (("key", (2, 3)), ("counter", (0, 2))):
+        consts = [w.const(np.array([v], np.int32), name=f"{name}/{part}_slice")
+                  for v in (begin, end, 1)]
+        sliced = w.add_node("StridedSlice", [state_ref] + consts,
+                            {"T": dtypes.int64, "Index": dtypes.int32}, name=f"{name}/{part}")[0]
+        parts.append(w.add_node("Bitcast", [sliced], {"T": dtypes.int64, "type": dtypes.uint64},
+                                name=f"{name}/{part}_bits")[0])
+    return parts
+
+
+@exports("StatelessRandomGetKeyCounter")
+def _get_key_counter(w, node):
+    name = base_name(node)
+    key, counter = w.add_node("StatelessRandomGetKeyCounter", input_refs(w, node, name),
+                              {"Tseed": node.inputs[0].dtype}, name=name)
+    words = [w.add_node("Bitcast", [ref], {"T": dtypes.uint64, "type": dtypes.int64},
+                        name=f"{name}/{part}")[0]
+             for ref, part in ((counter, "counter_bits"), (key, "key_bits"))]
+    return w.add_node("ConcatV2", words + [w.const(np.int32(0), name=f"{name}/axis")],
+                      {"N": 2, "T": dtypes.int64}, name=f"{name}/state")
+
+
+@exports("StatelessRandomNormalV2", "StatelessRandomUniformV2", "StatelessTruncatedNormalV2",
+         "StatelessRandomUniformIntV2", "StatelessRandomUniformFullIntV2")
+def _stateless(w, node):
+    name = base_name(node)
+    state, *bounds = input_refs(w, node, name)
+    shape = w.const(np.array(node.attrs["shape"], np.int32), name=f"{name}/shape")
+    alg = w.const(np.int32(_PHILOX), name=f"{name}/alg")
+    return w.add_node(node.op.name, [shape] + _key_counter(w, state, name) + [alg] + bounds,
+                      {"dtype": node.outputs[0].dtype}, name=name)
+
+
+@exports("StatelessMultinomial")
+def _stateless_multinomial(w, node):
+    """TF's op takes the seed pair and derives the Philox state itself, as tapeflow's
+    `StatelessRandomGetKeyCounter` did: the seed is found behind that op."""
+    logits, state = node.inputs
+    source = getattr(state, "node", None)
+    if source is None or source.op.name != "StatelessRandomGetKeyCounter":
+        unsupported(node, "categorical draws from a state that no seed pair made")
+    name = base_name(node)
+    seed = source.inputs[0]
+    refs = [w.ref(logits, name=f"{name}/logits"),
+            w.const(np.int32(node.attrs["num_samples"]), name=f"{name}/num_samples"),
+            w.ref(seed, name=f"{name}/seed")]
+    return w.add_node("StatelessMultinomial", refs,
+                      {"T": logits.dtype, "Tseed": seed.dtype,
+                       "output_dtype": node.outputs[0].dtype}, name=name)
+
+
+@exports("RngReadAndSkip")
+def _read_and_skip(w, node):
+    (var,) = node.inputs
+    name = base_name(node)
+    refs = [w.resource(var), w.const(np.int32(_PHILOX), name=f"{name}/alg"),
+            w.const(np.uint64(node.attrs["delta"]), name=f"{name}/delta")]
+    return w.add_node("RngReadAndSkip", refs, {}, name=name, stateful=True)

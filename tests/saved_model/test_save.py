@@ -496,6 +496,32 @@ def test_training_step_with_gradients_trains_the_same_in_tensorflow(real_tf, tmp
                                    getattr(trainer, name).numpy(), rtol=1e-5, atol=1e-6)
 
 
+class _Seeded(tf.Module):
+    def __init__(self):
+        self.generator = tf.random.Generator.from_seed(7)
+
+    @tf.function(input_signature=[tf.TensorSpec([2], tf.int32)])
+    def draw(self, seed):
+        return {"normal": tf.random.stateless_normal([2, 3], seed=seed),
+                "uniform": tf.random.stateless_uniform([3], seed=seed, minval=1.0, maxval=2.0),
+                "ints": tf.random.stateless_uniform([3], seed=seed, minval=0, maxval=10,
+                                                    dtype=tf.int32),
+                "truncated": tf.random.stateless_truncated_normal([2], seed=seed),
+                "categorical": tf.random.stateless_categorical(
+                    tf.math.log([[0.5, 0.5]]), 4, seed=seed),
+                "generator": self.generator.normal([3])}
+
+
+def test_stateless_and_generator_draws_are_tapeflows_numbers_in_tensorflow(real_tf, tmp_path):
+    module = _Seeded()
+    loaded = _save_load(real_tf, module, tmp_path / "seeded")
+    for _ in range(2):              # the generator's state moves on in both
+        expected = module.draw(tf.constant([1, 2]))
+        got = loaded.draw(real_tf.constant([1, 2]))
+        for key in expected:
+            np.testing.assert_array_equal(got[key].numpy(), expected[key].numpy(), err_msg=key)
+
+
 def test_random_ops_draw_in_tensorflow_with_tapeflows_shapes_and_ranges(real_tf, tmp_path):
     class Noisy(tf.Module):
         @tf.function(input_signature=[tf.TensorSpec([2, 500], tf.float32)])
