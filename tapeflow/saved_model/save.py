@@ -135,8 +135,8 @@ def _signatures(obj, signatures, keras_default=None):
     if signatures is None and keras_default is not None:
         signatures = keras_default
     if signatures is None:
-        candidates = [fn for _, fn in object_graph.functions_of(obj)
-                      if fn.input_signature is not None]
+        candidates = [fn for _, fn in object_graph.children(obj)
+                      if isinstance(fn, Function) and fn.input_signature is not None]
         if len(candidates) != 1:
             return {}
         signatures = candidates[0]

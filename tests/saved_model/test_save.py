@@ -229,6 +229,14 @@ def test_graph_loaders_restore_variables_and_run_the_signature(real_tf, tmp_path
         reader.get_tensor("dense_1/w/.ATTRIBUTES/VARIABLE_VALUE"), model.dense_1.w.numpy())
 
 
+def test_checkpoint_root_with_one_input_signature_function_serves_it(real_tf, tmp_path):
+    v = tf.Variable(2.0)
+    fn = tf.function(lambda x: x * v, input_signature=[tf.TensorSpec([], tf.float32)])
+    loaded = _save_load(real_tf, tf.train.Checkpoint(v=v, f=fn), tmp_path / "ckpt")
+    assert loaded.f(real_tf.constant(3.0)).numpy() == 6.0
+    assert list(loaded.signatures) == ["serving_default"]
+
+
 def test_several_signatures_from_functions_and_concrete_functions(real_tf, tmp_path):
     class Model(tf.Module):
         def __init__(self):
