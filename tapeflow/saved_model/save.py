@@ -226,6 +226,8 @@ def _describe(node, obj, ids, names, meta, saved):
         name = _add_signature_function(meta, saved, obj, ids)
         node.bare_concrete_function.concrete_function_name = name
         node.bare_concrete_function.argument_keywords.extend(obj.input_names)
+        # As TF: the keywords may also be given in order.
+        node.bare_concrete_function.allowed_positional_arguments = len(obj.input_names)
     elif isinstance(obj, SignatureMap):
         _user_object(node, "signature_map")
     elif isinstance(obj, list):

@@ -280,6 +280,8 @@ def test_single_tensor_signature_output_is_named_output_0(real_tf, tmp_path):
     loaded = _save_load(real_tf, Model(), tmp_path / "d")   # the only signature: default
     out = loaded.signatures["serving_default"](inputs=real_tf.constant([1.0, 2.0]))
     np.testing.assert_array_equal(out["output_0"].numpy(), [2.0, 4.0])
+    out = loaded.signatures["serving_default"](real_tf.constant([3.0, 4.0]))  # positionally
+    np.testing.assert_array_equal(out["output_0"].numpy(), [6.0, 8.0])
 
 
 def test_assignments_run_in_program_order_in_the_loaded_function(real_tf, tmp_path):
