@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_spec import TensorSpec
@@ -286,7 +287,7 @@ def _placeholder_names(concrete):
 def _add_function(meta, saved, concrete, fn_name, ids, names):
     if id(concrete) in names:
         return names[id(concrete)]
-    name = f"__inference_{fn_name}_{next(_uid)}"
+    name = f"__inference_{_function_name(fn_name)}_{next(_uid)}"
     bound = _bound_inputs(concrete, ids, fn_name)
     fdefs = _write_function(concrete, name, fn_name, _placeholder_names(concrete),
                             concrete.outputs)
@@ -302,6 +303,11 @@ def _add_function(meta, saved, concrete, fn_name, ids, names):
     return name
 
 
+def _function_name(name: str) -> str:
+    """A Python function's name as a library function's ('<lambda>' -> '_lambda_')."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
 def _output_spec(x):
     if isinstance(x, Tensor) or getattr(x, "_is_variable", False):
         return TensorSpec(x.shape, x.dtype)
@@ -310,7 +316,7 @@ def _output_spec(x):
 
 def _add_signature_function(meta, saved, sig, ids):
     concrete = sig.concrete
-    name = f"__inference_signature_wrapper_{concrete.name}_{next(_uid)}"
+    name = f"__inference_signature_wrapper_{_function_name(concrete.name)}_{next(_uid)}"
     bound = _bound_inputs(concrete, ids, concrete.name)
     inputs = list(zip(concrete.inputs, sig.input_names))
     out_keys = sorted(sig.output_names)
