@@ -174,3 +174,12 @@ def test_every_written_node_has_tensorflows_op_and_required_attrs(saved_ops, nod
     _, metas = _protos.decode_saved_model((path / "saved_model.pb").read_bytes())
     written = {n.op for f in metas[0].graph_def.library.function for n in f.node_def}
     assert {"MatMul", "BatchMatMulV2", "StridedSlice", "Sum", "ConcatV2", "Fill"} <= written
+
+
+def test_every_exportable_registered_op_has_an_exporter():
+    from tapeflow.framework.op import registered_ops
+    from tapeflow.saved_model import export_ops
+    registered = registered_ops()
+    names = [n for n in export_ops.exportable_op_names() if n in registered]
+    assert {"MatMul", "Conv2D", "StridedSlice", "ReadVariableOp", "ResourceApplyAdam"} <= set(names)
+    assert [n for n in names if export_ops.exporter_for(registered[n]) is None] == []
