@@ -62,6 +62,8 @@ _declare_outputs(["tensors"], "RestoreV2")
 _declare_outputs([], "SaveV2 PrintV2")
 _declare_outputs(["key", "counter"], "StatelessRandomGetKeyCounter")
 _declare_outputs(["value"], "RngReadAndSkip")
+_declare_outputs(["y", "idx"], "Unique")
+_declare_outputs(["precision"], "InTopKV2")
 _declare_outputs(["output"], "RandomStandardNormal TruncatedNormal RandomUniform RandomUniformInt")
 _declare_outputs(["z"], "TanhGrad SigmoidGrad SqrtGrad RsqrtGrad")
 _declare_outputs(["backprops"], "ReluGrad SoftplusGrad")
@@ -591,9 +593,9 @@ def _conv_backprop_filter(w, node):
     return w.add_node("Conv2DBackpropFilter", ins, conv_attrs(node, dy.dtype), name=name)
 
 
-# Gradient ops and optimizer updates (a traced training step), linear algebra, random,
-# scatter (TensorArray) and string ops are written by their own modules,
+# More array ops, gradient ops and optimizer updates (a traced training step), linear
+# algebra, random, scatter (TensorArray) and string ops are written by their own modules,
 # which register with this one when they are imported.
-from tapeflow.saved_model import (export_grad_ops, export_linalg_ops,  # noqa: E402,F401
-                                  export_optimizer_ops, export_random_ops, export_scatter_ops,
-                                  export_string_ops)
+from tapeflow.saved_model import (export_array_ops, export_grad_ops,  # noqa: E402,F401
+                                  export_linalg_ops, export_optimizer_ops, export_random_ops,
+                                  export_scatter_ops, export_string_ops)

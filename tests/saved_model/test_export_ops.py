@@ -69,6 +69,12 @@ _OPS = {
     "top_k": (lambda a: tf.math.top_k(a, 2).values
               + tf.cast(tf.math.top_k(a, 2).indices, tf.float32), _spec()),
     "gather_nd": (lambda a: tf.gather_nd(a, [[0, 1], [1, 2]]), _spec()),
+    "logical_xor": (lambda a: tf.math.logical_xor(a > 1.0, a < 2.5), _spec()),
+    "check_numerics_roll": (lambda a: tf.roll(tf.debugging.check_numerics(a, "bad"), 1, 1),
+                            _spec()),
+    "unique": (lambda a: tf.unique(tf.cast(a[:, 0] * 2.0, tf.int32))[1], _spec()),
+    "in_top_k": (lambda a: tf.math.in_top_k([2, 0], a, 1), _spec()),
+    "traced_slice_bounds": (lambda a: a[0][1:tf.cast(a[0, 0] * 6.0, tf.int32)], _spec()),
     "where_indices": (lambda a: tf.where(a > 1.0), _spec()),
     "sparse_xent": (lambda a: tf.nn.sparse_softmax_cross_entropy_with_logits([0, 2], a),
                     _spec()),
