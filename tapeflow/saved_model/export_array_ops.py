@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.framework import dtypes
-from tapeflow.saved_model.export_ops import base_name, exports, input_refs
+from tapeflow.saved_model.export_ops import base_name, element, exports, input_refs
 
 
 @exports("LogicalXor")
@@ -59,13 +59,6 @@ def _in_top_k(w, node):
                       name=name)
 
 
-def _scalar(w, bounds_ref, k, name):
-    consts = [w.const(np.array([v], np.int32), name=f"{name}/bound") for v in (k, k + 1, 1)]
-    return w.add_node("StridedSlice", [bounds_ref] + consts,
-                      {"T": dtypes.int32, "Index": dtypes.int32, "shrink_axis_mask": 1},
-                      name=f"{name}/bound")[0]
-
-
 @exports("DynamicSlice")
 def _dynamic_slice(w, node):
     name = base_name(node)
@@ -75,7 +68,7 @@ def _dynamic_slice(w, node):
     for axis, (has_start, has_stop, step) in enumerate(node.attrs["spec"]):
         for present, refs, mask in ((has_start, begin, "begin_mask"), (has_stop, end, "end_mask")):
             if present:
-                refs.append(_scalar(w, bounds_ref, k, name))
+                refs.append(element(w, bounds_ref, k, f"{name}/bound"))
                 k += 1
             else:
                 refs.append(zero)

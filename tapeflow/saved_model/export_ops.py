@@ -388,6 +388,14 @@ def _assign(w, node):
 
 # -- strided slices: a Python key as begin/end/strides and masks ---------------------------------
 
+def element(w, vector_ref, k, name, dtype=dtypes.int32):
+    """Element `k` of a vector, as a scalar (a shape's length, a bound of a slice)."""
+    consts = [w.const(np.array([v], np.int32), name=f"{name}/index") for v in (k, k + 1, 1)]
+    return w.add_node("StridedSlice", [vector_ref] + consts,
+                      {"T": dtype, "Index": dtypes.int32, "shrink_axis_mask": 1},
+                      name=f"{name}/element")[0]
+
+
 def slice_spec(node, key):
     """A Python index key as TF's StridedSlice operands: (begin, end, strides, masks)."""
     key = key if isinstance(key, tuple) else (key,)

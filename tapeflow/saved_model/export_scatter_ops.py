@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.framework import dtypes
-from tapeflow.saved_model.export_ops import base_name, exports, input_refs, rank_of
+from tapeflow.saved_model.export_ops import base_name, element, exports, input_refs, rank_of
 
 _TENSOR_SCATTER = {"update": "TensorScatterUpdate", "add": "TensorScatterAdd",
                    "sub": "TensorScatterSub", "min": "TensorScatterMin",
@@ -53,10 +53,7 @@ def _segment_sum(w, node):
 def _rows(w, ref, x, name):
     """The length of `x`'s first axis, a scalar int32 computed when the graph runs."""
     shape = w.add_node("Shape", [ref], {"T": x.dtype}, name=f"{name}/Shape")[0]
-    consts = [w.const(np.array([v], np.int32), name=f"{name}/stack") for v in (0, 1, 1)]
-    return w.add_node("StridedSlice", [shape] + consts,
-                      {"T": dtypes.int32, "Index": dtypes.int32, "shrink_axis_mask": 1},
-                      name=f"{name}/strided_slice")[0]
+    return element(w, shape, 0, f"{name}/rows")
 
 
 @exports("TensorArrayGrow")
