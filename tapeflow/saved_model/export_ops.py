@@ -159,8 +159,9 @@ def base_name(node, k=0):
 
 
 def input_refs(w, node, name):
-    return [w.ref(x, name=f"{name}/{'ReadVariableOp' if x._is_variable else 'Const'}")
-            for x in node.inputs]
+    """References of the node's inputs: reads named `name/ReadVariableOp`, constants
+    `name/Const`, as TF names the nodes it adds for an op."""
+    return [w.ref(x, name=name if x._is_variable else f"{name}/Const") for x in node.inputs]
 
 
 def _as_is(w, node):
@@ -351,7 +352,7 @@ def padding_of(node):
 def _conv2d(w, node):
     name = base_name(node)
     x, filters = node.inputs[:2]
-    ins = [w.ref(t, name=f"{name}/ReadVariableOp") for t in (x, filters)]
+    ins = [w.ref(t, name=name) for t in (x, filters)]
     return w.add_node("Conv2D", ins, conv_attrs(node, x.dtype), name=name)
 
 
@@ -587,7 +588,7 @@ def _conv_backprop_input(w, node):
     like, filters, dy = node.inputs
     sizes = w.add_node("Shape", [w.ref(like, name=f"{name}/like")], {"T": like.dtype},
                        name=f"{name}/input_sizes")[0]
-    ins = [sizes] + [w.ref(t, name=f"{name}/ReadVariableOp") for t in (filters, dy)]
+    ins = [sizes] + [w.ref(t, name=name) for t in (filters, dy)]
     return w.add_node("Conv2DBackpropInput", ins, conv_attrs(node, dy.dtype), name=name)
 
 
