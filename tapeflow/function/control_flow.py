@@ -27,6 +27,8 @@ per iteration.
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from tapeflow.framework import dtypes, errors
@@ -37,6 +39,11 @@ from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.function.plan import Plan, is_pure_read
 from tapeflow.utils import nest
+
+# The graphs behind each traced If / While op, for writers that translate a traced function
+# into another format (the SavedModel writer): op -> (Branch, Branch, captures) for an If,
+# op -> Loop for a While. Weak: they live as long as the op.
+traced_structure = weakref.WeakKeyDictionary()
 
 
 def _is_float(x) -> bool:
@@ -240,6 +247,7 @@ def cond_outputs(pred, tb, fb):
 
     op = OpDef("If", kernel, rule, num_outputs=n_out, shape_fn=lambda i, a: specs,
                stateful=tb.stateful() or fb.stateful(), register=False)
+    traced_structure[op] = (tb, fb, captures)
     outs = execute(op, (pred, *captures, *variables))
     return list(outs) if isinstance(outs, tuple) else [outs]
 
@@ -452,5 +460,6 @@ def _build_while(cb, bb, flat, shapes):
 
     op = OpDef("While", kernel, rule, num_outputs=n, shape_fn=lambda i, a: loop.specs,
                stateful=loop.stateful, register=False)
+    traced_structure[op] = loop
     outs = execute(op, (*flat, *loop.captures, *loop.variables))
     return list(outs) if isinstance(outs, tuple) else [outs]
