@@ -20,6 +20,7 @@ from tapeflow.keras import (  # noqa: F401
     metrics,
     models,
     optimizers,
+    preprocessing,
     regularizers,
     utils,
 )

@@ -68,9 +68,33 @@ def test_lstm_model_trains_and_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded(X).numpy(), model(X).numpy())
 
 
-def test_unknown_sequence_length_is_a_clear_error():
+def test_unknown_sequence_length_in_a_traced_function_is_a_clear_error():
+    lstm = L.LSTM(2)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.float32)])
+    def run(x):
+        return lstm(x)
     with pytest.raises(ValueError, match=r"needs their number.*\(None, None, 3\)"):
-        L.LSTM(2)(keras.Input(shape=(None, 3)))
+        run(X)
+
+
+@pytest.mark.parametrize("kwargs, shapes", [
+    ({}, [(None, 2)]),
+    ({"return_sequences": True}, [(None, None, 2)]),
+    ({"return_state": True}, [(None, 2), (None, 2), (None, 2)])])
+def test_functional_model_with_open_sequence_length_has_the_keras_output_shapes(kwargs, shapes):
+    outputs = L.LSTM(2, **kwargs)(keras.Input(shape=(None, 3)))
+    assert [tuple(t.shape.as_list()) for t in tf.nest.flatten(outputs)] == shapes
+
+
+@pytest.mark.parametrize("steps", [5, 2])
+def test_functional_model_with_open_sequence_length_runs_any_length(steps):
+    inputs = keras.Input(shape=(None, 3))
+    layer = L.GRU(4, return_sequences=True)
+    model = keras.Model(inputs, layer(inputs))
+    x = X[:, :steps]
+    np.testing.assert_allclose(model(x).numpy(), layer(x).numpy(), rtol=1e-6)
+    assert model(x).shape == (2, steps, 4)
 
 
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "ave"])

@@ -34,6 +34,7 @@ from tapeflow.keras.layers.core import (  # noqa: F401
     Flatten,
     Lambda,
     LeakyReLU,
+    Masking,
     ReLU,
     Rescaling,
     Reshape,
@@ -49,7 +50,12 @@ from tapeflow.keras.layers.merge import (  # noqa: F401
     Multiply,
     Subtract,
     add,
+    average,
     concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
 )
 from tapeflow.keras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
 from tapeflow.keras.layers.preprocessing import Normalization  # noqa: F401

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from tapeflow.framework.tensor import SymbolicTensor
+from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.keras import activations, initializers
+from tapeflow.keras.layers.node import KERAS_GRAPH
 from tapeflow.keras.layers.weight_args import set_weight_args, weight_config, weight_kwargs
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.ops import array_ops, math_ops
@@ -81,6 +84,8 @@ class _RNN(Layer):
     def call(self, inputs, mask=None, initial_state=None):
         steps = inputs.shape[1]
         if steps is None:
+            if getattr(inputs, "graph", None) is KERAS_GRAPH:
+                return self._symbolic_outputs(inputs)
             raise ValueError(f'{type(self).__name__} layer "{self.name}" unrolls over the '
                              "timesteps and needs their number; received input shape "
                              f"{inputs.shape}. Give keras.Input a fixed sequence length.")
@@ -117,6 +122,16 @@ class _RNN(Layer):
         if self.return_state:
             return [out] + list(states)
         return out
+
+    def _symbolic_outputs(self, inputs):
+        """Outputs of the right shape for a functional model whose sequence length is left
+        open (`keras.Input(shape=(None, ...))`): the model replays this layer on real
+        tensors, whose length is known, so the loop is unrolled then."""
+        batch = inputs.shape[0]
+        seq = [batch, None, self.units] if self.return_sequences else [batch, self.units]
+        shapes = [seq] + [[batch, self.units]] * (self._n_states if self.return_state else 0)
+        outs = [SymbolicTensor(TensorShape(s), inputs.dtype, KERAS_GRAPH) for s in shapes]
+        return outs if self.return_state else outs[0]
 
     def compute_mask(self, inputs, mask=None):
         return mask if (self.return_sequences and not self.return_state) else None

@@ -148,6 +148,13 @@ class Functional(Model):
         return list(self._layers)
 
     # -- running ------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        # Inputs given by name ({"title": ..., "body": ...}) to a model whose inputs are a
+        # list: put them in the inputs' order before the input specs are checked.
+        if args and isinstance(args[0], dict) and not isinstance(self._nested_inputs, dict):
+            args = (self._flatten_call_inputs(args[0]),) + args[1:]
+        return super().__call__(*args, **kwargs)
+
     def _flatten_call_inputs(self, inputs):
         if isinstance(inputs, dict) and not isinstance(self._nested_inputs, dict):
             names = self.input_names

@@ -39,9 +39,14 @@ class Model(Trainer, Layer):
     _autocast_kinds = "f"
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+        if args or "inputs" in kwargs or "outputs" in kwargs:
             from tapeflow.keras.models.functional import Functional
-            return super().__new__(Functional)
+            if cls is Model:
+                return super().__new__(Functional)
+            if not issubclass(cls, Functional):
+                # A subclass built from inputs and outputs (to override train_step, say)
+                # is a functional model with the subclass's methods, as in Keras.
+                return super().__new__(_functional_subclass(cls))
         return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
@@ -115,6 +120,14 @@ class Model(Trainer, Layer):
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
 
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuilds a model from `get_config()`: a functional graph, or `cls(**config)`."""
+        if "layers" in config and "input_layers" in config:
+            from tapeflow.keras import saving
+            return saving.functional_from_config(config, custom_objects)
+        return cls(**config)
+
     def to_json(self, **kwargs) -> str:
         """The architecture as JSON (`keras.models.model_from_json` rebuilds it)."""
         import json
@@ -139,3 +152,17 @@ class Model(Trainer, Layer):
         raise TypeError("Keras models cannot be pickled; use model.save(path) and "
                         "keras.models.load_model(path).")
 
+
+
+_FUNCTIONAL_SUBCLASSES: dict = {}
+
+
+def _functional_subclass(cls):
+    """`cls` with Functional's graph building and replay mixed in (one class per `cls`)."""
+    made = _FUNCTIONAL_SUBCLASSES.get(cls)
+    if made is None:
+        from tapeflow.keras.models.functional import Functional
+        made = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__,
+                                                      "__qualname__": cls.__qualname__})
+        _FUNCTIONAL_SUBCLASSES[cls] = made
+    return made
