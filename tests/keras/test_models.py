@@ -228,3 +228,13 @@ def test_subclassed_model_with_its_own_build_and_weights():
     out = m(np.zeros((3, 4)))
     np.testing.assert_array_equal(out.numpy(), np.ones((3, 2)))
     assert [v.shape.as_list() for v in m.trainable_variables] == [[4, 2], [2]]
+
+
+def test_summary_of_an_unbuilt_model_lists_its_layers_as_unbuilt():
+    model = keras.Sequential([keras.layers.Dense(2, name="first"),
+                              keras.layers.Dense(1, name="second")])
+    lines = []
+    model.summary(print_fn=lines.append)
+    rows = [line.split() for line in lines if line.startswith(("first", "second"))]
+    assert rows == [["first", "(Dense)", "?", "unbuilt"], ["second", "(Dense)", "?", "unbuilt"]]
+    assert "Total params: 0" in lines

@@ -169,3 +169,34 @@ def test_masked_bidirectional_lstm_matches_tensorflow(real_tf, sequences):
         real_tf.keras.layers.Embedding(6, 3, mask_zero=True)(tinp)))
     theirs.set_weights(model.get_weights())
     np.testing.assert_allclose(model(ids).numpy(), theirs(ids).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "GRU", "LSTM"])
+def test_stateful_layer_carries_its_states_across_calls_as_tensorflow(real_tf, name):
+    ours = getattr(L, name)(4, stateful=True)
+    theirs = getattr(real_tf.keras.layers, name)(4, stateful=True)
+    ours(X), theirs(X)
+    theirs.set_weights(ours.get_weights())
+    ours.reset_states(), theirs.reset_states()
+    for _ in range(2):
+        np.testing.assert_allclose(ours(X).numpy(), theirs(X).numpy(), rtol=1e-5, atol=1e-6)
+    ours.reset_states(), theirs.reset_states()
+    np.testing.assert_allclose(ours(X).numpy(), theirs(X).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_stateful_states_are_not_weights():
+    lstm = L.LSTM(3, stateful=True)
+    lstm(X)
+    assert len(lstm.weights) == 3 and [s.shape.as_list() for s in lstm.states] == [[2, 3]] * 2
+
+
+def test_stateful_layer_keeps_its_batch_size():
+    gru = L.GRU(3, stateful=True)
+    gru(X)
+    with pytest.raises(ValueError, match="must stay 2"):
+        gru(X[:1])
+
+
+def test_reset_states_of_a_layer_that_is_not_stateful_is_an_error():
+    with pytest.raises(AttributeError, match="not stateful"):
+        L.GRU(3).reset_states()

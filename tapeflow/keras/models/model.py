@@ -98,10 +98,8 @@ class Model(Trainer, Layer):
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
-        """Prints the layer table (Keras 2 format) and the parameter counts."""
-        if not self.built:
-            raise ValueError("This model has not yet been built. Build the model first by "
-                             "calling `build()` or by calling the model on a batch of data.")
+        """Prints the layer table (Keras 2 format) and the parameter counts; layers not
+        built yet show '?' and 'unbuilt' (Keras 3 prints a table for them too)."""
         summary_mod.print_summary(self, line_length, positions, print_fn)
 
     def get_layer(self, name=None, index=None):
