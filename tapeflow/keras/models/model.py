@@ -39,21 +39,19 @@ class Model(Trainer, Layer):
     _autocast_kinds = "f"
 
     def __new__(cls, *args, **kwargs):
-        if args or "inputs" in kwargs or "outputs" in kwargs:
+        if cls is Model and _functional_arguments(args, kwargs):
             from tapeflow.keras.models.functional import Functional
-            if cls is Model:
-                return super().__new__(Functional)
-            if not issubclass(cls, Functional):
-                # A subclass built from inputs and outputs (to override train_step, say)
-                # is a functional model with the subclass's methods, as in Keras.
-                return super().__new__(_functional_subclass(cls))
+            return super().__new__(Functional)
         return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
-        if args or "inputs" in kwargs or "outputs" in kwargs:
+        if _functional_arguments(args, kwargs):
             # `Model(inputs, outputs)` was turned into a Functional by __new__; a subclass
-            # that passes inputs/outputs up is a functional model too.
+            # that passes inputs and outputs up (to override train_step, say) becomes a
+            # functional model that keeps the subclass's methods, as in Keras.
             from tapeflow.keras.models.functional import Functional
+            if not isinstance(self, Functional):
+                self.__class__ = _functional_subclass(type(self))
             Functional.__init__(self, *args, **kwargs)
             return
         name = kwargs.pop("name", None)
@@ -153,6 +151,12 @@ class Model(Trainer, Layer):
 
 
 _FUNCTIONAL_SUBCLASSES: dict = {}
+
+
+def _functional_arguments(args, kwargs) -> bool:
+    """Whether Model's arguments describe a functional model (Keras's rule)."""
+    return len(args) == 2 or (len(args) == 1 and "outputs" in kwargs) or (
+        "inputs" in kwargs and "outputs" in kwargs)
 
 
 def _functional_subclass(cls):

@@ -62,3 +62,17 @@ def test_model_from_config_accepts_custom_objects_for_functional_configs():
     model = keras.Model(inputs, Doubler()(inputs))
     copy = keras.Model.from_config(model.get_config(), custom_objects={"Doubler": Doubler})
     np.testing.assert_allclose(copy(np.ones((1, 2), np.float32)).numpy(), [[2.0, 2.0]])
+
+
+def test_a_subclass_with_its_own_positional_arguments_stays_a_subclassed_model():
+    class Block(keras.Model):
+        def __init__(self, units, scale):
+            super().__init__(name="")
+            self.dense, self.scale = keras.layers.Dense(units), scale
+
+        def call(self, x):
+            return self.scale * self.dense(x)
+
+    block = Block(2, 3.0)
+    assert block(np.ones((1, 4), np.float32)).shape == (1, 2)
+    assert not hasattr(block, "_plan")
