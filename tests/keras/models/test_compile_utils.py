@@ -31,12 +31,3 @@ def test_dict_targets_missing_an_output_name_the_output():
     x = {"words": np.ones((2, 5), np.int32), "tags": np.ones((2, 2), np.float32)}
     with pytest.raises(ValueError, match=r"\['kind'\]"):
         model.evaluate(x, {"score": np.zeros((2, 1))}, verbose=0)
-
-
-def test_inputs_given_by_name_reach_a_list_input_model_in_order():
-    model = _two_output_model()
-    words, tags = np.ones((2, 5), np.int32), np.full((2, 2), 3.0, np.float32)
-    by_name = model({"tags": tags, "words": words})
-    by_position = model([words, tags])
-    for a, b in zip(by_name, by_position):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
