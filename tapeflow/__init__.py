@@ -34,6 +34,7 @@ from tapeflow import ragged  # noqa: F401
 from tapeflow.ops.ragged_ops import RaggedTensor  # noqa: F401
 from tapeflow.framework.device import DeviceSpec, device  # noqa: F401
 from tapeflow.keras import initializers, losses, metrics, optimizers  # noqa: F401 (tf.optimizers, ... as TF)
+from tapeflow.keras.initializers import Constant as constant_initializer, Ones as ones_initializer, RandomNormal as random_normal_initializer, RandomUniform as random_uniform_initializer, Zeros as zeros_initializer  # noqa: E501,F401 (TF's tf.*_initializer aliases)
 from tapeflow.function import cond, function, print_v2 as print, while_loop  # noqa: F401,A001
 from tapeflow.function import autograph  # noqa: F401
 from tapeflow.function.tensor_array import TensorArray  # noqa: F401
