@@ -25,6 +25,7 @@ from tapeflow.framework.op import convert_to_tensor  # noqa: F401
 from tapeflow.framework.tensor import Tensor, is_tensor  # noqa: F401
 from tapeflow.framework.tensor_shape import TensorShape  # noqa: F401
 from tapeflow.framework.tensor_spec import TensorSpec  # noqa: F401
+from tapeflow.framework.sparse_tensor_spec import SparseTensorSpec  # noqa: F401
 from tapeflow.framework.variables import Variable  # noqa: F401
 from tapeflow.module import Module  # noqa: F401
 from tapeflow import version  # noqa: F401
