@@ -152,7 +152,9 @@ class Functional(Model):
     def __call__(self, *args, **kwargs):
         # Inputs given by name ({"title": ..., "body": ...}) to a model whose inputs are a
         # list: put them in the inputs' order before the input specs are checked.
-        if args and isinstance(args[0], dict) and not isinstance(self._nested_inputs, dict):
+        nested = self.__dict__.get("_nested_inputs")
+        if args and isinstance(args[0], dict) and nested is not None and \
+                not isinstance(nested, dict):
             args = (self._flatten_call_inputs(args[0]),) + args[1:]
         if args:
             args = (self._adjust_input_ranks(args[0]),) + args[1:]
@@ -161,11 +163,12 @@ class Functional(Model):
     def _adjust_input_ranks(self, inputs):
         """Adds or drops a trailing axis of size 1 where an input is one rank off its
         `keras.Input` (a batch of strings for `Input(shape=(1,))`), as Keras does."""
+        refs = self.__dict__.get("_flat_inputs")     # None: a Sequential not built yet
         flat = nest.flatten(inputs)
-        if len(flat) != len(self._flat_inputs):
+        if refs is None or len(flat) != len(refs):
             return inputs
         out, changed = [], False
-        for x, ref in zip(flat, self._flat_inputs):
+        for x, ref in zip(flat, refs):
             want = ref.shape.rank
             have = len(getattr(x, "shape", ())) if hasattr(x, "shape") else None
             if have is not None and want is not None and not is_keras_tensor(x):

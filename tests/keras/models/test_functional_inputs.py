@@ -38,3 +38,10 @@ def test_an_input_two_ranks_off_is_still_an_error():
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     with pytest.raises(ValueError, match="incompatible"):
         model(np.ones((2, 3, 1, 1), np.float32))
+
+
+def test_a_sequential_without_input_shape_builds_on_its_first_call():
+    model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.ones((4, 3, 2), np.float32), np.ones((4, 2), np.float32), verbose=0)
+    assert model.predict(np.ones((1, 3, 2), np.float32), verbose=0).shape == (1, 2)
