@@ -178,8 +178,8 @@ def test_subclassed_model_tracks_layers_in_lists_and_attributes():
 def test_model_called_on_wrong_input_shape_names_expected_and_received():
     model = _seed_cnn()
     # (A missing unit axis, (32, 28, 28), is added as Keras does; three channels are not.)
-    with pytest.raises(ValueError, match=r'layer "model" is incompatible.*expected '
-                                         r"shape=\(None, 28, 28, 1\), found shape=\(32, 28, 28, 3\)"):
+    with pytest.raises(ValueError, match=r'layer "model" is incompatible.*expected shape='
+                                         r"\(None, 28, 28, 1\), found shape=\(32, 28, 28, 3\)"):
         model(np.ones((32, 28, 28, 3)))
 
 
