@@ -15,6 +15,7 @@ from tapeflow import train  # noqa: F401
 from tapeflow import image, io, strings  # noqa: F401
 from tapeflow import distribute  # noqa: F401
 from tapeflow import debug, debugging, saved_model, summary  # noqa: F401
+from tapeflow import test  # noqa: F401
 from tapeflow.autodiff.custom_gradient import custom_gradient  # noqa: F401
 from tapeflow.autodiff.tape import GradientTape, UnconnectedGradients  # noqa: F401
 from tapeflow.framework.context import executing_eagerly, init_scope, name_scope  # noqa: F401
