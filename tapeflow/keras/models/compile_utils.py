@@ -122,6 +122,8 @@ class MetricsContainer:
                 specs = spec if isinstance(spec, (list, tuple)) else ([spec] if spec else [])
                 for s in specs:
                     m = metrics_mod.get(s, loss=loss)
+                    if isinstance(s, str):      # logged by the name given ('mae'), as Keras 3
+                        m.name = s
                     if weighted and isinstance(s, str):
                         m.name = f"weighted_{m.name}"
                     if len(self.output_names) > 1:

@@ -31,3 +31,20 @@ def test_dict_targets_missing_an_output_name_the_output():
     x = {"words": np.ones((2, 5), np.int32), "tags": np.ones((2, 2), np.float32)}
     with pytest.raises(ValueError, match=r"\['kind'\]"):
         model.evaluate(x, {"score": np.zeros((2, 1))}, verbose=0)
+
+
+def test_metrics_given_by_string_are_logged_under_that_string_as_keras(real_tf):
+    x, y = np.ones((4, 3), np.float32), np.ones((4, 1), np.float32)
+    spec = dict(metrics=["mae", "acc", "mse", keras.metrics.MeanSquaredError()],
+                weighted_metrics=["mae"])
+    ours_in = keras.Input((3,))
+    ours = keras.Model(ours_in, keras.layers.Dense(1)(ours_in))
+    ours.compile("sgd", "mse", **spec)
+    theirs_in = real_tf.keras.Input((3,))
+    theirs = real_tf.keras.Model(theirs_in, real_tf.keras.layers.Dense(1)(theirs_in))
+    theirs.compile("sgd", "mse", metrics=["mae", "acc", "mse",
+                                          real_tf.keras.metrics.MeanSquaredError()],
+                   weighted_metrics=["mae"])
+    keys = set(ours.fit(x, y, verbose=0).history)
+    assert keys == set(theirs.fit(x, y, verbose=0).history)
+    assert {"mae", "mse", "acc", "weighted_mae", "mean_squared_error"} <= keys
