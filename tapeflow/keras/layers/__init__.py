@@ -41,6 +41,7 @@ from tapeflow.keras.layers.core import (  # noqa: F401
     Softmax,
 )
 from tapeflow.keras.layers.input_layer import Input, InputLayer  # noqa: F401
+from tapeflow.keras.layers.attention import MultiHeadAttention  # noqa: F401
 from tapeflow.keras.layers.merge import (  # noqa: F401
     Add,
     Average,
@@ -75,6 +76,6 @@ from tapeflow.keras.layers.recurrent import (  # noqa: F401
 
 # The implementation modules are reached by their paths (`from tapeflow.keras.layers import
 # core`), not as attributes of the public keras.layers namespace.
-del base, conv, core, input_layer, masking, merge, node, normalization  # noqa: F821
+del attention, base, conv, core, input_layer, masking, merge, node, normalization  # noqa: F821
 del image_preprocessing, preprocessing, recurrent, tf_op_layer, weight_args  # noqa: F821
 del text_preprocessing, text_vectorization  # noqa: F821
