@@ -32,6 +32,7 @@ from tapeflow.keras.layers.core import (  # noqa: F401
     Dropout,
     Embedding,
     Flatten,
+    Identity,
     Lambda,
     LeakyReLU,
     Masking,

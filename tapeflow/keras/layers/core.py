@@ -255,6 +255,15 @@ class Embedding(Layer):
                 "mask_zero": self.mask_zero, "input_length": self.input_length}
 
 
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder in a model, e.g. an optional block)."""
+
+    supports_masking = True
+
+    def call(self, inputs):
+        return inputs
+
+
 class Masking(Layer):
     """Marks as padding the timesteps whose features all equal `mask_value`, and zeroes them.
 

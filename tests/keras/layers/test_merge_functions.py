@@ -20,3 +20,4 @@ def test_merge_function_builds_a_functional_model():
     model = keras.Model([a, b], keras.layers.average([a, b]))
     np.testing.assert_allclose(model([A, B]).numpy(), (A + B) / 2)
     assert type(model.layers[-1]).__name__ == "Average"
+
