@@ -46,3 +46,8 @@ def test_sparse_tensor_spec_compatibility():
     assert not spec.is_compatible_with(tf.SparseTensorSpec([3, 5], tf.int32))
     assert not spec.is_compatible_with(tf.zeros([3, 4], tf.int32))
     assert spec == tf.SparseTensorSpec([None, 4], "int32")
+
+
+def test_slicing_a_sparse_tensor_is_a_clear_error():
+    with pytest.raises(NotImplementedError, match="slicing a SparseTensor"):
+        tf.data.Dataset.from_tensor_slices(_sparse())

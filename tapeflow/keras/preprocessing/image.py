@@ -210,6 +210,7 @@ class ImageDataGenerator:
              save_to_dir=None, save_prefix="", save_format="png", ignore_class_split=False,
              subset=None):
         """An iterator of (images, labels[, weights]) batches from arrays."""
+        _no_saving(save_to_dir)
         return NumpyArrayIterator(x, y, self, batch_size, shuffle, sample_weight, seed,
                                   subset)
 
@@ -219,9 +220,16 @@ class ImageDataGenerator:
                             save_format="png", follow_links=False, subset=None,
                             interpolation="nearest", keep_aspect_ratio=False):
         """An iterator of (images, labels) batches from one subfolder per class."""
+        _no_saving(save_to_dir)
         return DirectoryIterator(directory, self, target_size, color_mode, classes,
                                  class_mode, batch_size, shuffle, seed, follow_links, subset,
                                  interpolation, keep_aspect_ratio)
+
+
+def _no_saving(save_to_dir):
+    if save_to_dir is not None:
+        raise NotImplementedError("ImageDataGenerator: save_to_dir (writing the augmented "
+                                  "images) is not supported by tapeflow.")
 
 
 class Iterator:

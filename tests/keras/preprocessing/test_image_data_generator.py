@@ -105,3 +105,8 @@ def test_flow_from_directory_lists_classes_and_files_as_keras(tmp_path, real_tf)
 def test_zca_whitening_is_refused_clearly():
     with pytest.raises(NotImplementedError, match="zca_whitening"):
         image.ImageDataGenerator(zca_whitening=True)
+
+
+def test_saving_augmented_images_is_refused_clearly(tmp_path):
+    with pytest.raises(NotImplementedError, match="save_to_dir"):
+        image.ImageDataGenerator().flow(np.zeros((1, 2, 2, 1)), save_to_dir=str(tmp_path))
