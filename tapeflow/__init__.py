@@ -16,6 +16,7 @@ from tapeflow import image, io, strings  # noqa: F401
 from tapeflow import distribute  # noqa: F401
 from tapeflow import debug, debugging, saved_model, summary  # noqa: F401
 from tapeflow import profiler  # noqa: F401
+from tapeflow import test  # noqa: F401
 from tapeflow.autodiff.custom_gradient import custom_gradient  # noqa: F401
 from tapeflow.autodiff.tape import GradientTape, UnconnectedGradients  # noqa: F401
 from tapeflow.framework.context import executing_eagerly, init_scope, name_scope  # noqa: F401
@@ -26,6 +27,7 @@ from tapeflow.framework.op import convert_to_tensor  # noqa: F401
 from tapeflow.framework.tensor import Tensor, is_tensor  # noqa: F401
 from tapeflow.framework.tensor_shape import TensorShape  # noqa: F401
 from tapeflow.framework.tensor_spec import TensorSpec  # noqa: F401
+from tapeflow.framework.sparse_tensor_spec import SparseTensorSpec  # noqa: F401
 from tapeflow.framework.variables import Variable  # noqa: F401
 from tapeflow.module import Module  # noqa: F401
 from tapeflow import version  # noqa: F401
@@ -35,6 +37,7 @@ from tapeflow import ragged  # noqa: F401
 from tapeflow.ops.ragged_ops import RaggedTensor  # noqa: F401
 from tapeflow.framework.device import DeviceSpec, device  # noqa: F401
 from tapeflow.keras import initializers, losses, metrics, optimizers  # noqa: F401 (tf.optimizers, ... as TF)
+from tapeflow.keras.initializers import Constant as constant_initializer, Ones as ones_initializer, RandomNormal as random_normal_initializer, RandomUniform as random_uniform_initializer, Zeros as zeros_initializer  # noqa: E501,F401 (TF's tf.*_initializer aliases)
 from tapeflow.function import cond, function, print_v2 as print, while_loop  # noqa: F401,A001
 from tapeflow.function import autograph  # noqa: F401
 from tapeflow.function.tensor_array import TensorArray  # noqa: F401

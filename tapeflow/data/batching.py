@@ -21,7 +21,16 @@ from tapeflow.data.functions import count_arg
 from tapeflow.framework import errors
 from tapeflow.framework.tensor import Tensor
 from tapeflow.framework.tensor_shape import TensorShape, as_shape
+from tapeflow.framework.sparse_tensor_spec import SparseTensorSpec
 from tapeflow.framework.tensor_spec import TensorSpec
+
+
+def _dense_only(spec, what):
+    """Batching SparseTensor components is not implemented: say so, naming the spec."""
+    if any(isinstance(s, SparseTensorSpec) for s in structure.flatten(spec)):
+        raise NotImplementedError(f"tf.data: {what} of elements holding a SparseTensor is not "
+                                  f"supported; received element_spec {spec!r}. Convert with "
+                                  "tf.sparse.to_dense in a map() first.")
 
 
 @stage("batch")
@@ -29,6 +38,7 @@ class BatchDataset(Dataset):
     _tf_name = "_BatchDataset"
 
     def __init__(self, input_ds, batch_size, drop_remainder):
+        _dense_only(input_ds.element_spec, "batch")
         self._input = input_ds
         self._size = count_arg(batch_size, "batch_size", "batch")
         if self._size <= 0:
@@ -78,6 +88,7 @@ class UnbatchDataset(Dataset):
     _tf_name = "_UnbatchDataset"
 
     def __init__(self, input_ds):
+        _dense_only(input_ds.element_spec, "unbatch")
         for s in structure.flatten(input_ds.element_spec):
             if s.shape.rank == 0:
                 raise ValueError(f"unbatch: every component must have rank >= 1, got "
@@ -123,6 +134,7 @@ class PaddedBatchDataset(Dataset):
     _tf_name = "_PaddedBatchDataset"
 
     def __init__(self, input_ds, batch_size, padded_shapes, padding_values, drop_remainder):
+        _dense_only(input_ds.element_spec, "padded_batch")
         self._input = input_ds
         self._size = count_arg(batch_size, "batch_size", "padded_batch")
         if self._size <= 0:

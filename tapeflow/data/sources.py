@@ -16,6 +16,7 @@ import numpy as np
 from tapeflow.data import structure
 from tapeflow.data.dataset import UNKNOWN, Dataset, rows, stage
 from tapeflow.framework import dtypes
+from tapeflow.framework.sparse_tensor_spec import SparseTensorSpec
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.framework.tensor_spec import TensorSpec
 
@@ -36,6 +37,10 @@ class TensorSliceDataset(Dataset):
         if not flat:
             raise ValueError("from_tensor_slices: expected at least one tensor, got an "
                              f"empty structure {tensors!r}.")
+        if any(isinstance(s, SparseTensorSpec) for s in structure.flatten(spec)):
+            raise NotImplementedError(
+                "from_tensor_slices: slicing a SparseTensor is not supported; received "
+                f"element structure {spec!r}. Use from_tensors, or tf.sparse.to_dense first.")
         for a in flat:
             if np.ndim(a) == 0:
                 raise ValueError(

@@ -27,6 +27,7 @@ import numpy as np
 from tapeflow.framework import dtypes
 from tapeflow.framework.op import _python_to_array
 from tapeflow.framework.tensor import Tensor
+from tapeflow.framework.sparse_tensor_spec import SparseTensorSpec
 from tapeflow.framework.tensor_spec import TensorSpec
 from tapeflow.utils import nest
 
@@ -90,10 +91,28 @@ def to_array(value, dtype=None, what="element"):
 
 
 def normalize(value, what="element"):
-    """`(spec_structure, flat_arrays)` for a nested value of tensors/arrays/numbers."""
-    flat = [to_array(v, what=what) for v in flatten(value)]
-    specs = [TensorSpec(a.shape, dtypes.from_numpy(a.dtype)) for a in flat]
+    """`(spec_structure, flat_arrays)` for a nested value of tensors/arrays/numbers.
+
+    A SparseTensor leaf travels whole, boxed in a 0-d object array, with a
+    `SparseTensorSpec` (the packer hands it back unwrapped)."""
+    flat, specs = [], []
+    for v in flatten(value):
+        if isinstance(v, _sparse_type()):
+            box = np.empty((), object)
+            box[()] = v
+            flat.append(box)
+            specs.append(SparseTensorSpec.from_value(v))
+        else:
+            a = to_array(v, what=what)
+            flat.append(a)
+            specs.append(TensorSpec(a.shape, dtypes.from_numpy(a.dtype)))
     return pack(value, specs), flat
+
+
+def _sparse_type():
+    # Imported when first needed: the ops package loads after tf.data's structure module.
+    from tapeflow.ops.sparse_ops import SparseTensor
+    return SparseTensor
 
 
 def numpy_value(a):
@@ -140,8 +159,10 @@ def make_packer(spec, wrap=Tensor):
     """
     leaves = flatten(spec)
     if not all(isinstance(s, TensorSpec) for s in leaves):
-        # Elements that are datasets (`window`) pass through unwrapped.
-        wraps = [wrap if isinstance(s, TensorSpec) else (lambda a: a) for s in leaves]
+        # Elements that are datasets (`window`) pass through unwrapped; a SparseTensor
+        # comes out of the 0-d object array it travels in.
+        wraps = [wrap if isinstance(s, TensorSpec) else _unbox if isinstance(
+            s, SparseTensorSpec) else (lambda a: a) for s in leaves]
         return lambda flat: pack(spec, [w(a) for w, a in zip(wraps, flat)])
     if not isinstance(spec, (tuple, Mapping)):
         return lambda flat: wrap(flat[0])
@@ -150,6 +171,10 @@ def make_packer(spec, wrap=Tensor):
             return lambda flat: (wrap(flat[0]), wrap(flat[1]))
         return lambda flat: tuple(wrap(a) for a in flat)
     return lambda flat: pack(spec, [wrap(a) for a in flat])
+
+
+def _unbox(a):
+    return a[()] if isinstance(a, np.ndarray) else a
 
 
 def describe(spec) -> str:

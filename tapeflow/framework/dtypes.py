@@ -124,6 +124,12 @@ _BY_NAME.update({"half": float16, "double": float64, "float": float32})
 _BY_NP = {d._np: d for d in _ALL}
 
 
+# TF's DataType enum (types.proto) for the dtypes tapeflow has.
+_BY_ENUM = {1: float32, 2: float64, 3: int32, 4: uint8, 5: int16, 6: int8, 7: string,
+            8: complex64, 9: int64, 10: bool, 17: uint16, 18: complex128, 19: float16,
+            22: uint32, 23: uint64}
+
+
 def as_dtype(value) -> DType:
     """Converts a DType, NumPy dtype, Python type or name to a `DType`.
 
@@ -142,6 +148,11 @@ def as_dtype(value) -> DType:
         return int32
     elif value is _pybool:
         return bool
+    elif isinstance(value, int) and not isinstance(value, _pybool):
+        # TF's DataType enum numbers (`tf.zeros(2, 1)` passes 1, DT_FLOAT, as the dtype).
+        d = _BY_ENUM.get(value)
+        if d is not None:
+            return d
     try:
         np_dtype = np.dtype(value)
         d = _BY_NP.get(np_dtype)

@@ -19,7 +19,10 @@ from tapeflow.keras import (  # noqa: F401
     losses,
     metrics,
     models,
+    ops,
     optimizers,
+    preprocessing,
+    random,
     regularizers,
     utils,
 )

@@ -71,3 +71,18 @@ def test_version_and_eager_flags():
     assert tf.__version__.startswith("2.")
     assert tf.executing_eagerly()
     assert tf.UnconnectedGradients.ZERO.value == "zero"
+
+
+@pytest.mark.parametrize("enum", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17, 18, 19, 22, 23])
+def test_as_dtype_reads_tensorflow_datatype_enum_numbers(real_tf, enum):
+    assert tf.as_dtype(enum).name == real_tf.as_dtype(enum).name
+
+
+def test_a_datatype_enum_number_as_dtype_argument_makes_that_dtype():
+    # tf.zeros(2, 1): the second positional argument is the dtype, 1 = DT_FLOAT.
+    assert tf.zeros(2, 1).dtype == tf.float32
+
+
+def test_unknown_datatype_enum_number_is_an_error():
+    with pytest.raises(TypeError, match="Cannot convert 999"):
+        tf.as_dtype(999)

@@ -177,9 +177,10 @@ def test_subclassed_model_tracks_layers_in_lists_and_attributes():
 
 def test_model_called_on_wrong_input_shape_names_expected_and_received():
     model = _seed_cnn()
-    with pytest.raises(ValueError, match=r'layer "model" is incompatible.*expected '
-                                         r"shape=\(None, 28, 28, 1\), found shape=\(32, 28, 28\)"):
-        model(np.ones((32, 28, 28)))
+    # (A missing unit axis, (32, 28, 28), is added as Keras does; three channels are not.)
+    with pytest.raises(ValueError, match=r'layer "model" is incompatible.*expected shape='
+                                         r"\(None, 28, 28, 1\), found shape=\(32, 28, 28, 3\)"):
+        model(np.ones((32, 28, 28, 3)))
 
 
 def test_sequential_called_on_wrong_input_shape_after_build():
@@ -228,3 +229,13 @@ def test_subclassed_model_with_its_own_build_and_weights():
     out = m(np.zeros((3, 4)))
     np.testing.assert_array_equal(out.numpy(), np.ones((3, 2)))
     assert [v.shape.as_list() for v in m.trainable_variables] == [[4, 2], [2]]
+
+
+def test_summary_of_an_unbuilt_model_lists_its_layers_as_unbuilt():
+    model = keras.Sequential([keras.layers.Dense(2, name="first"),
+                              keras.layers.Dense(1, name="second")])
+    lines = []
+    model.summary(print_fn=lines.append)
+    rows = [line.split() for line in lines if line.startswith(("first", "second"))]
+    assert rows == [["first", "(Dense)", "?", "unbuilt"], ["second", "(Dense)", "?", "unbuilt"]]
+    assert "Total params: 0" in lines

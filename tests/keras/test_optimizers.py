@@ -115,3 +115,24 @@ def test_minimize_with_a_callable_loss():
     for _ in range(50):
         opt.minimize(lambda: (v - 1.0) ** 2, [v])
     assert float(v) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_apply_takes_gradients_and_variables_as_two_lists():
+    v = tf.Variable([1.0, 2.0])
+    opt = keras.optimizers.SGD(learning_rate=0.5)
+    opt.apply([tf.constant([2.0, 2.0])], [v])
+    np.testing.assert_allclose(v.numpy(), [0.0, 1.0])
+    opt.apply([tf.constant([2.0, 2.0])])       # the variables it was built for
+    np.testing.assert_allclose(v.numpy(), [-1.0, 0.0])
+
+
+def test_apply_rejects_unequal_numbers_of_gradients_and_variables():
+    v = tf.Variable([1.0])
+    with pytest.raises(ValueError, match="2 gradients for 1 variables"):
+        keras.optimizers.SGD().apply([tf.constant([1.0]), tf.constant([1.0])], [v])
+    np.testing.assert_array_equal(v.numpy(), [1.0])
+
+
+def test_apply_before_build_needs_the_variables():
+    with pytest.raises(ValueError, match="trainable_variables"):
+        keras.optimizers.Adam().apply([tf.constant([1.0])])

@@ -68,9 +68,33 @@ def test_lstm_model_trains_and_round_trips(tmp_path):
     np.testing.assert_array_equal(loaded(X).numpy(), model(X).numpy())
 
 
-def test_unknown_sequence_length_is_a_clear_error():
+def test_unknown_sequence_length_in_a_traced_function_is_a_clear_error():
+    lstm = L.LSTM(2)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, 3], tf.float32)])
+    def run(x):
+        return lstm(x)
     with pytest.raises(ValueError, match=r"needs their number.*\(None, None, 3\)"):
-        L.LSTM(2)(keras.Input(shape=(None, 3)))
+        run(X)
+
+
+@pytest.mark.parametrize("kwargs, shapes", [
+    ({}, [(None, 2)]),
+    ({"return_sequences": True}, [(None, None, 2)]),
+    ({"return_state": True}, [(None, 2), (None, 2), (None, 2)])])
+def test_functional_model_with_open_sequence_length_has_the_keras_output_shapes(kwargs, shapes):
+    outputs = L.LSTM(2, **kwargs)(keras.Input(shape=(None, 3)))
+    assert [tuple(t.shape.as_list()) for t in tf.nest.flatten(outputs)] == shapes
+
+
+@pytest.mark.parametrize("steps", [5, 2])
+def test_functional_model_with_open_sequence_length_runs_any_length(steps):
+    inputs = keras.Input(shape=(None, 3))
+    layer = L.GRU(4, return_sequences=True)
+    model = keras.Model(inputs, layer(inputs))
+    x = X[:, :steps]
+    np.testing.assert_allclose(model(x).numpy(), layer(x).numpy(), rtol=1e-6)
+    assert model(x).shape == (2, steps, 4)
 
 
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "ave"])
@@ -145,3 +169,34 @@ def test_masked_bidirectional_lstm_matches_tensorflow(real_tf, sequences):
         real_tf.keras.layers.Embedding(6, 3, mask_zero=True)(tinp)))
     theirs.set_weights(model.get_weights())
     np.testing.assert_allclose(model(ids).numpy(), theirs(ids).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "GRU", "LSTM"])
+def test_stateful_layer_carries_its_states_across_calls_as_tensorflow(real_tf, name):
+    ours = getattr(L, name)(4, stateful=True)
+    theirs = getattr(real_tf.keras.layers, name)(4, stateful=True)
+    ours(X), theirs(X)
+    theirs.set_weights(ours.get_weights())
+    ours.reset_states(), theirs.reset_states()
+    for _ in range(2):
+        np.testing.assert_allclose(ours(X).numpy(), theirs(X).numpy(), rtol=1e-5, atol=1e-6)
+    ours.reset_states(), theirs.reset_states()
+    np.testing.assert_allclose(ours(X).numpy(), theirs(X).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_stateful_states_are_not_weights():
+    lstm = L.LSTM(3, stateful=True)
+    lstm(X)
+    assert len(lstm.weights) == 3 and [s.shape.as_list() for s in lstm.states] == [[2, 3]] * 2
+
+
+def test_stateful_layer_keeps_its_batch_size():
+    gru = L.GRU(3, stateful=True)
+    gru(X)
+    with pytest.raises(ValueError, match="must stay 2"):
+        gru(X[:1])
+
+
+def test_reset_states_of_a_layer_that_is_not_stateful_is_an_error():
+    with pytest.raises(AttributeError, match="not stateful"):
+        L.GRU(3).reset_states()

@@ -32,14 +32,17 @@ from tapeflow.keras.layers.core import (  # noqa: F401
     Dropout,
     Embedding,
     Flatten,
+    Identity,
     Lambda,
     LeakyReLU,
+    Masking,
     ReLU,
     Rescaling,
     Reshape,
     Softmax,
 )
 from tapeflow.keras.layers.input_layer import Input, InputLayer  # noqa: F401
+from tapeflow.keras.layers.attention import MultiHeadAttention  # noqa: F401
 from tapeflow.keras.layers.merge import (  # noqa: F401
     Add,
     Average,
@@ -49,7 +52,12 @@ from tapeflow.keras.layers.merge import (  # noqa: F401
     Multiply,
     Subtract,
     add,
+    average,
     concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
 )
 from tapeflow.keras.layers.normalization import BatchNormalization, LayerNormalization  # noqa: F401
 from tapeflow.keras.layers.preprocessing import Normalization  # noqa: F401
@@ -69,6 +77,6 @@ from tapeflow.keras.layers.recurrent import (  # noqa: F401
 
 # The implementation modules are reached by their paths (`from tapeflow.keras.layers import
 # core`), not as attributes of the public keras.layers namespace.
-del base, conv, core, input_layer, masking, merge, node, normalization  # noqa: F821
+del attention, base, conv, core, input_layer, masking, merge, node, normalization  # noqa: F821
 del image_preprocessing, preprocessing, recurrent, tf_op_layer, weight_args  # noqa: F821
 del text_preprocessing, text_vectorization  # noqa: F821

@@ -167,6 +167,17 @@ class Layer(Module):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        # A user's layer written on Layer itself gets its integer and bool inputs as they
+        # are (Keras casts only floating inputs); tapeflow's own layers cast all numbers.
+        if not cls.__module__.startswith("tapeflow.") and "_autocast_kinds" not in cls.__dict__:
+            own = next(c for c in cls.__mro__ if c.__module__.startswith("tapeflow."))
+            if own is Layer:
+                cls._autocast_kinds = "f"
+        # A user's layer with a compute_mask of its own may make a mask from mask-less
+        # inputs (tapeflow's own layers say so with `_makes_mask`).
+        if "compute_mask" in cls.__dict__ and "_makes_mask" not in cls.__dict__ and \
+                not cls.__module__.startswith("tapeflow."):
+            cls._makes_mask = True
         # A layer is built once its build() has run, however it was called (by __call__ or
         # by hand): mark it, so that the next call does not build (and add weights) again.
         build = cls.__dict__.get("build")

@@ -11,7 +11,7 @@ import numpy as np
 from tapeflow.keras import activations, initializers, regularizers
 from tapeflow.keras.layers.weight_args import set_weight_args, weight_config, weight_kwargs
 from tapeflow.keras.layers.base import InputSpec, Layer
-from tapeflow.ops import array_ops, dropout_ops, math_ops, nn_ops
+from tapeflow.ops import array_ops, dropout_ops, math_ops, nn_ops, reduce_ops
 
 
 def _ser_init(init):
@@ -253,6 +253,42 @@ class Embedding(Layer):
                 "embeddings_initializer": _ser_init(self.embeddings_initializer),
                 "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
                 "mask_zero": self.mask_zero, "input_length": self.input_length}
+
+
+class Identity(Layer):
+    """Returns its input unchanged (a placeholder in a model, e.g. an optional block)."""
+
+    supports_masking = True
+
+    def call(self, inputs):
+        return inputs
+
+
+class Masking(Layer):
+    """Marks as padding the timesteps whose features all equal `mask_value`, and zeroes them.
+
+        >>> import tapeflow as tf
+        >>> out = tf.keras.layers.Masking()(tf.constant([[[1.], [0.]]]))
+        >>> out._keras_mask.numpy()
+        array([[ True, False]])
+    """
+
+    supports_masking = True
+    _makes_mask = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+
+    def compute_mask(self, inputs, mask=None):
+        return reduce_ops.reduce_any(math_ops.not_equal(inputs, self.mask_value), axis=-1)
+
+    def call(self, inputs):
+        keep = self.compute_mask(inputs)
+        return inputs * math_ops.cast(array_ops.expand_dims(keep, -1), inputs.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
 
 
 class Rescaling(Layer):

@@ -42,7 +42,36 @@ def input_mask(inputs):
 
 
 def attach(outputs, mask) -> None:
-    """Attaches `mask` to a single output tensor (lists of outputs are left alone)."""
-    if mask is None or isinstance(outputs, (list, tuple, dict)):
+    """Attaches `mask` to a single output tensor, or one mask each to a list of outputs
+    (a layer that splits a sequence splits its mask too); other structures are left alone."""
+    if mask is None or isinstance(outputs, dict):
+        return
+    if isinstance(outputs, (list, tuple)):
+        if isinstance(mask, (list, tuple)) and len(mask) == len(outputs):
+            for out, m in zip(outputs, mask):
+                if m is not None:
+                    set_mask(out, m)
         return
     set_mask(outputs, mask)
+
+
+def _drop_mask(tensor) -> None:
+    _MASKS.pop(id(tensor), None)
+
+
+def _install_keras_mask_attribute() -> None:
+    """Gives tensors Keras's `_keras_mask` attribute, read from and written to the side
+    table. Installed from here because the framework knows nothing of Keras masks and
+    tensors have `__slots__` (no instance attributes of their own)."""
+    from tapeflow.framework.tensor import Tensor
+
+    def setter(tensor, mask):
+        if mask is None:
+            _drop_mask(tensor)
+        else:
+            set_mask(tensor, mask)
+    Tensor._keras_mask = property(mask_of, setter, _drop_mask,
+                                  "The Keras mask of this tensor (None when it has none).")
+
+
+_install_keras_mask_attribute()

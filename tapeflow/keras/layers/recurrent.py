@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from tapeflow.framework.tensor import SymbolicTensor
+from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.keras import activations, initializers
+from tapeflow.keras.layers.node import KERAS_GRAPH
 from tapeflow.keras.layers.weight_args import set_weight_args, weight_config, weight_kwargs
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.ops import array_ops, math_ops
@@ -33,8 +36,9 @@ class _RNN(Layer):
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
                  bias_regularizer=None, return_sequences=False, return_state=False,
-                 go_backwards=False, dropout=0.0, recurrent_dropout=0.0, **kwargs):
-        for k in ("stateful", "unroll", "time_major", "use_cudnn", "seed"):
+                 go_backwards=False, stateful=False, dropout=0.0, recurrent_dropout=0.0,
+                 **kwargs):
+        for k in ("unroll", "time_major", "use_cudnn", "seed"):
             if kwargs.pop(k, False):
                 raise NotImplementedError(f"{type(self).__name__}({k}=...) is not supported")
         if dropout or recurrent_dropout:
@@ -51,6 +55,9 @@ class _RNN(Layer):
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.go_backwards = go_backwards
+        self.stateful = bool(stateful)
+        # Kept out of the weights (as Keras): the states carried from call to call.
+        self.__dict__["_state_vars"] = None
         self.input_spec = InputSpec(ndim=3)
 
     def _bias_shape(self):
@@ -81,6 +88,8 @@ class _RNN(Layer):
     def call(self, inputs, mask=None, initial_state=None):
         steps = inputs.shape[1]
         if steps is None:
+            if getattr(inputs, "graph", None) is KERAS_GRAPH:
+                return self._symbolic_outputs(inputs)
             raise ValueError(f'{type(self).__name__} layer "{self.name}" unrolls over the '
                              "timesteps and needs their number; received input shape "
                              f"{inputs.shape}. Give keras.Input a fixed sequence length.")
@@ -88,8 +97,12 @@ class _RNN(Layer):
         # All timesteps' input projections in one matrix product.
         xw = math_ops.matmul(array_ops.reshape(inputs, (-1, dims[2])), self.kernel)
         xw = array_ops.reshape(xw, (-1, steps, self.kernel.shape[1]))
-        states = list(initial_state) if initial_state is not None else \
-            self._initial_states(inputs)
+        if initial_state is not None:
+            states = list(initial_state)
+        elif self.stateful:
+            states = [v.value() for v in self._carried_states(inputs)]
+        else:
+            states = self._initial_states(inputs)
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         keep = None if mask is None else math_ops.cast(mask, inputs.dtype)
         outputs = []
@@ -110,6 +123,9 @@ class _RNN(Layer):
                 if self.zero_output_for_mask:
                     h = m * h
             outputs.append(h)
+        if self.stateful:
+            for v, state in zip(self._carried_states(inputs), states):
+                v.assign(state)
         if self.return_sequences:
             out = array_ops.stack(outputs, axis=1)
         else:
@@ -117,6 +133,58 @@ class _RNN(Layer):
         if self.return_state:
             return [out] + list(states)
         return out
+
+    # -- stateful=True: the last states of one call start the next ------------------------
+    @property
+    def states(self):
+        """The carried states (stateful layers, once called), else None."""
+        return self._state_vars
+
+    def _carried_states(self, inputs):
+        batch = inputs.shape[0]
+        if batch is None:
+            raise ValueError(f'{type(self).__name__} layer "{self.name}" is stateful and needs '
+                             f"a fixed batch size; received input shape {inputs.shape}. Give "
+                             "keras.Input a batch_size (or batch_shape).")
+        if self._state_vars is None:
+            from tapeflow.framework.context import init_scope
+            from tapeflow.framework.variables import Variable
+            with init_scope():
+                self.__dict__["_state_vars"] = [
+                    Variable(np.zeros((batch, self.units), np.float32), trainable=False,
+                             name=f"{self.name}/state_{i}") for i in range(self._n_states)]
+        expected = self._state_vars[0].shape[0]
+        if batch != expected:
+            raise ValueError(f'{type(self).__name__} layer "{self.name}" is stateful: the batch '
+                             f"size of its inputs must stay {expected} (that of its states); "
+                             f"received input shape {inputs.shape}.")
+        return self._state_vars
+
+    def reset_states(self, states=None):
+        """Sets the carried states to zeros (or to `states`, one array per state)."""
+        if not self.stateful:
+            raise AttributeError(f'Layer "{self.name}" is not stateful: only RNN layers made '
+                                 "with stateful=True carry states to reset.")
+        if self._state_vars is None:
+            return
+        values = states if states is not None else [None] * len(self._state_vars)
+        if len(values) != len(self._state_vars):
+            raise ValueError(f'reset_states: layer "{self.name}" has {len(self._state_vars)} '
+                             f"states; received {len(values)} values.")
+        for v, value in zip(self._state_vars, values):
+            v.assign(np.zeros(v.shape.as_list(), np.float32) if value is None else value)
+
+    reset_state = reset_states
+
+    def _symbolic_outputs(self, inputs):
+        """Outputs of the right shape for a functional model whose sequence length is left
+        open (`keras.Input(shape=(None, ...))`): the model replays this layer on real
+        tensors, whose length is known, so the loop is unrolled then."""
+        batch = inputs.shape[0]
+        seq = [batch, None, self.units] if self.return_sequences else [batch, self.units]
+        shapes = [seq] + [[batch, self.units]] * (self._n_states if self.return_state else 0)
+        outs = [SymbolicTensor(TensorShape(s), inputs.dtype, KERAS_GRAPH) for s in shapes]
+        return outs if self.return_state else outs[0]
 
     def compute_mask(self, inputs, mask=None):
         return mask if (self.return_sequences and not self.return_state) else None
@@ -126,7 +194,7 @@ class _RNN(Layer):
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 **weight_config(self, "kernel", "recurrent", "bias"),
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards}
+                "go_backwards": self.go_backwards, "stateful": self.stateful}
 
 
 class SimpleRNN(_RNN):

@@ -32,6 +32,22 @@ def _per_output(spec, output_names, what):
     return [spec] * n
 
 
+def _per_output_values(values, output_names):
+    """Targets or predictions, one per output: a dict is read by output name."""
+    if len(output_names) == 1:
+        if isinstance(values, dict) and len(values) == 1:
+            return list(values.values())
+        return [values]
+    if isinstance(values, dict):
+        missing = [n for n in output_names if n not in values]
+        if missing:
+            raise ValueError(f"The targets are a dict without entries for the outputs "
+                             f"{missing}; expected one entry per output name {output_names}, "
+                             f"received keys {sorted(values)}")
+        return [values[n] for n in output_names]
+    return nest.flatten(values)
+
+
 def _batch_size(t):
     """The number of examples in `t` (a float, or a float32 scalar tensor when traced)."""
     if t._is_symbolic:
@@ -58,8 +74,8 @@ class LossesContainer:
                                     for name, fn in zip(self.output_names, self.losses)]
 
     def __call__(self, y_true, y_pred, sample_weight=None, regularization_losses=None):
-        y_true = nest.flatten(y_true) if len(self.output_names) > 1 else [y_true]
-        y_pred = nest.flatten(y_pred) if len(self.output_names) > 1 else [y_pred]
+        y_true = _per_output_values(y_true, self.output_names)
+        y_pred = _per_output_values(y_pred, self.output_names)
         if len(y_true) != len(y_pred):
             raise ValueError(f"The model has {len(y_pred)} outputs but {len(y_true)} targets "
                              "were given")
@@ -106,6 +122,8 @@ class MetricsContainer:
                 specs = spec if isinstance(spec, (list, tuple)) else ([spec] if spec else [])
                 for s in specs:
                     m = metrics_mod.get(s, loss=loss)
+                    if isinstance(s, str):      # logged by the name given ('mae'), as Keras 3
+                        m.name = s
                     if weighted and isinstance(s, str):
                         m.name = f"weighted_{m.name}"
                     if len(self.output_names) > 1:
@@ -113,9 +131,8 @@ class MetricsContainer:
                     self.metrics_per_output[i].append((m, weighted))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        multi = len(self.output_names) > 1
-        y_true = nest.flatten(y_true) if multi else [y_true]
-        y_pred = nest.flatten(y_pred) if multi else [y_pred]
+        y_true = _per_output_values(y_true, self.output_names)
+        y_pred = _per_output_values(y_pred, self.output_names)
         for ms, yt, yp in zip(self.metrics_per_output, y_true, y_pred):
             for m, weighted in ms:
                 m.update_state(yt, yp, sample_weight=sample_weight if weighted else None)

@@ -63,6 +63,16 @@ def unpack(data):
     return data, None, None
 
 
+def pack(x, y=None, sample_weight=None):
+    """The batch a train_step receives, as Keras builds it: `(x, y)`, `(x, y, sample_weight)`,
+    or x alone when there are no targets (`(x,)` when x is itself a tuple or list)."""
+    if y is None:
+        return (x,) if isinstance(x, (tuple, list)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
+
+
 def _as_arrays(data):
     """Arrays of a structure; a nested list of plain numbers is one array, not a structure."""
     if isinstance(data, (list, tuple)) and data and all(
@@ -123,8 +133,8 @@ class ArrayData:
         arrays = [a for a in leaves if a is not None]
         for flat in fast.batch_rows(arrays, [order], self.batch_size, False):
             batch = iter(flat)
-            yield nest.pack_sequence_as(
-                structure, [None if a is None else next(batch) for a in leaves])
+            yield pack(*nest.pack_sequence_as(
+                structure, [None if a is None else next(batch) for a in leaves]))
 
 
 class IterableData:
@@ -193,7 +203,8 @@ class _ClassWeighted:
         self.steps = data.steps
 
     def __iter__(self):
-        for x, y, sw in self.data:
+        for batch in self.data:
+            x, y, sw = unpack(batch)
             cw = class_weights_for(y, self.class_weight)
             yield x, y, cw if sw is None else np.asarray(sw) * cw
 

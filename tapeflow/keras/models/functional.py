@@ -21,6 +21,7 @@ from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.keras.layers.input_layer import InputLayer
 from tapeflow.keras.layers.node import is_keras_tensor
 from tapeflow.keras.models.model import Model
+from tapeflow.ops import array_ops
 from tapeflow.utils import nest
 
 
@@ -148,6 +149,36 @@ class Functional(Model):
         return list(self._layers)
 
     # -- running ------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        # Inputs given by name ({"title": ..., "body": ...}) to a model whose inputs are a
+        # list: put them in the inputs' order before the input specs are checked.
+        nested = self.__dict__.get("_nested_inputs")
+        if args and isinstance(args[0], dict) and nested is not None and \
+                not isinstance(nested, dict):
+            args = (self._flatten_call_inputs(args[0]),) + args[1:]
+        if args:
+            args = (self._adjust_input_ranks(args[0]),) + args[1:]
+        return super().__call__(*args, **kwargs)
+
+    def _adjust_input_ranks(self, inputs):
+        """Adds or drops a trailing axis of size 1 where an input is one rank off its
+        `keras.Input` (a batch of strings for `Input(shape=(1,))`), as Keras does."""
+        refs = self.__dict__.get("_flat_inputs")     # None: a Sequential not built yet
+        flat = nest.flatten(inputs)
+        if refs is None or len(flat) != len(refs):
+            return inputs
+        out, changed = [], False
+        for x, ref in zip(flat, refs):
+            want = ref.shape.rank
+            have = len(getattr(x, "shape", ())) if hasattr(x, "shape") else None
+            if have is not None and want is not None and not is_keras_tensor(x):
+                if have == want - 1 and ref.shape[-1] == 1:
+                    x, changed = array_ops.expand_dims(x, -1), True
+                elif have == want + 1 and have > 1 and x.shape[-1] == 1:
+                    x, changed = array_ops.squeeze(x, -1), True
+            out.append(x)
+        return nest.pack_sequence_as(inputs, out) if changed else inputs
+
     def _flatten_call_inputs(self, inputs):
         if isinstance(inputs, dict) and not isinstance(self._nested_inputs, dict):
             names = self.input_names

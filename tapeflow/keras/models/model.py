@@ -39,16 +39,19 @@ class Model(Trainer, Layer):
     _autocast_kinds = "f"
 
     def __new__(cls, *args, **kwargs):
-        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+        if cls is Model and _functional_arguments(args, kwargs):
             from tapeflow.keras.models.functional import Functional
             return super().__new__(Functional)
         return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
-        if args or "inputs" in kwargs or "outputs" in kwargs:
+        if _functional_arguments(args, kwargs):
             # `Model(inputs, outputs)` was turned into a Functional by __new__; a subclass
-            # that passes inputs/outputs up is a functional model too.
+            # that passes inputs and outputs up (to override train_step, say) becomes a
+            # functional model that keeps the subclass's methods, as in Keras.
             from tapeflow.keras.models.functional import Functional
+            if not isinstance(self, Functional):
+                self.__class__ = _functional_subclass(type(self))
             Functional.__init__(self, *args, **kwargs)
             return
         name = kwargs.pop("name", None)
@@ -93,10 +96,8 @@ class Model(Trainer, Layer):
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
-        """Prints the layer table (Keras 2 format) and the parameter counts."""
-        if not self.built:
-            raise ValueError("This model has not yet been built. Build the model first by "
-                             "calling `build()` or by calling the model on a batch of data.")
+        """Prints the layer table (Keras 2 format) and the parameter counts; layers not
+        built yet show '?' and 'unbuilt' (Keras 3 prints a table for them too)."""
         summary_mod.print_summary(self, line_length, positions, print_fn)
 
     def get_layer(self, name=None, index=None):
@@ -114,6 +115,14 @@ class Model(Trainer, Layer):
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Rebuilds a model from `get_config()`: a functional graph, or `cls(**config)`."""
+        if "layers" in config and "input_layers" in config:
+            from tapeflow.keras import saving
+            return saving.functional_from_config(config, custom_objects)
+        return cls(**config)
 
     def to_json(self, **kwargs) -> str:
         """The architecture as JSON (`keras.models.model_from_json` rebuilds it)."""
@@ -139,3 +148,23 @@ class Model(Trainer, Layer):
         raise TypeError("Keras models cannot be pickled; use model.save(path) and "
                         "keras.models.load_model(path).")
 
+
+
+_FUNCTIONAL_SUBCLASSES: dict = {}
+
+
+def _functional_arguments(args, kwargs) -> bool:
+    """Whether Model's arguments describe a functional model (Keras's rule)."""
+    return len(args) == 2 or (len(args) == 1 and "outputs" in kwargs) or (
+        "inputs" in kwargs and "outputs" in kwargs)
+
+
+def _functional_subclass(cls):
+    """`cls` with Functional's graph building and replay mixed in (one class per `cls`)."""
+    made = _FUNCTIONAL_SUBCLASSES.get(cls)
+    if made is None:
+        from tapeflow.keras.models.functional import Functional
+        made = type(cls.__name__, (cls, Functional), {"__module__": cls.__module__,
+                                                      "__qualname__": cls.__qualname__})
+        _FUNCTIONAL_SUBCLASSES[cls] = made
+    return made

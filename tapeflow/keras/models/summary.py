@@ -3,7 +3,7 @@
 Models whose layers form a chain print three columns in 65 characters;
 other functional models add a 'Connected to' column in 98 characters.
 Layers that were never called on Keras tensors (those of subclassed models)
-show 'multiple' as their output shape.
+show 'multiple' as their output shape; layers not built yet show '?'.
 """
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def _print_row(fields, positions, print_fn):
 
 
 def _output_shape_text(layer):
+    if not layer.built and not layer._inbound_nodes:
+        return "?"
     try:
         shape = layer.output_shape
     except AttributeError:
@@ -71,7 +73,7 @@ def print_summary(model, line_length=None, positions=None, print_fn=None):
     print_fn("=" * line_length)
     for i, layer in enumerate(layers):
         name = f"{layer.name} ({type(layer).__name__})"
-        params = layer.count_params() if layer.built else 0
+        params = layer.count_params() if layer.built else "unbuilt"
         fields = [name, _output_shape_text(layer), params]
         if sequential_like:
             _print_row(fields, positions, print_fn)

@@ -149,8 +149,9 @@ class Trainer:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
         variables = self.trainable_variables
-        grads = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(grads, variables))
+        if variables:       # a model with no weights (only add_loss) still trains, as Keras
+            grads = tape.gradient(loss, variables)
+            self.optimizer.apply_gradients(zip(grads, variables))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def test_step(self, data):
@@ -360,9 +361,9 @@ class Trainer:
         for start in range(0, n, PREDICT_CHUNK):
             def part(a, s=start):
                 return a[s:s + PREDICT_CHUNK]
-            logs = test_fn((nest.map_structure(part, x),
-                            None if y is None else nest.map_structure(part, y),
-                            None if sw is None else part(sw)))
+            logs = test_fn(data_adapter.pack(nest.map_structure(part, x),
+                                             None if y is None else nest.map_structure(part, y),
+                                             None if sw is None else part(sw)))
         return logs
 
     def _predict_in_chunks(self, predict_fn, batch):

@@ -247,6 +247,20 @@ class Optimizer:
                 raise
             deferred.notify(self)       # checkpoint values waiting for the slots
 
+    def apply(self, grads, trainable_variables=None):
+        """Keras 3's form of `apply_gradients`: the gradients and the variables as two lists
+        (the variables the optimizer was built for when `trainable_variables` is None)."""
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError("optimizer.apply(grads) needs `trainable_variables` when the "
+                                 "optimizer has not been built yet.")
+            trainable_variables = self._trainable_variables
+        grads, trainable_variables = list(grads), list(trainable_variables)
+        if len(grads) != len(trainable_variables):
+            raise ValueError(f"optimizer.apply: received {len(grads)} gradients for "
+                             f"{len(trainable_variables)} variables; expected one per variable.")
+        return self.apply_gradients(zip(grads, trainable_variables))
+
     def _use_decay(self, v) -> bool:
         if id(v) in self._exclude_from_decay:
             return False

@@ -8,6 +8,7 @@ from tapeflow.keras.utils.file_utils import get_file, validate_file  # noqa: F40
 from tapeflow.keras.utils.plot_model import model_to_dot, plot_model  # noqa: F401
 from tapeflow.keras.saving.registry import register_keras_serializable  # noqa: F401
 from tapeflow.keras.utils.progbar import Progbar  # noqa: F401
+from tapeflow.keras.utils.sequence_utils import pad_sequences  # noqa: F401
 from tapeflow.keras.utils.image_dataset import image_dataset_from_directory  # noqa: F401
 from tapeflow.keras.utils.image_utils import (  # noqa: F401
     array_to_img, img_to_array, load_img, save_img)
