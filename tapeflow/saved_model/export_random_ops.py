@@ -3,10 +3,10 @@
 Stateless draws and `tf.random.Generator` draws are Philox streams that tapeflow computes
 as TensorFlow does: the loaded function draws the same numbers. A traced
 `tf.random.normal` / `uniform` / `truncated_normal` draws again at every call, as
-TensorFlow's stateful random ops do; the loaded function draws from TensorFlow's own
-stream, so its numbers differ from tapeflow's (as two TensorFlow processes' do unless
-seeded alike), while shapes, dtypes, ranges and scaling are the same. The op seed is
-written as TensorFlow's `get_seed` pairs it when no global seed is set (87654321, seed).
+TensorFlow's stateful random ops do. Its (seed, seed2) attributes are the pair tapeflow
+derived as TensorFlow does, so with a global or op seed the loaded function's first run
+draws tapeflow's numbers; unseeded, both draw fresh numbers of the same shape, dtype,
+range and scale.
 """
 from __future__ import annotations
 
@@ -19,8 +19,14 @@ _DEFAULT_GRAPH_SEED = 87654321
 
 
 def _seeds(node) -> dict:
+    """The op's (seed, seed2) attributes: the pair tapeflow derived as TF's `get_seed` does
+    (so a seeded op draws TF's very numbers), or (87654321, seed) for an op seed alone."""
     seed = node.attrs.get("seed")
-    return {} if seed is None else {"seed": _DEFAULT_GRAPH_SEED, "seed2": int(seed)}
+    if seed is None:
+        return {}
+    if "seed2" in node.attrs:
+        return {"seed": int(seed), "seed2": int(node.attrs["seed2"])}
+    return {"seed": _DEFAULT_GRAPH_SEED, "seed2": int(seed)}
 
 
 def _scaled(w, node, name, draw, scale, shift):
@@ -45,7 +51,7 @@ def _normal(w, node):
     return _scaled(w, node, name, draw, node.attrs.get("stddev", 1.0), node.attrs.get("mean", 0.0))
 
 
-@exports("RandomUniform")
+@exports("RandomUniform", "RandomUniformInt")
 def _uniform(w, node):
     name = base_name(node)
     out = node.outputs[0].dtype

@@ -54,3 +54,20 @@ def test_random_ops_draw_in_tensorflow_with_tapeflows_shapes_and_ranges(save_loa
     assert set(np.unique(got["ints"])) <= set(range(5))
     assert np.max(np.abs(got["truncated"])) <= 2.0
     assert set(np.unique(got["dropped"])) == {0.0, 2.0}
+
+
+def test_seeded_stateful_draws_are_tapeflows_numbers_in_tensorflow(save_load, tmp_path):
+    tf.random.set_seed(3)
+
+    class Seeded(tf.Module):
+        @tf.function(input_signature=[])
+        def draw(self):
+            return {"normal": tf.random.normal([4], seed=5),
+                    "ints": tf.random.uniform([3], maxval=10, dtype=tf.int32),
+                    "truncated": tf.random.truncated_normal([2, 2], seed=9)}
+
+    module = Seeded()
+    expected = module.draw()            # the function's first run: each op's stream starts
+    got = save_load(module, tmp_path / "seeded_stateful").draw()
+    for key in expected:
+        np.testing.assert_array_equal(got[key].numpy(), expected[key].numpy(), err_msg=key)
