@@ -1,0 +1,486 @@
+"""TensorFlow's graph ops, translated to tapeflow's public ops for the SavedModel reader.
+
+A `FunctionDef` names TensorFlow ops (`MatMul`, `BiasAdd`, `ReadVariableOp`, ...); this
+module is the file-format translation table: for each op name, the names of its output
+arguments (a `FunctionDef` refers to outputs as `node:output_arg:index`) and one small
+rule that computes the op with tapeflow's public functions. Because the rules call the
+same ops a user would, a loaded function runs eagerly, traces inside `tf.function`, and
+GradientTape records it, as TensorFlow does for its own loaded functions.
+
+A rule is `rule(ctx, inputs, attrs)`: `inputs` are the node's data inputs (tensors, or
+Variables for resource inputs), `attrs` its decoded attributes (dtypes as tapeflow
+dtypes, shapes as `TensorShape`, tensors as NumPy arrays, functions by name), and `ctx`
+runs nested functions (`ctx.call(name, inputs)`). It returns one tensor, a list of them,
+or None. The reader imports this module only when `load` runs, after tapeflow itself.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import tapeflow as tf
+
+
+class OpRule:
+    """How to run one TensorFlow op: its output argument names and its rule."""
+
+    __slots__ = ("outputs", "fn")
+
+    def __init__(self, outputs, fn):
+        self.outputs = outputs
+        self.fn = fn
+
+    def output_index(self, arg: str, index: int) -> int:
+        """The position in the rule's flat result of output `arg`'s `index`-th tensor.
+
+        An op has either one output argument (maybe a list, as `Unpack`'s `output`) or
+        several single-tensor arguments (as `FusedBatchNormV3`'s `y`, `batch_mean`, ...)."""
+        if len(self.outputs) == 1:
+            return index
+        return self.outputs.index(arg) + index
+
+
+OPS: dict[str, OpRule] = {}
+
+
+def _op(names, outputs=("output",)):
+    def register(fn):
+        for name in names.split():
+            OPS[name] = OpRule(outputs, fn)
+        return fn
+    return register
+
+
+def static_value(value):
+    """The NumPy value of `value` when known while the function runs (a constant or an
+    eager tensor), else None (a symbolic tensor inside a traced tf.function)."""
+    if isinstance(value, np.ndarray):
+        return value
+    if tf.is_tensor(value) and not getattr(value, "_is_symbolic", False) \
+            and not isinstance(value, tf.Variable):
+        return value.numpy()
+    return None
+
+
+def _ints(value):
+    """`value` as a Python list of ints where it is known, else the tensor itself."""
+    known = static_value(value)
+    return value if known is None else np.asarray(known).tolist()
+
+
+# -- elementwise ---------------------------------------------------------------------------
+
+_BINARY = {
+    "AddV2": tf.add, "Add": tf.add, "Sub": tf.subtract, "Mul": tf.multiply,
+    "RealDiv": tf.math.truediv, "Div": tf.math.divide, "Maximum": tf.maximum,
+    "Minimum": tf.minimum, "Pow": tf.pow, "FloorDiv": tf.math.floordiv,
+    "FloorMod": tf.math.floormod, "SquaredDifference": tf.math.squared_difference,
+    "Equal": tf.equal, "NotEqual": tf.not_equal, "Greater": tf.greater,
+    "GreaterEqual": tf.greater_equal, "Less": tf.less, "LessEqual": tf.less_equal,
+    "LogicalAnd": tf.logical_and, "LogicalOr": tf.logical_or,
+}
+_UNARY = {
+    "Neg": tf.negative, "Square": tf.square, "Sqrt": tf.sqrt, "Rsqrt": tf.math.rsqrt,
+    "Exp": tf.exp, "Log": tf.math.log, "Abs": tf.abs, "Tanh": tf.tanh,
+    "Sigmoid": tf.sigmoid, "Reciprocal": tf.math.reciprocal, "Sin": tf.sin, "Cos": tf.cos,
+    "Floor": tf.floor, "Round": tf.round, "Sign": tf.sign, "Log1p": tf.math.log1p,
+    "Expm1": tf.math.expm1, "Erf": tf.math.erf, "IsNan": tf.math.is_nan,
+    "LogicalNot": tf.logical_not, "ZerosLike": tf.zeros_like, "OnesLike": tf.ones_like,
+}
+_ACTIVATIONS = {
+    "Relu": tf.nn.relu, "Relu6": tf.nn.relu6, "Elu": tf.nn.elu, "Selu": tf.nn.selu,
+    "Softplus": tf.nn.softplus,
+}
+
+
+def _binary(fn):
+    return lambda ctx, inputs, attrs: fn(inputs[0], inputs[1])
+
+
+def _unary(fn):
+    return lambda ctx, inputs, attrs: fn(inputs[0])
+
+
+for _name, _fn in _BINARY.items():
+    OPS[_name] = OpRule(("z",), _binary(_fn))
+for _name, _fn in _UNARY.items():
+    OPS[_name] = OpRule(("y",), _unary(_fn))
+for _name, _fn in _ACTIVATIONS.items():
+    OPS[_name] = OpRule(("activations",), _unary(_fn))
+OPS["Softmax"] = OpRule(("softmax",), _unary(tf.nn.softmax))
+OPS["LogSoftmax"] = OpRule(("logsoftmax",), _unary(tf.nn.log_softmax))
+
+
+@_op("LeakyRelu", ("activations",))
+def _leaky_relu(ctx, inputs, attrs):
+    return tf.nn.leaky_relu(inputs[0], alpha=attrs.get("alpha", 0.2))
+
+
+@_op("AddN", ("sum",))
+def _add_n(ctx, inputs, attrs):
+    return tf.add_n(list(inputs))
+
+
+@_op("Cast", ("y",))
+def _cast(ctx, inputs, attrs):
+    return tf.cast(inputs[0], attrs["DstT"])
+
+
+@_op("Select")
+def _select(ctx, inputs, attrs):
+    cond, then, other = inputs
+    # TF1's Select: a vector condition picks whole rows of higher-rank operands.
+    if cond.shape.rank == 1 and then.shape.rank is not None and then.shape.rank > 1:
+        cond = tf.reshape(cond, [-1] + [1] * (then.shape.rank - 1))
+    return tf.where(cond, then, other)
+
+
+@_op("SelectV2")
+def _select_v2(ctx, inputs, attrs):
+    return tf.where(inputs[0], inputs[1], inputs[2])
+
+
+@_op("ClipByValue")
+def _clip(ctx, inputs, attrs):
+    return tf.clip_by_value(inputs[0], inputs[1], inputs[2])
+
+
+# -- matrices, convolutions, normalization ------------------------------------------------------
+
+@_op("MatMul", ("product",))
+def _matmul(ctx, inputs, attrs):
+    return tf.matmul(inputs[0], inputs[1], transpose_a=attrs.get("transpose_a", False),
+                     transpose_b=attrs.get("transpose_b", False))
+
+
+@_op("BatchMatMulV2 BatchMatMulV3 BatchMatMul")
+def _batch_matmul(ctx, inputs, attrs):
+    return tf.matmul(inputs[0], inputs[1], adjoint_a=attrs.get("adj_x", False),
+                     adjoint_b=attrs.get("adj_y", False))
+
+
+@_op("BiasAdd BiasAddV1")
+def _bias_add(ctx, inputs, attrs):
+    return tf.nn.bias_add(inputs[0], inputs[1], data_format=attrs.get("data_format", "NHWC"))
+
+
+def _padding(attrs):
+    padding = attrs.get("padding", "VALID")
+    if padding == "EXPLICIT":
+        flat = attrs.get("explicit_paddings", [])
+        return [flat[i:i + 2] for i in range(0, len(flat), 2)]
+    return padding
+
+
+@_op("Conv2D")
+def _conv2d(ctx, inputs, attrs):
+    return tf.nn.conv2d(inputs[0], inputs[1], strides=attrs["strides"],
+                        padding=_padding(attrs), data_format=attrs.get("data_format", "NHWC"),
+                        dilations=attrs.get("dilations"))
+
+
+@_op("MaxPool")
+def _max_pool(ctx, inputs, attrs):
+    return tf.nn.max_pool2d(inputs[0], attrs["ksize"], attrs["strides"], attrs["padding"],
+                            data_format=attrs.get("data_format", "NHWC"))
+
+
+@_op("AvgPool")
+def _avg_pool(ctx, inputs, attrs):
+    return tf.nn.avg_pool2d(inputs[0], attrs["ksize"], attrs["strides"], attrs["padding"],
+                            data_format=attrs.get("data_format", "NHWC"))
+
+
+_BN_OUTPUTS = ("y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2",
+               "reserve_space_3")
+
+
+@_op("FusedBatchNormV3 FusedBatchNorm FusedBatchNormV2", _BN_OUTPUTS)
+def _fused_batch_norm(ctx, inputs, attrs):
+    x, scale, offset, mean, variance = inputs[:5]
+    channels_first = attrs.get("data_format", "NHWC").startswith("NC")
+    rank = x.shape.rank
+    axis = 1 if channels_first else rank - 1
+    reduce_axes = [a for a in range(rank) if a != axis]
+    if attrs.get("is_training", True):
+        mean, variance = tf.nn.moments(x, reduce_axes)
+    # Broadcast the per-channel vectors against the channel axis.
+    view = [1] * rank
+    view[axis] = -1
+
+    def per_channel(v):
+        return tf.reshape(tf.cast(v, x.dtype), view)
+    y = tf.nn.batch_normalization(x, per_channel(mean), per_channel(variance),
+                                  per_channel(offset), per_channel(scale),
+                                  attrs.get("epsilon", 1e-4))
+    return [y, mean, variance, mean, variance, mean]
+
+
+# -- shapes and slicing -----------------------------------------------------------------------
+
+@_op("Reshape")
+def _reshape(ctx, inputs, attrs):
+    return tf.reshape(inputs[0], _ints(inputs[1]))
+
+
+@_op("Transpose", ("y",))
+def _transpose(ctx, inputs, attrs):
+    return tf.transpose(inputs[0], _ints(inputs[1]))
+
+
+@_op("ConcatV2")
+def _concat(ctx, inputs, attrs):
+    return tf.concat(list(inputs[:-1]), axis=_ints(inputs[-1]))
+
+
+@_op("Pack")
+def _pack(ctx, inputs, attrs):
+    return tf.stack(list(inputs), axis=attrs.get("axis", 0))
+
+
+@_op("Unpack")
+def _unpack(ctx, inputs, attrs):
+    return tf.unstack(inputs[0], num=attrs.get("num"), axis=attrs.get("axis", 0))
+
+
+@_op("Squeeze")
+def _squeeze(ctx, inputs, attrs):
+    return tf.squeeze(inputs[0], axis=attrs.get("squeeze_dims") or None)
+
+
+@_op("ExpandDims")
+def _expand_dims(ctx, inputs, attrs):
+    return tf.expand_dims(inputs[0], _ints(inputs[1]))
+
+
+@_op("Shape")
+def _shape(ctx, inputs, attrs):
+    return tf.shape(inputs[0], out_type=attrs.get("out_type", tf.int32))
+
+
+@_op("Rank")
+def _rank(ctx, inputs, attrs):
+    return tf.rank(inputs[0])
+
+
+@_op("Size")
+def _size(ctx, inputs, attrs):
+    return tf.size(inputs[0], out_type=attrs.get("out_type", tf.int32))
+
+
+def _bits(mask: int, i: int) -> bool:
+    return bool((mask >> i) & 1)
+
+
+@_op("StridedSlice")
+def _strided_slice(ctx, inputs, attrs):
+    x, begin, end, strides = inputs
+    begin, end, strides = (static_value(v) for v in (begin, end, strides))
+    if begin is None or end is None or strides is None:
+        raise NotImplementedError("StridedSlice with begin/end/strides computed at run time "
+                                  "is not supported by the SavedModel reader")
+    index = []
+    for i in range(len(begin)):
+        if _bits(attrs.get("ellipsis_mask", 0), i):
+            index.append(Ellipsis)
+        elif _bits(attrs.get("new_axis_mask", 0), i):
+            index.append(tf.newaxis)
+        elif _bits(attrs.get("shrink_axis_mask", 0), i):
+            index.append(int(begin[i]))
+        else:
+            start = None if _bits(attrs.get("begin_mask", 0), i) else int(begin[i])
+            stop = None if _bits(attrs.get("end_mask", 0), i) else int(end[i])
+            index.append(slice(start, stop, int(strides[i])))
+    return x[tuple(index)]
+
+
+@_op("Slice")
+def _slice(ctx, inputs, attrs):
+    return tf.slice(inputs[0], _ints(inputs[1]), _ints(inputs[2]))
+
+
+@_op("GatherV2")
+def _gather(ctx, inputs, attrs):
+    return tf.gather(inputs[0], inputs[1], axis=_ints(inputs[2]),
+                     batch_dims=attrs.get("batch_dims", 0))
+
+
+@_op("Fill")
+def _fill(ctx, inputs, attrs):
+    return tf.fill(_ints(inputs[0]), inputs[1])
+
+
+@_op("Tile")
+def _tile(ctx, inputs, attrs):
+    return tf.tile(inputs[0], _ints(inputs[1]))
+
+
+@_op("Range")
+def _range(ctx, inputs, attrs):
+    return tf.range(inputs[0], inputs[1], inputs[2], dtype=attrs.get("Tidx"))
+
+
+@_op("Pad PadV2 MirrorPad")
+def _pad(ctx, inputs, attrs):
+    value = inputs[2] if len(inputs) > 2 else 0
+    return tf.pad(inputs[0], _ints(inputs[1]), mode=attrs.get("mode", "CONSTANT"),
+                  constant_values=value)
+
+
+@_op("BroadcastTo")
+def _broadcast_to(ctx, inputs, attrs):
+    return tf.broadcast_to(inputs[0], _ints(inputs[1]))
+
+
+@_op("Split")
+def _split(ctx, inputs, attrs):
+    return tf.split(inputs[1], attrs["num_split"], axis=_ints(inputs[0]))
+
+
+@_op("SplitV")
+def _split_v(ctx, inputs, attrs):
+    return tf.split(inputs[0], _ints(inputs[1]), axis=_ints(inputs[2]))
+
+
+@_op("OneHot")
+def _one_hot(ctx, inputs, attrs):
+    indices, depth, on, off = inputs
+    return tf.one_hot(indices, _ints(depth), on_value=on, off_value=off,
+                      axis=attrs.get("axis", -1))
+
+
+@_op("Einsum")
+def _einsum(ctx, inputs, attrs):
+    return tf.einsum(attrs["equation"], *inputs)
+
+
+@_op("Cumsum", ("out",))
+def _cumsum(ctx, inputs, attrs):
+    return tf.math.cumsum(inputs[0], axis=_ints(inputs[1]),
+                          exclusive=attrs.get("exclusive", False),
+                          reverse=attrs.get("reverse", False))
+
+
+# -- reductions -------------------------------------------------------------------------------
+
+def _reduction(fn):
+    def rule(ctx, inputs, attrs):
+        return fn(inputs[0], axis=_ints(inputs[1]), keepdims=attrs.get("keep_dims", False))
+    return rule
+
+
+for _name, _fn in {"Sum": tf.reduce_sum, "Mean": tf.reduce_mean, "Max": tf.reduce_max,
+                   "Min": tf.reduce_min, "Prod": tf.reduce_prod, "All": tf.reduce_all,
+                   "Any": tf.reduce_any}.items():
+    OPS[_name] = OpRule(("output",), _reduction(_fn))
+
+
+@_op("ArgMax")
+def _argmax(ctx, inputs, attrs):
+    return tf.argmax(inputs[0], axis=_ints(inputs[1]),
+                     output_type=attrs.get("output_type", tf.int64))
+
+
+@_op("ArgMin")
+def _argmin(ctx, inputs, attrs):
+    return tf.argmin(inputs[0], axis=_ints(inputs[1]),
+                     output_type=attrs.get("output_type", tf.int64))
+
+
+# -- identity, constants, variables -------------------------------------------------------------
+
+@_op("Identity StopGradient PreventGradient Snapshot EnsureShape CheckNumerics")
+def _identity(ctx, inputs, attrs):
+    value = inputs[0]
+    if isinstance(value, tf.Variable):     # a resource handle passed along as it is
+        return value
+    if ctx.op in ("StopGradient", "PreventGradient"):
+        return tf.stop_gradient(value)
+    return tf.identity(value)
+
+
+@_op("IdentityN")
+def _identity_n(ctx, inputs, attrs):
+    return [_identity(ctx, [v], attrs) for v in inputs]
+
+
+@_op("NoOp", ())
+def _no_op(ctx, inputs, attrs):
+    return None
+
+
+@_op("Const")
+def _const(ctx, inputs, attrs):
+    return tf.constant(attrs["value"], dtype=attrs["dtype"])
+
+
+def _variable(ctx, handle):
+    if not isinstance(handle, tf.Variable):
+        raise TypeError(f"{ctx.op} '{ctx.node}' expects a variable (a DT_RESOURCE handle), "
+                        f"got {type(handle).__name__}")
+    return handle
+
+
+@_op("ReadVariableOp", ("value",))
+def _read_variable(ctx, inputs, attrs):
+    return _variable(ctx, inputs[0]).read_value()
+
+
+@_op("AssignVariableOp", ())
+def _assign(ctx, inputs, attrs):
+    _variable(ctx, inputs[0]).assign(inputs[1])
+
+
+@_op("AssignAddVariableOp", ())
+def _assign_add(ctx, inputs, attrs):
+    _variable(ctx, inputs[0]).assign_add(inputs[1])
+
+
+@_op("AssignSubVariableOp", ())
+def _assign_sub(ctx, inputs, attrs):
+    _variable(ctx, inputs[0]).assign_sub(inputs[1])
+
+
+@_op("VarHandleOp", ("resource",))
+def _var_handle(ctx, inputs, attrs):
+    return ctx.variable_named(attrs.get("shared_name", ""))
+
+
+# -- functions and control flow -----------------------------------------------------------------
+
+@_op("StatefulPartitionedCall PartitionedCall")
+def _call(ctx, inputs, attrs):
+    return ctx.call(attrs["f"], list(inputs))
+
+
+@_op("If StatelessIf")
+def _if(ctx, inputs, attrs):
+    cond, args = inputs[0], list(inputs[1:])
+    known = static_value(cond)
+    if known is not None:
+        return ctx.call(attrs["then_branch" if bool(known) else "else_branch"], args)
+    outputs = tf.cond(tf.cast(cond, tf.bool),
+                      lambda: ctx.call(attrs["then_branch"], args),
+                      lambda: ctx.call(attrs["else_branch"], args))
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
+@_op("While StatelessWhile")
+def _while(ctx, inputs, attrs):
+    # Resource inputs (Variables) pass through the loop unchanged: they are closed over
+    # instead of carried, since tapeflow's loop carries tensors.
+    carried = [i for i, v in enumerate(inputs) if not isinstance(v, tf.Variable)]
+
+    def full(values):
+        out = list(inputs)
+        for i, v in zip(carried, values):
+            out[i] = v
+        return out
+
+    def cond(*values):
+        return tf.cast(ctx.call(attrs["cond"], full(values))[0], tf.bool)
+
+    def body(*values):
+        result = ctx.call(attrs["body"], full(values))
+        return tuple(result[i] for i in carried)
+    final = tf.while_loop(cond, body, tuple(inputs[i] for i in carried))
+    return full(final if isinstance(final, (list, tuple)) else [final])
