@@ -1,0 +1,350 @@
+"""tf.saved_model.load on SavedModels written by TensorFlow 2.21 itself (tmp dirs).
+
+Each test saves with real TensorFlow, loads with tapeflow and compares with what
+TensorFlow's own loader gives for the same directory.
+"""
+import os
+
+import numpy as np
+import pytest
+
+import tapeflow as tf
+from tapeflow import errors
+
+
+def _near(a, b, tol=1e-5):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)
+
+
+@pytest.fixture(scope="module")
+def basics_dir(real_tf, tmp_path_factory):
+    """The basics guide's module: a Variable and a `multiply` method."""
+    class MyModule(real_tf.Module):
+        def __init__(self, value):
+            self.weight = real_tf.Variable(value)
+
+        @real_tf.function
+        def multiply(self, x):
+            return x * self.weight
+
+    module = MyModule(3)
+    module.multiply(real_tf.constant([1, 2, 3]))
+    path = str(tmp_path_factory.mktemp("sm") / "basics")
+    real_tf.saved_model.save(module, path)
+    return path
+
+
+_LIST_1 = [[2.0, 2.0, 2.0]]
+_LIST_2 = [[[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]]
+
+
+@pytest.fixture(scope="module")
+def sequential_dir(real_tf, tmp_path_factory):
+    """intro_to_modules' MySequentialModule, traced with two Python lists."""
+    class Dense(real_tf.Module):
+        def __init__(self, in_features, out_features, name=None):
+            super().__init__(name=name)
+            self.w = real_tf.Variable(real_tf.random.normal([in_features, out_features]),
+                                      name="w")
+            self.b = real_tf.Variable(real_tf.zeros([out_features]), name="b")
+
+        def __call__(self, x):
+            return real_tf.nn.relu(real_tf.matmul(x, self.w) + self.b)
+
+    class MySequentialModule(real_tf.Module):
+        def __init__(self, name=None):
+            super().__init__(name=name)
+            self.dense_1 = Dense(in_features=3, out_features=3)
+            self.dense_2 = Dense(in_features=3, out_features=2)
+
+        @real_tf.function
+        def __call__(self, x):
+            return self.dense_2(self.dense_1(x))
+
+    real_tf.random.set_seed(4)
+    module = MySequentialModule(name="the_model")
+    module(_LIST_1)
+    module(_LIST_2)
+    path = str(tmp_path_factory.mktemp("sm") / "sequential")
+    real_tf.saved_model.save(module, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def signature_dir(real_tf, tmp_path_factory):
+    """input_signature functions exported as signatures, one updating a counter."""
+    class Scaler(real_tf.Module):
+        def __init__(self):
+            self.v = real_tf.Variable([1.0, 2.0], name="vv")
+            self.count = real_tf.Variable(0, trainable=False)
+            self.child = real_tf.Module()
+            self.child.offset = real_tf.Variable(0.5, name="offset")
+
+        @real_tf.function(input_signature=[
+            real_tf.TensorSpec([None, 2], real_tf.float32, name="zed"),
+            real_tf.TensorSpec([], real_tf.float32, name="alpha")])
+        def scale(self, zed, alpha):
+            return {"y": zed * self.v * alpha + self.child.offset,
+                    "a": real_tf.reduce_sum(zed)}
+
+        @real_tf.function(input_signature=[])
+        def bump(self):
+            self.count.assign_add(1)
+            return self.count
+
+    module = Scaler()
+    path = str(tmp_path_factory.mktemp("sm") / "signatures")
+    real_tf.saved_model.save(module, path,
+                             signatures={"serving_default": module.scale, "bump": module.bump})
+    return path
+
+
+# -- the guides' modules -------------------------------------------------------------------
+
+def test_basics_module_multiply_matches_tensorflow(real_tf, basics_dir):
+    loaded = tf.saved_model.load(basics_dir)
+    theirs = real_tf.saved_model.load(basics_dir)
+    expected = theirs.multiply(real_tf.constant([1, 2, 3]))
+    got = loaded.multiply(tf.constant([1, 2, 3]))
+    assert got.dtype == tf.int32
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_basics_module_variable_restored_with_name_dtype_and_value(basics_dir):
+    weight = tf.saved_model.load(basics_dir).weight
+    assert isinstance(weight, tf.Variable)
+    assert (weight.name, weight.dtype, weight.shape, weight.trainable) == \
+        ("Variable:0", tf.int32, tf.TensorShape([]), True)
+    assert weight.numpy() == 3
+
+
+def test_sequential_module_called_with_the_traced_python_lists(real_tf, sequential_dir):
+    loaded = tf.saved_model.load(sequential_dir)
+    theirs = real_tf.saved_model.load(sequential_dir)
+    for value in (_LIST_1, _LIST_2):
+        _near(loaded(value), theirs(value))
+
+
+def test_sequential_module_submodule_variables_restored(real_tf, sequential_dir):
+    loaded = tf.saved_model.load(sequential_dir)
+    theirs = real_tf.saved_model.load(sequential_dir)
+    for name in ("dense_1", "dense_2"):
+        for attr in ("w", "b"):
+            mine, tf_var = getattr(getattr(loaded, name), attr), getattr(getattr(theirs, name),
+                                                                         attr)
+            assert mine.name == tf_var.name
+            _near(mine, tf_var.numpy())
+
+
+def test_call_matching_no_trace_is_tensorflows_value_error(real_tf, sequential_dir):
+    loaded = tf.saved_model.load(sequential_dir)
+    with pytest.raises(ValueError) as mine:
+        loaded([[1.0, 2.0, 3.0]])
+    theirs = real_tf.saved_model.load(sequential_dir)
+    with pytest.raises(ValueError) as expected:
+        theirs([[1.0, 2.0, 3.0]])
+    assert str(mine.value) == str(expected.value)
+    assert "following 2 option(s)" in str(mine.value)
+
+
+def test_tensor_argument_does_not_match_a_python_list_trace(sequential_dir):
+    loaded = tf.saved_model.load(sequential_dir)
+    with pytest.raises(ValueError, match="Could not find matching concrete function"):
+        loaded(tf.constant(_LIST_1))
+
+
+def test_user_object_without_call_is_not_callable(basics_dir):
+    with pytest.raises(TypeError, match="not callable"):
+        tf.saved_model.load(basics_dir)(1.0)
+
+
+# -- input signatures and serving signatures -----------------------------------------------------
+
+def test_input_signature_function_by_position_and_keyword(real_tf, signature_dir):
+    loaded = tf.saved_model.load(signature_dir)
+    theirs = real_tf.saved_model.load(signature_dir)
+    expected = theirs.scale(np.ones([3, 2], np.float32), 2.0)
+    for got in (loaded.scale(np.ones([3, 2], np.float32), 2.0),
+                loaded.scale(alpha=2.0, zed=tf.ones([3, 2]))):
+        assert sorted(got) == ["a", "y"]
+        _near(got["y"], expected["y"])
+        _near(got["a"], expected["a"])
+
+
+def test_input_signature_function_rejects_a_shape_outside_the_signature(signature_dir):
+    loaded = tf.saved_model.load(signature_dir)
+    with pytest.raises(TypeError, match="Binding inputs to tf.function failed"):
+        loaded.scale(tf.ones([1, 3]), 2.0)
+
+
+def test_serving_signature_takes_keywords_and_returns_a_dict(real_tf, signature_dir):
+    loaded = tf.saved_model.load(signature_dir)
+    assert sorted(loaded.signatures) == ["bump", "serving_default"]
+    theirs = real_tf.saved_model.load(signature_dir)
+    expected = theirs.signatures["serving_default"](zed=real_tf.ones([1, 2]),
+                                                    alpha=real_tf.constant(2.0))
+    got = loaded.signatures["serving_default"](zed=tf.ones([1, 2]), alpha=tf.constant(2.0))
+    assert sorted(got) == sorted(expected)
+    for key in got:
+        _near(got[key], expected[key].numpy())
+
+
+def test_serving_signature_rejects_positional_arguments(signature_dir):
+    serving = tf.saved_model.load(signature_dir).signatures["serving_default"]
+    with pytest.raises(TypeError, match="positional"):
+        serving(tf.ones([1, 2]), tf.constant(2.0))
+
+
+def test_signature_updating_a_variable_changes_the_restored_variable(signature_dir):
+    loaded = tf.saved_model.load(signature_dir)
+    assert loaded.signatures["bump"]()["output_0"].numpy() == 1
+    assert loaded.bump().numpy() == 2
+    assert loaded.count.numpy() == 2 and loaded.count.trainable is False
+
+
+def test_nested_module_attributes_are_restored(signature_dir):
+    loaded = tf.saved_model.load(signature_dir)
+    assert loaded.child.offset.name == "offset:0"
+    assert loaded.child.offset.numpy() == 0.5
+    assert loaded.v.name == "vv:0"
+
+
+# -- Keras ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def keras_model(real_tf):
+    keras = real_tf.keras
+    keras.utils.set_random_seed(1)
+    return keras.Sequential([
+        keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.MaxPooling2D(), keras.layers.Flatten(), keras.layers.Dropout(0.5),
+        keras.layers.Dense(3, activation="softmax")])
+
+
+def test_keras_model_export_matches_tensorflow(real_tf, keras_model, tmp_path):
+    path = str(tmp_path / "exported")
+    keras_model.export(path)
+    x = np.random.RandomState(0).rand(5, 8, 8, 1).astype(np.float32)
+    loaded = tf.saved_model.load(path)
+    expected = keras_model(x, training=False).numpy()
+    _near(loaded.serve(x), expected)
+    _near(loaded.signatures["serving_default"](keras_tensor=x)["output_0"], expected)
+    theirs = real_tf.saved_model.load(path)
+    assert [v.name for v in loaded.trainable_variables] == \
+        [v.name for v in theirs.trainable_variables]
+
+
+def test_keras_model_saved_with_tf_saved_model_save(keras_model, real_tf, tmp_path):
+    path = str(tmp_path / "saved")
+    real_tf.saved_model.save(keras_model, path)
+    x = np.random.RandomState(1).rand(2, 8, 8, 1).astype(np.float32)
+    got = tf.saved_model.load(path).signatures["serving_default"](inputs=x)
+    _near(got["output_0"], keras_model(x, training=False).numpy())
+
+
+# -- gradients and tracing -------------------------------------------------------------------------
+
+def test_gradients_through_a_loaded_function_match_tensorflow(real_tf, signature_dir):
+    x = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)
+    loaded = tf.saved_model.load(signature_dir)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        out = loaded.scale(xt, 3.0)["y"]
+        loss = tf.reduce_sum(out * out)
+    got = tape.gradient(loss, [xt, loaded.v, loaded.child.offset])
+    theirs = real_tf.saved_model.load(signature_dir)
+    xr = real_tf.constant(x)
+    with real_tf.GradientTape() as tape:
+        tape.watch(xr)
+        out = theirs.scale(xr, 3.0)["y"]
+        loss = real_tf.reduce_sum(out * out)
+    expected = tape.gradient(loss, [xr, theirs.v, theirs.child.offset])
+    for g, e in zip(got, expected):
+        _near(g, e.numpy())
+
+
+def test_gradients_through_loaded_dense_layers_match_tensorflow(real_tf, sequential_dir):
+    loaded = tf.saved_model.load(sequential_dir)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(loaded(_LIST_2))
+    got = tape.gradient(loss, [loaded.dense_1.w, loaded.dense_2.b])
+    theirs = real_tf.saved_model.load(sequential_dir)
+    with real_tf.GradientTape() as tape:
+        loss = real_tf.reduce_sum(theirs(_LIST_2))
+    expected = tape.gradient(loss, [theirs.dense_1.w, theirs.dense_2.b])
+    for g, e in zip(got, expected):
+        _near(g, e.numpy())
+
+
+def test_loaded_function_called_inside_tf_function(signature_dir):
+    loaded = tf.saved_model.load(signature_dir)
+
+    @tf.function
+    def twice(x):
+        return loaded.scale(x, 1.0)["y"] * 2.0
+    eager = loaded.scale(tf.ones([4, 2]), 1.0)["y"] * 2.0
+    _near(twice(tf.ones([4, 2])), eager)
+    _near(twice(tf.ones([1, 2])), eager[:1])
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+def test_missing_directory_is_tensorflows_oserror(tmp_path):
+    path = str(tmp_path / "absent")
+    with pytest.raises(OSError, match="SavedModel file does not exist at: .*absent"):
+        tf.saved_model.load(path)
+
+
+def test_contains_saved_model(basics_dir, tmp_path):
+    assert tf.saved_model.contains_saved_model(basics_dir)
+    assert not tf.saved_model.contains_saved_model(str(tmp_path))
+
+
+def test_tags_matching_no_meta_graph_is_tensorflows_error(basics_dir):
+    with pytest.raises(ValueError, match=r"incompatible argument to `tags`: \['train'\]"):
+        tf.saved_model.load(basics_dir, tags=["train"])
+    assert tf.saved_model.load(basics_dir, tags="serve").weight.numpy() == 3
+
+
+def _copy(src, dst):
+    import shutil
+    shutil.copytree(src, dst)
+    return str(dst)
+
+
+def test_truncated_saved_model_pb_is_a_clear_error(basics_dir, tmp_path):
+    path = _copy(basics_dir, tmp_path / "cut")
+    pb = os.path.join(path, "saved_model.pb")
+    with open(pb, "rb") as f:
+        data = f.read()
+    with open(pb, "wb") as f:
+        f.write(data[:len(data) // 2])
+    with pytest.raises(ValueError, match="truncated"):
+        tf.saved_model.load(path)
+
+
+def test_missing_variables_directory_is_a_clear_error(basics_dir, tmp_path):
+    import shutil
+    path = _copy(basics_dir, tmp_path / "novars")
+    shutil.rmtree(os.path.join(path, "variables"))
+    with pytest.raises(FileNotFoundError, match="variables"):
+        tf.saved_model.load(path)
+
+
+def test_unknown_op_names_the_op_the_function_and_the_path(basics_dir, tmp_path):
+    from tapeflow.saved_model._protos import decode_saved_model, encode_saved_model
+    path = _copy(basics_dir, tmp_path / "unknown_op")
+    pb = os.path.join(path, "saved_model.pb")
+    with open(pb, "rb") as f:
+        _, graphs = decode_saved_model(f.read())
+    for fdef in graphs[0].graph_def.library.function:
+        for node in fdef.node_def:
+            if node.op == "Mul":
+                node.op = "FancyMul"
+                name = fdef.signature.name
+    with open(pb, "wb") as f:
+        f.write(encode_saved_model(graphs))
+    with pytest.raises(errors.NotFoundError) as info:
+        tf.saved_model.load(path)
+    assert "FancyMul" in str(info.value) and name in str(info.value) and path in str(info.value)
