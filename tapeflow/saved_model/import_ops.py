@@ -76,7 +76,7 @@ _BINARY = {
     "FloorMod": tf.math.floormod, "SquaredDifference": tf.math.squared_difference,
     "Equal": tf.equal, "NotEqual": tf.not_equal, "Greater": tf.greater,
     "GreaterEqual": tf.greater_equal, "Less": tf.less, "LessEqual": tf.less_equal,
-    "LogicalAnd": tf.logical_and, "LogicalOr": tf.logical_or,
+    "LogicalAnd": tf.logical_and, "LogicalOr": tf.logical_or, "Atan2": tf.math.atan2,
 }
 _UNARY = {
     "Neg": tf.negative, "Square": tf.square, "Sqrt": tf.sqrt, "Rsqrt": tf.math.rsqrt,
@@ -85,6 +85,10 @@ _UNARY = {
     "Floor": tf.floor, "Round": tf.round, "Sign": tf.sign, "Log1p": tf.math.log1p,
     "Expm1": tf.math.expm1, "Erf": tf.math.erf, "IsNan": tf.math.is_nan,
     "LogicalNot": tf.logical_not, "ZerosLike": tf.zeros_like, "OnesLike": tf.ones_like,
+    "Ceil": tf.math.ceil, "Rint": tf.math.rint, "Tan": tf.math.tan, "Asin": tf.math.asin,
+    "Acos": tf.math.acos, "Atan": tf.math.atan, "Sinh": tf.math.sinh, "Cosh": tf.math.cosh,
+    "Asinh": tf.math.asinh, "Acosh": tf.math.acosh, "Atanh": tf.math.atanh,
+    "IsFinite": tf.math.is_finite, "IsInf": tf.math.is_inf,
 }
 _ACTIVATIONS = {
     "Relu": tf.nn.relu, "Relu6": tf.nn.relu6, "Elu": tf.nn.elu, "Selu": tf.nn.selu,

@@ -149,7 +149,7 @@ def load(export_dir, tags=None, options=None):
         ...     print('no SavedModel')
         no SavedModel
     """
-    from tapeflow.saved_model.object_graph import ObjectGraphLoader
+    from tapeflow.saved_model.object_loader import ObjectGraphLoader
     export_dir = os.fspath(export_dir)
     meta = _pick_meta_graph(_read_meta_graphs(export_dir), tags, export_dir)
     return ObjectGraphLoader(meta, export_dir, options or LoadOptions()).load()

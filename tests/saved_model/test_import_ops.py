@@ -28,6 +28,24 @@ class _Ops:
         }
 
     @staticmethod
+    def more_math(t, x):
+        inside = x / 3.0        # in (-1, 1) for asin, acos, atanh
+        return {
+            "atan2": t.math.atan2(x, x + 2.0), "ceil": t.math.ceil(x), "rint": t.math.rint(x),
+            "tan": t.math.tan(inside), "asin": t.math.asin(inside),
+            "acos": t.math.acos(inside), "atan": t.math.atan(x), "sinh": t.math.sinh(x),
+            "cosh": t.math.cosh(x), "asinh": t.math.asinh(x),
+            "acosh": t.math.acosh(t.abs(x) + 1.0), "atanh": t.math.atanh(inside),
+            "finite": t.math.is_finite(x / x), "inf": t.math.is_inf(1.0 / x),
+            "nan": t.math.is_nan(x / x), "floor": t.floor(x), "sign": t.sign(x),
+            "reciprocal": t.math.reciprocal(x + 3.0), "erf": t.math.erf(x),
+            "log1p": t.math.log1p(t.abs(x)), "expm1": t.math.expm1(x), "sin": t.sin(x),
+            "cos": t.cos(x), "round": t.round(x), "sqdiff": t.math.squared_difference(x, 1.0),
+            "floordiv": t.math.floordiv(x, 0.7), "floormod": t.math.floormod(x, 0.7),
+            "add_n": t.add_n([x, x, x]),
+        }
+
+    @staticmethod
     def shapes(t, x):
         b = t.shape(x)[0]
         r = t.reshape(x, [b, 2, 2])
@@ -61,6 +79,8 @@ def ops_dir(real_tf, tmp_path_factory):
     module = t.Module()
     module.elementwise = t.function(lambda x, y: _Ops.elementwise(t, x, y), input_signature=[
         t.TensorSpec([2, 3], t.float32), t.TensorSpec([2, 3], t.float32)])
+    module.more_math = t.function(lambda x: _Ops.more_math(t, x), input_signature=[
+        t.TensorSpec([2, 3], t.float32)])
     module.shapes = t.function(lambda x: _Ops.shapes(t, x),
                                input_signature=[t.TensorSpec([None, 4], t.float32)])
     module.conv = t.function(lambda x: _Ops.conv(t, x),
@@ -121,6 +141,11 @@ _Y = np.array([[0.3, 0.5, -1.0], [1.5, 0.0, 0.2]], np.float32)
 def test_elementwise_ops_match_tensorflow(both):
     mine, theirs = both
     _compare(mine.elementwise(_X, _Y), theirs.elementwise(_X, _Y))
+
+
+def test_more_math_ops_match_tensorflow(both):
+    mine, theirs = both
+    _compare(mine.more_math(_X), theirs.more_math(_X))
 
 
 def test_shape_and_reduction_ops_match_tensorflow(both):
