@@ -89,6 +89,7 @@ _UNARY = {
     "Acos": tf.math.acos, "Atan": tf.math.atan, "Sinh": tf.math.sinh, "Cosh": tf.math.cosh,
     "Asinh": tf.math.asinh, "Acosh": tf.math.acosh, "Atanh": tf.math.atanh,
     "IsFinite": tf.math.is_finite, "IsInf": tf.math.is_inf,
+    "Erfc": lambda x: 1.0 - tf.math.erf(x),
 }
 _ACTIVATIONS = {
     "Relu": tf.nn.relu, "Relu6": tf.nn.relu6, "Elu": tf.nn.elu, "Selu": tf.nn.selu,
@@ -180,6 +181,34 @@ def _conv2d(ctx, inputs, attrs):
     return tf.nn.conv2d(inputs[0], inputs[1], strides=attrs["strides"],
                         padding=_padding(attrs), data_format=attrs.get("data_format", "NHWC"),
                         dilations=attrs.get("dilations"))
+
+
+@_op("DepthwiseConv2dNative")
+def _depthwise_conv2d(ctx, inputs, attrs):
+    x, kernel = inputs
+    kh, kw, channels, multiplier = kernel.shape.as_list()
+    # One convolution with a block-diagonal filter: input channel c feeds only its own
+    # `multiplier` outputs (c * multiplier + m), which is TF's output channel order.
+    eye = tf.reshape(tf.eye(channels, dtype=kernel.dtype), [1, 1, channels, channels, 1])
+    full = tf.reshape(tf.expand_dims(kernel, 3) * eye, [kh, kw, channels, channels * multiplier])
+    return tf.nn.conv2d(x, full, strides=attrs["strides"], padding=_padding(attrs),
+                        data_format=attrs.get("data_format", "NHWC"),
+                        dilations=attrs.get("dilations"))
+
+
+@_op("Conv2DBackpropInput")
+def _conv2d_backprop_input(ctx, inputs, attrs):
+    from tapeflow.framework.op import execute, registered_ops
+    sizes, kernel, dy = inputs
+    if attrs.get("data_format", "NHWC") != "NHWC" or _padding(attrs) not in ("SAME", "VALID"):
+        raise NotImplementedError("Conv2DBackpropInput is read for NHWC data with SAME or "
+                                  "VALID padding only")
+    # tapeflow's op takes a tensor of the forward input's shape; only its shape is read.
+    like = tf.zeros(_ints(sizes), dtype=dy.dtype)
+    strides, dilations = attrs["strides"], attrs.get("dilations") or [1, 1, 1, 1]
+    op_attrs = {"strides": tuple(strides[1:3]), "padding": _padding(attrs),
+                "dilations": tuple(dilations[1:3])}
+    return execute(registered_ops()["Conv2DBackpropInput"], (like, kernel, dy), op_attrs)
 
 
 @_op("MaxPool")
@@ -395,7 +424,7 @@ def _argmin(ctx, inputs, attrs):
 @_op("Identity StopGradient PreventGradient Snapshot EnsureShape CheckNumerics")
 def _identity(ctx, inputs, attrs):
     value = inputs[0]
-    if isinstance(value, tf.Variable):     # a resource handle passed along as it is
+    if isinstance(value, (tf.Variable, TensorList)):    # handles pass along as they are
         return value
     if ctx.op in ("StopGradient", "PreventGradient"):
         return tf.stop_gradient(value)
@@ -470,8 +499,24 @@ def _if(ctx, inputs, attrs):
 
 @_op("While StatelessWhile")
 def _while(ctx, inputs, attrs):
+    values = list(inputs)
+    # While the condition is known (eagerly, or a trip count fixed when tracing, as in a
+    # Keras RNN), the loop runs here: its values may be Variables or TensorLists.
+    while True:
+        done = static_value(ctx.call(attrs["cond"], values)[0])
+        if done is None:
+            return _symbolic_while(ctx, values, attrs)
+        if not bool(done):
+            return values
+        values = list(ctx.call(attrs["body"], values))
+
+
+def _symbolic_while(ctx, inputs, attrs):
     # Resource inputs (Variables) pass through the loop unchanged: they are closed over
     # instead of carried, since tapeflow's loop carries tensors.
+    if any(isinstance(v, TensorList) for v in inputs):
+        raise NotImplementedError(f"While '{ctx.node}': a loop whose trip count is only known "
+                                  "at run time cannot carry a TensorList here")
     carried = [i for i, v in enumerate(inputs) if not isinstance(v, tf.Variable)]
 
     def full(values):
@@ -488,3 +533,86 @@ def _while(ctx, inputs, attrs):
         return tuple(result[i] for i in carried)
     final = tf.while_loop(cond, body, tuple(inputs[i] for i in carried))
     return full(final if isinstance(final, (list, tuple)) else [final])
+
+
+# -- TensorLists (what TensorArrays and Keras RNN loops become) ------------------------------
+
+class TensorList:
+    """A TensorList value: a tuple of element tensors (None where nothing was set yet)."""
+
+    __slots__ = ("items", "element_shape", "dtype")
+
+    def __init__(self, items, element_shape, dtype):
+        self.items = tuple(items)
+        self.element_shape = element_shape
+        self.dtype = dtype
+
+    def replace(self, index, item):
+        items = list(self.items)
+        if index >= len(items):
+            items += [None] * (index + 1 - len(items))
+        items[index] = item
+        return TensorList(items, self.element_shape, self.dtype)
+
+    def element(self, index):
+        item = self.items[index]
+        if item is not None:
+            return item
+        shape = _ints(self.element_shape)
+        if not isinstance(shape, list) or any(d < 0 for d in shape):
+            raise ValueError(f"reading TensorList element {index}, never set, whose shape "
+                             f"{shape} is not fully known")
+        return tf.zeros(shape, self.dtype)
+
+
+def _static_index(ctx, value):
+    index = static_value(value)
+    if index is None:
+        raise NotImplementedError(f"{ctx.op} '{ctx.node}' with an index known only at run "
+                                  "time is not supported by the SavedModel reader")
+    return int(index)
+
+
+@_op("TensorListReserve", ("handle",))
+def _list_reserve(ctx, inputs, attrs):
+    count = _static_index(ctx, inputs[1])
+    return TensorList([None] * max(count, 0), inputs[0], attrs["element_dtype"])
+
+
+@_op("EmptyTensorList", ("handle",))
+def _list_empty(ctx, inputs, attrs):
+    return TensorList([], inputs[0], attrs["element_dtype"])
+
+
+@_op("TensorListFromTensor", ("output_handle",))
+def _list_from_tensor(ctx, inputs, attrs):
+    return TensorList(tf.unstack(inputs[0]), inputs[1], attrs["element_dtype"])
+
+
+@_op("TensorListGetItem", ("item",))
+def _list_get(ctx, inputs, attrs):
+    return inputs[0].element(_static_index(ctx, inputs[1]))
+
+
+@_op("TensorListSetItem", ("output_handle",))
+def _list_set(ctx, inputs, attrs):
+    return inputs[0].replace(_static_index(ctx, inputs[1]), inputs[2])
+
+
+@_op("TensorListPushBack", ("output_handle",))
+def _list_push(ctx, inputs, attrs):
+    return inputs[0].replace(len(inputs[0].items), inputs[1])
+
+
+@_op("TensorListLength", ("length",))
+def _list_length(ctx, inputs, attrs):
+    return tf.constant(len(inputs[0].items), tf.int32)
+
+
+@_op("TensorListStack", ("tensor",))
+def _list_stack(ctx, inputs, attrs):
+    handle = inputs[0]
+    if not handle.items:
+        shape = _ints(inputs[1])
+        return tf.zeros([0] + list(shape), handle.dtype)
+    return tf.stack([handle.element(i) for i in range(len(handle.items))])

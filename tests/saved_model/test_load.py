@@ -242,6 +242,65 @@ def test_keras_model_saved_with_tf_saved_model_save(keras_model, real_tf, tmp_pa
     _near(got["output_0"], keras_model(x, training=False).numpy())
 
 
+def _keras_model(keras, name):
+    """(input shape, model) of one of the Keras layer families tested below."""
+    layers = keras.layers
+    if name == "functional":
+        inputs = keras.Input((4,))
+        branch = layers.Concatenate()([layers.Dense(3, activation="relu")(inputs),
+                                       layers.Add()([inputs, inputs])])
+        return (2, 4), keras.Model(inputs, layers.Dense(2)(branch))
+    shape, stack = {
+        "batch_norm": ((2, 6, 6, 3), lambda: [
+            keras.Input((6, 6, 3)), layers.Conv2D(4, 3, padding="same"),
+            layers.BatchNormalization(), layers.AveragePooling2D(2),
+            layers.GlobalAveragePooling2D(), layers.Dense(2)]),
+        "embedding": ((2, 5), lambda: [
+            keras.Input((5,), dtype="int32"), layers.Embedding(10, 4),
+            layers.LayerNormalization(), layers.GlobalMaxPooling1D(),
+            layers.Dense(3, activation="gelu")]),
+        "depthwise_transpose": ((2, 6, 6, 2), lambda: [
+            keras.Input((6, 6, 2)), layers.DepthwiseConv2D(3, depth_multiplier=2),
+            layers.Conv2DTranspose(2, 3, strides=2), layers.Activation("swish")]),
+        "lstm": ((2, 4, 3), lambda: [keras.Input((4, 3)), layers.LSTM(5), layers.Dense(1)]),
+        "gru": ((2, 4, 3), lambda: [keras.Input((4, 3)), layers.GRU(5, return_sequences=True)]),
+    }[name]
+    return shape, keras.Sequential(stack())
+
+
+@pytest.mark.parametrize("name", ["batch_norm", "embedding", "depthwise_transpose", "lstm",
+                                  "gru", "functional"])
+def test_keras_layer_families_exported_by_tensorflow(real_tf, tmp_path, name):
+    real_tf.keras.utils.set_random_seed(2)
+    shape, model = _keras_model(real_tf.keras, name)
+    rs = np.random.RandomState(0)
+    x = (rs.randint(0, 10, shape).astype(np.int32) if name == "embedding"
+         else rs.rand(*shape).astype(np.float32))
+    model.export(str(tmp_path / name), verbose=False)
+    loaded = tf.saved_model.load(str(tmp_path / name))
+    expected = model(x, training=False).numpy()
+    _near(loaded.serve(x), expected)
+    _near(tf.function(loaded.serve)(x), expected)
+
+
+def test_gradients_through_a_loaded_keras_lstm_match_tensorflow(real_tf, tmp_path):
+    real_tf.keras.utils.set_random_seed(3)
+    _, model = _keras_model(real_tf.keras, "lstm")
+    model.export(str(tmp_path / "lstm"), verbose=False)
+    x = np.random.RandomState(1).rand(2, 4, 3).astype(np.float32)
+    loaded = tf.saved_model.load(str(tmp_path / "lstm"))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(loaded.serve(x) ** 2)
+    got = tape.gradient(loss, loaded.trainable_variables)
+    theirs = real_tf.saved_model.load(str(tmp_path / "lstm"))
+    with real_tf.GradientTape() as tape:
+        loss = real_tf.reduce_sum(theirs.serve(x) ** 2)
+    expected = tape.gradient(loss, theirs.trainable_variables)
+    assert len(got) == len(expected) == 5
+    for g, e in zip(got, expected):
+        _near(g, e.numpy(), tol=1e-5)
+
+
 # -- gradients and tracing -------------------------------------------------------------------------
 
 def test_gradients_through_a_loaded_function_match_tensorflow(real_tf, signature_dir):
