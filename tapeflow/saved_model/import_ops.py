@@ -77,6 +77,7 @@ _BINARY = {
     "Equal": tf.equal, "NotEqual": tf.not_equal, "Greater": tf.greater,
     "GreaterEqual": tf.greater_equal, "Less": tf.less, "LessEqual": tf.less_equal,
     "LogicalAnd": tf.logical_and, "LogicalOr": tf.logical_or, "Atan2": tf.math.atan2,
+    "DivNoNan": tf.math.divide_no_nan,
 }
 _UNARY = {
     "Neg": tf.negative, "Square": tf.square, "Sqrt": tf.sqrt, "Rsqrt": tf.math.rsqrt,
@@ -89,7 +90,7 @@ _UNARY = {
     "Acos": tf.math.acos, "Atan": tf.math.atan, "Sinh": tf.math.sinh, "Cosh": tf.math.cosh,
     "Asinh": tf.math.asinh, "Acosh": tf.math.acosh, "Atanh": tf.math.atanh,
     "IsFinite": tf.math.is_finite, "IsInf": tf.math.is_inf,
-    "Erfc": lambda x: 1.0 - tf.math.erf(x),
+    "Erfc": lambda x: 1.0 - tf.math.erf(x), "Softsign": tf.nn.softsign,
 }
 _ACTIVATIONS = {
     "Relu": tf.nn.relu, "Relu6": tf.nn.relu6, "Elu": tf.nn.elu, "Selu": tf.nn.selu,
@@ -337,6 +338,26 @@ def _gather(ctx, inputs, attrs):
                      batch_dims=attrs.get("batch_dims", 0))
 
 
+@_op("Where", ("index",))
+def _where_indices(ctx, inputs, attrs):
+    return tf.where(inputs[0])
+
+
+@_op("ReverseV2")
+def _reverse(ctx, inputs, attrs):
+    return tf.reverse(inputs[0], _ints(inputs[1]))
+
+
+@_op("ResizeBilinear ResizeNearestNeighbor", ("resized_images",))
+def _resize(ctx, inputs, attrs):
+    # tf.image.resize is TF2's resize: half-pixel centers, corners not aligned.
+    if attrs.get("align_corners", False) or not attrs.get("half_pixel_centers", False):
+        raise NotImplementedError(f"{ctx.op} with align_corners=True or "
+                                  "half_pixel_centers=False (TF1's resize) is not supported")
+    method = "bilinear" if ctx.op == "ResizeBilinear" else "nearest"
+    return tf.image.resize(inputs[0], _ints(inputs[1]), method=method)
+
+
 @_op("Fill")
 def _fill(ctx, inputs, attrs):
     return tf.fill(_ints(inputs[0]), inputs[1])
@@ -471,6 +492,27 @@ def _assign_add(ctx, inputs, attrs):
 @_op("AssignSubVariableOp", ())
 def _assign_sub(ctx, inputs, attrs):
     _variable(ctx, inputs[0]).assign_sub(inputs[1])
+
+
+@_op("ResourceGather")
+def _resource_gather(ctx, inputs, attrs):
+    return tf.gather(_variable(ctx, inputs[0]).read_value(), inputs[1],
+                     batch_dims=attrs.get("batch_dims", 0))
+
+
+@_op("VariableShape")
+def _variable_shape(ctx, inputs, attrs):
+    return tf.shape(_variable(ctx, inputs[0]), out_type=attrs.get("out_type", tf.int32))
+
+
+@_op("Assert", ())
+def _assert(ctx, inputs, attrs):
+    ok = static_value(inputs[0])
+    if ok is not None and not bool(ok):
+        from tapeflow import errors
+        shown = [static_value(v) for v in inputs[1:]]
+        raise errors.InvalidArgumentError(None, None, "assertion failed: " + " ".join(
+            str(v.tolist() if hasattr(v, "tolist") else v) for v in shown))
 
 
 @_op("VarHandleOp", ("resource",))

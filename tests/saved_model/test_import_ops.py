@@ -112,6 +112,14 @@ def ops_dir(real_tf, tmp_path_factory):
         t.constant(np.arange(6, dtype=np.float32).reshape(2, 3)), t.constant([1 + 2j], t.complex64),
         t.constant([7, 8], t.uint16), t.constant([5], t.int16), t.zeros([2, 2], t.int32)),
         input_signature=[])
+    module.table = t.Variable(np.arange(12, dtype=np.float32).reshape(4, 3))
+    module.misc = t.function(lambda ids, x: {
+        "embedding": t.nn.embedding_lookup(module.table, ids),
+        "div_no_nan": t.math.divide_no_nan(x, x - 1.0), "where": t.where(x > 1.0),
+        "reverse": t.reverse(x, [0]), "softsign": t.nn.softsign(x),
+        "bilinear": t.image.resize(t.reshape(x, [1, 2, 2, 1]), [3, 3]),
+        "nearest": t.image.resize(t.reshape(x, [1, 2, 2, 1]), [4, 4], method="nearest")},
+        input_signature=[t.TensorSpec([3], t.int32), t.TensorSpec([4], t.float32)])
     path = str(tmp_path_factory.mktemp("sm") / "ops")
     t.saved_model.save(module, path)
     return path
@@ -178,6 +186,12 @@ def test_if_and_while_match_tensorflow(both, x, n):
     _compare(mine.control(np.float32(x), np.int32(n)), theirs.control(np.float32(x), np.int32(n)))
 
 
+def test_resource_gather_resize_and_index_ops_match_tensorflow(both):
+    mine, theirs = both
+    ids, x = np.array([3, 0, 1], np.int32), np.array([0.5, 1.0, 2.0, 3.0], np.float32)
+    _compare(mine.misc(ids, x), theirs.misc(ids, x))
+
+
 def test_constants_of_every_dtype_match_tensorflow(both):
     mine, theirs = both
     _compare(mine.consts(), theirs.consts())
@@ -225,3 +239,13 @@ def test_output_index_of_multi_output_ops():
     rule = import_ops.OPS["FusedBatchNormV3"]
     assert rule.output_index("batch_variance", 0) == 2
     assert import_ops.OPS["Unpack"].output_index("output", 3) == 3
+
+
+def test_while_with_a_traced_trip_count_becomes_a_tapeflow_loop(both):
+    mine, theirs = both
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32)])
+    def traced(x, n):
+        return mine.control(x, n)
+    for x, n in [(1.5, 4), (-2.0, 0)]:
+        _compare(traced(np.float32(x), np.int32(n)), theirs.control(np.float32(x), np.int32(n)))
