@@ -87,10 +87,11 @@ def _read_meta_graphs(export_dir: str):
     try:
         _, graphs = decode_saved_model(data)
     except (ValueError, DecodeError) as e:
-        raise ValueError(f"{pb} is not a readable SavedModel ({e}); the file may be "
-                         "truncated or corrupted") from None
+        raise OSError(f"Cannot parse file {pb}: {e} (the file is truncated or corrupted, "
+                      "or not a SavedModel)") from None
     if not graphs:
-        raise ValueError(f"{pb} holds no MetaGraph: the file is empty or not a SavedModel")
+        raise OSError(f"Cannot parse file {pb}: it holds no MetaGraph (empty, or not a "
+                      "SavedModel)")
     return graphs
 
 
@@ -136,8 +137,9 @@ def load(export_dir, tags=None, options=None):
         sub-objects), and `signatures`, the serving signatures by key.
 
     Raises:
-        OSError: no `saved_model.pb` in `export_dir`.
-        ValueError: `tags` match no MetaGraph; the file is truncated or corrupted.
+        OSError: no `saved_model.pb` in `export_dir`, or one truncated or corrupted
+            (FileNotFoundError: `variables/` missing).
+        ValueError: `tags` match no MetaGraph.
         tf.errors.NotFoundError: a function uses an op the reader does not know.
 
     Example:

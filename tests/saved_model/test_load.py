@@ -379,7 +379,7 @@ def test_truncated_saved_model_pb_is_a_clear_error(basics_dir, tmp_path):
         data = f.read()
     with open(pb, "wb") as f:
         f.write(data[:len(data) // 2])
-    with pytest.raises(ValueError, match="truncated"):
+    with pytest.raises(OSError, match="Cannot parse file .*truncated"):
         tf.saved_model.load(path)
 
 
@@ -510,3 +510,9 @@ def test_module_saved_by_tapeflow_loads_with_its_values_and_signature(tmp_path):
     _near(loaded(x)["out"], module(x)["out"])
     _near(loaded.signatures["serving_default"](x=x)["out"], module(x)["out"])
     assert loaded.w.name == "w:0" and loaded.b.trainable
+
+
+def test_empty_saved_model_pb_is_a_clear_error(tmp_path):
+    (tmp_path / "saved_model.pb").write_bytes(b"")
+    with pytest.raises(OSError, match="holds no MetaGraph"):
+        tf.saved_model.load(str(tmp_path))
