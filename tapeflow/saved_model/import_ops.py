@@ -197,19 +197,30 @@ def _depthwise_conv2d(ctx, inputs, attrs):
                         dilations=attrs.get("dilations"))
 
 
-@_op("Conv2DBackpropInput")
-def _conv2d_backprop_input(ctx, inputs, attrs):
+def _conv_backprop(ctx, op_name, x, w, dy, attrs):
     from tapeflow.framework.op import execute, registered_ops
-    sizes, kernel, dy = inputs
     if attrs.get("data_format", "NHWC") != "NHWC" or _padding(attrs) not in ("SAME", "VALID"):
-        raise NotImplementedError("Conv2DBackpropInput is read for NHWC data with SAME or "
-                                  "VALID padding only")
-    # tapeflow's op takes a tensor of the forward input's shape; only its shape is read.
-    like = tf.zeros(_ints(sizes), dtype=dy.dtype)
+        raise NotImplementedError(f"{op_name} is read for NHWC data with SAME or VALID "
+                                  "padding only")
     strides, dilations = attrs["strides"], attrs.get("dilations") or [1, 1, 1, 1]
     op_attrs = {"strides": tuple(strides[1:3]), "padding": _padding(attrs),
                 "dilations": tuple(dilations[1:3])}
-    return execute(registered_ops()["Conv2DBackpropInput"], (like, kernel, dy), op_attrs)
+    return execute(registered_ops()[op_name], (x, w, dy), op_attrs)
+
+
+@_op("Conv2DBackpropInput")
+def _conv2d_backprop_input(ctx, inputs, attrs):
+    sizes, kernel, dy = inputs
+    # tapeflow's op takes a tensor of the forward input's shape; only its shape is read.
+    like = tf.zeros(_ints(sizes), dtype=dy.dtype)
+    return _conv_backprop(ctx, "Conv2DBackpropInput", like, kernel, dy, attrs)
+
+
+@_op("Conv2DBackpropFilter")
+def _conv2d_backprop_filter(ctx, inputs, attrs):
+    x, sizes, dy = inputs
+    like = tf.zeros(_ints(sizes), dtype=dy.dtype)     # only the filter's shape is read
+    return _conv_backprop(ctx, "Conv2DBackpropFilter", x, like, dy, attrs)
 
 
 @_op("MaxPool")
@@ -356,6 +367,35 @@ def _resize(ctx, inputs, attrs):
                                   "half_pixel_centers=False (TF1's resize) is not supported")
     method = "bilinear" if ctx.op == "ResizeBilinear" else "nearest"
     return tf.image.resize(inputs[0], _ints(inputs[1]), method=method)
+
+
+@_op("GatherNd")
+def _gather_nd(ctx, inputs, attrs):
+    return tf.gather_nd(inputs[0], inputs[1])
+
+
+@_op("TopKV2", ("values", "indices"))
+def _top_k(ctx, inputs, attrs):
+    values, indices = tf.math.top_k(inputs[0], _ints(inputs[1]), sorted=attrs.get("sorted", True),
+                                    index_type=attrs.get("index_type", tf.int32))
+    return [values, indices]
+
+
+@_op("AsString")
+def _as_string(ctx, inputs, attrs):
+    return tf.strings.as_string(inputs[0], precision=attrs.get("precision", -1),
+                                scientific=attrs.get("scientific", False),
+                                shortest=attrs.get("shortest", False),
+                                width=attrs.get("width", -1), fill=attrs.get("fill", ""))
+
+
+@_op("SparseSoftmaxCrossEntropyWithLogits", ("loss", "backprop"))
+def _sparse_softmax_xent(ctx, inputs, attrs):
+    logits, labels = inputs
+    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    depth = tf.shape(logits)[-1]
+    backprop = tf.nn.softmax(logits) - tf.one_hot(labels, depth, dtype=logits.dtype)
+    return [loss, backprop]
 
 
 @_op("Fill")

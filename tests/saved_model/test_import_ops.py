@@ -120,6 +120,16 @@ def ops_dir(real_tf, tmp_path_factory):
         "bilinear": t.image.resize(t.reshape(x, [1, 2, 2, 1]), [3, 3]),
         "nearest": t.image.resize(t.reshape(x, [1, 2, 2, 1]), [4, 4], method="nearest")},
         input_signature=[t.TensorSpec([3], t.int32), t.TensorSpec([4], t.float32)])
+    module.more_nn = t.function(lambda x, labels: {
+        "gather_nd": t.gather_nd(x, [[0, 1], [1, 2]]),
+        "top_k": t.math.top_k(x, 2), "as_string": t.strings.as_string(labels),
+        "xent": t.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=x),
+        "conv_transpose": t.nn.conv2d_transpose(
+            t.reshape(x, [1, 2, 2, 2]), t.ones([2, 2, 3, 2]), [1, 4, 4, 3], 2),
+        "filter_grad": t.compat.v1.nn.conv2d_backprop_filter(
+            t.reshape(x, [1, 2, 2, 2]), [2, 2, 2, 1],
+            t.ones([1, 1, 1, 1]), [1, 1, 1, 1], "VALID")},
+        input_signature=[t.TensorSpec([2, 4], t.float32), t.TensorSpec([2], t.int32)])
     path = str(tmp_path_factory.mktemp("sm") / "ops")
     t.saved_model.save(module, path)
     return path
@@ -130,12 +140,21 @@ def both(real_tf, ops_dir):
     return tf.saved_model.load(ops_dir), real_tf.saved_model.load(ops_dir)
 
 
+def _flat_pair(value, expected):
+    # top_k returns a namedtuple of two tensors: compare its values.
+    if isinstance(value, tuple):
+        return tf.stack([tf.cast(v, tf.float32) for v in value]), \
+            np.stack([np.asarray(e, np.float32) for e in expected])
+    return value, expected.numpy()
+
+
 def _compare(got, expected, tol=1e-5):
     assert sorted(got) == sorted(expected) if isinstance(got, dict) else True
     items = got.items() if isinstance(got, dict) else enumerate(got)
     for key, value in items:
-        e = expected[key].numpy()
-        assert value.dtype.name == expected[key].dtype.name, key
+        value, e = _flat_pair(value, expected[key])
+        assert isinstance(expected[key], tuple) or \
+            value.dtype.name == expected[key].dtype.name, key
         if e.dtype == object:
             assert value.numpy().tolist() == e.tolist(), key
         else:
@@ -190,6 +209,13 @@ def test_resource_gather_resize_and_index_ops_match_tensorflow(both):
     mine, theirs = both
     ids, x = np.array([3, 0, 1], np.int32), np.array([0.5, 1.0, 2.0, 3.0], np.float32)
     _compare(mine.misc(ids, x), theirs.misc(ids, x))
+
+
+def test_top_k_strings_cross_entropy_and_conv_backprops_match_tensorflow(both):
+    mine, theirs = both
+    x, labels = np.array([[0.5, 2.0, -1.0, 3.0], [1.0, 0.0, 4.0, 2.0]], np.float32), \
+        np.array([3, 0], np.int32)
+    _compare(mine.more_nn(x, labels), theirs.more_nn(x, labels), tol=1e-5)
 
 
 def test_constants_of_every_dtype_match_tensorflow(both):
