@@ -516,3 +516,49 @@ def test_empty_saved_model_pb_is_a_clear_error(tmp_path):
     (tmp_path / "saved_model.pb").write_bytes(b"")
     with pytest.raises(OSError, match="holds no MetaGraph"):
         tf.saved_model.load(str(tmp_path))
+
+
+def test_keras_lstm_saved_by_tapeflow_serves_its_values(tmp_path):
+    from tapeflow import keras
+    keras.utils.set_random_seed(5)
+    model = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4), keras.layers.Dense(1)])
+    path = str(tmp_path / "lstm")
+    _tapeflow_save_or_skip(model, path)
+    serving = tf.saved_model.load(path).signatures["serving_default"]
+    x = np.random.RandomState(2).rand(2, 5, 3).astype(np.float32)
+    (name,) = serving.structured_input_signature[1]
+    (out,) = serving(**{name: x}).values()
+    _near(out, model(x, training=False))
+
+
+def test_autograph_loop_saved_by_tapeflow_keeps_values_and_gradients(tmp_path):
+    class Loop(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.v = tf.Variable(2.0)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32),
+                                      tf.TensorSpec([], tf.int32)])
+        def run(self, x, n):
+            acc = tf.zeros_like(x)
+            for _ in tf.range(n):
+                if tf.reduce_sum(acc) > 10.0:
+                    acc = acc - x
+                else:
+                    acc = acc + x * self.v
+            return acc
+
+    module = Loop()
+    path = str(tmp_path / "loop")
+    _tapeflow_save_or_skip(module, path)
+    loaded = tf.saved_model.load(path)
+    x = tf.constant([1.0, 2.0])
+    for n in (0, 3, 7):
+        _near(loaded.run(x, n), module.run(x, n))
+    _near(tf.function(loaded.run)(x, tf.constant(7)), module.run(x, 7))
+    grads = []
+    for obj in (loaded, module):
+        with tf.GradientTape() as tape:
+            y = tf.reduce_sum(obj.run(x, 5))
+        grads.append(tape.gradient(y, obj.v))
+    _near(grads[0], grads[1])
