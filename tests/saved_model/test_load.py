@@ -16,6 +16,21 @@ def _near(a, b, tol=1e-5):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)
 
 
+def _gradients(framework, output, sources):
+    """Gradients of sum(output() ** 2) with respect to `sources`, in `framework`."""
+    with framework.GradientTape() as tape:
+        tape.watch(sources)
+        out = output()
+        loss = framework.reduce_sum(out * out)
+    return tape.gradient(loss, sources)
+
+
+def _assert_gradients_match(got, expected, tol=1e-5):
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        _near(g, e.numpy(), tol=tol)
+
+
 @pytest.fixture(scope="module")
 def basics_dir(real_tf, tmp_path_factory):
     """The basics guide's module: a Variable and a `multiply` method."""
@@ -289,51 +304,32 @@ def test_gradients_through_a_loaded_keras_lstm_match_tensorflow(real_tf, tmp_pat
     model.export(str(tmp_path / "lstm"), verbose=False)
     x = np.random.RandomState(1).rand(2, 4, 3).astype(np.float32)
     loaded = tf.saved_model.load(str(tmp_path / "lstm"))
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(loaded.serve(x) ** 2)
-    got = tape.gradient(loss, loaded.trainable_variables)
     theirs = real_tf.saved_model.load(str(tmp_path / "lstm"))
-    with real_tf.GradientTape() as tape:
-        loss = real_tf.reduce_sum(theirs.serve(x) ** 2)
-    expected = tape.gradient(loss, theirs.trainable_variables)
-    assert len(got) == len(expected) == 5
-    for g, e in zip(got, expected):
-        _near(g, e.numpy(), tol=1e-5)
+    got = _gradients(tf, lambda: loaded.serve(x), list(loaded.trainable_variables))
+    expected = _gradients(real_tf, lambda: theirs.serve(x), list(theirs.trainable_variables))
+    assert len(got) == 5
+    _assert_gradients_match(got, expected)
 
 
 # -- gradients and tracing -------------------------------------------------------------------------
 
 def test_gradients_through_a_loaded_function_match_tensorflow(real_tf, signature_dir):
     x = np.array([[1.0, -2.0], [0.5, 3.0]], np.float32)
-    loaded = tf.saved_model.load(signature_dir)
-    xt = tf.constant(x)
-    with tf.GradientTape() as tape:
-        tape.watch(xt)
-        out = loaded.scale(xt, 3.0)["y"]
-        loss = tf.reduce_sum(out * out)
-    got = tape.gradient(loss, [xt, loaded.v, loaded.child.offset])
-    theirs = real_tf.saved_model.load(signature_dir)
-    xr = real_tf.constant(x)
-    with real_tf.GradientTape() as tape:
-        tape.watch(xr)
-        out = theirs.scale(xr, 3.0)["y"]
-        loss = real_tf.reduce_sum(out * out)
-    expected = tape.gradient(loss, [xr, theirs.v, theirs.child.offset])
-    for g, e in zip(got, expected):
-        _near(g, e.numpy())
+    loaded, theirs = tf.saved_model.load(signature_dir), real_tf.saved_model.load(signature_dir)
+    xt, xr = tf.constant(x), real_tf.constant(x)
+    got = _gradients(tf, lambda: loaded.scale(xt, 3.0)["y"],
+                     [xt, loaded.v, loaded.child.offset])
+    expected = _gradients(real_tf, lambda: theirs.scale(xr, 3.0)["y"],
+                          [xr, theirs.v, theirs.child.offset])
+    _assert_gradients_match(got, expected)
 
 
 def test_gradients_through_loaded_dense_layers_match_tensorflow(real_tf, sequential_dir):
     loaded = tf.saved_model.load(sequential_dir)
-    with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(loaded(_LIST_2))
-    got = tape.gradient(loss, [loaded.dense_1.w, loaded.dense_2.b])
     theirs = real_tf.saved_model.load(sequential_dir)
-    with real_tf.GradientTape() as tape:
-        loss = real_tf.reduce_sum(theirs(_LIST_2))
-    expected = tape.gradient(loss, [theirs.dense_1.w, theirs.dense_2.b])
-    for g, e in zip(got, expected):
-        _near(g, e.numpy())
+    got = _gradients(tf, lambda: loaded(_LIST_2), [loaded.dense_1.w, loaded.dense_2.b])
+    expected = _gradients(real_tf, lambda: theirs(_LIST_2), [theirs.dense_1.w, theirs.dense_2.b])
+    _assert_gradients_match(got, expected)
 
 
 def test_loaded_function_called_inside_tf_function(signature_dir):
