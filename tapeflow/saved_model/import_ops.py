@@ -246,7 +246,8 @@ def _fused_batch_norm(ctx, inputs, attrs):
     rank = x.shape.rank
     axis = 1 if channels_first else rank - 1
     reduce_axes = [a for a in range(rank) if a != axis]
-    if attrs.get("is_training", True):
+    training = attrs.get("is_training", True)
+    if training:
         mean, variance = tf.nn.moments(x, reduce_axes)
     # Broadcast the per-channel vectors against the channel axis.
     view = [1] * rank
@@ -257,7 +258,11 @@ def _fused_batch_norm(ctx, inputs, attrs):
     y = tf.nn.batch_normalization(x, per_channel(mean), per_channel(variance),
                                   per_channel(offset), per_channel(scale),
                                   attrs.get("epsilon", 1e-4))
-    return [y, mean, variance, mean, variance, mean]
+    batch_variance = variance
+    if training:    # TF reports the unbiased variance (for the moving average)
+        count = tf.cast(tf.size(x) // tf.shape(x)[axis], variance.dtype)
+        batch_variance = variance * count / tf.maximum(count - 1.0, 1.0)
+    return [y, mean, batch_variance, mean, variance, mean]
 
 
 # -- shapes and slicing -----------------------------------------------------------------------

@@ -53,7 +53,8 @@ class _Ops:
             "reshape": r, "transpose": t.transpose(r, [0, 2, 1]),
             "concat": t.concat([x, x], axis=1), "stack": t.stack([x, x], axis=1),
             "unstack": t.unstack(r, axis=1)[1], "squeeze": t.squeeze(t.expand_dims(x, 1), [1]),
-            "strided": x[:, 1:3], "reverse_stride": x[::-1, ::2],
+            "strided": x[:, 1:3], "reverse_stride": x[::-1, ::2], "last_row": x[-1],
+            "ellipsis_new_axis": r[..., t.newaxis, 1], "negative_bounds": x[-2:, -3:-1],
             "slice": t.slice(x, [0, 1], [-1, 2]),
             "gather": t.gather(x, [3, 0], axis=1), "fill": t.fill([b, 2], 7.0),
             "zeros": t.zeros_like(x), "ones": t.ones_like(x), "cast": t.cast(x * 3, t.int32),
@@ -93,6 +94,9 @@ def ops_dir(real_tf, tmp_path_factory):
         return y
     module.batch_norm = t.function(batch_norm, input_signature=[
         t.TensorSpec([None, 3, 3, 2], t.float32)])
+    module.batch_norm_training = t.function(lambda x: t.compat.v1.nn.fused_batch_norm(
+        x, t.constant([1.0, 2.0]), t.constant([0.1, 0.2]), is_training=True),
+        input_signature=[t.TensorSpec([None, 3, 3, 2], t.float32)])
     module.select = t.function(lambda x: t.raw_ops.Select(
         condition=t.reduce_sum(x, 1) > 0, x=x, y=-x), input_signature=[
         t.TensorSpec([None, 4], t.float32)])
@@ -191,6 +195,12 @@ def test_fused_batch_norm_inference_matches_tensorflow(both):
     mine, theirs = both
     x = np.random.RandomState(4).rand(2, 3, 3, 2).astype(np.float32)
     _compare([mine.batch_norm(x)], [theirs.batch_norm(x)], tol=1e-4)
+
+
+def test_fused_batch_norm_training_reports_batch_moments_as_tensorflow(both):
+    mine, theirs = both
+    x = np.random.RandomState(5).rand(2, 3, 3, 2).astype(np.float32)
+    _compare(mine.batch_norm_training(x), theirs.batch_norm_training(x), tol=1e-4)
 
 
 def test_select_with_a_vector_condition_picks_rows(both):
