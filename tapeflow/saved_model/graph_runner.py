@@ -66,7 +66,7 @@ _SKIPPED_ATTRS = ("Tin", "Tout", "config_proto", "config", "executor_type", "T",
 def _decode_attrs(node):
     attrs = {}
     for key, value in node.attr.items():
-        if key.startswith("_") or key in _SKIPPED_ATTRS:
+        if key.startswith("_") and key != "_gradient_op_type" or key in _SKIPPED_ATTRS:
             continue
         attrs[key] = _decode_attr(value)
     return attrs
@@ -134,13 +134,20 @@ def _dependency_order(nodes, names):
 
 
 class _Context:
-    """What a rule sees of the running function: its op and node, nested calls."""
+    """What a rule sees of the running function: its op and node, nested calls, and the
+    values computed so far (for a custom gradient's captured tensors)."""
 
-    __slots__ = ("library", "op", "node")
+    __slots__ = ("library", "op", "node", "program", "env")
 
-    def __init__(self, library):
+    def __init__(self, library, program, env):
         self.library = library
+        self.program = program
+        self.env = env
         self.op = self.node = None
+
+    def lookup(self, tensor_name):
+        """The value of a graph-style tensor name (`x:0`, `mul:0`) of this function."""
+        return self.program._lookup(self.env, _parse_ref(tensor_name))
 
     def call(self, name, inputs):
         return self.library.program(name).run(inputs)
@@ -162,6 +169,8 @@ class Program:
         nodes = [_Node(n, import_ops.OPS.get(n.op)) for n in fdef.node_def]
         self.unknown_ops = sorted({n.op for n in nodes if n.rule is None})
         self.callees = sorted({f for n in nodes for f in _function_names(n.attrs)})
+        self.gradient_op_types = sorted({n.attrs["_gradient_op_type"] for n in nodes
+                                         if "_gradient_op_type" in n.attrs})
         self._nodes = _dependency_order(nodes, {n.name for n in nodes})
         self._outputs = [_parse_ref(fdef.ret[name]) for name in self.output_names]
 
@@ -185,7 +194,7 @@ class Program:
             raise TypeError(f"function {self.name} takes {len(self.arg_names)} inputs "
                             f"({', '.join(self.arg_names)}), got {len(inputs)}")
         env = {"__args__": dict(zip(self.arg_names, inputs))}
-        ctx = _Context(self._library)
+        ctx = _Context(self._library, self, env)
         for node in self._nodes:
             ctx.op, ctx.node = node.op, node.name
             args = [self._lookup(env, r) for r in node.inputs]
@@ -212,11 +221,25 @@ class FunctionLibrary:
         variables: {shared name: Variable} for `VarHandleOp`s inside functions.
     """
 
-    def __init__(self, library, path, variables=None):
+    def __init__(self, library, path, variables=None, gradients=None):
         self.path = path
         self._fdefs = {f.signature.name: f for f in library.function}
         self._programs = {}
         self._variables = variables or {}
+        self._gradient_names = {g.registered_op_type: g.gradient_func
+                                for g in library.registered_gradients}
+        self._gradients = gradients or {}
+
+    def gradient(self, op_type):
+        """(function name, captured tensor names, output structure) of the gradient saved
+        for the custom-gradient op type `op_type`, or None."""
+        name = self._gradient_names.get(op_type)
+        if name is None or name not in self._fdefs:
+            return None
+        captures, structure = self._gradients.get(name, ((), None))
+        if structure is None:       # one gradient per input of the marked IdentityN
+            structure = [True] * len(self._fdefs[name].signature.output_arg)
+        return name, list(captures), structure
 
     def program(self, name) -> Program:
         program = self._programs.get(name)
@@ -246,6 +269,7 @@ class FunctionLibrary:
                     f"SavedModel at {self.path}). The reader knows "
                     f"{len(import_ops.OPS)} TensorFlow ops.")
             pending.extend(program.callees)
+            pending.extend(g[0] for g in map(self.gradient, program.gradient_op_types) if g)
 
     def variable_named(self, shared_name):
         try:

@@ -499,7 +499,29 @@ def _identity(ctx, inputs, attrs):
 
 @_op("IdentityN")
 def _identity_n(ctx, inputs, attrs):
-    return [_identity(ctx, [v], attrs) for v in inputs]
+    # An IdentityN marked with a gradient op type is where a tf.custom_gradient function
+    # ends: its gradient is the saved gradient function, as TF registers it on load.
+    op_type = attrs.get("_gradient_op_type")
+    gradient = ctx.library.gradient(op_type) if op_type else None
+    if gradient is None:
+        return [_identity(ctx, [v], attrs) for v in inputs]
+    name, capture_names, structure = gradient
+    captured = [ctx.lookup(n) for n in capture_names]
+    program = ctx.library.program(name)
+
+    @tf.custom_gradient
+    def marked(*values):
+        def grad(*dys):
+            if len(structure) != len(values):
+                raise NotImplementedError(
+                    f"the custom gradient saved for '{ctx.node}' returns {len(structure)} "
+                    f"gradients for {len(values)} inputs (gradients for Variables the "
+                    "function reads are not supported by the SavedModel reader)")
+            dys = [tf.zeros_like(v) if d is None else d for d, v in zip(dys, values)]
+            flat = iter(program.run(list(dys) + captured))
+            return [None if spec is None else next(flat) for spec in structure]
+        return [tf.identity(v) for v in values], grad
+    return list(marked(*inputs))
 
 
 @_op("NoOp", ())

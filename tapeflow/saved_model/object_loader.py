@@ -90,7 +90,8 @@ class ObjectGraphLoader:
     def load(self):
         self._make_objects()
         variables = {v.name[:-2]: v for v in self._objects if isinstance(v, Variable)}
-        self._library = FunctionLibrary(self._meta.graph_def.library, self._dir, variables)
+        self._library = FunctionLibrary(self._meta.graph_def.library, self._dir, variables,
+                                        self._gradient_functions())
         self._make_functions()
         self._connect()
         root = self._objects[0]
@@ -178,6 +179,23 @@ class ObjectGraphLoader:
         return RestoredConcreteFunction(
             name, self._library.program(name), captured, signature,
             decode_structure(saved.output_signature), param_names, num_positional, defaults)
+
+    def _gradient_functions(self):
+        """{gradient function name: (captured tensor names, output structure)} for the
+        custom gradients saved with the functions (`registered_gradients`)."""
+        saved = self._meta.object_graph_def.concrete_functions
+        out = {}
+        for entry in self._meta.graph_def.library.registered_gradients:
+            function = saved.get(entry.gradient_func)
+            if function is None:
+                continue
+            names = [self._nodes[i].captured_tensor.name for i in function.bound_inputs
+                     if self._nodes[i].WhichOneof("kind") == "captured_tensor"]
+            structure = decode_structure(function.output_signature)
+            if not isinstance(structure, (list, tuple)):
+                structure = [structure]
+            out[entry.gradient_func] = (names, list(structure))
+        return out
 
     def _make_functions(self):
         for i, node in enumerate(self._nodes):

@@ -332,6 +332,28 @@ def test_gradients_through_loaded_dense_layers_match_tensorflow(real_tf, sequent
     _assert_gradients_match(got, expected)
 
 
+def test_custom_gradient_saved_by_tensorflow_is_used(real_tf, tmp_path):
+    t = real_tf
+
+    @t.custom_gradient
+    def clipped(x):
+        def grad(dy):
+            return t.clip_by_value(dy, -0.1, 0.1) * x
+        return x * 3.0, grad
+
+    module = t.Module()
+    module.f = t.function(lambda x: clipped(x) * 2.0, input_signature=[t.TensorSpec([2])])
+    path = str(tmp_path / "custom_gradient")
+    t.saved_model.save(module, path)
+    loaded, theirs = tf.saved_model.load(path), t.saved_model.load(path)
+    x = np.array([1.0, 2.0], np.float32)
+    xt, xr = tf.constant(x), t.constant(x)
+    got = _gradients(tf, lambda: loaded.f(xt), [xt])
+    expected = _gradients(t, lambda: theirs.f(xr), [xr])
+    _assert_gradients_match(got, expected)
+    _near(got[0], [0.1, 0.2])
+
+
 def test_loaded_function_called_inside_tf_function(signature_dir):
     loaded = tf.saved_model.load(signature_dir)
 
