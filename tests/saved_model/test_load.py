@@ -256,7 +256,9 @@ def test_keras_model_saved_with_tf_saved_model_save(keras_model, real_tf, tmp_pa
     path = str(tmp_path / "saved")
     real_tf.saved_model.save(keras_model, path)
     x = np.random.RandomState(1).rand(2, 8, 8, 1).astype(np.float32)
-    got = tf.saved_model.load(path).signatures["serving_default"](inputs=x)
+    serving = tf.saved_model.load(path).signatures["serving_default"]
+    (name,) = serving.structured_input_signature[1]
+    got = serving(**{name: x})
     _near(got["output_0"], keras_model(x, training=False).numpy())
 
 
