@@ -240,7 +240,7 @@ class ObjectGraphLoader:
                 elif isinstance(parent, dict):
                     parent[child.local_name] = value
                 elif isinstance(parent, _UserObject):
-                    setattr(parent, child.local_name, value)
+                    parent._set_child(child.local_name, value)
 
 
 # Keras's trackable containers come back as plain Python containers, as in TF.

@@ -26,15 +26,23 @@ from tapeflow.framework.variables import Variable
 class _UserObject:
     """A restored trackable object: its saved children are its attributes."""
 
-    def __call__(self, *args, **kwargs):
-        call = self.__dict__.get("__call__")
-        if call is None:
-            raise TypeError(f"'{type(self).__name__}' object is not callable")
-        return call(*args, **kwargs)
-
     def _trackable_children(self) -> dict:
         return {k: v for k, v in vars(self).items()
                 if not isinstance(v, (RestoredFunction, RestoredConcreteFunction))}
+
+    def _set_child(self, name, value):
+        setattr(self, name, value)
+        if name == "__call__":
+            # Python looks `__call__` up on the class: an object saved with a `__call__`
+            # function becomes callable, the others stay not callable, as in TF.
+            self.__class__ = _CallableUserObject
+
+
+class _CallableUserObject(_UserObject):
+    """A restored object with a saved `__call__` function."""
+
+    def __call__(self, *args, **kwargs):
+        return self.__dict__["__call__"](*args, **kwargs)
 
 
 class _SignatureMap(collections.abc.Mapping):

@@ -169,8 +169,10 @@ def test_tensor_argument_does_not_match_a_python_list_trace(sequential_dir):
 
 
 def test_user_object_without_call_is_not_callable(basics_dir):
+    loaded = tf.saved_model.load(basics_dir)
+    assert not callable(loaded)
     with pytest.raises(TypeError, match="not callable"):
-        tf.saved_model.load(basics_dir)(1.0)
+        loaded(1.0)
 
 
 # -- input signatures and serving signatures -----------------------------------------------------
