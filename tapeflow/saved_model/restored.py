@@ -216,9 +216,43 @@ class RestoredConcreteFunction:
                 f"{self.name}.")
         return self._call_structured(inputs)
 
+    def pretty_printed_signature(self, verbose=True, captures=True):
+        """Inputs, output type and captures as text, in TF's format."""
+        args, kwargs = self.structured_input_signature
+        names = self._param_names + [f"args_{i}" for i in range(len(self._param_names),
+                                                                  len(args))]
+        params = [(n, "POSITIONAL_OR_KEYWORD", v) for n, v in zip(names, args)]
+        params += [(k, "KEYWORD_ONLY", kwargs[k]) for k in sorted(kwargs)]
+        output = _type_text(self.structured_outputs)
+        if not verbose:
+            parts = [f"{n}: {_type_text(v)}" for n, _, v in params]
+            if kwargs:
+                parts.insert(len(args), "*")
+            return f"({', '.join(parts)}) -> {output}"
+        lines = ["Input Parameters:"]
+        lines += [f"  {n} ({kind}): {_type_text(v)}" for n, kind, v in params]
+        lines += ["Output Type:", f"  {output}", "Captures:"]
+        held = [f"  {id(v)}: TensorSpec(shape=(), dtype=tf.resource, name=None)"
+                for v in self.variables] if captures else []
+        return "\n".join(lines + (held or ["  None"]))
+
     def __repr__(self):
-        return (f"<ConcreteFunction {self.name}{_describe(self.structured_input_signature)} "
-                f"at 0x{id(self):X}>")
+        return f"<ConcreteFunction {self.pretty_printed_signature(verbose=False)} at " \
+            f"0x{id(self):X}>"
+
+
+def _type_text(value):
+    """TF's text for a parameter or output type: TensorSpec, Literal[...], List[...], ..."""
+    if isinstance(value, TensorSpec):
+        return repr(value)
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return f"Tuple[{', '.join(_type_text(v) for v in value)}]"
+    if isinstance(value, list):
+        return f"List[{', '.join(_type_text(v) for v in value)}]"
+    if isinstance(value, dict):
+        items = ", ".join(f"[{k!r}, {_type_text(value[k])}]" for k in sorted(value))
+        return f"Dict[{items}]"
+    return f"Literal[{value!r}]"
 
 
 def _describe(inputs):
@@ -305,16 +339,11 @@ class RestoredFunction:
             raise self._mismatch(args, kwargs)
         return function
 
-    def pretty_printed_concrete_signatures(self) -> str:
-        lines = []
-        for function in self.concrete_functions:
-            positional, keyword = function.structured_input_signature
-            params = [f"{name}: {spec!r}" for name, spec in
-                      zip(self._spec.args, positional)]
-            params += [f"{k}: {v!r}" for k, v in keyword.items()]
-            lines.append(f"{self.__name__}({', '.join(params)})\n  Returns:\n    "
-                         f"{function.structured_outputs!r}")
-        return "\n\n".join(lines)
+    def pretty_printed_concrete_signatures(self, verbose=True) -> str:
+        """Every saved trace's signature as text, in TF's format."""
+        return ("\n\n" if verbose else "\n").join(
+            f.pretty_printed_signature(verbose, captures=False)
+            for f in self.concrete_functions)
 
     def __repr__(self):
         return f"<RestoredFunction {self.__name__} ({len(self.concrete_functions)} traces)>"

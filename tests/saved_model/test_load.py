@@ -162,6 +162,15 @@ def test_call_matching_no_trace_is_tensorflows_value_error(real_tf, sequential_d
     assert "following 2 option(s)" in str(mine.value)
 
 
+def test_pretty_printed_concrete_signatures_match_tensorflow(real_tf, sequential_dir,
+                                                            signature_dir):
+    for path, attr in ((sequential_dir, "__call__"), (signature_dir, "scale")):
+        mine = getattr(tf.saved_model.load(path), attr)
+        theirs = getattr(real_tf.saved_model.load(path), attr)
+        assert mine.pretty_printed_concrete_signatures() == \
+            theirs.pretty_printed_concrete_signatures()
+
+
 def test_tensor_argument_does_not_match_a_python_list_trace(sequential_dir):
     loaded = tf.saved_model.load(sequential_dir)
     with pytest.raises(ValueError, match="Could not find matching concrete function"):
