@@ -324,22 +324,29 @@ def _bits(mask: int, i: int) -> bool:
 @_op("StridedSlice")
 def _strided_slice(ctx, inputs, attrs):
     x, begin, end, strides = inputs
-    begin, end, strides = (static_value(v) for v in (begin, end, strides))
-    if begin is None or end is None or strides is None:
-        raise NotImplementedError("StridedSlice with begin/end/strides computed at run time "
-                                  "is not supported by the SavedModel reader")
+    known_strides = static_value(strides)
+    if known_strides is None:
+        raise NotImplementedError(f"StridedSlice '{ctx.node}' with strides computed at run "
+                                  "time is not supported by the SavedModel reader")
+    # Bounds known now become Python ints; bounds computed while tracing stay scalar tensors
+    # (tapeflow indexes with those too).
+    known_begin, known_end = static_value(begin), static_value(end)
+
+    def bound(known, tensor, i):
+        return int(known[i]) if known is not None else tensor[i]
     index = []
-    for i in range(len(begin)):
+    for i in range(len(known_strides)):
         if _bits(attrs.get("ellipsis_mask", 0), i):
             index.append(Ellipsis)
         elif _bits(attrs.get("new_axis_mask", 0), i):
             index.append(tf.newaxis)
         elif _bits(attrs.get("shrink_axis_mask", 0), i):
-            index.append(int(begin[i]))
+            index.append(bound(known_begin, begin, i))
         else:
-            start = None if _bits(attrs.get("begin_mask", 0), i) else int(begin[i])
-            stop = None if _bits(attrs.get("end_mask", 0), i) else int(end[i])
-            index.append(slice(start, stop, int(strides[i])))
+            start = None if _bits(attrs.get("begin_mask", 0), i) else \
+                bound(known_begin, begin, i)
+            stop = None if _bits(attrs.get("end_mask", 0), i) else bound(known_end, end, i)
+            index.append(slice(start, stop, int(known_strides[i])))
     return x[tuple(index)]
 
 

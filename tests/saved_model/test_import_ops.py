@@ -109,6 +109,13 @@ def ops_dir(real_tf, tmp_path_factory):
         return y, acc
     module.control = t.function(control, input_signature=[
         t.TensorSpec([], t.float32), t.TensorSpec([], t.int32)])
+    def running_sum(x, n):
+        acc = t.zeros_like(x[0])
+        for i in t.range(n):
+            acc += x[i] * t.cast(i + 1, t.float32)
+        return acc
+    module.running_sum = t.function(running_sum, input_signature=[
+        t.TensorSpec([None, 3], t.float32), t.TensorSpec([], t.int32)])
     module.consts = t.function(lambda: (
         t.constant([1.5, -2.0], t.float16), t.constant([[1, 2], [3, 4]], t.int8),
         t.constant([200, 3], t.uint8), t.constant([True, False]), t.constant([2**40], t.int64),
@@ -285,3 +292,17 @@ def test_while_with_a_traced_trip_count_becomes_a_tapeflow_loop(both):
         return mine.control(x, n)
     for x, n in [(1.5, 4), (-2.0, 0)]:
         _compare(traced(np.float32(x), np.int32(n)), theirs.control(np.float32(x), np.int32(n)))
+
+
+def test_slices_at_a_loop_index_known_only_when_run(both):
+    mine, theirs = both
+    x = np.arange(12, dtype=np.float32).reshape(4, 3)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32),
+                                  tf.TensorSpec([], tf.int32)])
+    def traced(x, n):
+        return mine.running_sum(x, n)
+    for n in (0, 2, 4):
+        expected = theirs.running_sum(x, np.int32(n))
+        _compare([mine.running_sum(x, np.int32(n))], [expected])
+        _compare([traced(x, np.int32(n))], [expected])
