@@ -8,6 +8,8 @@ from tapeflow.saved_model import graph_runner
 from tapeflow.saved_model._protos import protos
 from tapeflow.saved_model.structure_decoder import SavedModelFormatError
 
+pytest.importorskip("tensorboard", reason="the SavedModel protos come from tensorboard")
+
 
 def _function(name, inputs, outputs, nodes):
     """A FunctionDef: inputs [(name, dtype enum)], outputs {name: ref}, nodes

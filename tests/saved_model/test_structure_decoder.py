@@ -6,6 +6,8 @@ import tapeflow as tf
 from tapeflow.saved_model import structure_decoder as sd
 from tapeflow.saved_model._protos import protos
 
+pytest.importorskip("tensorboard", reason="the SavedModel protos come from tensorboard")
+
 
 def _tensor(dtype_enum, dims, **fields):
     proto = protos().tensor.TensorProto(dtype=dtype_enum)
