@@ -596,3 +596,10 @@ def test_autograph_loop_saved_by_tapeflow_keeps_values_and_gradients(tmp_path):
             y = tf.reduce_sum(obj.run(x, 5))
         grads.append(tape.gradient(y, obj.v))
     _near(grads[0], grads[1])
+
+
+def test_skip_checkpoint_option_leaves_variables_at_zero(basics_dir):
+    options = tf.saved_model.LoadOptions(experimental_skip_checkpoint=True)
+    loaded = tf.saved_model.load(basics_dir, options=options)
+    assert loaded.weight.numpy() == 0
+    assert loaded.multiply(tf.constant([1, 2, 3])).numpy().tolist() == [0, 0, 0]
