@@ -256,8 +256,17 @@ def _type_text(value):
 
 
 def _describe(inputs):
+    """`(args, kwargs)` as text, tensors and arrays shown by their TensorSpec."""
+    def spec(value):
+        if is_tensor(value) or isinstance(value, np.ndarray):
+            return TensorSpec.from_tensor(value)
+        if isinstance(value, (list, tuple)) and not hasattr(value, "_fields"):
+            return type(value)(spec(v) for v in value)
+        if isinstance(value, dict):
+            return {k: spec(v) for k, v in value.items()}
+        return value
     args, kwargs = inputs
-    return f"(args={list(args)!r}, kwargs={kwargs!r})"
+    return f"(args={spec(list(args))!r}, kwargs={spec(kwargs)!r})"
 
 
 # -- polymorphic functions --------------------------------------------------------------------
