@@ -732,3 +732,7 @@ def _list_stack(ctx, inputs, attrs):
         shape = _ints(inputs[1])
         return tf.zeros([0] + list(shape), handle.dtype)
     return tf.stack([handle.element(i) for i in range(len(handle.items))])
+
+
+# The rest of the table (linear algebra, gradient ops, strings, scatters, random draws).
+from tapeflow.saved_model import import_ops_more  # noqa: E402,F401

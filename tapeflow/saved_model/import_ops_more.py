@@ -1,0 +1,272 @@
+"""More of the reader's TF-op table: linear algebra, gradient ops, strings, scatters, random.
+
+Same contract as `import_ops` (whose `OPS` table these rules join): one small rule per
+TensorFlow op type, written with tapeflow's public ops. TensorFlow's gradient ops
+(`ReluGrad`, `MaxPoolGrad`, `StridedSliceGrad`, ...), which a saved training step
+contains, are computed as what they are: the gradient of the forward op, taken with a
+GradientTape over the forward rule, so they stay differentiable themselves.
+
+TensorFlow's stateful random ops (`RandomUniform`, ...) draw from tapeflow's stream: the
+numbers differ from TensorFlow's (as two TensorFlow processes' do unless seeded alike),
+the shapes, dtypes and distributions are the same.
+"""
+from __future__ import annotations
+
+import tapeflow as tf
+from tapeflow.saved_model.import_ops import OPS, OpRule, _ints, _op
+
+# -- linear algebra ----------------------------------------------------------------------------
+
+for _name, _fn in {"Cholesky": tf.linalg.cholesky, "MatrixDeterminant": tf.linalg.det}.items():
+    OPS[_name] = OpRule(("output",), lambda ctx, inputs, attrs, fn=_fn: fn(inputs[0]))
+
+
+@_op("LogMatrixDeterminant", ("sign", "log_abs_determinant"))
+def _slogdet(ctx, inputs, attrs):
+    return list(tf.linalg.slogdet(inputs[0]))
+
+
+@_op("MatrixBandPart", ("band",))
+def _band_part(ctx, inputs, attrs):
+    return tf.linalg.band_part(inputs[0], _ints(inputs[1]), _ints(inputs[2]))
+
+
+def _diagonal_index(ctx, k):
+    k = _ints(k)
+    if k not in (0, [0], [0, 0]):
+        raise NotImplementedError(f"{ctx.op} '{ctx.node}' with diagonals other than the main "
+                                  f"one (k={k}) is not supported by the SavedModel reader")
+
+
+@_op("MatrixDiagPartV3", ("diagonal",))
+def _diag_part(ctx, inputs, attrs):
+    _diagonal_index(ctx, inputs[1])
+    return tf.linalg.diag_part(inputs[0])
+
+
+@_op("MatrixDiagV3")
+def _diag(ctx, inputs, attrs):
+    _diagonal_index(ctx, inputs[1])
+    return tf.linalg.diag(inputs[0], num_rows=_ints(inputs[2]), num_cols=_ints(inputs[3]),
+                          padding_value=inputs[4])
+
+
+@_op("MatrixSetDiagV3")
+def _set_diag(ctx, inputs, attrs):
+    _diagonal_index(ctx, inputs[2])
+    return tf.linalg.set_diag(inputs[0], inputs[1])
+
+
+@_op("MatrixInverse")
+def _inverse(ctx, inputs, attrs):
+    return tf.linalg.inv(inputs[0], adjoint=attrs.get("adjoint", False))
+
+
+@_op("MatrixSolve")
+def _solve(ctx, inputs, attrs):
+    return tf.linalg.solve(inputs[0], inputs[1], adjoint=attrs.get("adjoint", False))
+
+
+@_op("MatrixTriangularSolve")
+def _triangular_solve(ctx, inputs, attrs):
+    return tf.linalg.triangular_solve(inputs[0], inputs[1], lower=attrs.get("lower", True),
+                                      adjoint=attrs.get("adjoint", False))
+
+
+@_op("Qr", ("q", "r"))
+def _qr(ctx, inputs, attrs):
+    return list(tf.linalg.qr(inputs[0], full_matrices=attrs.get("full_matrices", False)))
+
+
+@_op("SelfAdjointEigV2", ("e", "v"))
+def _eigh(ctx, inputs, attrs):
+    return list(tf.linalg.eigh(inputs[0]))
+
+
+@_op("Svd", ("s", "u", "v"))
+def _svd(ctx, inputs, attrs):
+    compute_uv = attrs.get("compute_uv", True)
+    result = tf.linalg.svd(inputs[0], full_matrices=attrs.get("full_matrices", False),
+                           compute_uv=compute_uv)
+    return list(result) if compute_uv else [result]
+
+
+# -- gradient ops: the forward op's gradient, taken by a tape ------------------------------------
+
+def _vjp(forward, x, dy):
+    """The gradient of `forward(x)` at `x` for the upstream gradient `dy`."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = forward(x)
+    return tape.gradient(y, x, output_gradients=dy)
+
+
+@_op("ReluGrad", ("backprops",))
+def _relu_grad(ctx, inputs, attrs):
+    gradients, features = inputs
+    return tf.where(features > 0, gradients, tf.zeros_like(gradients))
+
+
+@_op("SoftplusGrad", ("backprops",))
+def _softplus_grad(ctx, inputs, attrs):
+    return inputs[0] * tf.sigmoid(inputs[1])
+
+
+@_op("SigmoidGrad", ("z",))
+def _sigmoid_grad(ctx, inputs, attrs):
+    y, dy = inputs
+    return dy * y * (1.0 - y)
+
+
+@_op("TanhGrad", ("z",))
+def _tanh_grad(ctx, inputs, attrs):
+    y, dy = inputs
+    return dy * (1.0 - y * y)
+
+
+@_op("SqrtGrad", ("z",))
+def _sqrt_grad(ctx, inputs, attrs):
+    y, dy = inputs
+    return dy * 0.5 / y
+
+
+@_op("RsqrtGrad", ("z",))
+def _rsqrt_grad(ctx, inputs, attrs):
+    y, dy = inputs
+    return dy * -0.5 * y * y * y
+
+
+def _pool_args(attrs):
+    return attrs["ksize"], attrs["strides"], attrs["padding"], attrs.get("data_format", "NHWC")
+
+
+@_op("MaxPoolGrad")
+def _max_pool_grad(ctx, inputs, attrs):
+    x, _, dy = inputs
+    ksize, strides, padding, data_format = _pool_args(attrs)
+    return _vjp(lambda v: tf.nn.max_pool2d(v, ksize, strides, padding, data_format), x, dy)
+
+
+@_op("AvgPoolGrad")
+def _avg_pool_grad(ctx, inputs, attrs):
+    shape, dy = inputs
+    ksize, strides, padding, data_format = _pool_args(attrs)
+    x = tf.zeros(_ints(shape), dy.dtype)      # average pooling is linear: any point will do
+    return _vjp(lambda v: tf.nn.avg_pool2d(v, ksize, strides, padding, data_format), x, dy)
+
+
+@_op("StridedSliceGrad")
+def _strided_slice_grad(ctx, inputs, attrs):
+    shape, begin, end, strides, dy = inputs
+    forward = OPS["StridedSlice"].fn
+    x = tf.zeros(_ints(shape), dy.dtype)
+    return _vjp(lambda v: forward(ctx, [v, begin, end, strides], attrs), x, dy)
+
+
+# -- scatters and segments -------------------------------------------------------------------
+
+@_op("ScatterNd")
+def _scatter_nd(ctx, inputs, attrs):
+    return tf.scatter_nd(inputs[0], inputs[1], _ints(inputs[2]))
+
+
+@_op("TensorScatterUpdate")
+def _scatter_update(ctx, inputs, attrs):
+    return tf.tensor_scatter_nd_update(inputs[0], inputs[1], inputs[2])
+
+
+@_op("TensorScatterAdd")
+def _scatter_add(ctx, inputs, attrs):
+    return tf.tensor_scatter_nd_add(inputs[0], inputs[1], inputs[2])
+
+
+@_op("UnsortedSegmentSum")
+def _segment_sum(ctx, inputs, attrs):
+    return tf.math.unsorted_segment_sum(inputs[0], inputs[1], _ints(inputs[2]))
+
+
+# -- strings and printing ----------------------------------------------------------------------
+
+_STRING_UNARY = {"StringLower": tf.strings.lower, "StringUpper": tf.strings.upper,
+                 "StringStrip": tf.strings.strip}
+for _name, _fn in _STRING_UNARY.items():
+    OPS[_name] = OpRule(("output",), lambda ctx, inputs, attrs, fn=_fn: fn(inputs[0]))
+
+
+@_op("StringJoin")
+def _string_join(ctx, inputs, attrs):
+    return tf.strings.join(list(inputs), separator=attrs.get("separator", ""))
+
+
+@_op("StringLength")
+def _string_length(ctx, inputs, attrs):
+    return tf.strings.length(inputs[0], unit=attrs.get("unit", "BYTE"))
+
+
+@_op("StringToNumber")
+def _string_to_number(ctx, inputs, attrs):
+    return tf.strings.to_number(inputs[0], out_type=attrs.get("out_type", tf.float32))
+
+
+@_op("StaticRegexFullMatch")
+def _regex_full_match(ctx, inputs, attrs):
+    return tf.strings.regex_full_match(inputs[0], attrs["pattern"])
+
+
+@_op("StaticRegexReplace")
+def _regex_replace(ctx, inputs, attrs):
+    return tf.strings.regex_replace(inputs[0], attrs["pattern"], attrs["rewrite"],
+                                    replace_global=attrs.get("replace_global", True))
+
+
+@_op("ReduceJoin")
+def _reduce_join(ctx, inputs, attrs):
+    return tf.strings.reduce_join(inputs[0], axis=_ints(inputs[1]),
+                                  keepdims=attrs.get("keep_dims", False),
+                                  separator=attrs.get("separator", ""))
+
+
+@_op("StringFormat")
+def _string_format(ctx, inputs, attrs):
+    return tf.strings.format(attrs["template"], list(inputs),
+                             placeholder=attrs.get("placeholder", "{}"),
+                             summarize=attrs.get("summarize", 3))
+
+
+_STREAMS = {"stderr": "stderr", "stdout": "stdout", "log(info)": "stderr",
+            "log(warning)": "stderr", "log(error)": "stderr"}
+
+
+@_op("PrintV2", ())
+def _print(ctx, inputs, attrs):
+    import sys
+    stream = getattr(sys, _STREAMS.get(attrs.get("output_stream", "stderr"), "stderr"))
+    tf.print(inputs[0], output_stream=stream, end=attrs.get("end", "\n"))
+
+
+# -- stateful random draws (tapeflow's stream) -----------------------------------------------------
+
+def _seed(attrs):
+    return attrs.get("seed2") or None
+
+
+@_op("RandomUniform")
+def _random_uniform(ctx, inputs, attrs):
+    return tf.random.uniform(_ints(inputs[0]), dtype=attrs["dtype"], seed=_seed(attrs))
+
+
+@_op("RandomUniformInt")
+def _random_uniform_int(ctx, inputs, attrs):
+    return tf.random.uniform(_ints(inputs[0]), inputs[1], inputs[2],
+                             dtype=inputs[1].dtype, seed=_seed(attrs))
+
+
+@_op("RandomStandardNormal")
+def _random_normal(ctx, inputs, attrs):
+    return tf.random.normal(_ints(inputs[0]), dtype=attrs["dtype"], seed=_seed(attrs))
+
+
+@_op("TruncatedNormal")
+def _truncated_normal(ctx, inputs, attrs):
+    return tf.random.truncated_normal(_ints(inputs[0]), dtype=attrs["dtype"],
+                                      seed=_seed(attrs))

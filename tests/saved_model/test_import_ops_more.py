@@ -1,0 +1,103 @@
+"""The second half of the reader's op table (import_ops_more.py), against TF's loaded
+functions: linear algebra, TF's gradient ops in a saved gradient computation, strings,
+scatters and the shapes of random draws."""
+import numpy as np
+import pytest
+
+import tapeflow as tf
+
+
+@pytest.fixture(scope="module")
+def both(real_tf, tmp_path_factory):
+    t = real_tf
+    module = t.Module()
+    module.linalg = t.function(lambda a, b: {
+        "cholesky": t.linalg.cholesky(a), "det": t.linalg.det(a),
+        "slogdet": t.stack(t.linalg.slogdet(a)), "band": t.linalg.band_part(a, 1, 0),
+        "diag_part": t.linalg.diag_part(a), "diag": t.linalg.diag(b[:, 0]),
+        "set_diag": t.linalg.set_diag(a, b[:, 1]), "inv": t.linalg.inv(a),
+        "solve": t.linalg.solve(a, b), "tri": t.linalg.triangular_solve(a, b, lower=True),
+        "qr_r": t.abs(t.linalg.qr(a)[1]), "eig": t.linalg.eigh(a)[0],
+        "sv": t.linalg.svd(a, compute_uv=False)},
+        input_signature=[t.TensorSpec([3, 3]), t.TensorSpec([3, 2])])
+
+    def gradient_ops(x):
+        with t.GradientTape() as tape:
+            tape.watch(x)
+            y = (t.reduce_sum(t.nn.max_pool2d(t.nn.relu(x), 2, 2, "VALID"))
+                 + t.reduce_sum(t.nn.avg_pool2d(t.tanh(x), 2, 1, "SAME"))
+                 + t.reduce_sum(t.sigmoid(x)) + t.reduce_sum(t.sqrt(t.abs(x) + 1.0))
+                 + t.reduce_sum(t.math.rsqrt(t.abs(x) + 1.0)) + t.reduce_sum(t.nn.softplus(x))
+                 + t.reduce_sum(x[:, 1:3] ** 2))
+        return tape.gradient(y, x)
+    module.gradient_ops = t.function(gradient_ops,
+                                     input_signature=[t.TensorSpec([1, 4, 4, 2])])
+    module.strings = t.function(lambda s, n: {
+        "join": t.strings.join([s, s], separator="-"), "length": t.strings.length(s),
+        "lower": t.strings.lower(s), "upper": t.strings.upper(s), "strip": t.strings.strip(s),
+        "number": t.strings.to_number(t.strings.as_string(n)),
+        "match": t.strings.regex_full_match(s, "a.*"),
+        "replace": t.strings.regex_replace(s, "b", "B"),
+        "reduce": t.strings.reduce_join(s, separator="+"),
+        "format": t.strings.format("n = {}", [n])},
+        input_signature=[t.TensorSpec([2], t.string), t.TensorSpec([2])])
+    module.scatter = t.function(lambda u: {
+        "scatter_nd": t.scatter_nd([[1], [3]], u, [5]),
+        "update": t.tensor_scatter_nd_update(t.zeros([4]), [[0], [2]], u),
+        "add": t.tensor_scatter_nd_add(t.ones([4]), [[0], [0]], u),
+        "segments": t.math.unsorted_segment_sum(u, [1, 1], 3)},
+        input_signature=[t.TensorSpec([2])])
+    module.random = t.function(lambda: (
+        t.random.uniform([2, 3], 1.0, 2.0), t.random.normal([4]),
+        t.random.truncated_normal([3, 1]), t.random.uniform([5], 0, 7, dtype=t.int32)),
+        input_signature=[])
+    path = str(tmp_path_factory.mktemp("sm") / "more_ops")
+    t.saved_model.save(module, path)
+    return tf.saved_model.load(path), real_tf.saved_model.load(path)
+
+
+def _compare(got, expected, tol=1e-5):
+    assert sorted(got) == sorted(expected)
+    for key in got:
+        g, e = np.asarray(got[key].numpy()), np.asarray(expected[key].numpy())
+        assert got[key].dtype.name == expected[key].dtype.name, key
+        if expected[key].dtype.name == "string":
+            assert g.tolist() == e.tolist(), key
+        else:
+            np.testing.assert_allclose(g, e, rtol=tol, atol=tol, err_msg=key)
+
+
+def test_linear_algebra_ops_match_tensorflow(both):
+    mine, theirs = both
+    m = np.array([[2.0, 0.5, 0.1], [0.5, 3.0, 0.2], [0.1, 0.2, 1.5]], np.float32)
+    b = np.array([[1.0, 2.0], [0.0, -1.0], [3.0, 0.5]], np.float32)
+    _compare(mine.linalg(m, b), theirs.linalg(m, b), tol=1e-4)
+
+
+def test_tensorflow_gradient_ops_in_a_saved_gradient_match(both):
+    mine, theirs = both
+    x = np.random.RandomState(7).randn(1, 4, 4, 2).astype(np.float32)
+    np.testing.assert_allclose(mine.gradient_ops(x).numpy(), theirs.gradient_ops(x).numpy(),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_string_ops_match_tensorflow(both):
+    mine, theirs = both
+    s, n = np.array([b" abc ", b"Bab"], object), np.array([1.5, -2.0], np.float32)
+    _compare(mine.strings(s, n), theirs.strings(s, n))
+
+
+def test_scatter_and_segment_ops_match_tensorflow(both):
+    mine, theirs = both
+    u = np.array([4.0, -1.5], np.float32)
+    _compare(mine.scatter(u), theirs.scatter(u))
+
+
+def test_random_draws_have_tensorflows_shapes_dtypes_and_ranges(both):
+    mine, theirs = both
+    got, expected = mine.random(), theirs.random()
+    for g, e in zip(got, expected):
+        assert (g.shape, g.dtype.name) == (tuple(e.shape), e.dtype.name)
+    assert np.all((got[0].numpy() >= 1.0) & (got[0].numpy() < 2.0))
+    assert np.all(np.abs(got[2].numpy()) <= 2.0)
+    assert np.all((got[3].numpy() >= 0) & (got[3].numpy() < 7))
