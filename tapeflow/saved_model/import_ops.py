@@ -140,14 +140,13 @@ def _select(ctx, inputs, attrs):
     return tf.where(cond, then, other)
 
 
-@_op("SelectV2")
-def _select_v2(ctx, inputs, attrs):
-    return tf.where(inputs[0], inputs[1], inputs[2])
+def ternary(fn):
+    """The rule of an op whose three inputs are `fn`'s three arguments."""
+    return lambda ctx, inputs, attrs: fn(inputs[0], inputs[1], inputs[2])
 
 
-@_op("ClipByValue")
-def _clip(ctx, inputs, attrs):
-    return tf.clip_by_value(inputs[0], inputs[1], inputs[2])
+OPS["SelectV2"] = OpRule(("output",), ternary(tf.where))
+OPS["ClipByValue"] = OpRule(("output",), ternary(tf.clip_by_value))
 
 
 # -- matrices, convolutions, normalization ------------------------------------------------------

@@ -13,7 +13,7 @@ the shapes, dtypes and distributions are the same.
 from __future__ import annotations
 
 import tapeflow as tf
-from tapeflow.saved_model.import_ops import OPS, OpRule, _ints, _op
+from tapeflow.saved_model.import_ops import OPS, OpRule, _ints, _op, ternary
 
 # -- linear algebra ----------------------------------------------------------------------------
 
@@ -170,14 +170,8 @@ def _scatter_nd(ctx, inputs, attrs):
     return tf.scatter_nd(inputs[0], inputs[1], _ints(inputs[2]))
 
 
-@_op("TensorScatterUpdate")
-def _scatter_update(ctx, inputs, attrs):
-    return tf.tensor_scatter_nd_update(inputs[0], inputs[1], inputs[2])
-
-
-@_op("TensorScatterAdd")
-def _scatter_add(ctx, inputs, attrs):
-    return tf.tensor_scatter_nd_add(inputs[0], inputs[1], inputs[2])
+OPS["TensorScatterUpdate"] = OpRule(("output",), ternary(tf.tensor_scatter_nd_update))
+OPS["TensorScatterAdd"] = OpRule(("output",), ternary(tf.tensor_scatter_nd_add))
 
 
 @_op("UnsortedSegmentSum")
