@@ -222,8 +222,9 @@ def _reduce_join(ctx, inputs, attrs):
 
 @_op("StringFormat")
 def _string_format(ctx, inputs, attrs):
-    return tf.strings.format(attrs["template"], list(inputs),
-                             placeholder=attrs.get("placeholder", "{}"),
+    # TF's op defaults are "%s" (tf.strings.format writes its "{}" explicitly).
+    return tf.strings.format(attrs.get("template", "%s"), list(inputs),
+                             placeholder=attrs.get("placeholder", "%s"),
                              summarize=attrs.get("summarize", 3))
 
 
@@ -264,3 +265,77 @@ def _random_normal(ctx, inputs, attrs):
 def _truncated_normal(ctx, inputs, attrs):
     return tf.random.truncated_normal(_ints(inputs[0]), dtype=attrs["dtype"],
                                       seed=_seed(attrs))
+
+
+# -- stateless and Generator draws: tapeflow's Philox streams are TensorFlow's ------------------
+
+# TF passes a Philox state as key (uint64[1]) and counter (uint64[2]); tapeflow's ops take
+# one int64 vector [counter_lo, counter_hi, key]. The words are the same bits: a cast
+# between int64 and uint64 keeps them.
+_STATELESS = {"StatelessRandomUniformV2": "_UNIFORM", "StatelessRandomNormalV2": "_NORMAL",
+              "StatelessTruncatedNormalV2": "_TRUNCATED",
+              "StatelessRandomUniformFullIntV2": "_FULL_INT",
+              "StatelessRandomUniformIntV2": "_UNIFORM_INT"}
+_PHILOX_ALGS = (1, 3)        # Philox, and "auto", which is Philox on the CPU
+
+
+def _check_alg(ctx, alg):
+    from tapeflow.saved_model.import_ops import static_value
+    known = static_value(alg)
+    if known is None or int(known) not in _PHILOX_ALGS:
+        raise NotImplementedError(f"{ctx.op} '{ctx.node}': only the Philox algorithm is "
+                                  f"supported by the SavedModel reader (alg={known})")
+
+
+def _stateless_rule(pair_name):
+    def rule(ctx, inputs, attrs):
+        from tapeflow.ops import stateless_random_ops
+        shape, key, counter, alg = inputs[:4]
+        _check_alg(ctx, alg)
+        state = tf.concat([tf.cast(counter, tf.int64), tf.cast(key, tf.int64)], 0)
+        # TF leaves out attributes at their default (float32; uint64 for full-range ints).
+        default = tf.uint64 if pair_name == "_FULL_INT" else tf.float32
+        return stateless_random_ops.draw(getattr(stateless_random_ops, pair_name), state,
+                                         _ints(shape), attrs.get("dtype", default),
+                                         tuple(inputs[4:]))
+    return rule
+
+
+for _name, _pair in _STATELESS.items():
+    OPS[_name] = OpRule(("output",), _stateless_rule(_pair))
+
+
+@_op("StatelessRandomGetKeyCounter", ("key", "counter"))
+def _get_key_counter(ctx, inputs, attrs):
+    from tapeflow.ops import stateless_random_ops
+    state = stateless_random_ops.seed_to_state(inputs[0])
+    return [tf.cast(state[2:3], tf.uint64), tf.cast(state[0:2], tf.uint64)]
+
+
+@_op("Bitcast")
+def _bitcast(ctx, inputs, attrs):
+    x, target = inputs[0], attrs["type"]
+    if not (x.dtype.is_integer and target.is_integer and x.dtype.size == target.size):
+        raise NotImplementedError(f"Bitcast '{ctx.node}' from {x.dtype.name} to {target.name}: "
+                                  "the reader bitcasts between integers of one width only")
+    return tf.cast(x, target)       # same width: NumPy's cast keeps the bits
+
+
+@_op("RngReadAndSkip", ("value",))
+def _read_and_skip(ctx, inputs, attrs):
+    from tapeflow.framework.op import execute
+    from tapeflow.ops import random_generator
+    from tapeflow.saved_model.import_ops import static_value
+    variable, alg, delta = inputs
+    _check_alg(ctx, alg)
+    known = static_value(delta)
+    if known is None:
+        return execute(random_generator._READ_AND_SKIP_DYN, (variable, delta))
+    return execute(random_generator._READ_AND_SKIP, (variable,), {"delta": int(known)})
+
+
+@_op("StatelessMultinomial")
+def _stateless_categorical(ctx, inputs, attrs):
+    logits, num_samples, seed = inputs
+    return tf.random.stateless_categorical(logits, _ints(num_samples), seed,
+                                           dtype=attrs.get("output_dtype", tf.int64))

@@ -51,6 +51,15 @@ def both(real_tf, tmp_path_factory):
         t.random.uniform([2, 3], 1.0, 2.0), t.random.normal([4]),
         t.random.truncated_normal([3, 1]), t.random.uniform([5], 0, 7, dtype=t.int32)),
         input_signature=[])
+    module.stateless = t.function(lambda seed: {
+        "uniform": t.random.stateless_uniform([2, 3], seed),
+        "normal": t.random.stateless_normal([4], seed, dtype=t.float64),
+        "truncated": t.random.stateless_truncated_normal([3], seed),
+        "ints": t.random.stateless_uniform([5], seed, 0, 9, dtype=t.int32),
+        "categorical": t.random.stateless_categorical([[0.1, 1.0, 2.0]], 4, seed)},
+        input_signature=[t.TensorSpec([2], t.int32)])
+    module.generator = t.random.Generator.from_seed(7)
+    module.draw = t.function(lambda: module.generator.normal([3]), input_signature=[])
     path = str(tmp_path_factory.mktemp("sm") / "more_ops")
     t.saved_model.save(module, path)
     return tf.saved_model.load(path), real_tf.saved_model.load(path)
@@ -101,3 +110,17 @@ def test_random_draws_have_tensorflows_shapes_dtypes_and_ranges(both):
     assert np.all((got[0].numpy() >= 1.0) & (got[0].numpy() < 2.0))
     assert np.all(np.abs(got[2].numpy()) <= 2.0)
     assert np.all((got[3].numpy() >= 0) & (got[3].numpy() < 7))
+
+
+def test_stateless_draws_are_tensorflows_numbers(both):
+    mine, theirs = both
+    seed = np.array([1, 2], np.int32)
+    _compare(mine.stateless(seed), theirs.stateless(seed), tol=0)
+
+
+def test_generator_draws_continue_tensorflows_stream(both):
+    mine, theirs = both
+    for _ in range(2):
+        np.testing.assert_array_equal(mine.draw().numpy(), theirs.draw().numpy())
+    np.testing.assert_array_equal(mine.generator._state_var.numpy(),
+                                  theirs.generator._state_var.numpy())
