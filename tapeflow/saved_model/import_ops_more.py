@@ -235,7 +235,9 @@ _STREAMS = {"stderr": "stderr", "stdout": "stdout", "log(info)": "stderr",
 @_op("PrintV2", ())
 def _print(ctx, inputs, attrs):
     import sys
-    stream = getattr(sys, _STREAMS.get(attrs.get("output_stream", "stderr"), "stderr"))
+    name = attrs.get("output_stream", "stderr")
+    # "file://path" appends to that file, as TF's op does; logging levels go to stderr.
+    stream = name if name.startswith("file://") else getattr(sys, _STREAMS.get(name, "stderr"))
     tf.print(inputs[0], output_stream=stream, end=attrs.get("end", "\n"))
 
 

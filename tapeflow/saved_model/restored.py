@@ -196,8 +196,14 @@ class RestoredConcreteFunction:
             raise TypeError(f"{self.name}() takes {allowed} positional arguments, got "
                             f"{len(args)}")
         kwargs = dict(kwargs)
-        positional = list(args)
-        for i in range(len(args), len(arg_specs)):
+        positional = list(args[:len(arg_specs)])
+        # Positional arguments past the structured ones bind to the flat signature's
+        # keywords, in order (as TF's fallback for signature functions saved to allow it).
+        for i, value in enumerate(args[len(arg_specs):], start=len(arg_specs)):
+            if i >= len(self._param_names) or self._param_names[i] in kwargs:
+                raise TypeError(f"{self.name}() got an unexpected positional argument")
+            kwargs[self._param_names[i]] = value
+        for i in range(len(positional), len(arg_specs)):
             name = self._param_names[i] if i < len(self._param_names) else None
             if name in kwargs:
                 positional.append(kwargs.pop(name))

@@ -95,3 +95,14 @@ def test_user_object_calls_its_call_child():
     assert not callable(obj)
     obj._set_child("__call__", lambda x: x + 1)
     assert callable(obj) and obj(1) == 2
+
+
+def test_positional_arguments_bind_to_the_flat_keywords_where_allowed():
+    concrete = RestoredConcreteFunction("sig", _Echo(), [], ((), {"a": tf.TensorSpec([]),
+                                                                  "b": tf.TensorSpec([])}),
+                                        {"y": tf.TensorSpec([]), "z": tf.TensorSpec([])},
+                                        ["b", "a"], 2)
+    out = concrete(1.0, 2.0)          # b=1.0, a=2.0; outputs come in sorted-key order
+    assert (out["y"].numpy(), out["z"].numpy()) == (2.0, 1.0)
+    with pytest.raises(TypeError, match="unexpected positional"):
+        concrete(1.0, a=2.0, b=3.0)
