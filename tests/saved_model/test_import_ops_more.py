@@ -124,3 +124,30 @@ def test_generator_draws_continue_tensorflows_stream(both):
         np.testing.assert_array_equal(mine.draw().numpy(), theirs.draw().numpy())
     np.testing.assert_array_equal(mine.generator._state_var.numpy(),
                                   theirs.generator._state_var.numpy())
+
+
+def test_split_pad_one_hot_einsum_and_friends_match_tensorflow(real_tf, tmp_path):
+    t = real_tf
+    module = t.Module()
+    module.f = t.function(lambda x, ids: {
+        "split": t.split(x, 2, axis=1)[1], "split_v": t.split(x, [1, 3], axis=1)[1],
+        "one_hot": t.one_hot(ids, 4, on_value=2.0, off_value=-1.0),
+        "einsum": t.einsum("ij,kj->ik", x, x), "cumsum": t.math.cumsum(x, axis=1, reverse=True),
+        "pad": t.pad(x, [[1, 0], [0, 2]], constant_values=3.0),
+        "reflect": t.pad(x, [[1, 1], [2, 0]], mode="REFLECT"),
+        "broadcast": t.broadcast_to(x[:1], [3, 4]), "rank": t.rank(x), "size": t.size(x),
+        "leaky": t.nn.leaky_relu(x, 0.3), "clip": t.clip_by_value(x, -0.5, 0.5),
+        "ensure": t.ensure_shape(x, [2, 4]), "checked": t.debugging.check_numerics(x, "x"),
+        "stop": t.stop_gradient(x) + x},
+        input_signature=[t.TensorSpec([2, 4]), t.TensorSpec([3], t.int32)])
+    path = str(tmp_path / "friends")
+    t.saved_model.save(module, path)
+    mine, theirs = tf.saved_model.load(path), t.saved_model.load(path)
+    x = np.array([[0.3, -1.2, 2.0, 0.7], [1.5, 0.1, -0.4, -2.0]], np.float32)
+    ids = np.array([0, 3, 1], np.int32)
+    got, expected = mine.f(x, ids), theirs.f(x, ids)
+    assert sorted(got) == sorted(expected)
+    for key in got:
+        assert got[key].dtype.name == expected[key].dtype.name, key
+        np.testing.assert_allclose(got[key].numpy(), expected[key].numpy(), rtol=1e-5,
+                                   atol=1e-6, err_msg=key)
