@@ -21,6 +21,7 @@ from tapeflow.framework.op import convert_to_tensor
 from tapeflow.framework.tensor import is_tensor
 from tapeflow.framework.tensor_spec import TensorSpec
 from tapeflow.framework.variables import Variable
+from tapeflow.utils import nest
 
 
 class _UserObject:
@@ -109,6 +110,12 @@ def _pack_outputs(structure, flat):
     return fill(structure)
 
 
+def _map_specs(fn, structure):
+    """`structure` with `fn(spec)` at each TensorSpec leaf (other leaves kept)."""
+    leaves = [fn(s) for s in nest.flatten(structure) if isinstance(s, TensorSpec)]
+    return _pack_outputs(structure, leaves)
+
+
 def _spec_of(value, dtype_hint):
     """The TensorSpec `value` gets when converted to a tensor, or None if it cannot be."""
     try:
@@ -172,6 +179,16 @@ class RestoredConcreteFunction:
     @property
     def function_def(self):
         return self._program.fdef
+
+    @property
+    def output_shapes(self):
+        """The `structured_outputs` with each TensorSpec replaced by its shape."""
+        return _map_specs(lambda spec: spec.shape, self.structured_outputs)
+
+    @property
+    def output_dtypes(self):
+        """The `structured_outputs` with each TensorSpec replaced by its dtype."""
+        return _map_specs(lambda spec: spec.dtype, self.structured_outputs)
 
     def _callable_with(self, inputs, allow_conversion) -> bool:
         try:

@@ -221,6 +221,15 @@ def test_serving_signature_takes_keywords_and_returns_a_dict(real_tf, signature_
         _near(got[key], expected[key].numpy())
 
 
+def test_signature_output_shapes_and_dtypes_match_tensorflow(real_tf, signature_dir):
+    mine = tf.saved_model.load(signature_dir).signatures["serving_default"]
+    theirs = real_tf.saved_model.load(signature_dir).signatures["serving_default"]
+    assert {k: v.as_list() for k, v in mine.output_shapes.items()} == \
+        {k: v.as_list() for k, v in theirs.output_shapes.items()}
+    assert {k: v.name for k, v in mine.output_dtypes.items()} == \
+        {k: v.name for k, v in theirs.output_dtypes.items()}
+
+
 def test_serving_signature_rejects_positional_arguments(signature_dir):
     serving = tf.saved_model.load(signature_dir).signatures["serving_default"]
     with pytest.raises(TypeError, match="positional"):
