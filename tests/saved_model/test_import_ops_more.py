@@ -151,3 +151,27 @@ def test_split_pad_one_hot_einsum_and_friends_match_tensorflow(real_tf, tmp_path
         assert got[key].dtype.name == expected[key].dtype.name, key
         np.testing.assert_allclose(got[key].numpy(), expected[key].numpy(), rtol=1e-5,
                                    atol=1e-6, err_msg=key)
+
+
+def test_print_and_assert_behave_as_in_tensorflow(real_tf, tmp_path):
+    t = real_tf
+    target = tmp_path / "printed.txt"
+
+    def show(x):
+        t.debugging.Assert(t.reduce_all(x < 10.0), [x])
+        t.print("x is", x, {"double": x * 2}, output_stream=f"file://{target}")
+        return x + 1.0
+    module = t.Module()
+    module.show = t.function(show, input_signature=[t.TensorSpec([3])])
+    path = str(tmp_path / "printer")
+    t.saved_model.save(module, path)
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    theirs = t.saved_model.load(path)
+    theirs.show(x)
+    by_tensorflow = target.read_text()
+    target.unlink()
+    mine = tf.saved_model.load(path)
+    np.testing.assert_array_equal(mine.show(x).numpy(), x + 1.0)
+    assert target.read_text() == by_tensorflow
+    with pytest.raises(tf.errors.InvalidArgumentError, match="assertion failed"):
+        mine.show(np.array([1.0, 20.0, 3.0], np.float32))
