@@ -581,7 +581,9 @@ def _variable_shape(ctx, inputs, attrs):
 @_op("Assert", ())
 def _assert(ctx, inputs, attrs):
     ok = static_value(inputs[0])
-    if ok is not None and not bool(ok):
+    if ok is None:                  # decided when the traced function runs
+        tf.debugging.Assert(inputs[0], list(inputs[1:]))
+    elif not bool(ok):
         from tapeflow import errors
         shown = [static_value(v) for v in inputs[1:]]
         raise errors.InvalidArgumentError(None, None, "assertion failed: " + " ".join(

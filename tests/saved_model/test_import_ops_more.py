@@ -173,5 +173,8 @@ def test_print_and_assert_behave_as_in_tensorflow(real_tf, tmp_path):
     mine = tf.saved_model.load(path)
     np.testing.assert_array_equal(mine.show(x).numpy(), x + 1.0)
     assert target.read_text() == by_tensorflow
+    bad = np.array([1.0, 20.0, 3.0], np.float32)
     with pytest.raises(tf.errors.InvalidArgumentError, match="assertion failed"):
-        mine.show(np.array([1.0, 20.0, 3.0], np.float32))
+        mine.show(bad)
+    with pytest.raises(tf.errors.InvalidArgumentError):      # decided when the trace runs
+        tf.function(mine.show)(bad)
