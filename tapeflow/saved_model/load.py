@@ -98,30 +98,33 @@ def _read_meta_graphs(export_dir: str):
 def _pick_meta_graph(graphs, tags, export_dir):
     if tags is not None:
         tags = [tags] if isinstance(tags, str) else list(tags)
+    available = [list(g.meta_info_def.tags) for g in graphs]
     if len(graphs) == 1 and graphs[0].HasField("object_graph_def"):
         meta = graphs[0]
         if tags is not None and set(tags) != set(meta.meta_info_def.tags):
             raise ValueError(
                 f"Got an incompatible argument to `tags`: {tags}. The SavedModel at "
-                f"{export_dir} has one MetaGraph with tags {list(meta.meta_info_def.tags)}. "
+                f"{export_dir} has one MetaGraph with tags {available[0]}. "
                 "You may omit the argument, pass 'None', or pass matching tags.")
         return meta
-    available = [list(g.meta_info_def.tags) for g in graphs]
     if tags is None:
-        raise ValueError(f"The SavedModel at {export_dir} has {len(graphs)} MetaGraphs "
-                         f"(tags {available}). Pass a 'tags=' argument to load it.")
-    for meta in graphs:
-        if set(meta.meta_info_def.tags) == set(tags):
-            if not meta.HasField("object_graph_def"):
-                break
-            return meta
+        if len(graphs) > 1:
+            raise ValueError(f"The SavedModel at {export_dir} has {len(graphs)} MetaGraphs "
+                             f"(tags {available}). Pass a 'tags=' argument to load it.")
+        meta = graphs[0]
     else:
-        raise RuntimeError(
-            f"MetaGraphDef associated with tags {str(tags).strip('[]')} could not be found "
-            f"in SavedModel, with available tags '{available}'.")
-    raise NotImplementedError(
-        f"The MetaGraph with tags {tags} at {export_dir} is a TF1 graph without an object "
-        "graph; tapeflow reads SavedModels written by TF2's tf.saved_model.save")
+        matching = [g for g in graphs if set(g.meta_info_def.tags) == set(tags)]
+        if not matching:
+            raise RuntimeError(
+                f"MetaGraphDef associated with tags {str(tags).strip('[]')} could not be "
+                f"found in SavedModel, with available tags '{available}'.")
+        meta = matching[0]
+    if not meta.HasField("object_graph_def"):
+        raise NotImplementedError(
+            f"The MetaGraph with tags {list(meta.meta_info_def.tags)} at {export_dir} is a "
+            "TF1 graph without an object graph; tapeflow reads SavedModels written by TF2's "
+            "tf.saved_model.save")
+    return meta
 
 
 def load(export_dir, tags=None, options=None):

@@ -618,3 +618,18 @@ def test_skip_checkpoint_option_leaves_variables_at_zero(basics_dir):
     loaded = tf.saved_model.load(basics_dir, options=options)
     assert loaded.weight.numpy() == 0
     assert loaded.multiply(tf.constant([1, 2, 3])).numpy().tolist() == [0, 0, 0]
+
+
+def test_tf1_graph_saved_model_is_named_as_unsupported(real_tf, tmp_path):
+    v1 = real_tf.compat.v1
+    path = str(tmp_path / "tf1")
+    with real_tf.Graph().as_default(), v1.Session() as session:
+        x = v1.placeholder(real_tf.float32, [None, 2], name="x")
+        w = v1.get_variable("w", initializer=real_tf.ones([2, 1]))
+        session.run(v1.global_variables_initializer())
+        v1.saved_model.simple_save(session, path, {"x": x}, {"y": real_tf.matmul(x, w)})
+    for tags in (None, ["serve"]):
+        with pytest.raises(NotImplementedError, match="TF1 graph without an object graph"):
+            tf.saved_model.load(path, tags=tags)
+    with pytest.raises(RuntimeError, match="could not be found in SavedModel"):
+        tf.saved_model.load(path, tags=["train"])
