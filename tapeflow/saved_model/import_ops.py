@@ -592,7 +592,18 @@ def _assert(ctx, inputs, attrs):
 
 @_op("VarHandleOp", ("resource",))
 def _var_handle(ctx, inputs, attrs):
-    return ctx.variable_named(attrs.get("shared_name", ""))
+    return ctx.variable_named(attrs.get("shared_name") or ctx.node)
+
+
+@_op("VariableV2 Variable", ("ref",))
+def _ref_variable(ctx, inputs, attrs):
+    # A TF1 variable: its node stands for the variable, which the reader restored.
+    return ctx.variable_named(attrs.get("shared_name") or ctx.node)
+
+
+@_op("PlaceholderWithDefault")
+def _placeholder_with_default(ctx, inputs, attrs):
+    return tf.identity(inputs[0])
 
 
 # -- functions and control flow -----------------------------------------------------------------

@@ -119,11 +119,6 @@ def _pick_meta_graph(graphs, tags, export_dir):
                 f"MetaGraphDef associated with tags {str(tags).strip('[]')} could not be "
                 f"found in SavedModel, with available tags '{available}'.")
         meta = matching[0]
-    if not meta.HasField("object_graph_def"):
-        raise NotImplementedError(
-            f"The MetaGraph with tags {list(meta.meta_info_def.tags)} at {export_dir} is a "
-            "TF1 graph without an object graph; tapeflow reads SavedModels written by TF2's "
-            "tf.saved_model.save")
     return meta
 
 
@@ -137,7 +132,8 @@ def load(export_dir, tags=None, options=None):
 
     Returns:
         The restored root object: its saved attributes (Variables, callable functions,
-        sub-objects), and `signatures`, the serving signatures by key.
+        sub-objects), and `signatures`, the serving signatures by key. A TF1 SavedModel
+        (no object graph) gives an object with `signatures` and `variables`, as in TF.
 
     Raises:
         OSError: no `saved_model.pb` in `export_dir`, or one truncated or corrupted
@@ -157,4 +153,7 @@ def load(export_dir, tags=None, options=None):
     from tapeflow.saved_model.object_loader import ObjectGraphLoader
     export_dir = os.fspath(export_dir)
     meta = _pick_meta_graph(_read_meta_graphs(export_dir), tags, export_dir)
+    if not meta.HasField("object_graph_def"):      # a TF1 graph: its signatures
+        from tapeflow.saved_model.load_v1 import load_v1
+        return load_v1(meta, export_dir)
     return ObjectGraphLoader(meta, export_dir, options or LoadOptions()).load()

@@ -620,16 +620,25 @@ def test_skip_checkpoint_option_leaves_variables_at_zero(basics_dir):
     assert loaded.multiply(tf.constant([1, 2, 3])).numpy().tolist() == [0, 0, 0]
 
 
-def test_tf1_graph_saved_model_is_named_as_unsupported(real_tf, tmp_path):
+def test_tf1_saved_model_signatures_and_variables_match_tensorflow(real_tf, tmp_path):
     v1 = real_tf.compat.v1
     path = str(tmp_path / "tf1")
     with real_tf.Graph().as_default(), v1.Session() as session:
         x = v1.placeholder(real_tf.float32, [None, 2], name="x")
-        w = v1.get_variable("w", initializer=real_tf.ones([2, 1]))
+        w = v1.get_variable("w", initializer=real_tf.constant([[1.0], [2.0]]))
+        b = v1.get_variable("b", initializer=real_tf.constant([0.5]), trainable=False)
+        r = v1.get_variable("r", initializer=real_tf.constant(3.0), use_resource=True)
+        y = real_tf.nn.relu(real_tf.matmul(x, w) + b) * r
         session.run(v1.global_variables_initializer())
-        v1.saved_model.simple_save(session, path, {"x": x}, {"y": real_tf.matmul(x, w)})
-    for tags in (None, ["serve"]):
-        with pytest.raises(NotImplementedError, match="TF1 graph without an object graph"):
-            tf.saved_model.load(path, tags=tags)
+        v1.saved_model.simple_save(session, path, {"x": x}, {"y": y, "z": real_tf.reduce_sum(y)})
+    mine, theirs = tf.saved_model.load(path), real_tf.saved_model.load(path)
+    xv = np.array([[1.0, 1.0], [-3.0, 0.0]], np.float32)
+    got = mine.signatures["serving_default"](x=xv)
+    expected = theirs.signatures["serving_default"](x=real_tf.constant(xv))
+    assert sorted(got) == sorted(expected) == ["y", "z"]
+    for key in got:
+        _near(got[key], expected[key].numpy())
+    assert [v.name for v in mine.variables] == [v.name for v in theirs.variables]
+    assert [v.name for v in mine.trainable_variables] == ["w:0", "r:0"]
     with pytest.raises(RuntimeError, match="could not be found in SavedModel"):
         tf.saved_model.load(path, tags=["train"])
