@@ -170,8 +170,28 @@ def _scatter_nd(ctx, inputs, attrs):
     return tf.scatter_nd(inputs[0], inputs[1], _ints(inputs[2]))
 
 
-OPS["TensorScatterUpdate"] = OpRule(("output",), ternary(tf.tensor_scatter_nd_update))
-OPS["TensorScatterAdd"] = OpRule(("output",), ternary(tf.tensor_scatter_nd_add))
+for _name, _fn in {"TensorScatterUpdate": tf.tensor_scatter_nd_update,
+                   "TensorScatterAdd": tf.tensor_scatter_nd_add,
+                   "TensorScatterSub": tf.tensor_scatter_nd_sub,
+                   "TensorScatterMax": tf.tensor_scatter_nd_max,
+                   "TensorScatterMin": tf.tensor_scatter_nd_min}.items():
+    OPS[_name] = OpRule(("output",), ternary(_fn))
+
+
+@_op("Roll")
+def _roll(ctx, inputs, attrs):
+    return tf.roll(inputs[0], _ints(inputs[1]), _ints(inputs[2]))
+
+
+@_op("Unique", ("y", "idx"))
+def _unique(ctx, inputs, attrs):
+    return list(tf.unique(inputs[0], out_idx=attrs.get("out_idx", tf.int32)))
+
+
+@_op("InTopKV2", ("precision",))
+def _in_top_k(ctx, inputs, attrs):
+    predictions, targets, k = inputs
+    return tf.math.in_top_k(targets, predictions, _ints(k))
 
 
 @_op("UnsortedSegmentSum")

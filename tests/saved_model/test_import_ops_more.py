@@ -45,7 +45,13 @@ def both(real_tf, tmp_path_factory):
         "scatter_nd": t.scatter_nd([[1], [3]], u, [5]),
         "update": t.tensor_scatter_nd_update(t.zeros([4]), [[0], [2]], u),
         "add": t.tensor_scatter_nd_add(t.ones([4]), [[0], [0]], u),
-        "segments": t.math.unsorted_segment_sum(u, [1, 1], 3)},
+        "segments": t.math.unsorted_segment_sum(u, [1, 1], 3),
+        "sub": t.tensor_scatter_nd_sub(t.ones([4]), [[1], [3]], u),
+        "max": t.tensor_scatter_nd_max(t.ones([4]), [[1], [3]], u),
+        "min": t.tensor_scatter_nd_min(t.ones([4]), [[1], [3]], u),
+        "roll": t.roll(t.concat([u, u * 2.0], 0), 1, 0),
+        "unique": t.unique(t.concat([u, u], 0))[1],
+        "in_top_k": t.math.in_top_k([1, 0], t.stack([u, -u]), 1)},
         input_signature=[t.TensorSpec([2])])
     module.random = t.function(lambda: (
         t.random.uniform([2, 3], 1.0, 2.0), t.random.normal([4]),
