@@ -117,13 +117,28 @@ _libm_lock = threading.Lock()
 
 
 def _libm():
-    """(libm functions namespace or None, numba kernels or None), loaded once."""
+    """The C library's functions (a dict, or None), loaded once."""
     if "funcs" not in _libm_state:
         with _libm_lock:
             if "funcs" not in _libm_state:
                 _libm_state["funcs"] = _load_libm()
-                _libm_state["numba"] = _compile(_libm_state["funcs"])
-    return _libm_state["funcs"], _libm_state["numba"]
+    return _libm_state["funcs"]
+
+
+def _compiled():
+    """The numba Box-Muller loops (or None), compiled at the first large draw: compiling
+    takes about half a second, which a model's first small draws should not pay."""
+    if "numba" not in _libm_state:
+        funcs = _libm()
+        with _libm_lock:
+            if "numba" not in _libm_state:
+                _libm_state["numba"] = _compile(funcs)
+    return _libm_state["numba"]
+
+
+# The ctypes loop costs about 5 us a pair; compiling costs about 0.5 s. Draws use the loop
+# until this many pairs have gone through it (or one draw is this large), then compile.
+_COMPILE_FROM_PAIRS = 16384
 
 
 def _load_libm():
@@ -186,7 +201,11 @@ def _elementwise(func, values, dtype):
 
 def _box_muller(u1, v1, dtype):
     """Interleaved (sin v1 * r, cos v1 * r), r = sqrt(-2 log u1), in `dtype` arithmetic."""
-    funcs, compiled = _libm()
+    funcs = _libm()
+    looped = _libm_state.get("looped_pairs", 0) + u1.shape[0]
+    compiled = _compiled() if looped >= _COMPILE_FROM_PAIRS else _libm_state.get("numba")
+    if compiled is None:
+        _libm_state["looped_pairs"] = looped
     out = np.empty(2 * u1.shape[0], dtype)
     if compiled is not None:
         compiled[0 if dtype == np.float32 else 1](u1, v1, out)
