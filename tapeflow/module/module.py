@@ -22,7 +22,9 @@ again through an attribute cycle is not walked twice, so cycles end.
     ['scale/w:0']
 
 Checkpoints: `_trackable_children()` names what a Module holds (the same
-attributes the walk visits, keyed by attribute name).
+attributes the walk visits, keyed by attribute name). Lists and dicts assigned as
+attributes are kept as `ListWrapper` / `DictWrapper` (train/data_structures.py), so
+that Variables appended later are checkpointed and restored.
 """
 from __future__ import annotations
 
@@ -158,6 +160,15 @@ class Module:
         d = vars(self)
         ignored = self._TF_MODULE_IGNORED_PROPERTIES
         return [(k, d[k]) for k in sorted(d, key=key) if k not in ignored]
+
+    def __setattr__(self, name, value):
+        # As TF's tracking: a plain list or dict becomes a ListWrapper / DictWrapper, so
+        # that Variables added to it later are saved and restored (delayed restoration);
+        # a restore waiting for this attribute is completed now. (Keras layers set
+        # attributes their own way and keep Keras's containers.)
+        from tapeflow.train import data_structures, deferred
+        object.__setattr__(self, name, data_structures.wrap(value))
+        deferred.notify(self)
 
     def _trackable_children(self) -> dict:
         """Attribute name -> value for each attribute holding Variables or Modules.

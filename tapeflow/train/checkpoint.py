@@ -36,7 +36,7 @@ import numpy as np
 
 from tapeflow.framework.context import init_scope
 from tapeflow.framework.variables import Variable
-from tapeflow.train import bundle, deferred, trackable
+from tapeflow.train import bundle, data_structures, deferred, trackable
 from tapeflow.train._protos import messages
 
 GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -51,6 +51,8 @@ def _walk(root):
     ids = {id(root): 0}
     i = 0
     while i < len(objects):
+        if isinstance(objects[i], (data_structures.ListWrapper, data_structures.DictWrapper)):
+            objects[i]._check_savable()
         for name, child in trackable.children(objects[i]):
             if id(child) not in ids:
                 ids[id(child)] = len(objects)
@@ -295,6 +297,10 @@ def _is_iterator(obj) -> bool:
 def _is_container(obj) -> bool:
     # Lists and the helper objects of trackable.py are made anew on every walk: the object
     # that owns them waits for their missing children instead.
+    # List and dict attributes wrapped for tracking (data_structures.py) persist: they wait
+    # for their own missing children, which `append` completes.
+    if isinstance(obj, (data_structures.ListWrapper, data_structures.DictWrapper)):
+        return False
     return isinstance(obj, (list, tuple, dict)) or type(obj).__name__ in (
         "_SequentialOps", "_Cell")
 
@@ -321,7 +327,7 @@ class Checkpoint:
                               stacklevel=2)
         d = self.__dict__
         d["_root"] = root
-        d["_kwargs"] = dict(sorted(kwargs.items()))
+        d["_kwargs"] = {k: data_structures.wrap(v) for k, v in sorted(kwargs.items())}
         d["_save_counter"] = None
         d["_save_assign_op"] = None
 
@@ -329,7 +335,7 @@ class Checkpoint:
         if name.startswith("_"):
             object.__setattr__(self, name, value)
             return
-        self._kwargs[name] = value
+        self._kwargs[name] = data_structures.wrap(value)
         deferred.notify(self)
 
     def __getattr__(self, name):

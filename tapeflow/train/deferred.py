@@ -28,8 +28,18 @@ def notify(obj) -> None:
         return
     from tapeflow.train import trackable
     for key, (owner, waiting) in list(PENDING.items()):
-        if owner is not obj and not any(c is obj for _, c in trackable.children(owner)):
+        if owner is not obj and not _holds(owner, obj, trackable):
             continue
         PENDING.pop(key, None)
         for restore, node_id in waiting:
             restore._walk_deferred(owner, node_id)
+
+
+def _holds(owner, obj, trackable) -> bool:
+    """Whether `obj` is a child of `owner`, directly or inside its lists and dicts (a
+    Variable appended to a list nested in a dict attribute completes the owner's wait)."""
+    for _, child in trackable.children(owner):
+        if child is obj or (isinstance(child, (list, tuple, dict)) and
+                            _holds(child, obj, trackable)):
+            return True
+    return False

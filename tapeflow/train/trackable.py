@@ -5,6 +5,8 @@ does: `Checkpoint(model=m)` saves the Dense kernel of a functional model under
 `model/_operations/1/_kernel`. `children(obj)` lists an object's named children:
 
 * a `Variable` has none (it holds a value);
+* `ListWrapper` / `DictWrapper` (lists and dicts assigned to a Checkpoint or a Module,
+  data_structures.py): what they say, as lists and dicts below;
 * lists and tuples: their trackable items, named '0', '1', ...; dicts: by key;
 * an object with a `_trackable_children()` method (e.g. `Checkpoint`): what it says;
 * Keras objects, under the names TensorFlow 2.21 with Keras 3 gives them:
@@ -26,6 +28,7 @@ import re
 import weakref
 
 from tapeflow.framework.variables import Variable
+from tapeflow.train.data_structures import DictWrapper, ListWrapper
 
 
 class Placeholder:
@@ -96,6 +99,8 @@ def children(obj) -> list:
     """The named children of `obj`: a list of (local name, child)."""
     if isinstance(obj, Variable):
         return []
+    if isinstance(obj, (ListWrapper, DictWrapper)):
+        return obj._children()
     if isinstance(obj, (list, tuple)):
         return [(str(i), v) for i, v in enumerate(obj) if is_trackable(v)]
     if isinstance(obj, dict):

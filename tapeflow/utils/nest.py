@@ -125,8 +125,10 @@ def _compare(a, b, check_types, path):
                          f"{_describe(a)} vs {_describe(b)}.")
     if not na:
         return
+    # As TF, list subclasses (a Module's ListWrapper) count as lists.
     if check_types and type(a) is not type(b) and not (
-            isinstance(a, Mapping) and isinstance(b, Mapping)):
+            isinstance(a, Mapping) and isinstance(b, Mapping)) and not (
+            isinstance(a, list) and isinstance(b, list)):
         raise TypeError(f"The two structures don't have the same sequence type{where}: "
                         f"{type(a).__name__} vs {type(b).__name__}.")
     if isinstance(a, Mapping) != isinstance(b, Mapping):

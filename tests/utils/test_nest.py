@@ -39,3 +39,14 @@ def test_pack_errors_and_check_types_off():
         tf.nest.pack_sequence_as([0, 0], [1])
     with pytest.raises(ValueError, match=r"at \[1\]"):
         tf.nest.assert_same_structure([1, [2]], [1, 2])
+
+
+def test_list_subclass_has_same_structure_as_list(real_tf):
+    from tapeflow.train.data_structures import ListWrapper
+
+    class Sub(list):
+        pass
+    for mod in (tf.nest, real_tf.nest):
+        mod.assert_same_structure([1, [2]], Sub([3, ListWrapper([4])]))
+    with pytest.raises(TypeError, match="sequence type"):
+        tf.nest.assert_same_structure([1], (1,))
