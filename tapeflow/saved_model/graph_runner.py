@@ -14,6 +14,7 @@ function or in any function it calls (`StatefulPartitionedCall`'s `f`, `If`'s br
 """
 from __future__ import annotations
 
+from tapeflow.framework.context import state
 from tapeflow.saved_model import import_ops
 from tapeflow.saved_model.structure_decoder import (
     SavedModelFormatError,
@@ -153,7 +154,8 @@ class _Context:
     def call(self, name, inputs):
         # The callee's random nodes keep streams of their own per calling node, as in TF,
         # where nested calls are inlined: each call site has its own kernels.
-        return self.library.program(name).run(inputs, self.streams.setdefault((self.node,), {}))
+        streams = self.streams.setdefault((self.node, name), {})
+        return self.library.program(name).run(inputs, streams)
 
     def variable_named(self, shared_name):
         return self.library.variable_named(shared_name)
@@ -177,7 +179,7 @@ class Program:
         self._nodes = _dependency_order(nodes, {n.name for n in nodes})
         self._outputs = [_parse_ref(fdef.ret[name]) for name in self.output_names]
         # {node name: Philox stream} of the random nodes (kept across runs, as the kernels
-        # of a function instantiated once); {(calling node,): {...}} for nested calls.
+        # of a function instantiated once); {(calling node, function): {...}} for nested calls.
         self.random_streams = {}
 
     def _lookup(self, env, ref):
@@ -197,13 +199,15 @@ class Program:
 
     def run(self, inputs, streams=None):
         """The flat outputs for `inputs`; random nodes draw from `streams` (default: the
-        program's own, as when called from outside)."""
+        program's own when run eagerly; new ones when traced into a function, whose
+        instantiation has kernels of its own in TF)."""
         if len(inputs) != len(self.arg_names):
             raise TypeError(f"function {self.name} takes {len(self.arg_names)} inputs "
                             f"({', '.join(self.arg_names)}), got {len(inputs)}")
         env = {"__args__": dict(zip(self.arg_names, inputs))}
-        ctx = _Context(self._library, self, env,
-                       self.random_streams if streams is None else streams)
+        if streams is None:
+            streams = self.random_streams if state.graph is None else {}
+        ctx = _Context(self._library, self, env, streams)
         for node in self._nodes:
             ctx.op, ctx.node = node.op, node.name
             args = [self._lookup(env, r) for r in node.inputs]

@@ -238,6 +238,15 @@ def test_a_nested_function_called_twice_has_a_stream_per_call(seeded):
     assert not np.array_equal(first["inner_a"].numpy(), second["inner_a"].numpy())
 
 
+def test_a_loaded_function_traced_into_another_has_streams_of_its_own(real_tf, seeded):
+    mine, theirs = seeded
+    mine.draw(), theirs.draw()
+    mine_outer, theirs_outer = tf.function(mine.draw), real_tf.function(theirs.draw)
+    for _ in range(2):
+        _assert_same_draws(mine_outer(), theirs_outer())
+    _assert_same_draws(mine.draw(), theirs.draw())      # the eager streams went on alone
+
+
 def test_set_seed_restarts_a_loaded_functions_streams_as_in_tensorflow(real_tf, seeded):
     mine, theirs = seeded
     mine.draw(), theirs.draw()
@@ -274,3 +283,20 @@ def test_tapeflow_written_seeded_draws_load_with_tapeflows_numbers(tmp_path):
             _assert_same_draws(loaded.draw(), want)
     finally:
         tf.random.set_seed(None)
+
+
+def test_seeded_draws_in_cond_branches_are_tensorflows(real_tf, tmp_path):
+    t = real_tf
+    t.random.set_seed(4)
+    try:
+        module = t.Module()
+        module.draw = t.function(lambda x: t.cond(
+            x > 0, lambda: t.random.uniform([3], seed=1), lambda: t.random.normal([3], seed=1)),
+            input_signature=[t.TensorSpec([])])
+        path = str(tmp_path / "branches")
+        t.saved_model.save(module, path)
+    finally:
+        t.random.set_seed(None)
+    mine, theirs = tf.saved_model.load(path), t.saved_model.load(path)
+    for x in (1.0, -1.0, 1.0, -1.0):
+        np.testing.assert_array_equal(mine.draw(x).numpy(), theirs.draw(x).numpy())
