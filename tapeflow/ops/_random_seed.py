@@ -107,6 +107,14 @@ class Stream:
         return "<Philox stream>"
 
 
+def node_stream(seed, seed2) -> Stream:
+    """The stream of one node of a loaded function, keyed by the node's own (seed, seed2):
+    kept across the function's runs and restarted by `set_seed`, as a traced op's."""
+    stream = Stream(int(seed), int(seed2))
+    _traced_streams.add(stream)
+    return stream
+
+
 def stream_for(op_name, dtype, seed, seed2) -> Stream:
     """The stream of a new op instance: the cached kernel's eagerly, a fresh one per traced
     op (each node of a function keeps its own)."""

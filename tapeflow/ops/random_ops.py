@@ -139,6 +139,14 @@ def _seeded_draw(op, shape, dtype, seed, extra=None):
                              **(extra or {})})
 
 
+def stream_draw(op, shape, dtype, stream, extra=None):
+    """Runs `op` (`_NORMAL`, `_UNIFORM`, ...) drawing from a given stream, its seeds those
+    the stream was keyed by (the SavedModel reader's nodes, seeded as written)."""
+    seed1, seed2 = stream.seeds
+    return _draw(op, shape, {"dtype": dtype, "stream": stream, "seed": seed1, "seed2": seed2,
+                             **(extra or {})})
+
+
 def _scaled(draw, scale, shift, dtype):
     """draw * scale + shift in the draw's dtype, as TF's Python wrappers compute it."""
     from tapeflow.ops import math_ops

@@ -4,9 +4,9 @@ Stateless draws and `tf.random.Generator` draws are Philox streams that tapeflow
 as TensorFlow does: the loaded function draws the same numbers. A traced
 `tf.random.normal` / `uniform` / `truncated_normal` draws again at every call, as
 TensorFlow's stateful random ops do. Its (seed, seed2) attributes are the pair tapeflow
-derived as TensorFlow does, so with a global or op seed the loaded function's first run
-draws tapeflow's numbers; unseeded, both draw fresh numbers of the same shape, dtype,
-range and scale.
+derived as TensorFlow does, so with a global or op seed the loaded function (in
+TensorFlow or tapeflow) draws tapeflow's numbers, call after call; unseeded, both draw
+fresh numbers of the same shape, dtype, range and scale.
 """
 from __future__ import annotations
 

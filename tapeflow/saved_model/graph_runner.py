@@ -14,6 +14,7 @@ function or in any function it calls (`StatefulPartitionedCall`'s `f`, `If`'s br
 """
 from __future__ import annotations
 
+from tapeflow.framework.context import state
 from tapeflow.saved_model import import_ops
 from tapeflow.saved_model.structure_decoder import (
     SavedModelFormatError,
@@ -137,10 +138,11 @@ class _Context:
     """What a rule sees of the running function: its op and node, nested calls, and the
     values computed so far (for a custom gradient's captured tensors)."""
 
-    __slots__ = ("library", "op", "node", "program", "env")
+    __slots__ = ("library", "op", "node", "program", "env", "streams")
 
-    def __init__(self, library, program, env):
+    def __init__(self, library, program, env, streams):
         self.library = library
+        self.streams = streams
         self.program = program
         self.env = env
         self.op = self.node = None
@@ -150,7 +152,10 @@ class _Context:
         return self.program._lookup(self.env, _parse_ref(tensor_name))
 
     def call(self, name, inputs):
-        return self.library.program(name).run(inputs)
+        # The callee's random nodes keep streams of their own per calling node, as in TF,
+        # where nested calls are inlined: each call site has its own kernels.
+        streams = self.streams.setdefault((self.node, name), {})
+        return self.library.program(name).run(inputs, streams)
 
     def variable_named(self, shared_name):
         return self.library.variable_named(shared_name)
@@ -173,6 +178,9 @@ class Program:
                                          if "_gradient_op_type" in n.attrs})
         self._nodes = _dependency_order(nodes, {n.name for n in nodes})
         self._outputs = [_parse_ref(fdef.ret[name]) for name in self.output_names]
+        # {node name: Philox stream} of the random nodes (kept across runs, as the kernels
+        # of a function instantiated once); {(calling node, function): {...}} for nested calls.
+        self.random_streams = {}
 
     def _lookup(self, env, ref):
         name, arg, index = ref
@@ -189,12 +197,17 @@ class Program:
                                         f"no output {arg}:{index}")
         return values[pos]
 
-    def run(self, inputs):
+    def run(self, inputs, streams=None):
+        """The flat outputs for `inputs`; random nodes draw from `streams` (default: the
+        program's own when run eagerly; new ones when traced into a function, whose
+        instantiation has kernels of its own in TF)."""
         if len(inputs) != len(self.arg_names):
             raise TypeError(f"function {self.name} takes {len(self.arg_names)} inputs "
                             f"({', '.join(self.arg_names)}), got {len(inputs)}")
         env = {"__args__": dict(zip(self.arg_names, inputs))}
-        ctx = _Context(self._library, self, env)
+        if streams is None:
+            streams = self.random_streams if state.graph is None else {}
+        ctx = _Context(self._library, self, env, streams)
         for node in self._nodes:
             ctx.op, ctx.node = node.op, node.name
             args = [self._lookup(env, r) for r in node.inputs]

@@ -6,13 +6,18 @@ TensorFlow op type, written with tapeflow's public ops. TensorFlow's gradient op
 contains, are computed as what they are: the gradient of the forward op, taken with a
 GradientTape over the forward rule, so they stay differentiable themselves.
 
-TensorFlow's stateful random ops (`RandomUniform`, ...) draw from tapeflow's stream: the
-numbers differ from TensorFlow's (as two TensorFlow processes' do unless seeded alike),
-the shapes, dtypes and distributions are the same.
+TensorFlow's stateful random ops (`RandomUniform`, `RandomStandardNormal`, `TruncatedNormal`,
+`RandomUniformInt`, `RandomShuffle`, `Multinomial`) give TensorFlow's numbers: each node
+draws from a Philox stream keyed by its `seed`/`seed2` attributes, kept across the
+function's calls and restarted by `tf.random.set_seed`, as TensorFlow's kernels are; a
+nested function has streams of its own per calling node (TensorFlow inlines it). Seeds
+(0, 0) draw fresh numbers.
 """
 from __future__ import annotations
 
 import tapeflow as tf
+from tapeflow.framework.op import execute
+from tapeflow.ops import _random_seed, random_ops
 from tapeflow.saved_model.import_ops import OPS, OpRule, _ints, _op, ternary
 
 # -- linear algebra ----------------------------------------------------------------------------
@@ -261,32 +266,66 @@ def _print(ctx, inputs, attrs):
     tf.print(inputs[0], output_stream=stream, end=attrs.get("end", "\n"))
 
 
-# -- stateful random draws (tapeflow's stream) -----------------------------------------------------
+# -- stateful random draws: each node's stream keyed by its seed attributes -----------------------
 
-def _seed(attrs):
-    return attrs.get("seed2") or None
+def _stream(ctx, attrs):
+    """The node's Philox stream, made on its first run from the NodeDef's (seed, seed2):
+    TensorFlow's numbers for seeds set when the model was saved, fresh ones for (0, 0)."""
+    stream = ctx.streams.get(ctx.node)
+    if stream is None:
+        stream = ctx.streams[ctx.node] = _random_seed.node_stream(attrs.get("seed") or 0,
+                                                                  attrs.get("seed2") or 0)
+    return stream
+
+
+def _scalar_int(value, ctx, what):
+    known = _ints(value)
+    if not isinstance(known, int):
+        raise NotImplementedError(f"{ctx.op} '{ctx.node}': a {what} known only when the "
+                                  f"function runs is not supported by the SavedModel reader")
+    return known
 
 
 @_op("RandomUniform")
 def _random_uniform(ctx, inputs, attrs):
-    return tf.random.uniform(_ints(inputs[0]), dtype=attrs["dtype"], seed=_seed(attrs))
+    return random_ops.stream_draw(random_ops._UNIFORM, _ints(inputs[0]), attrs["dtype"]._np,
+                                  _stream(ctx, attrs))
 
 
 @_op("RandomUniformInt")
 def _random_uniform_int(ctx, inputs, attrs):
-    return tf.random.uniform(_ints(inputs[0]), inputs[1], inputs[2],
-                             dtype=inputs[1].dtype, seed=_seed(attrs))
+    bounds = {"minval": _scalar_int(inputs[1], ctx, "minval"),
+              "maxval": _scalar_int(inputs[2], ctx, "maxval")}
+    return random_ops.stream_draw(random_ops._UNIFORM_INT, _ints(inputs[0]),
+                                  inputs[1].dtype._np, _stream(ctx, attrs), bounds)
 
 
 @_op("RandomStandardNormal")
 def _random_normal(ctx, inputs, attrs):
-    return tf.random.normal(_ints(inputs[0]), dtype=attrs["dtype"], seed=_seed(attrs))
+    return random_ops.stream_draw(random_ops._NORMAL, _ints(inputs[0]), attrs["dtype"]._np,
+                                  _stream(ctx, attrs))
 
 
 @_op("TruncatedNormal")
 def _truncated_normal(ctx, inputs, attrs):
-    return tf.random.truncated_normal(_ints(inputs[0]), dtype=attrs["dtype"],
-                                      seed=_seed(attrs))
+    return random_ops.stream_draw(random_ops._TRUNC, _ints(inputs[0]), attrs["dtype"]._np,
+                                  _stream(ctx, attrs))
+
+
+@_op("RandomShuffle")
+def _random_shuffle(ctx, inputs, attrs):
+    stream = _stream(ctx, attrs)
+    return execute(random_ops._SHUFFLE, (inputs[0],),
+                   {"stream": stream, "seed": stream.seeds[0], "seed2": stream.seeds[1]})
+
+
+@_op("Multinomial")
+def _multinomial(ctx, inputs, attrs):
+    stream = _stream(ctx, attrs)
+    out = (attrs.get("output_dtype") or tf.int64)._np
+    return execute(random_ops._CATEGORICAL, (inputs[0],), {
+        "num_samples": _scalar_int(inputs[1], ctx, "num_samples"), "dtype": out,
+        "stream": stream, "seed": stream.seeds[0], "seed2": stream.seeds[1]})
 
 
 # -- stateless and Generator draws: tapeflow's Philox streams are TensorFlow's ------------------

@@ -184,3 +184,119 @@ def test_print_and_assert_behave_as_in_tensorflow(real_tf, tmp_path):
         mine.show(bad)
     with pytest.raises(tf.errors.InvalidArgumentError):      # decided when the trace runs
         tf.function(mine.show)(bad)
+
+
+# -- seeded stateful random nodes: each node's stream keyed by its (seed, seed2) --------------
+
+def _seeded_module(t, everything=True):
+    """A module with seeded draws (global seed 3, some op seeds); `everything=False` leaves
+    out what tapeflow's writer does not write (shuffle, categorical, nested functions)."""
+    module = t.Module()
+    inner = t.function(lambda: t.random.uniform([2], seed=11), input_signature=[])
+    module.draw = t.function(lambda: {
+        "normal": t.random.normal([2, 3], seed=5),
+        "uniform": t.random.uniform([4], 1.0, 2.0),
+        "ints": t.random.uniform([5], 0, 9, dtype=t.int32, seed=7),
+        "truncated": t.random.truncated_normal([3], seed=9, dtype=t.float64),
+        **({"shuffled": t.random.shuffle(t.range(6), seed=2),
+            "categorical": t.random.categorical(t.math.log([[0.2, 0.3, 0.5]]), 6, seed=4),
+            "inner_a": inner(), "inner_b": inner()} if everything else {})},
+        input_signature=[])
+    return module
+
+
+@pytest.fixture
+def seeded(real_tf, tmp_path):
+    """(tapeflow's, TensorFlow's) loads of a SavedModel TensorFlow wrote with seeded draws."""
+    real_tf.random.set_seed(3)
+    try:
+        path = str(tmp_path / "seeded")
+        real_tf.saved_model.save(_seeded_module(real_tf), path)
+    finally:
+        real_tf.random.set_seed(None)
+    return tf.saved_model.load(path), real_tf.saved_model.load(path)
+
+
+def _assert_same_draws(got, expected):
+    assert sorted(got) == sorted(expected)
+    for key in got:
+        assert got[key].dtype.name == expected[key].dtype.name, key
+        np.testing.assert_array_equal(got[key].numpy(), expected[key].numpy(), err_msg=key)
+
+
+def test_seeded_random_nodes_draw_tensorflows_numbers_call_after_call(seeded):
+    mine, theirs = seeded
+    for _ in range(3):                  # each node's stream continues, as TF's kernel's
+        _assert_same_draws(mine.draw(), theirs.draw())
+
+
+def test_a_nested_function_called_twice_has_a_stream_per_call(seeded):
+    mine, _ = seeded
+    first = mine.draw()                 # TF inlines the calls: two kernels, same seeds
+    np.testing.assert_array_equal(first["inner_a"].numpy(), first["inner_b"].numpy())
+    second = mine.draw()
+    assert not np.array_equal(first["inner_a"].numpy(), second["inner_a"].numpy())
+
+
+def test_a_loaded_function_traced_into_another_has_streams_of_its_own(real_tf, seeded):
+    mine, theirs = seeded
+    mine.draw(), theirs.draw()
+    mine_outer, theirs_outer = tf.function(mine.draw), real_tf.function(theirs.draw)
+    for _ in range(2):
+        _assert_same_draws(mine_outer(), theirs_outer())
+    _assert_same_draws(mine.draw(), theirs.draw())      # the eager streams went on alone
+
+
+def test_set_seed_restarts_a_loaded_functions_streams_as_in_tensorflow(real_tf, seeded):
+    mine, theirs = seeded
+    mine.draw(), theirs.draw()
+    tf.random.set_seed(123)
+    real_tf.random.set_seed(123)
+    try:
+        _assert_same_draws(mine.draw(), theirs.draw())
+        _assert_same_draws(mine.draw(), theirs.draw())
+    finally:
+        real_tf.random.set_seed(None)
+        tf.random.set_seed(None)
+
+
+def test_unseeded_random_nodes_draw_fresh_numbers(real_tf, tmp_path):
+    real_tf.random.set_seed(None)
+    module = real_tf.Module()
+    module.draw = real_tf.function(lambda: real_tf.random.normal([8]), input_signature=[])
+    path = str(tmp_path / "unseeded")
+    real_tf.saved_model.save(module, path)
+    first, second = tf.saved_model.load(path), tf.saved_model.load(path)
+    a, b = first.draw().numpy(), second.draw().numpy()
+    assert not np.array_equal(a, b)
+    assert not np.array_equal(a, first.draw().numpy())
+
+
+def test_tapeflow_written_seeded_draws_load_with_tapeflows_numbers(tmp_path):
+    tf.random.set_seed(3)
+    try:
+        module = _seeded_module(tf, everything=False)
+        expected = [module.draw(), module.draw()]     # the traced streams' first two runs
+        tf.saved_model.save(module, str(tmp_path / "tapeflow_seeded"))
+        loaded = tf.saved_model.load(str(tmp_path / "tapeflow_seeded"))
+        for want in expected:
+            _assert_same_draws(loaded.draw(), want)
+    finally:
+        tf.random.set_seed(None)
+
+
+def test_seeded_draws_in_cond_branches_are_tensorflows(real_tf, tmp_path):
+    t = real_tf
+    t.random.set_seed(4)
+    try:
+        module = t.Module()
+        module.draw = t.function(lambda x: t.cond(
+            x > 0, lambda: t.random.uniform([3], seed=1), lambda: t.random.normal([3], seed=1)),
+            input_signature=[t.TensorSpec([])])
+        path = str(tmp_path / "branches")
+        t.saved_model.save(module, path)
+    finally:
+        t.random.set_seed(None)
+    mine, theirs = tf.saved_model.load(path), t.saved_model.load(path)
+    for x in (1.0, -1.0, 1.0, -1.0):
+        np.testing.assert_array_equal(mine.draw(x).numpy(), theirs.draw(x).numpy())
