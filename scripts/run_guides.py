@@ -1,7 +1,7 @@
 """Runs notebooks cell by cell on TensorFlow and on tapeflow and counts the cells that pass.
 
 Usage: python scripts/run_guides.py NOTEBOOK.ipynb [...] [--cell-timeout S] [--nb-timeout S]
-       [--only tf|tapeflow] [--json OUT.json]
+       [--json OUT.json]
 
 For every notebook the code cells are taken in order; shell and magic lines (`!pip ...`,
 `%matplotlib ...`) are dropped and cells left with no code are not counted. All cells of one
