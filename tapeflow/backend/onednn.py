@@ -429,33 +429,49 @@ FILTERS = FilterCache()
 
 # -- input gradient -----------------------------------------------------------------------
 
-def _bwd_data(x_shape, w_shape, strides, padding, dilations, nthr):
+# The two backward passes differ only in these: (constructor, the filter's position among
+# the descriptors, argument -> query, the argument holding the filter).
+_BACKWARD = {
+    "bwd_data": ("convolution_backward_data_primitive_desc_create",
+                 {D.ARG_DIFF_SRC: D.Q_DIFF_SRC, D.ARG_WEIGHTS: D.Q_WEIGHTS,
+                  D.ARG_DIFF_DST: D.Q_DIFF_DST}, D.ARG_WEIGHTS),
+    "bwd_weights": ("convolution_backward_weights_primitive_desc_create",
+                    {D.ARG_SRC: D.Q_SRC, D.ARG_DIFF_WEIGHTS: D.Q_DIFF_WEIGHTS,
+                     D.ARG_DIFF_DST: D.Q_DIFF_DST}, D.ARG_DIFF_WEIGHTS),
+}
+
+
+def _backward(kind, x_shape, w_shape, strides, padding, dilations, nthr):
+    """The cached backward-data or backward-weights primitive of one geometry: NHWC data,
+    the filter in the layout oneDNN chooses (its reorders from and to HWIO attached)."""
+    create, args, filter_arg = _BACKWARD[kind]
+
     def make():
         lib = D.load()
         lib.set_threads(nthr)
         g = _geometry(x_shape, w_shape, strides, padding, dilations)
         hint = _fwd_pd(lib, g, False, False)
-        dsrc = D.memory_desc(lib, g["src"], D.TAG_NHWC)
+        src = D.memory_desc(lib, g["src"], D.TAG_NHWC)
         wei = D.memory_desc(lib, g["wei"], D.TAG_ANY)
-        ddst = D.memory_desc(lib, g["dst"], D.TAG_NHWC)
+        dst = D.memory_desc(lib, g["dst"], D.TAG_NHWC)
+        no_bias = () if kind == "bwd_data" else (None,)     # the filter gradient's bias slot
         at = D.attr(lib)
         pd = _p()
         try:
-            D.check(lib.convolution_backward_data_primitive_desc_create(
-                ctypes.byref(pd), lib.engine, D.CONV_DIRECT, dsrc, wei, ddst,
+            D.check(getattr(lib, create)(
+                ctypes.byref(pd), lib.engine, D.CONV_DIRECT, src, wei, *no_bias, dst,
                 D.dims(g["strides"]), D.dims(g["dil"]), D.dims(g["pl"]), D.dims(g["pr"]), hint,
-                at), "convolution backward data pd")
+                at), f"convolution {kind.replace('bwd_', 'backward ')} pd")
         finally:
-            for md in (dsrc, wei, ddst):
+            for md in (src, wei, dst):
                 lib.memory_desc_destroy(md)
             lib.primitive_attr_destroy(at)
             lib.primitive_desc_destroy(hint)
-        prim = Primitive(lib, pd, {D.ARG_DIFF_SRC: D.Q_DIFF_SRC, D.ARG_WEIGHTS: D.Q_WEIGHTS,
-                                   D.ARG_DIFF_DST: D.Q_DIFF_DST})
-        prim.reorders = _Reorders(lib, g, prim.md(D.ARG_WEIGHTS), nthr)
+        prim = Primitive(lib, pd, args)
+        prim.reorders = _Reorders(lib, g, prim.md(filter_arg), nthr)
         return prim
-    return _cached(("bwd_data", tuple(x_shape), tuple(w_shape), tuple(strides),
-                    _pad_key(padding), tuple(dilations), nthr), make)
+    return _cached((kind, tuple(x_shape), tuple(w_shape), tuple(strides), _pad_key(padding),
+                    tuple(dilations), nthr), make)
 
 
 def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations, epilogue=None):
@@ -470,8 +486,8 @@ def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations, epilogue=
     x_shape = tuple(int(s) for s in x_shape)
     out = np.empty(x_shape, np.float32)
     nthr, blocks = _batch_blocks(n, oh * ow, 2.0 * n * oh * ow * kh * kw * ci * co)
-    prims = _prims(blocks, lambda b: _bwd_data((b,) + x_shape[1:], w.shape, strides, padding,
-                                               dilations, nthr), nthr)
+    prims = _prims(blocks, lambda b: _backward("bwd_data", (b,) + x_shape[1:], w.shape,
+                                               strides, padding, dilations, nthr), nthr)
     if prims is None:
         return None
 
@@ -489,35 +505,6 @@ def conv2d_backprop_input(x_shape, w, dy, strides, padding, dilations, epilogue=
 
 
 # -- filter gradient ----------------------------------------------------------------------
-
-def _bwd_weights(x_shape, w_shape, strides, padding, dilations, nthr):
-    def make():
-        lib = D.load()
-        lib.set_threads(nthr)
-        g = _geometry(x_shape, w_shape, strides, padding, dilations)
-        hint = _fwd_pd(lib, g, False, False)
-        src = D.memory_desc(lib, g["src"], D.TAG_NHWC)
-        dwei = D.memory_desc(lib, g["wei"], D.TAG_ANY)
-        ddst = D.memory_desc(lib, g["dst"], D.TAG_NHWC)
-        at = D.attr(lib)
-        pd = _p()
-        try:
-            D.check(lib.convolution_backward_weights_primitive_desc_create(
-                ctypes.byref(pd), lib.engine, D.CONV_DIRECT, src, dwei, None, ddst,
-                D.dims(g["strides"]), D.dims(g["dil"]), D.dims(g["pl"]), D.dims(g["pr"]), hint,
-                at), "convolution backward weights pd")
-        finally:
-            for md in (src, dwei, ddst):
-                lib.memory_desc_destroy(md)
-            lib.primitive_attr_destroy(at)
-            lib.primitive_desc_destroy(hint)
-        prim = Primitive(lib, pd, {D.ARG_SRC: D.Q_SRC, D.ARG_DIFF_WEIGHTS: D.Q_DIFF_WEIGHTS,
-                                   D.ARG_DIFF_DST: D.Q_DIFF_DST})
-        prim.reorders = _Reorders(lib, g, prim.md(D.ARG_DIFF_WEIGHTS), nthr)
-        return prim
-    return _cached(("bwd_weights", tuple(x_shape), tuple(w_shape), tuple(strides),
-                    _pad_key(padding), tuple(dilations), nthr), make)
-
 
 def conv2d_backprop_filter(x, w_shape, dy, strides, padding, dilations, with_bias=False):
     """Gradient of `conv2d` with respect to its HWIO filter (and bias: `with_bias`).
@@ -537,8 +524,8 @@ def conv2d_backprop_filter(x, w_shape, dy, strides, padding, dilations, with_bia
     # The bias gradient is summed by NumPy in each block, right after the block's filter
     # gradient read the same dy: oneDNN's own bias reduction (`with_bias` primitives) made
     # the call 4-5% slower (conv2, one thread: 30.9 against 29.5 CPU-ms at batch 128).
-    prims = _prims(blocks, lambda b: _bwd_weights((b,) + x.shape[1:], w_shape, strides, padding,
-                                                  dilations, nthr), nthr)
+    prims = _prims(blocks, lambda b: _backward("bwd_weights", (b,) + x.shape[1:], w_shape,
+                                               strides, padding, dilations, nthr), nthr)
     if prims is None:
         return None
     # Each block's share of the sum over images, reordered to HWIO in its own task (blocks
