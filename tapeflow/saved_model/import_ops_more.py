@@ -286,9 +286,14 @@ def _scalar_int(value, ctx, what):
     return known
 
 
-@_op("RandomUniform")
-def _random_uniform(ctx, inputs, attrs):
-    return random_ops.stream_draw(random_ops._UNIFORM, _ints(inputs[0]), attrs["dtype"]._np,
+# tapeflow's op of the same TF name draws each of these from the node's stream.
+_FLOAT_DRAWS = {"RandomUniform": random_ops._UNIFORM, "RandomStandardNormal": random_ops._NORMAL,
+                "TruncatedNormal": random_ops._TRUNC}
+
+
+@_op(" ".join(_FLOAT_DRAWS))
+def _random_floats(ctx, inputs, attrs):
+    return random_ops.stream_draw(_FLOAT_DRAWS[ctx.op], _ints(inputs[0]), attrs["dtype"]._np,
                                   _stream(ctx, attrs))
 
 
@@ -300,16 +305,6 @@ def _random_uniform_int(ctx, inputs, attrs):
                                   inputs[1].dtype._np, _stream(ctx, attrs), bounds)
 
 
-@_op("RandomStandardNormal")
-def _random_normal(ctx, inputs, attrs):
-    return random_ops.stream_draw(random_ops._NORMAL, _ints(inputs[0]), attrs["dtype"]._np,
-                                  _stream(ctx, attrs))
-
-
-@_op("TruncatedNormal")
-def _truncated_normal(ctx, inputs, attrs):
-    return random_ops.stream_draw(random_ops._TRUNC, _ints(inputs[0]), attrs["dtype"]._np,
-                                  _stream(ctx, attrs))
 
 
 @_op("RandomShuffle")
