@@ -124,10 +124,23 @@ _BY_NAME.update({"half": float16, "double": float64, "float": float32})
 _BY_NP = {d._np: d for d in _ALL}
 
 
-# TF's DataType enum (types.proto) for the dtypes tapeflow has.
+# TF's DataType enum (types.proto) for the dtypes tapeflow has: the one table that the
+# checkpoint, SavedModel and `as_dtype(1)` conversions read.
 _BY_ENUM = {1: float32, 2: float64, 3: int32, 4: uint8, 5: int16, 6: int8, 7: string,
             8: complex64, 9: int64, 10: bool, 17: uint16, 18: complex128, 19: float16,
             22: uint32, 23: uint64}
+_ENUM_BY_NP = {d._np: n for n, d in _BY_ENUM.items() if d is not string}
+
+
+def from_enum(number: int):
+    """The DType of TF's DataType number `number`, or None when tapeflow has none."""
+    return _BY_ENUM.get(number)
+
+
+def enum_of_numpy(np_dtype):
+    """TF's DataType number of a NumPy dtype (strings: DT_STRING), or None."""
+    np_dtype = np.dtype(np_dtype)
+    return 7 if np_dtype.kind in "USO" else _ENUM_BY_NP.get(np_dtype)
 
 
 def as_dtype(value) -> DType:

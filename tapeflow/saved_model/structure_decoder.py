@@ -28,15 +28,9 @@ from tapeflow.framework import dtypes
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.framework.tensor_spec import TensorSpec
 
-# TensorFlow's DataType numbers (types.proto) for the dtypes tapeflow has.
+# TensorFlow's DataType numbers (types.proto) of kinds tapeflow has no dtype for.
 DT_RESOURCE = 20
 DT_VARIANT = 21
-_DT_TO_DTYPE = {
-    1: dtypes.float32, 2: dtypes.float64, 3: dtypes.int32, 4: dtypes.uint8, 5: dtypes.int16,
-    6: dtypes.int8, 7: dtypes.string, 8: dtypes.complex64, 9: dtypes.int64, 10: dtypes.bool,
-    17: dtypes.uint16, 18: dtypes.complex128, 19: dtypes.float16, 22: dtypes.uint32,
-    23: dtypes.uint64,
-}
 _DT_NAMES = {14: "bfloat16", 20: "resource", 21: "variant", 11: "qint8", 12: "quint8",
              13: "qint32", 15: "qint16", 16: "quint16"}
 
@@ -47,12 +41,11 @@ class SavedModelFormatError(ValueError):
 
 def to_dtype(enum: int) -> dtypes.DType:
     """The tapeflow dtype of TensorFlow's DataType number `enum`."""
-    try:
-        return _DT_TO_DTYPE[enum]
-    except KeyError:
+    dtype = dtypes.from_enum(enum)
+    if dtype is None:
         name = _DT_NAMES.get(enum, f"number {enum}")
-        raise SavedModelFormatError(
-            f"tapeflow has no dtype for TensorFlow's DataType {name}") from None
+        raise SavedModelFormatError(f"tapeflow has no dtype for TensorFlow's DataType {name}")
+    return dtype
 
 
 def decode_shape(proto) -> TensorShape:

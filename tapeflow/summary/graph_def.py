@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import time
 
-import numpy as np
 
+from tapeflow.framework import dtypes
 from tapeflow.summary import writer as writer_mod
 
 _logger = logging.getLogger("tapeflow")
@@ -24,11 +24,8 @@ def _protos():
 
 
 def _dtype_enum(dtype) -> int:
-    from tensorboard.compat.tensorflow_stub import dtypes as tb_dtypes
-    try:
-        return tb_dtypes.as_dtype(np.dtype(dtype._np)).as_datatype_enum
-    except (TypeError, AttributeError):
-        return 0
+    np_dtype = getattr(dtype, "_np", None)
+    return 0 if np_dtype is None else dtypes.enum_of_numpy(np_dtype) or 0
 
 
 def _shape_proto(shape):

@@ -28,6 +28,7 @@ import struct
 
 import numpy as np
 
+from tapeflow.framework import dtypes
 from tapeflow.train import crc as crc32c
 from tapeflow.train._protos import messages
 
@@ -37,11 +38,6 @@ _BLOCK_SIZE = 262144          # TensorFlow's table default
 _RESTART_INTERVAL = 16
 HEADER_KEY = ""
 
-# TensorFlow's DataType enum <-> NumPy dtypes.
-_DT_TO_NP = {1: np.float32, 2: np.float64, 3: np.int32, 4: np.uint8, 5: np.int16, 6: np.int8,
-             7: object, 8: np.complex64, 9: np.int64, 10: np.bool_, 17: np.uint16,
-             18: np.complex128, 19: np.float16, 22: np.uint32, 23: np.uint64}
-_NP_TO_DT = {np.dtype(v): k for k, v in _DT_TO_NP.items() if v is not object}
 DT_STRING = 7
 
 
@@ -56,22 +52,18 @@ def _varint():
 
 def dtype_enum(dtype) -> int:
     """TensorFlow's DataType number of a NumPy dtype."""
-    dt = np.dtype(dtype)
-    if dt.kind in "USO":
-        return DT_STRING
-    try:
-        return _NP_TO_DT[dt]
-    except KeyError:
-        raise TypeError(f"Cannot store dtype {dt} in a checkpoint") from None
+    number = dtypes.enum_of_numpy(dtype)
+    if number is None:
+        raise TypeError(f"Cannot store dtype {np.dtype(dtype)} in a checkpoint")
+    return number
 
 
 def numpy_dtype(enum: int):
     """The NumPy dtype of a TensorFlow DataType number."""
-    try:
-        return _DT_TO_NP[enum]
-    except KeyError:
-        raise CheckpointError(f"unsupported tensor dtype number {enum} in the checkpoint") \
-            from None
+    dtype = dtypes.from_enum(enum)
+    if dtype is None:
+        raise CheckpointError(f"unsupported tensor dtype number {enum} in the checkpoint")
+    return dtype.as_numpy_dtype
 
 
 # -- writing ---------------------------------------------------------------------------------
