@@ -56,31 +56,13 @@ _TENSOR = ("TensorProto", [
 _ALL = [_BYTES_LIST, _FLOAT_LIST, _INT64_LIST, _FEATURE, _FEATURES, _EXAMPLE, _SHAPE, _TENSOR]
 
 
-def _describe(proto, spec):
-    name, fields, nested, options = spec
-    proto.name = name
-    if "oneof" in options:
-        proto.oneof_decl.add(name=options["oneof"])
-    if options.get("map_entry"):
-        proto.options.map_entry = True
-    for fname, number, ftype, label, type_name, oneof in fields:
-        f = proto.field.add(name=fname, number=number, type=ftype, label=label)
-        if type_name:
-            f.type_name = type_name
-        if oneof is not None:
-            f.oneof_index = oneof
-    for sub in nested:
-        _describe(proto.nested_type.add(), sub)
-
-
 _PURPOSE = "tf.train.Example and serialized tensors"
 
 
 @functools.cache
 def messages():
     """Builds (once) and returns the message classes (attributes by message name)."""
-    return proto_messages.build("tapeflow/io/example.proto", _ALL,
-                                _describe, _PURPOSE)
+    return proto_messages.build("tapeflow/io/example.proto", _ALL, _PURPOSE)
 
 
 def _lazy_class(name: str):

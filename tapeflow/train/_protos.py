@@ -64,25 +64,13 @@ _STATE = ("CheckpointState", [("model_checkpoint_path", 1, _STR, _OPT, None),
 _ALL = [_SHAPE, _SLICE, _VERSION, _HEADER, _ENTRY, _BOOL_VALUE, _SAVER, _GRAPH, _STATE]
 
 
-def _describe(proto, spec):
-    name, fields, nested = spec
-    proto.name = name
-    for fname, number, ftype, label, type_name in fields:
-        f = proto.field.add(name=fname, number=number, type=ftype, label=label)
-        if type_name:
-            f.type_name = type_name
-    for sub in nested:
-        _describe(proto.nested_type.add(), sub)
-
-
 _PURPOSE = "Reading and writing TensorFlow checkpoints"
 
 
 @functools.cache
 def messages():
     """Builds (once) and returns the checkpoint message classes (attributes by name)."""
-    return proto_messages.build("tapeflow/train/checkpoint.proto", _ALL,
-                                _describe, _PURPOSE)
+    return proto_messages.build("tapeflow/train/checkpoint.proto", _ALL, _PURPOSE)
 
 
 def text_format():

@@ -21,9 +21,30 @@ def import_protobuf(purpose: str):
     return descriptor_pb2, descriptor_pool, message_factory
 
 
-def build(file_name: str, specs, describe, purpose: str) -> types.SimpleNamespace:
-    """The message classes of `specs` (each `spec[0]` its name), described into one proto3
-    file of package `tensorflow` by `describe(DescriptorProto, spec)`, as attributes."""
+def describe(proto, spec) -> None:
+    """Fills the `DescriptorProto` `proto` from `spec`: (name, fields, nested messages[,
+    options]); a field is (name, number, type, label, message type or None[, oneof index]);
+    options may name a `oneof` and mark a `map_entry`."""
+    name, fields, nested, *rest = spec
+    options = rest[0] if rest else {}
+    proto.name = name
+    if "oneof" in options:
+        proto.oneof_decl.add(name=options["oneof"])
+    if options.get("map_entry"):
+        proto.options.map_entry = True
+    for fname, number, ftype, label, type_name, *oneof in fields:
+        f = proto.field.add(name=fname, number=number, type=ftype, label=label)
+        if type_name:
+            f.type_name = type_name
+        if oneof and oneof[0] is not None:
+            f.oneof_index = oneof[0]
+    for sub in nested:
+        describe(proto.nested_type.add(), sub)
+
+
+def build(file_name: str, specs, purpose: str) -> types.SimpleNamespace:
+    """The message classes of `specs` (each `spec[0]` its name, described as `describe`
+    reads them) in one proto3 file of package `tensorflow`, as attributes."""
     descriptor_pb2, descriptor_pool, message_factory = import_protobuf(purpose)
     file = descriptor_pb2.FileDescriptorProto(name=file_name, package="tensorflow",
                                               syntax="proto3")
