@@ -51,7 +51,7 @@ def _walk(root):
     ids = {id(root): 0}
     i = 0
     while i < len(objects):
-        if isinstance(objects[i], (data_structures.ListWrapper, data_structures.DictWrapper)):
+        if isinstance(objects[i], data_structures.WRAPPERS):
             objects[i]._check_savable()
         for name, child in trackable.children(objects[i]):
             if id(child) not in ids:
@@ -299,7 +299,7 @@ def _is_container(obj) -> bool:
     # that owns them waits for their missing children instead.
     # List and dict attributes wrapped for tracking (data_structures.py) persist: they wait
     # for their own missing children, which `append` completes.
-    if isinstance(obj, (data_structures.ListWrapper, data_structures.DictWrapper)):
+    if isinstance(obj, data_structures.WRAPPERS):
         return False
     return isinstance(obj, (list, tuple, dict)) or type(obj).__name__ in (
         "_SequentialOps", "_Cell")

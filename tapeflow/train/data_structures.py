@@ -186,3 +186,7 @@ class DictWrapper(dict):
 
     def __reduce_ex__(self, protocol):
         return type(self), (dict(self),)
+
+
+# The tracking containers, for isinstance tests.
+WRAPPERS = (ListWrapper, DictWrapper)

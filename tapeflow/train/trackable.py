@@ -28,7 +28,7 @@ import re
 import weakref
 
 from tapeflow.framework.variables import Variable
-from tapeflow.train.data_structures import DictWrapper, ListWrapper
+from tapeflow.train.data_structures import WRAPPERS
 
 
 class Placeholder:
@@ -99,7 +99,7 @@ def children(obj) -> list:
     """The named children of `obj`: a list of (local name, child)."""
     if isinstance(obj, Variable):
         return []
-    if isinstance(obj, (ListWrapper, DictWrapper)):
+    if isinstance(obj, WRAPPERS):
         return obj._children()
     if isinstance(obj, (list, tuple)):
         return [(str(i), v) for i, v in enumerate(obj) if is_trackable(v)]
