@@ -100,28 +100,58 @@ def backward(entries, watched, targets, sources, output_gradients, zero_unconnec
     """
     source_ids = {id(s) for s in sources}
     grads = _seeds(targets, watched, source_ids, output_gradients)
-    pop = grads.pop
+    pop, get = grads.pop, grads.get
+    add = _ops()[1].add
     for entry in reversed(entries):
         # An output's gradient is complete once its producer is reached (entries
         # are in program order), so it is popped: memory stays at the frontier.
-        outputs = entry[2]
+        op, inputs, outputs, attrs = entry
         if type(outputs) is tuple:
-            dy = _gradient_of_outputs(entry[0], outputs, grads, source_ids)
+            dy = _gradient_of_outputs(op, outputs, grads, source_ids)
         else:
             oid = id(outputs)
-            dy = grads.get(oid) if oid in source_ids else pop(oid, None)
+            dy = get(oid) if oid in source_ids else pop(oid, None)
         if dy is None:
             continue
-        in_grads = _call_rule(entry, dy, watched, batch)
-        _accumulate(entry[1], in_grads, grads, watched, batch)
+        # The eager common case is spelled out here (it is most of a small step's
+        # walk); `_call_rule` and `_accumulate` hold the general rules.
+        rule = op.grad
+        if batch is not None or rule is None:
+            in_grads = _call_rule(entry, dy, watched, batch)
+        elif not op.grad_needs:
+            in_grads = rule(inputs, outputs, attrs, dy)
+        elif len(inputs) == 2:
+            a, b = inputs
+            in_grads = rule(inputs, outputs, attrs, dy,
+                            (id(a) in watched and _is_float(a), id(b) in watched and _is_float(b)))
+        else:
+            in_grads = _call_rule(entry, dy, watched, batch)
+        for x, g in zip(inputs, in_grads):
+            if g is None or id(x) not in watched:
+                continue
+            xv, gv = x._value, g._value
+            if (batch is None and xv is not None and gv is not None
+                    and gv.shape == xv.shape and xv.dtype.kind in "fc"):
+                prev = get(id(x))
+                grads[id(x)] = g if prev is None else add(prev, g)
+            else:
+                _accumulate(x, g, grads, batch)
     if aliases:
-        add = _ops()[1].add
         for sid, var in aliases.items():
             g = grads.pop(sid, None)
             if g is not None:
                 prev = grads.get(id(var))
                 grads[id(var)] = g if prev is None else add(prev, g)
-    return [_result(grads.get(id(s)), s, zero_unconnected) for s in sources]
+    out = []
+    for s in sources:
+        g = grads.get(id(s))
+        # A gradient of the source's own float dtype is returned as it is (the
+        # common case, spelled out); `_result` handles the rest.
+        if g is None or g._value is None or s._value is None or s._value.dtype != g._value.dtype \
+                or s._value.dtype.kind not in "fc":
+            g = _result(g, s, zero_unconnected)
+        out.append(g)
+    return out
 
 
 def _seeds(targets, watched, source_ids, output_gradients):
@@ -180,32 +210,26 @@ def _call_rule(entry, dy, watched, batch):
     return rule(inputs, outputs, attrs, dy, needs)
 
 
-def _accumulate(inputs, in_grads, grads, watched, batch):
-    """Adds each input's gradient (summed back over broadcast axes) to its total."""
-    for x, g in zip(inputs, in_grads):
-        if g is None:
-            continue
-        xid = id(x)
-        if xid not in watched:
-            continue
-        xv, gv = x._value, g._value
-        if batch is not None:
-            if xv.dtype.kind not in "fc":
-                continue
-            if gv.shape != (batch,) + xv.shape:
-                g = _unbroadcast_batched(g, (batch,) + xv.shape)
-        elif xv is not None and gv is not None:   # eager: compare the arrays directly
-            if xv.dtype.kind not in "fc":
-                continue
-            if gv.shape != xv.shape:
-                g = unbroadcast(g, x)
-        else:
-            if not _is_float(x):
-                continue
-            if g.shape != x.shape:
-                g = unbroadcast(g, x)
-        prev = grads.get(xid)
-        grads[xid] = g if prev is None else _ops()[1].add(prev, g)
+def _accumulate(x, g, grads, batch):
+    """Adds a watched input's gradient (summed back over broadcast axes) to its total."""
+    xv, gv = x._value, g._value
+    if batch is not None:
+        if xv.dtype.kind not in "fc":
+            return
+        if gv.shape != (batch,) + xv.shape:
+            g = _unbroadcast_batched(g, (batch,) + xv.shape)
+    elif xv is not None and gv is not None:   # eager: compare the arrays directly
+        if xv.dtype.kind not in "fc":
+            return
+        if gv.shape != xv.shape:
+            g = unbroadcast(g, x)
+    else:
+        if not _is_float(x):
+            return
+        if g.shape != x.shape:
+            g = unbroadcast(g, x)
+    prev = grads.get(id(x))
+    grads[id(x)] = g if prev is None else _ops()[1].add(prev, g)
 
 
 def _result(g, source, zero_unconnected):

@@ -22,7 +22,7 @@ import numpy as np
 
 from tapeflow.autodiff import backprop
 from tapeflow.framework.context import state
-from tapeflow.framework.tensor import Tensor, is_tensor
+from tapeflow.framework.tensor import Tensor, TensorBase, is_tensor
 from tapeflow.framework.tensor_shape import TensorShape
 from tapeflow.utils import nest
 
@@ -221,12 +221,12 @@ class GradientTape:
             UnconnectedGradients else UnconnectedGradients(unconnected_gradients)
         flat_sources = nest.flatten(sources)
         for s in flat_sources:
-            if not (is_tensor(s)):
+            if not isinstance(s, TensorBase):
                 raise TypeError(f"GradientTape.gradient: sources must be tensors or Variables; "
                                 f"received {s!r} of type {type(s).__name__}.")
         flat_targets = nest.flatten(target)
         for t in flat_targets:
-            if t is not None and not (is_tensor(t)):
+            if t is not None and not isinstance(t, TensorBase):
                 raise TypeError(f"GradientTape.gradient: target must be a tensor or a nested "
                                 f"structure of tensors; received {t!r} of type "
                                 f"{type(t).__name__}.")
@@ -247,8 +247,10 @@ class GradientTape:
         finally:
             if was_recording:
                 self._push()
-        if any(g is None for g in grads):
-            _explain().on_none_gradients(self, flat_targets, flat_sources, grads)
+        for g in grads:
+            if g is None:
+                _explain().on_none_gradients(self, flat_targets, flat_sources, grads)
+                break
         if not self._persistent:
             self._used = True
             if not was_recording:      # nothing more can be asked: free what was kept
