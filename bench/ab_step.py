@@ -1,4 +1,4 @@
-"""Interleaved A/B of the seed CNN's tf.function step, all variants in one process.
+"""Interleaved A/B of the seed CNN's tf.function (or `--eager`) step, all variants in one process.
 
 Each variant is a set of environment settings applied while its training loop
 (`workloads.seed_loop`: Keras model, Adam, metrics, `tf.function`) is built and
@@ -10,9 +10,11 @@ faults: on a shared machine the CPU time is the figure to compare.
 
     python bench/ab_step.py --batch 32 TAPEFLOW_FUSE=0 TAPEFLOW_FUSE=1
     python bench/ab_step.py --batch 128 --rounds 12 TAPEFLOW_ONEDNN=0 ""
+    python bench/ab_step.py --eager --batch 128 TAPEFLOW_FUSE=0 ""
 
-Settings read at trace time (TAPEFLOW_FUSE) or at each call (TAPEFLOW_ONEDNN,
-TAPEFLOW_ONEDNN_THREADS) both work; an empty string is the default.
+Settings read at trace time (TAPEFLOW_FUSE for plans) or at each call (TAPEFLOW_ONEDNN,
+TAPEFLOW_ONEDNN_THREADS, TAPEFLOW_FUSE for eager layers) both work; an empty string is
+the default.
 """
 from __future__ import annotations
 
@@ -56,13 +58,14 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=16)
     ap.add_argument("--block", type=int, default=5, help="steps per turn")
+    ap.add_argument("--eager", action="store_true", help="the eager loop, not tf.function")
     args = ap.parse_args()
     import workloads
     loops = []
     for v in args.variants:
         env = _Env(_parse(v))
         with env:
-            loop = workloads.seed_loop("tapeflow", True)
+            loop = workloads.seed_loop("tapeflow", not args.eager)
             x, y = loop.batch(*workloads.synthetic_batch(args.batch))
             for _ in range(3):
                 loop.train_step(x, y)

@@ -12,14 +12,21 @@ again. They live as long as the tape entry or the plan slot holding them.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from tapeflow.backend import conv as K
-from tapeflow.backend import onednn
+from tapeflow.backend import elementwise, onednn
+from tapeflow.framework import op as op_mod
 from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import errors
+from tapeflow.framework.context import state
 from tapeflow.framework.op import OpDef, as_input, binary_inputs, execute
+from tapeflow.ops import math_ops, reduce_ops
 from tapeflow.framework.tensor_shape import TensorShape
+
+_NO_FUSE = ("0", "false", "off", "no")    # TAPEFLOW_FUSE values that turn fusion off
 
 
 def _float_input(op_name, x):
@@ -216,6 +223,12 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC",
         >>> tf.nn.conv2d(x, w, strides=1, padding='VALID').shape
         TensorShape([1, 3, 3, 2])
     """
+    x, w, attrs = _checked(input, filters, strides, padding, data_format, dilations)
+    return execute(_CONV, (x, w), attrs)
+
+
+def _checked(input, filters, strides, padding, data_format, dilations):
+    """(input, filters, attrs) of a Conv2D call, or TF's error for a bad one."""
     x, w = binary_inputs("Conv2D", input, filters)
     if data_format not in ("NHWC", None):
         raise ValueError(f"conv2d supports data_format='NHWC' only; got {data_format!r}")
@@ -239,10 +252,90 @@ def conv2d(input, filters, strides=1, padding="VALID", data_format="NHWC",
             raise errors.op_error("Conv2D", f"the filter ({kh}x{kw}, dilation {dh}x{dw}) is "
                                   f"larger than the input's spatial size {h}x{wd} with VALID "
                                   f"padding; input shape {x.shape}")
-    return execute(_CONV, (x, w), attrs)
+    return x, w, attrs
 
 
 convolution = conv2d
+
+
+# -- the Keras layer's eager form: conv + bias (+ ReLU) as one op --------------------------
+
+def fusing_eagerly() -> bool:
+    """Whether a layer called now may run `fused_conv2d`: eagerly, with no hook watching
+    each op (tf.debugging's numerics checks, the profiler), and fusion not turned off
+    (TAPEFLOW_FUSE=0, which also keeps `tf.function` plans unfused)."""
+    return (state.graph is None and op_mod.dispatch_hook is None
+            and os.environ.get("TAPEFLOW_FUSE", "1").strip().lower() not in _NO_FUSE)
+
+
+def fused_conv2d(input, filters, bias, strides, padding, dilations, activation=""):
+    """`activation(conv2d(input, filters) + bias)` as one eager op (TF's `_FusedConv2D`),
+    `activation` '' or 'Relu': what Keras's Conv2D computes, with the bias added by the
+    convolution itself (a oneDNN post-op) and the ReLU applied in place on its output,
+    split over the kernel pool. A NaN stays NaN, as with the separate ops. Its gradient
+    takes the ReLU gradient once and the filter and bias gradients in one pass."""
+    x, w, attrs = _checked(input, filters, strides, padding, "NHWC", dilations)
+    b = as_input(bias)
+    if b.dtype != x.dtype or b.shape.rank != 1:     # the separate ops, and their errors
+        from tapeflow.ops import nn_ops
+        y = math_ops.add(execute(_CONV, (x, w), attrs), b)
+        return nn_ops.relu(y) if activation == "Relu" else y
+    attrs["activation"] = activation
+    return execute(_FUSED_CONV, (x, w, b), attrs)
+
+
+def _fused(x, w, bias, activation, residuals, strides, padding, dilations):
+    out = _conv_bias_act(x, w, bias, relu=False, residuals=residuals, strides=strides,
+                         padding=padding, dilations=dilations)
+    if activation == "Relu":
+        y = out[0] if residuals else out
+        elementwise.relu(y, out=y)
+    return out
+
+
+def _fused_kernel(x, w, bias, *, strides, padding, dilations, activation):
+    return _fused(x, w, bias, activation, False, strides, padding, dilations)
+
+
+def _fused_residual_kernel(x, w, bias, *, strides, padding, dilations, activation):
+    return _fused(x, w, bias, activation, True, strides, padding, dilations)
+
+
+def _fused_grad(inputs, outputs, attrs, dy, needs):
+    from tapeflow.ops import nn_ops    # nn_ops imports this module
+    x, w, b = inputs
+    y, patches = outputs if type(outputs) is tuple else (outputs, None)
+    conv_attrs = {k: attrs[k] for k in ("strides", "padding", "dilations")}
+    dz = nn_ops.relu_grad(dy, y) if attrs["activation"] == "Relu" else dy
+    dx = execute(_CONV_BP_INPUT, (x, w, dz), conv_attrs) if needs[0] else None
+    filter_inputs = (x, w, dz) if patches is None else (x, w, dz, patches)
+    dw = db = None
+    if needs[1] and needs[2]:
+        dw, db = execute(_CONV_BP_FILTER_BIAS, filter_inputs, conv_attrs)
+    elif needs[1]:
+        dw = execute(_CONV_BP_FILTER, filter_inputs, conv_attrs)
+    elif needs[2]:
+        db = reduce_ops.reduce_sum(dz, axis=[0, 1, 2])
+    return dx, dw, db
+
+
+def _bp_filter_bias_grad(inputs, outputs, attrs, g):
+    # Gradients of (dw, db): dw's as Conv2DBackpropFilter's; db = sum of dy over N, H, W
+    # sends its gradient back to every element of dy.
+    image, _, dy = inputs[:3]
+    gw, gb = g
+    d_dy = math_ops.add(execute(_CONV, (image, gw), attrs), gb)
+    return ((execute(_CONV_BP_INPUT, (image, gw, dy), attrs), None, d_dy)
+            + (None,) * (len(inputs) - 3))
+
+
+_FUSED_CONV = OpDef("_FusedConv2D", _fused_kernel, _fused_grad, grad_needs=True,
+                    shape_fn=lambda i, a: _conv_shape(i[:2], a),
+                    residuals=("patches",), residual_kernel=_fused_residual_kernel)
+_CONV_BP_FILTER_BIAS = OpDef(
+    "_Conv2DBackpropFilterWithBias", _bp_filter_and_bias, _bp_filter_bias_grad,
+    shape_fn=lambda i, a: [(i[1].shape, i[2].dtype), (TensorShape(i[1].shape[3:]), i[2].dtype)],
+    grad_uses_outputs=False, num_outputs=2)
 
 
 # -- pooling ----------------------------------------------------------------------------

@@ -16,6 +16,9 @@ from tapeflow.keras.layers.weight_args import set_weight_args, weight_config, we
 from tapeflow.keras.layers.base import InputSpec, Layer
 from tapeflow.ops import array_ops, conv_ops, math_ops, reduce_ops
 
+# Activations the eager fused op applies itself (conv_ops.fused_conv2d).
+_FUSED_ACTIVATIONS = {activations.get("relu"): "Relu", activations.get("linear"): ""}
+
 
 def _tuple2(value, name):
     if isinstance(value, (int, np.integer)):
@@ -97,6 +100,11 @@ class Conv2D(Layer):
         self.input_spec = InputSpec(ndim=4, axes={-1: channels})
 
     def call(self, inputs):
+        fused = _FUSED_ACTIVATIONS.get(self.activation)
+        if fused is not None and self.bias is not None and conv_ops.fusing_eagerly():
+            # Eagerly, one op (the same values; ops/conv_ops.py); traced, the plan fuses.
+            return conv_ops.fused_conv2d(inputs, self.kernel, self.bias, self.strides,
+                                         self.padding.upper(), self.dilation_rate, fused)
         y = conv_ops.conv2d(inputs, self.kernel, strides=self.strides,
                             padding=self.padding.upper(), dilations=self.dilation_rate)
         if self.bias is not None:
