@@ -89,7 +89,10 @@ class GradientTape:
         self._recording = True
 
     def _pop(self):
-        state.tapes = [t for t in state.tapes if t is not self]
+        tapes = state.tapes
+        # Usually the innermost tape: a slice, not a pass over the list.
+        state.tapes = tapes[:-1] if tapes and tapes[-1] is self else [
+            t for t in tapes if t is not self]
         self._recording = False
 
     def _record(self, op, inputs, outputs, attrs):
@@ -219,12 +222,14 @@ class GradientTape:
         self._check_usable("gradient")
         unconnected = unconnected_gradients if type(unconnected_gradients) is \
             UnconnectedGradients else UnconnectedGradients(unconnected_gradients)
-        flat_sources = nest.flatten(sources)
+        # One tensor or Variable each side (the common call) skips the nesting helpers.
+        single = isinstance(sources, TensorBase)
+        flat_sources = [sources] if single else nest.flatten(sources)
         for s in flat_sources:
             if not isinstance(s, TensorBase):
                 raise TypeError(f"GradientTape.gradient: sources must be tensors or Variables; "
                                 f"received {s!r} of type {type(s).__name__}.")
-        flat_targets = nest.flatten(target)
+        flat_targets = [target] if isinstance(target, TensorBase) else nest.flatten(target)
         for t in flat_targets:
             if t is not None and not isinstance(t, TensorBase):
                 raise TypeError(f"GradientTape.gradient: target must be a tensor or a nested "
@@ -257,7 +262,7 @@ class GradientTape:
                 self._entries = []
                 self._watched = {}
                 self._aliases = {}
-        return nest.pack_sequence_as(sources, grads)
+        return grads[0] if single else nest.pack_sequence_as(sources, grads)
 
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
                  parallel_iterations=None, experimental_use_pfor=True):
