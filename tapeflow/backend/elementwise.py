@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tapeflow.backend import blas
+from tapeflow.backend import blas, jit
 
 MIN_ELEMENTS = 1 << 18     # ~1 MB of float32: below, a thread hand-off costs more than it saves
 
@@ -50,8 +50,24 @@ def relu_grad(dy, y, out=None):
     if out is None:
         out = np.empty(dy.shape, np.result_type(dy.dtype, np.bool_))
     d, m, o = _views(dy, y, out)
-    _split(lambda i0, i1: np.multiply(d[i0:i1], m[i0:i1] > 0, out=o[i0:i1]), len(d))
+    k = jit.current()            # numba's one-pass loop when it is loaded (never loaded here)
+    if k is not None and d.ndim == 1 and d.dtype == m.dtype == o.dtype and d.dtype.kind == "f":
+        zero = d.dtype.type(0)
+        _split(lambda i0, i1: k.relu_grad(o[i0:i1], d[i0:i1], m[i0:i1], zero), len(d))
+    else:
+        _split(lambda i0, i1: np.multiply(d[i0:i1], m[i0:i1] > 0, out=o[i0:i1]), len(d))
     return out
+
+
+def relu_grad_block(dy, y, out):
+    """`relu_grad` of one block, on the calling thread (a pool task's epilogue)."""
+    k = jit.current()
+    if (k is not None and dy.dtype == y.dtype == out.dtype and dy.dtype.kind == "f"
+            and dy.shape == y.shape == out.shape
+            and dy.flags.c_contiguous and y.flags.c_contiguous and out.flags.c_contiguous):
+        k.relu_grad(out.reshape(-1), dy.reshape(-1), y.reshape(-1), dy.dtype.type(0))
+        return out
+    return np.multiply(dy, y > 0, out=out)
 
 
 def relu(x, out=None):

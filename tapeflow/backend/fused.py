@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tapeflow.backend import blas
+from tapeflow.backend import blas, elementwise
 
 
 def _operands(a, b, transpose_a, transpose_b):
@@ -36,15 +36,12 @@ def matmul_bias_act(a, b, bias, *, relu, residuals, transpose_a=False, transpose
 def matmul_relu_grad(a, b, y, *, out_shape, transpose_a=False, transpose_b=False):
     """ReluGrad(MatMul(a, b), y), the product maybe reshaped to `out_shape` in between.
 
-    Each block of the product (`blas.matmul`'s split over the pool) is multiplied
-    by (y > 0) on the thread that made it, while it is in cache.
+    The product (`blas.matmul`'s split over the pool), then the mask applied in place
+    by `elementwise.relu_grad`, split over the pool too: measured on the seed CNN's
+    dense input gradient (128 x 36864), 17.1 CPU-ms against 18.1 for a NumPy mask on
+    each block of the product as it was made (its column blocks outgrow the cache).
     """
     a, b = _operands(a, b, transpose_a, transpose_b)
-    if a.ndim != 2 or b.ndim != 2:
-        out = np.matmul(a, b).reshape(out_shape)
-        return np.multiply(out, y > 0, out=out)
-    mask_of = y.reshape(a.shape[0], b.shape[1])
-
-    def epilogue(block, rows, cols):
-        np.multiply(block, mask_of[rows, cols] > 0, out=block)
-    return blas.matmul(a, b, epilogue=epilogue).reshape(out_shape)
+    out = (blas.matmul(a, b) if a.ndim == 2 and b.ndim == 2 else np.matmul(a, b))
+    out = out.reshape(out_shape)
+    return elementwise.relu_grad(out, y, out=out)

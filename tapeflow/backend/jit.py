@@ -105,6 +105,7 @@ def _build():
     k = _Kernels()
     k.adam, k.amsgrad = _adam_kernels(njit, prange, np, opts)
     k.sgd_momentum, k.rmsprop, k.adagrad = _other_kernels(njit, prange, np, opts)
+    k.relu_grad = _relu_grad_kernel(njit)
     k.numba_version = numba.__version__
     k.compile_errors = (numba.core.errors.NumbaError, numba.core.errors.LoweringError)
     limit = numba.config.NUMBA_NUM_THREADS
@@ -186,3 +187,15 @@ def _other_kernels(njit, prange, np, opts):
             var[i] -= lr * gi / np.sqrt(a + eps)
 
     return sgd_momentum, rmsprop, adagrad
+
+
+def _relu_grad_kernel(njit):
+    """dy * (y > 0) over 1-D contiguous blocks, one pass and no boolean temporary; serial
+    and without the GIL, for `elementwise.relu_grad`'s blocks on the pool threads."""
+    @njit(nogil=True, cache=True, fastmath=False)
+    def relu_grad(out, dy, y, zero):
+        for i in range(out.size):
+            # dy * 0 where y <= 0 (not a plain 0): a NaN or inf in dy gives NaN, and a
+            # negative dy gives -0.0, bit for bit as the multiply by (y > 0).
+            out[i] = dy[i] if y[i] > zero else dy[i] * zero
+    return relu_grad

@@ -192,7 +192,7 @@ def _bp_input_relu_grad(x, w, dy, y, *, out_shape, strides, padding, dilations):
     mask_of = y.reshape(x.shape)
 
     def epilogue(block, i0, i1):
-        np.multiply(block, mask_of[i0:i1] > 0, out=block)
+        elementwise.relu_grad_block(block, mask_of[i0:i1], out=block)
     dx = K.conv2d_backprop_input(x.shape, w, dy, strides, padding, dilations, epilogue)
     return dx.reshape(out_shape)
 
