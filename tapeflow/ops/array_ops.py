@@ -425,12 +425,22 @@ _EXPAND = OpDef("ExpandDims", lambda x, axis: np.expand_dims(x, axis), _reshape_
 
 
 def _squeeze_kernel(x, axis):
+    # axis None: every size-1 dim (the rank or a dim was unknown when tracing); axes
+    # given while the rank was unknown may be negative and repeat one another here.
+    if axis is not None and axis and min(axis) < 0:
+        axis = tuple(sorted({a + x.ndim if a < 0 else a for a in axis}))
     return np.squeeze(x, axis=axis)
 
 
-_SQUEEZE = OpDef("Squeeze", _squeeze_kernel, _reshape_grad,
-                 shape_fn=lambda i, a: [(TensorShape([d for k, d in enumerate(i[0].shape.as_list())
-                                                      if k not in a["axis"]]), i[0].dtype)],
+def _squeeze_shape(inputs, attrs):
+    x, axis = inputs[0], attrs["axis"]
+    if axis is None or x.shape.rank is None:
+        return [(TensorShape(None), x.dtype)]
+    return [(TensorShape([d for k, d in enumerate(x.shape.as_list()) if k not in axis]),
+             x.dtype)]
+
+
+_SQUEEZE = OpDef("Squeeze", _squeeze_kernel, _reshape_grad, shape_fn=_squeeze_shape,
                  aliases=True, grad_uses_outputs=False, batch_rule=_batch_reshape)
 
 
@@ -444,20 +454,21 @@ def squeeze(input, axis=None, name=None):  # noqa: A002
         TensorShape([2])
     """
     x = as_input(input)
-    dims = x.shape.as_list()
+    r = x.shape.rank
     if axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) == 0:
         axis = None              # TF: an empty list squeezes every size-1 axis
     if axis is None:
-        if None in dims:
-            raise errors.op_error("Squeeze", f"cannot squeeze unknown dims of shape {x.shape}; "
-                                  "pass axis=")
-        ax = tuple(i for i, d in enumerate(dims) if d == 1)
+        if r is None or not x.shape.is_fully_defined():
+            # Which dims are 1 is known only at run time: the kernel finds them.
+            return execute(_SQUEEZE, (x,), {"axis": None})
+        ax = tuple(i for i, d in enumerate(x.shape.as_list()) if d == 1)
     else:
         ax = tuple(sorted({     # a repeated axis counts once (as TF)
-            _checks.normalize_axis("Squeeze", a, len(dims), "Tried to squeeze dim index {axis} "
-                                   f"for tensor with {len(dims)} dimensions.")
+            _checks.normalize_axis("Squeeze", a, r, "Tried to squeeze dim index {axis} "
+                                   f"for tensor with {r} dimensions.")
             for a in ([axis] if isinstance(axis, (int, np.integer)) else axis)}))
-        for a in ax:
+        dims = x.shape.as_list() if r is not None else [None] * len(ax)
+        for a in (ax if r is not None else ()):
             if dims[a] is not None and dims[a] != 1:
                 raise errors.op_error("Squeeze", f"Can not squeeze dim[{a}], expected a dimension "
                                       f"of 1, got {dims[a]} (shape {x.shape})")
@@ -465,8 +476,10 @@ def squeeze(input, axis=None, name=None):  # noqa: A002
 
 
 def _transpose_grad(inputs, outputs, attrs, dy):
-    inv = np.argsort(attrs["perm"]).tolist()
-    return (transpose(dy, inv),)
+    perm = attrs["perm"]
+    if perm is None:             # reversing the dims undoes itself
+        return (transpose(dy),)
+    return (transpose(dy, np.argsort(perm).tolist()),)
 
 
 def _batch_transpose(inputs, outputs, attrs, dy, batch):
@@ -475,13 +488,27 @@ def _batch_transpose(inputs, outputs, attrs, dy, batch):
 
 
 def _transpose_shape(inputs, attrs):
-    dims = inputs[0].shape.as_list()
-    return [(TensorShape([dims[p] for p in attrs["perm"]]), inputs[0].dtype)]
+    x, perm = inputs[0], attrs["perm"]
+    if x.shape.rank is None:
+        return [(TensorShape(None if perm is None else [None] * len(perm)), x.dtype)]
+    dims = x.shape.as_list()
+    if perm is None:
+        return [(TensorShape(dims[::-1]), x.dtype)]
+    return [(TensorShape([dims[p] for p in perm]), x.dtype)]
 
 
-_TRANSPOSE = OpDef("Transpose", lambda x, perm: np.transpose(x, perm), _transpose_grad,
+def _transpose_kernel(x, perm):
+    if perm is not None and len(perm) != x.ndim:
+        raise ValueError(f"transpose expects a vector of size {x.ndim}. But input(1) is a "
+                         f"vector of size {len(perm)}")
+    return np.transpose(x, perm)
+
+
+# perm None (only while the rank is unknown when tracing): the dims reversed.
+_TRANSPOSE = OpDef("Transpose", _transpose_kernel, _transpose_grad,
                    shape_fn=_transpose_shape, aliases=True, grad_uses_outputs=False,
-                   batch_rule=_batch_transpose)
+                   batch_rule=_batch_transpose,
+                   batch_when=lambda inputs, attrs: attrs["perm"] is not None)
 
 
 @tf_export("transpose")
@@ -496,13 +523,16 @@ def transpose(a, perm=None, conjugate=False, name="transpose"):
     x = as_input(a)
     r = x.shape.rank
     if perm is None:
+        if r is None:            # the kernel reverses however many dims there are
+            return execute(_TRANSPOSE, (x,), {"perm": None})
         perm = list(_pyrange(r))[::-1]
     else:
         raw = [int(p) for p in (perm._value.tolist() if isinstance(perm, Tensor) else perm)]
-        perm = [p % r if -r <= p < r else p for p in raw] if r else raw
-        if sorted(perm) != list(_pyrange(r)):
+        n = len(raw) if r is None else r     # an unknown rank: the perm's length says it
+        perm = [p % n if -n <= p < n else p for p in raw] if n else raw
+        if sorted(perm) != list(_pyrange(n)):
             raise errors.op_error("Transpose", f"perm {raw} is not a permutation of the "
-                                  f"{r} dimensions of a tensor of shape {x.shape}")
+                                  f"{n} dimensions of a tensor of shape {x.shape}")
     return execute(_TRANSPOSE, (x,), {"perm": tuple(perm)})
 
 

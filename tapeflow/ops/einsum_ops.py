@@ -54,12 +54,18 @@ def _explicit(equation: str, ranks) -> str:
 
 
 def _einsum_kernel(*arrays, equation):
+    if "..." in equation:       # an operand's rank was unknown when tracing
+        equation = _explicit(equation, [a.ndim for a in arrays])
     big = sum(a.size for a in arrays) > 4096 or len(arrays) > 2
     return np.asarray(np.einsum(equation, *arrays, optimize=big))
 
 
 def _einsum_grad(inputs, outputs, attrs, dy, needs):
     from tapeflow.ops import array_ops
+    if "..." in attrs["equation"]:
+        return tuple(execute(_EINSUM_GRAD, (dy,) + tuple(inputs),
+                             {"equation": attrs["equation"], "k": k}) if needs[k] else None
+                     for k in range(len(inputs)))
     lhs, out = attrs["equation"].split("->")
     terms = lhs.split(",")
     grads = []
@@ -84,16 +90,53 @@ def _einsum_grad(inputs, outputs, attrs, dy, needs):
     return tuple(grads)
 
 
+def _term_dims(t, shape):
+    """{letter: size} read off one operand (subscripts `t`, which may hold '...')."""
+    if shape.rank is None:
+        if "..." in t:
+            return {}
+        shape = TensorShape([None] * len(t))
+    dims = shape.as_list()
+    head, _, tail = t.partition("...")
+    pairs = list(zip(head, dims)) + (list(zip(tail, dims[len(dims) - len(tail):])) if tail
+                                      else [])
+    return dict(pairs)
+
+
 def _einsum_shape(inputs, attrs):
-    lhs, out = attrs["equation"].split("->")
+    lhs, arrow, out = attrs["equation"].partition("->")
+    if not arrow or "..." in out:   # '...' left for the kernel: dims unknown here
+        return [(TensorShape(None), inputs[0].dtype)]
     sizes = {}
     for t, x in zip(lhs.split(","), inputs):
-        for c, d in zip(t, x.shape.as_list()):
+        for c, d in _term_dims(t, x.shape).items():
             if d is not None and d != 1:
                 sizes[c] = d
             else:
                 sizes.setdefault(c, d)
     return [(TensorShape([sizes.get(c) for c in out]), inputs[0].dtype)]
+
+
+def _einsum_grad_kernel(dy, *arrays, equation, k):
+    # The gradient of operand k when '...' was resolved only at run time (as _einsum_grad).
+    lhs, out = _explicit(equation, [a.ndim for a in arrays]).split("->")
+    terms = lhs.split(",")
+    t = terms[k]
+    if len(set(t)) != len(t):
+        raise ValueError(f"the gradient of an operand with a repeated subscript ({t!r}, a "
+                         "diagonal) is not supported")
+    others = terms[:k] + terms[k + 1:]
+    avail = set(out).union(*others)
+    kept = "".join(c for c in t if c in avail)
+    g = np.einsum(",".join([out] + others) + "->" + kept, dy, *(arrays[:k] + arrays[k + 1:]))
+    if kept != t:
+        g = g.reshape([d if c in avail else 1 for c, d in zip(t, arrays[k].shape)])
+    return np.broadcast_to(g, arrays[k].shape).astype(dy.dtype)
+
+
+# No gradient of its own: second derivatives through such an einsum are not supported.
+_EINSUM_GRAD = OpDef("EinsumGrad", _einsum_grad_kernel,
+                     shape_fn=lambda i, a: [(i[1 + a["k"]].shape, i[0].dtype)])
 
 
 _EINSUM = OpDef("Einsum", _einsum_kernel, _einsum_grad, shape_fn=_einsum_shape,
@@ -113,7 +156,14 @@ def einsum(equation, *inputs, **kwargs):
     if any(x.dtype is not xs[0].dtype for x in xs):
         raise errors.op_error("Einsum", "all operands must have one dtype; got "
                               + ", ".join(x.dtype.name for x in xs))
-    if any(x.shape.rank is None for x in xs):
-        raise errors.op_error("Einsum", "operands must have known ranks")
-    eq = _explicit(equation, [x.shape.rank for x in xs])
+    terms = equation.replace(" ", "").partition("->")[0].split(",")
+    if len(terms) == len(xs) and any(x.shape.rank is None and "..." in t
+                                     for t, x in zip(terms, xs)):
+        # How many dims '...' stands for is known only at run time: the kernel finds out.
+        eq = equation.replace(" ", "")
+        return execute(_EINSUM, xs, {"equation": eq})
+    # An operand of unknown rank without '...' has one dim per subscript.
+    ranks = [len(t) if x.shape.rank is None and len(terms) == len(xs) else x.shape.rank
+             for t, x in zip(terms, xs)]
+    eq = _explicit(equation, ranks)
     return execute(_EINSUM, xs, {"equation": eq})

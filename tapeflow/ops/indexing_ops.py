@@ -155,6 +155,20 @@ def _gather_kernel(params, indices, axis, batch_dims):
     return np.stack(out)
 
 
+def _gather_checked_kernel(params, indices, axis, batch_dims):
+    if axis < 0 or batch_dims < 0:     # a rank was unknown when tracing: resolved now
+        axis, batch_dims = _gather_axes(list(params.shape), list(indices.shape), axis,
+                                        batch_dims)
+    return _gather_kernel(params, indices, axis, batch_dims)
+
+
+def _gather_grad_checked_kernel(params, indices, dy, axis, batch_dims):
+    if axis < 0 or batch_dims < 0:
+        axis, batch_dims = _gather_axes(list(params.shape), list(indices.shape), axis,
+                                        batch_dims)
+    return _gather_grad_kernel(params, indices, dy, axis, batch_dims)
+
+
 def _gather_grad_kernel(params, indices, dy, axis, batch_dims):
     g = np.zeros(np.shape(params), dtype=dy.dtype)
     if batch_dims == 0:
@@ -180,12 +194,22 @@ def _gather_grad(inputs, outputs, attrs, dy):
     return execute(_GATHER_GRAD, (params, indices, dy), attrs), None
 
 
-_GATHER_GRAD = OpDef("GatherGrad", _gather_grad_kernel, _gather_grad_grad,
+_GATHER_GRAD = OpDef("GatherGrad", _gather_grad_checked_kernel, _gather_grad_grad,
                      shape_fn=lambda i, a: [(i[0].shape, i[2].dtype)], grad_uses_outputs=False)
-_GATHER = OpDef("GatherV2", _gather_kernel, _gather_grad, grad_uses_outputs=False,
-                shape_fn=lambda i, a: [(TensorShape(
-                    i[0].shape.as_list()[:a["axis"]] + i[1].shape.as_list()[a["batch_dims"]:]
-                    + i[0].shape.as_list()[a["axis"] + 1:]), i[0].dtype)])
+
+
+def _gather_shape(inputs, attrs):
+    p, i = inputs[0].shape, inputs[1].shape
+    if p.rank is None or i.rank is None:
+        return [(TensorShape(None), inputs[0].dtype)]
+    axis, b = attrs["axis"], attrs["batch_dims"]
+    p, i = p.as_list(), i.as_list()
+    return [(TensorShape(p[:axis] + i[b:] + p[axis + 1:]), inputs[0].dtype)]
+
+
+# A negative axis or batch_dims (a rank unknown when tracing) is resolved by the kernel.
+_GATHER = OpDef("GatherV2", _gather_checked_kernel, _gather_grad, grad_uses_outputs=False,
+                shape_fn=_gather_shape)
 
 
 @tf_export("gather")
@@ -195,8 +219,35 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
     i = as_input(indices)
     if not i.dtype.is_integer:
         raise TypeError(f"tf.gather: indices must be int32 or int64; got {i.dtype.name}.")
-    axis, batch_dims = _gather_axes(p.shape.as_list(), i.shape.as_list(), axis, batch_dims)
+    if p.shape.rank is None or i.shape.rank is None:
+        axis, batch_dims = _gather_axes_partial(p.shape, i.shape, axis, batch_dims)
+    else:
+        axis, batch_dims = _gather_axes(p.shape.as_list(), i.shape.as_list(), axis, batch_dims)
     return execute(_GATHER, (p, i), {"axis": axis, "batch_dims": batch_dims})
+
+
+def _gather_axes_partial(p_shape, i_shape, axis, batch_dims):
+    """(axis, batch_dims) when a rank is unknown: each normalized where its rank is known,
+    checked as far as the known ranks allow; a negative one is left to the kernel."""
+    b = 0 if axis is not None and int(axis) == 0 else int(batch_dims)
+    ri = i_shape.rank
+    if ri is not None:
+        if not -ri <= b <= ri:
+            raise errors.op_error("GatherV2", f"Expected batch_dims in the range [{-ri}, {ri}], "
+                                  f"but got {b}")
+    axis = b if axis is None else int(axis)
+    b = b + ri if ri is not None and b < 0 else b
+    rp = p_shape.rank
+    if rp is not None:
+        if rp == 0 or not -rp <= axis < rp:
+            need = axis + 1 if axis >= 0 else -axis
+            raise errors.op_error("GatherV2", f"Shape must be at least rank {max(need, 1)} but "
+                                  f"is rank {rp}")
+        axis = axis + rp if axis < 0 else axis
+    if 0 <= axis < b:
+        raise errors.op_error("GatherV2", f"batch_dims ({b}) must be less than or equal to "
+                              f"axis ({axis}).")
+    return axis, b
 
 
 def _gather_axes(p_dims, i_dims, axis, batch_dims):
@@ -388,18 +439,33 @@ def boolean_mask(tensor, mask, axis=None, name="boolean_mask"):
     return gather(merged, reshape(where_indices(reshape(m, [-1])), [-1]), axis=axis)
 
 
+def _reverse_kernel(x, axis):
+    # The axes as given (the rank was unknown when tracing): checked against x's rank here.
+    axes = [_checks.normalize_axis("ReverseV2", a, x.ndim, f"'axis'[{k}] = {{axis}} is out of "
+                                   "valid range [{lo}, {hi})") for k, a in enumerate(axis)]
+    _checks.check_unique_axes("ReverseV2", axes)
+    return np.flip(x, axes) if x.size else x
+
+
+_REVERSE = OpDef("ReverseV2", _reverse_kernel,
+                 lambda inputs, outputs, attrs, dy: (execute(_REVERSE, (dy,), attrs),),
+                 shape_fn=lambda i, a: [(i[0].shape, i[0].dtype)], aliases=True,
+                 grad_uses_outputs=False)
+
+
 @tf_export("reverse")
 def reverse(tensor, axis, name=None):
     x = as_input(tensor)
     r = x.shape.rank
+    raw = np.atleast_1d(axis._value if isinstance(axis, Tensor) else axis)
+    if r is None:
+        return execute(_REVERSE, (x,), {"axis": tuple(int(a) for a in raw)})
     if x.shape.num_elements() == 0:      # TF returns an empty tensor unchecked
         return getitem(x, ())
     axes = [_checks.normalize_axis("ReverseV2", a, r, f"'axis'[{k}] = {{axis}} is out of valid "
                                    "range [{lo}, {hi})")
-            for k, a in enumerate(np.atleast_1d(axis._value if isinstance(axis, Tensor) else axis))]
+            for k, a in enumerate(raw)]
     _checks.check_unique_axes("ReverseV2", axes)
     key = tuple(_pyslice(None, None, -1) if d in axes else _pyslice(None)
                 for d in _pyrange(x.shape.rank))
     return getitem(x, key)
-
-

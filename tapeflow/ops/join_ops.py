@@ -227,18 +227,33 @@ def split(value, num_or_size_splits, axis=0, num=None, name="split"):
 
 def _tile_grad(inputs, outputs, attrs, dy):
     from tapeflow.ops import reduce_ops
-    xs = inputs[0].shape.as_list()
+    from tapeflow.ops.array_ops import shape
     m = attrs["multiples"]
-    inter = []
-    for mi, d in zip(m, xs):
-        inter += [mi, d]
+    xs = inputs[0].shape
+    if xs.is_fully_defined():
+        inter = []
+        for mi, d in zip(m, xs.as_list()):
+            inter += [mi, d]
+    else:   # dy as [m0, d0, m1, d1, ...], the d's read from x's shape at run time
+        inter = reshape(stack([Tensor(np.asarray(m, np.int32)), shape(inputs[0])], axis=1), [-1])
     g = reshape(dy, inter)
-    return (reduce_ops.reduce_sum(g, axis=list(_pyrange(0, 2 * len(xs), 2))),)
+    return (reduce_ops.reduce_sum(g, axis=list(_pyrange(0, 2 * len(m), 2))),)
 
 
-_TILE = OpDef("Tile", lambda x, multiples: np.tile(x, multiples), _tile_grad,
-              shape_fn=lambda i, a: [(TensorShape([None if d is None else d * m for d, m in zip(
-                  i[0].shape.as_list(), a["multiples"])]), i[0].dtype)])
+def _tile_kernel(x, multiples):
+    if len(multiples) != x.ndim:   # checked here when the rank was unknown at tracing
+        raise ValueError(f"Expected multiples argument to be a vector of length {x.ndim} but "
+                         f"got length {len(multiples)}")
+    return np.tile(x, multiples)
+
+
+def _tile_shape(inputs, attrs):
+    x, m = inputs[0], attrs["multiples"]
+    dims = x.shape.as_list() if x.shape.rank is not None else [None] * len(m)
+    return [(TensorShape([None if d is None else d * k for d, k in zip(dims, m)]), x.dtype)]
+
+
+_TILE = OpDef("Tile", _tile_kernel, _tile_grad, shape_fn=_tile_shape)
 
 
 @tf_export("tile")
@@ -254,23 +269,29 @@ def tile(input, multiples, name=None):  # noqa: A002
     x = as_input(input)
     raw = multiples._value.tolist() if isinstance(multiples, Tensor) else multiples
     m = tuple(int(v) for v in raw)
-    if len(m) != x.shape.rank:
+    if x.shape.rank is not None and len(m) != x.shape.rank:
         raise errors.op_error("Tile", f"Expected multiples argument to be a vector of length "
                               f"{x.shape.rank} but got length {len(m)}")
     return execute(_TILE, (x,), {"multiples": m})
 
 
 def _pad_kernel(x, paddings, mode, constant_values):
+    if len(paddings) != x.ndim:    # checked here when the rank was unknown at tracing
+        raise ValueError(f"The first dimension of paddings must be the rank of inputs"
+                         f"[{len(paddings)},2] {list(x.shape)}")
     if mode == "CONSTANT":
         return np.pad(x, paddings, mode="constant", constant_values=constant_values)
+    _checks.check_paddings(mode, np.asarray(paddings), x.shape)
     return np.pad(x, paddings, mode="reflect" if mode == "REFLECT" else "symmetric")
 
 
 def _pad_grad(inputs, outputs, attrs, dy):
     if attrs["mode"] != "CONSTANT":
         return (execute(_PAD_GRAD_MIRROR, (inputs[0], dy), attrs),)
+    shape = inputs[0].shape
+    dims = shape.as_list() if shape.rank is not None else [None] * len(attrs["paddings"])
     key = tuple(_pyslice(lo, lo + d if d is not None else -hi or None)
-                for (lo, hi), d in zip(attrs["paddings"], inputs[0].shape.as_list()))
+                for (lo, hi), d in zip(attrs["paddings"], dims))
     return (getitem(dy, key),)
 
 
@@ -303,10 +324,16 @@ def _mirror_pad_grad_kernel(x, dy, paddings, mode, constant_values):
 _PAD_GRAD_MIRROR = OpDef("MirrorPadGrad", _mirror_pad_grad_kernel,
                          lambda inputs, outputs, attrs, g: (None, execute(_PAD, (g,), attrs)),
                          shape_fn=lambda i, a: [(i[0].shape, i[0].dtype)])
-_PAD = OpDef("PadV2", _pad_kernel, _pad_grad,
-             shape_fn=lambda i, a: [(TensorShape([None if d is None else d + lo + hi for d, (lo, hi)
-                                                  in zip(i[0].shape.as_list(), a["paddings"])]),
-                                     i[0].dtype)])
+
+
+def _pad_shape(inputs, attrs):
+    x, p = inputs[0], attrs["paddings"]
+    dims = x.shape.as_list() if x.shape.rank is not None else [None] * len(p)
+    return [(TensorShape([None if d is None else d + lo + hi for d, (lo, hi) in zip(dims, p)]),
+             x.dtype)]
+
+
+_PAD = OpDef("PadV2", _pad_kernel, _pad_grad, shape_fn=_pad_shape)
 
 
 @tf_export("pad")
@@ -320,12 +347,13 @@ def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
     """
     x = as_input(tensor)
     p = np.asarray(paddings._value if isinstance(paddings, Tensor) else paddings, dtype=np.int64)
-    if p.shape != (x.shape.rank, 2):
+    if p.ndim != 2 or p.shape[1] != 2 or (x.shape.rank is not None
+                                          and p.shape[0] != x.shape.rank):
         raise errors.op_error("PadV2", f"paddings must be a matrix with 2 columns and one row per "
                               f"dimension of the input ({x.shape.rank}); got shape {p.shape}")
     mode = mode.upper()
     if mode not in ("CONSTANT", "REFLECT", "SYMMETRIC"):
         raise ValueError(f"tf.pad: mode must be CONSTANT, REFLECT or SYMMETRIC; got {mode!r}")
-    _checks.check_paddings(mode, p, x.shape.as_list())
+    _checks.check_paddings(mode, p, x.shape.as_list() if x.shape.rank is not None else [])
     return execute(_PAD, (x,), {"paddings": tuple(map(tuple, p.tolist())), "mode": mode,
                                 "constant_values": constant_values})

@@ -31,6 +31,9 @@ class TopKV2(NamedTuple):
 
 
 def _topk_kernel(x, k):
+    # k None: the whole last axis (a sort whose size was unknown when tracing).
+    if x.ndim == 0:
+        raise ValueError("input must be at least 1-dimensional; got a scalar")
     # A stable sort of -x puts ties in index order; bools/unsigned sort as int64.
     key = -x.astype(np.int64) if x.dtype.kind in "bu" else -x
     idx = np.argsort(key, axis=-1, kind="stable")[..., :k]
@@ -58,8 +61,11 @@ _TOPK_GRAD = OpDef(
 
 
 def _topk_shape(inputs, attrs):
-    dims = inputs[0].shape.as_list()
-    shape = TensorShape(dims[:-1] + [attrs["k"]])
+    x, k = inputs[0], attrs["k"]
+    if k is None or x.shape.rank is None:
+        shape = x.shape if k is None else TensorShape(None)
+    else:
+        shape = TensorShape(x.shape.as_list()[:-1] + [k])
     return [(shape, inputs[0].dtype), (shape, dtypes.int32)]
 
 
@@ -95,6 +101,21 @@ def _check_direction(direction):
         raise ValueError(f"direction must be 'ASCENDING' or 'DESCENDING'; got {direction!r}.")
 
 
+def _swap_last_kernel(x, axis):
+    if x.ndim == 0:
+        raise ValueError("input must be at least 1-dimensional; got a scalar")
+    return np.swapaxes(x, axis, -1)
+
+
+# Swaps `axis` with the last one (its own inverse): sorting along an axis of a tensor
+# whose rank was unknown when tracing.
+_SWAP_LAST = OpDef(
+    "SwapLastAxis", _swap_last_kernel,
+    lambda inputs, outputs, attrs, dy: (execute(_SWAP_LAST, (dy,), attrs),),
+    shape_fn=lambda i, a: [(TensorShape(None), i[0].dtype)], aliases=True,
+    grad_uses_outputs=False)
+
+
 def _along_axis(x, axis, op_name, fn):
     """fn (which works on the last axis) applied along `axis`: another axis is swapped
     with the last one first, and back after."""
@@ -103,6 +124,10 @@ def _along_axis(x, axis, op_name, fn):
     if rank == 0:
         raise errors.op_error(op_name, "input must be at least 1-dimensional; got a scalar")
     a = _checks.normalize_axis(op_name, axis, rank)
+    if rank is None:
+        if a == -1:
+            return fn(x)
+        return execute(_SWAP_LAST, (fn(execute(_SWAP_LAST, (x,), {"axis": a})),), {"axis": a})
     if a == rank - 1:
         return fn(x)
     perm = list(range(rank))
@@ -117,14 +142,20 @@ def sort(values, axis=-1, direction="ASCENDING", name=None):
     return _along_axis(as_input(values), axis, "Sort", lambda x: _sort_last(x, direction))
 
 
+def _all_k(x):
+    """top_k of the whole last axis (its size unknown when tracing: k None)."""
+    n = x.shape[-1] if x.shape.rank is not None else None
+    values, indices = execute(_TOPK, (x,), {"k": None if n is None else int(n)})
+    return TopKV2(values, indices)
+
+
 def _sort_last(x, direction):
-    n = x.shape[-1]
     if direction == "DESCENDING":
-        return top_k(x, n).values
+        return _all_k(x).values
     if x.dtype.is_unsigned or x.dtype.is_bool:
-        idx = top_k(-_signed(x), n).indices
+        idx = _all_k(-_signed(x)).indices
         return _take_last(x, idx)
-    return -top_k(-x, n).values
+    return -_all_k(-x).values
 
 
 @tf_export("argsort")
@@ -136,10 +167,9 @@ def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
 
 
 def _argsort_last(x, direction):
-    n = x.shape[-1]
     if direction == "DESCENDING":
-        return top_k(x, n).indices
-    return top_k(-_signed(x), n).indices
+        return _all_k(x).indices
+    return _all_k(-_signed(x)).indices
 
 
 def _signed(x):
