@@ -134,9 +134,21 @@ def _einsum_grad_kernel(dy, *arrays, equation, k):
     return np.broadcast_to(g, arrays[k].shape).astype(dy.dtype)
 
 
-# No gradient of its own: second derivatives through such an einsum are not supported.
-_EINSUM_GRAD = OpDef("EinsumGrad", _einsum_grad_kernel,
-                     shape_fn=lambda i, a: [(i[1 + a["k"]].shape, i[0].dtype)])
+def _einsum_grad_grad(inputs, outputs, attrs, h):
+    # EinsumGrad(dy, x; k) is the gradient in x_k of <dy, einsum(x)>, which is linear in
+    # dy and in each x_j: its product with h is <dy, einsum(x with x_k replaced by h)>.
+    dy, xs, k = inputs[0], list(inputs[1:]), attrs["k"]
+    swapped = tuple(xs[:k] + [h] + xs[k + 1:])
+    g_dy = execute(_EINSUM, swapped, {"equation": attrs["equation"]})
+    return (g_dy,) + tuple(
+        None if j == k else execute(_EINSUM_GRAD, (dy,) + swapped,
+                                    {"equation": attrs["equation"], "k": j})
+        for j in range(len(xs)))
+
+
+_EINSUM_GRAD = OpDef("EinsumGrad", _einsum_grad_kernel, _einsum_grad_grad,
+                     shape_fn=lambda i, a: [(i[1 + a["k"]].shape, i[0].dtype)],
+                     grad_uses_outputs=False)
 
 
 _EINSUM = OpDef("Einsum", _einsum_kernel, _einsum_grad, shape_fn=_einsum_shape,

@@ -241,7 +241,37 @@ def _const_operand(attr, name, index_attr):
 
 
 exports("Reshape")(_const_operand("shape", "shape", "Tshape"))
-exports("Transpose")(_const_operand("perm", "perm", "Tperm"))
+_transpose_with_perm = _const_operand("perm", "perm", "Tperm")
+
+
+def _last_axis(w, x_ref, dtype, name):
+    """rank(x) - 1 as the graph runs (an input traced with an unknown rank)."""
+    rank = w.add_node("Rank", [x_ref], {"T": dtype}, name=f"{name}/Rank")[0]
+    return w.add_node("Sub", [rank, w.const(np.int32(1), name=f"{name}/sub/y")],
+                      {"T": dtypes.int32}, name=f"{name}/sub")[0]
+
+
+@exports("Transpose")
+def _transpose(w, node):
+    """perm None (the rank unknown when tracing): the dims reversed, its perm
+    range(rank - 1, -1, -1) computed as the graph runs."""
+    if node.attrs.get("perm", ()) is not None:
+        return _transpose_with_perm(w, node)
+    name = base_name(node)
+    refs = input_refs(w, node, name)
+    x = node.inputs[0]
+    minus_one = w.const(np.int32(-1), name=f"{name}/Range/limit")
+    perm = w.add_node("Range", [_last_axis(w, refs[0], x.dtype, name), minus_one, minus_one],
+                      {}, name=f"{name}/Range")[0]
+    return w.add_node("Transpose", refs + [perm], {"T": x.dtype}, name=name)
+
+
+@exports("ReverseV2")
+def _reverse(w, node):
+    name = base_name(node)
+    axis = w.const(np.array(node.attrs["axis"], np.int32), name=f"{name}/axis")
+    return w.add_node("ReverseV2", input_refs(w, node, name) + [axis],
+                      {"T": node.inputs[0].dtype, "Tidx": dtypes.int32}, name=name)
 exports("Tile")(_const_operand("multiples", "multiples", "Tmultiples"))
 
 
@@ -529,13 +559,23 @@ def _einsum(w, node):
 @exports("TopKV2")
 def _top_k(w, node):
     name = base_name(node)
-    k = w.const(np.int32(node.attrs["k"]), name=f"{name}/k")
-    attrs = {"T": node.inputs[0].dtype}
+    refs = input_refs(w, node, name)
+    x = node.inputs[0]
+    if node.attrs["k"] is None:     # the whole last axis, its size read as the graph runs
+        shape = w.add_node("Shape", refs, {"T": x.dtype, "out_type": dtypes.int32},
+                           name=f"{name}/Shape")[0]
+        k = w.add_node("GatherV2", [shape, _last_axis(w, refs[0], x.dtype, name),
+                                    w.const(np.int32(0), name=f"{name}/k/axis")],
+                       {"Tparams": dtypes.int32, "Tindices": dtypes.int32,
+                        "Taxis": dtypes.int32}, name=f"{name}/k")[0]
+    else:
+        k = w.const(np.int32(node.attrs["k"]), name=f"{name}/k")
+    attrs = {"T": x.dtype}
     if node.attrs.get("sorted", True) is False:
         attrs["sorted"] = False
     if node.outputs[1].dtype is not dtypes.int32:
         attrs["index_type"] = node.outputs[1].dtype
-    return w.add_node("TopKV2", input_refs(w, node, name) + [k], attrs, name=name)
+    return w.add_node("TopKV2", refs + [k], attrs, name=name)
 
 
 @exports("GatherNd")

@@ -103,8 +103,10 @@ def test_eager_gradients(name):
     check_gradients(lambda a: expr(tf, a), [x.astype(np.float64)])
 
 
-@pytest.mark.parametrize("name", ["transpose", "squeeze", "tile", "gather", "reverse", "sort",
-                                  "pad", "pad_reflect", "matvec", "einsum_two"])
+@pytest.mark.parametrize("name", ["transpose", "transpose_perm", "squeeze", "squeeze_axis",
+                                  "tile", "gather", "gather_axis_neg", "reverse", "sort",
+                                  "sort_axis1", "sort_desc", "pad", "pad_reflect", "matvec",
+                                  "einsum_two", "einsum_ellipsis", "einsum_ellipsis_out"])
 def test_second_order_through_an_unknown_rank_function(name):
     expr, x, _ = CASES[name]
     f = _traced(tf, expr, None, "float64")
@@ -189,3 +191,48 @@ def test_known_shapes_are_unchanged():
         tf.tile(x, [1, 2])
     with pytest.raises(tf.errors.InvalidArgumentError, match="squeeze dim"):
         tf.squeeze(x, [0])
+
+
+@pytest.mark.parametrize("equation", ["...ij,...jk->...ik", "...ij,j->...", "i...,i->..."])
+def test_einsum_of_two_operands_of_unknown_rank(equation, rng, real_tf):
+    a = rng.normal(size=(2, 3, 4))
+    b = rng.normal(size=(2, 4, 5) if equation.startswith("...ij,...") else
+                   (4,) if "j->" in equation else (2,))
+
+    def grads(m, dtype):
+        spec = m.TensorSpec(None, dtype)
+
+        def f(x, y):
+            with m.GradientTape() as tape:
+                tape.watch([x, y])
+                z = m.einsum(equation, x, y)
+                s = m.reduce_sum(z * m.sin(z))
+            return (z,) + tuple(tape.gradient(s, [x, y]))
+        return m.function(f, input_signature=[spec, spec])
+
+    got = grads(tf, tf.float64)(tf.constant(a), tf.constant(b))
+    want = grads(real_tf, real_tf.float64)(real_tf.constant(a), real_tf.constant(b))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-10)
+    spec = tf.TensorSpec(None, tf.float64)
+    f = tf.function(lambda x, y: tf.einsum(equation, x, y), input_signature=[spec, spec])
+    check_gradients(f, [a, b], order=2)
+
+
+@pytest.mark.parametrize("name", ["transpose", "squeeze", "tile", "gather_axis_neg", "reverse_neg",
+                                  "sort", "sort_desc", "top_k", "pad_reflect", "einsum",
+                                  "einsum_ellipsis_out"])
+def test_saved_with_an_unknown_rank_and_loaded_by_tensorflow(name, tmp_path, real_tf):
+    expr, x, _ = CASES[name]
+    module = tf.Module()
+    module.f = tf.function((lambda a: expr(tf, a)),
+                           input_signature=[tf.TensorSpec(None, tf.float32)])
+    tf.saved_model.save(module, str(tmp_path))
+    loaded = real_tf.saved_model.load(str(tmp_path))
+    want = _traced(real_tf, expr, None)(real_tf.constant(x)).numpy()
+    np.testing.assert_array_equal(loaded.f(real_tf.constant(x)).numpy(), want)
+    # Another rank through the same saved function.
+    if name in ("transpose", "sort", "reverse_neg"):
+        y = X234[0]
+        np.testing.assert_array_equal(loaded.f(real_tf.constant(y)).numpy(),
+                                      _traced(real_tf, expr, None)(real_tf.constant(y)).numpy())
