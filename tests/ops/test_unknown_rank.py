@@ -236,3 +236,18 @@ def test_saved_with_an_unknown_rank_and_loaded_by_tensorflow(name, tmp_path, rea
         y = X234[0]
         np.testing.assert_array_equal(loaded.f(real_tf.constant(y)).numpy(),
                                       _traced(real_tf, expr, None)(real_tf.constant(y)).numpy())
+
+
+def test_eager_gradients_of_the_ops_used_only_for_an_unknown_rank(rng):
+    # What a trace of unknown rank records, run eagerly: reversal by axes as given,
+    # a swap with the last axis, an einsum whose '...' the kernel resolves.
+    from tapeflow.framework.op import execute
+    from tapeflow.ops import einsum_ops, indexing_ops, sort_ops
+    x = rng.normal(size=(2, 3, 4))
+    check_gradients(lambda a: execute(indexing_ops._REVERSE, (a,), {"axis": (-1, 0)}), [x])
+    check_gradients(lambda a: execute(sort_ops._SWAP_LAST, (a,), {"axis": 0}), [x])
+    assert execute(sort_ops._SWAP_LAST, (tf.constant(x),), {"axis": 0}).shape == (4, 3, 2)
+    y = rng.normal(size=(4, 5))
+    check_gradients(lambda a, b: execute(einsum_ops._EINSUM, (a, b),
+                                         {"equation": "...ij,jk->...ik"}), [x, y])
+    check_gradients(lambda a: execute(einsum_ops._EINSUM, (a,), {"equation": "i...->..."}), [x])
