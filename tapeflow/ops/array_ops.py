@@ -467,8 +467,8 @@ def squeeze(input, axis=None, name=None):  # noqa: A002
             _checks.normalize_axis("Squeeze", a, r, "Tried to squeeze dim index {axis} "
                                    f"for tensor with {r} dimensions.")
             for a in ([axis] if isinstance(axis, (int, np.integer)) else axis)}))
-        dims = x.shape.as_list() if r is not None else [None] * len(ax)
-        for a in (ax if r is not None else ()):
+        dims = x.shape.as_list() if r is not None else []   # rank unknown: the kernel checks
+        for a in ax[:len(dims)]:
             if dims[a] is not None and dims[a] != 1:
                 raise errors.op_error("Squeeze", f"Can not squeeze dim[{a}], expected a dimension "
                                       f"of 1, got {dims[a]} (shape {x.shape})")
