@@ -89,11 +89,15 @@ class TensorArray:
         # TF's eager arrays forget an element once read (unless clear_after_read=False).
         self._clear = clear_after_read is None or bool(clear_after_read)
         self._cleared = set()
+        self._size = None
         if size is None:
             size = 0
         if _is_symbolic(size):
-            self._items = None
-            self._buffer = self._zeros(size)
+            # Known at run time only: the buffer is made once the element shape is known
+            # (given, or from the first write; AutoGraph finds it with a trial trace).
+            self._items, self._size = None, size
+            if self._element_shape.is_fully_defined():
+                self._buffer = self._zeros(size)
         else:
             n = int(size._value) if isinstance(size, Tensor) else int(size)
             if n < 0:
@@ -121,15 +125,17 @@ class TensorArray:
                 f"element_shape; got {self._element_shape}.")
         if not _is_symbolic(size):
             return array_ops.zeros([int(size)] + self._element_shape.as_list(), self._dtype)
-        shape = array_ops.concat([array_ops.reshape(as_input(size), [1]),
-                                  convert_to_tensor(self._element_shape.as_list())], 0)
+        from tapeflow.ops import math_ops
+        rows = math_ops.cast(array_ops.reshape(as_input(size), [1]), dtypes.int32)
+        shape = array_ops.concat(
+            [rows, convert_to_tensor(np.array(self._element_shape.as_list(), np.int32))], 0)
         return array_ops.fill(shape, convert_to_tensor(np.zeros((), self._dtype._np)))
 
     def _new(self, items=None, buffer=None, element_shape=None):
         ta = TensorArray.__new__(TensorArray)
         ta._dtype, ta._dynamic = self._dtype, self._dynamic
         ta._element_shape = element_shape if element_shape is not None else self._element_shape
-        ta._items, ta._buffer = items, buffer
+        ta._items, ta._buffer, ta._size = items, buffer, self._size
         ta._clear, ta._cleared = self._clear, set()
         return ta
 
@@ -159,6 +165,8 @@ class TensorArray:
         if self._buffer is not None:
             return self._buffer
         items = self._items
+        if items is None:
+            return self._zeros(self._size)
         if not items or all(x is None for x in items):
             return self._zeros(len(items))
         like = next(x for x in items if x is not None)
@@ -180,14 +188,14 @@ class TensorArray:
 
     def _ag_needs_shape(self):
         return self._buffer is None and not self._element_shape.is_fully_defined() and \
-            all(x is None for x in self._items)
+            (self._items is None or all(x is None for x in self._items))
 
     def _ag_for_tensor(self):
         return self.stack()
 
     # -- element access -----------------------------------------------------------------------
     def _index(self, index):
-        if _is_symbolic(index) or self._buffer is not None:
+        if _is_symbolic(index) or self._items is None or self._buffer is not None:
             return None
         i = int(index._value) if isinstance(index, Tensor) else int(index)
         return i
@@ -216,12 +224,7 @@ class TensorArray:
 
     def _write_buffer(self, index, v, shape):
         from tapeflow.ops import array_ops, manip_ops
-        if self._buffer is None and self._ag_needs_shape():
-            buf = TensorArray(self._dtype, len(self._items), element_shape=shape)._zeros(
-                len(self._items))
-        else:
-            buf = self._new(element_shape=shape, items=self._items, buffer=self._buffer) \
-                ._as_buffer()
+        buf = self._new(element_shape=shape, items=self._items, buffer=self._buffer)._as_buffer()
         i = as_input(index)
         if self._dynamic:
             buf = execute(_GROW, (buf, i + 1))
@@ -303,11 +306,7 @@ class TensorArray:
         from tapeflow.ops import array_ops, manip_ops
         v = self._check_value_rows(value)
         shape = self._merged_shape(v.shape[1:])
-        if self._ag_needs_shape():
-            buf = TensorArray(self._dtype, len(self._items), element_shape=shape)._zeros(
-                len(self._items))
-        else:
-            buf = self._as_buffer()
+        buf = self._new(element_shape=shape, items=self._items, buffer=self._buffer)._as_buffer()
         idx = as_input(indices)
         if self._dynamic:
             from tapeflow.ops import reduce_ops
@@ -317,8 +316,11 @@ class TensorArray:
 
     def size(self, name=None):
         """The number of elements (an int32 tensor)."""
-        if self._buffer is None:
+        if self._items is not None and self._buffer is None:
             return convert_to_tensor(len(self._items), dtypes.int32)
+        if self._buffer is None:
+            from tapeflow.ops import math_ops
+            return math_ops.cast(self._size, dtypes.int32)
         return _rows(self._buffer)
 
     def close(self, name=None):
