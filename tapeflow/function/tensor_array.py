@@ -54,6 +54,35 @@ _TAKE_ROWS = OpDef("TensorArrayTakeRows", _take_rows_kernel,
                                            i[0].dtype)])
 
 
+# -- a buffer whose element shape is known only at run time -----------------------------------
+# Before the first write, such a buffer holds no data: its unknown element dims are 0.
+# `TensorArrayFit(buf, value)` gives it the written value's shape (zeros); `TensorArrayMatch`
+# (x, like) is x where the shapes agree, else zeros shaped like `like`: the gradient of both.
+
+def _fit_kernel(buf, value):
+    if buf.shape[1:] == value.shape:
+        return buf
+    if buf.size == 0 and buf.ndim == value.ndim + 1:
+        return np.zeros(buf.shape[:1] + value.shape, buf.dtype)
+    raise errors.op_error(
+        "TensorArrayWrite", f"Could not write to TensorArray: the value shape is "
+        f"{list(value.shape)} but the elements written before have shape {list(buf.shape[1:])}")
+
+
+def _match_kernel(x, like):
+    return x if x.shape == np.shape(like) else np.zeros(np.shape(like), x.dtype)
+
+
+_FIT = OpDef("TensorArrayFit", _fit_kernel,
+             lambda inputs, outputs, attrs, dy: (execute(_MATCH, (dy, inputs[0])), None),
+             shape_fn=lambda i, a: [(i[0].shape[:1].concatenate(i[1].shape)
+                                     if i[0].shape.rank is not None else TensorShape(None),
+                                     i[0].dtype)], grad_uses_outputs=False)
+_MATCH = OpDef("TensorArrayMatch", _match_kernel,
+               lambda inputs, outputs, attrs, dy: (execute(_MATCH, (dy, inputs[0])), None),
+               shape_fn=lambda i, a: [(i[1].shape, i[0].dtype)], grad_uses_outputs=False)
+
+
 def _rows(x):
     from tapeflow.ops import array_ops
     if x.shape.rank and x.shape[0] is not None:
@@ -89,11 +118,15 @@ class TensorArray:
         # TF's eager arrays forget an element once read (unless clear_after_read=False).
         self._clear = clear_after_read is None or bool(clear_after_read)
         self._cleared = set()
+        self._size = None
         if size is None:
             size = 0
         if _is_symbolic(size):
-            self._items = None
-            self._buffer = self._zeros(size)
+            # Known at run time only: the buffer is made once the element shape is known
+            # (given, or from the first write; AutoGraph finds it with a trial trace).
+            self._items, self._size = None, size
+            if self._element_shape.is_fully_defined():
+                self._buffer = self._zeros(size)
         else:
             n = int(size._value) if isinstance(size, Tensor) else int(size)
             if n < 0:
@@ -115,21 +148,25 @@ class TensorArray:
 
     def _zeros(self, size):
         from tapeflow.ops import array_ops
-        if not self._element_shape.is_fully_defined():
+        if self._element_shape.rank is None:
             raise errors.InvalidArgumentError(
-                "A TensorArray whose size is only known at run time needs a fully known "
-                f"element_shape; got {self._element_shape}.")
+                "TensorArray has no element shape yet: write to it (or give element_shape) "
+                "before stacking or reading it.")
+        # Unknown element dims stay 0 until a write brings the shape (see TensorArrayFit).
+        dims = [0 if d is None else d for d in self._element_shape.as_list()]
         if not _is_symbolic(size):
-            return array_ops.zeros([int(size)] + self._element_shape.as_list(), self._dtype)
-        shape = array_ops.concat([array_ops.reshape(as_input(size), [1]),
-                                  convert_to_tensor(self._element_shape.as_list())], 0)
+            return array_ops.zeros([int(size)] + dims, self._dtype)
+        from tapeflow.ops import math_ops
+        rows = math_ops.cast(array_ops.reshape(as_input(size), [1]), dtypes.int32)
+        shape = array_ops.concat(
+            [rows, convert_to_tensor(np.array(dims, np.int32))], 0)
         return array_ops.fill(shape, convert_to_tensor(np.zeros((), self._dtype._np)))
 
     def _new(self, items=None, buffer=None, element_shape=None):
         ta = TensorArray.__new__(TensorArray)
         ta._dtype, ta._dynamic = self._dtype, self._dynamic
         ta._element_shape = element_shape if element_shape is not None else self._element_shape
-        ta._items, ta._buffer = items, buffer
+        ta._items, ta._buffer, ta._size = items, buffer, self._size
         ta._clear, ta._cleared = self._clear, set()
         return ta
 
@@ -159,6 +196,8 @@ class TensorArray:
         if self._buffer is not None:
             return self._buffer
         items = self._items
+        if items is None:
+            return self._zeros(self._size)
         if not items or all(x is None for x in items):
             return self._zeros(len(items))
         like = next(x for x in items if x is not None)
@@ -176,18 +215,19 @@ class TensorArray:
 
     def _ag_invariants(self):
         buf = self._as_buffer()
-        return [TensorShape([None]).concatenate(buf.shape[1:]) if self._dynamic else buf.shape]
+        rest = self._element_shape if self._element_shape.rank is not None else buf.shape[1:]
+        return [(TensorShape([None]) if self._dynamic else buf.shape[:1]).concatenate(rest)]
 
     def _ag_needs_shape(self):
-        return self._buffer is None and not self._element_shape.is_fully_defined() and \
-            all(x is None for x in self._items)
+        return self._buffer is None and self._element_shape.rank is None and \
+            (self._items is None or all(x is None for x in self._items))
 
     def _ag_for_tensor(self):
         return self.stack()
 
     # -- element access -----------------------------------------------------------------------
     def _index(self, index):
-        if _is_symbolic(index) or self._buffer is not None:
+        if _is_symbolic(index) or self._items is None or self._buffer is not None:
             return None
         i = int(index._value) if isinstance(index, Tensor) else int(index)
         return i
@@ -216,13 +256,10 @@ class TensorArray:
 
     def _write_buffer(self, index, v, shape):
         from tapeflow.ops import array_ops, manip_ops
-        if self._buffer is None and self._ag_needs_shape():
-            buf = TensorArray(self._dtype, len(self._items), element_shape=shape)._zeros(
-                len(self._items))
-        else:
-            buf = self._new(element_shape=shape, items=self._items, buffer=self._buffer) \
-                ._as_buffer()
+        buf = self._new(element_shape=shape, items=self._items, buffer=self._buffer)._as_buffer()
         i = as_input(index)
+        if not buf.shape[1:].is_fully_defined() or buf.shape[1:] != v.shape:
+            buf = execute(_FIT, (buf, v))
         if self._dynamic:
             buf = execute(_GROW, (buf, i + 1))
         buf = manip_ops.tensor_scatter_nd_update(buf, array_ops.reshape(i, [1, 1]),
@@ -303,11 +340,7 @@ class TensorArray:
         from tapeflow.ops import array_ops, manip_ops
         v = self._check_value_rows(value)
         shape = self._merged_shape(v.shape[1:])
-        if self._ag_needs_shape():
-            buf = TensorArray(self._dtype, len(self._items), element_shape=shape)._zeros(
-                len(self._items))
-        else:
-            buf = self._as_buffer()
+        buf = self._new(element_shape=shape, items=self._items, buffer=self._buffer)._as_buffer()
         idx = as_input(indices)
         if self._dynamic:
             from tapeflow.ops import reduce_ops
@@ -317,8 +350,11 @@ class TensorArray:
 
     def size(self, name=None):
         """The number of elements (an int32 tensor)."""
-        if self._buffer is None:
+        if self._items is not None and self._buffer is None:
             return convert_to_tensor(len(self._items), dtypes.int32)
+        if self._buffer is None:
+            from tapeflow.ops import math_ops
+            return math_ops.cast(self._size, dtypes.int32)
         return _rows(self._buffer)
 
     def close(self, name=None):

@@ -1,7 +1,7 @@
 """TensorFlow `NodeDef`s for more array, indexing and checking ops.
 
-`x[a:b]` with traced bounds (`DynamicSlice`: a bounds vector and a static spec of which
-bounds exist) becomes TF's `StridedSlice` with begin/end vectors gathered from the bounds;
+`x[key]` with traced parts (`DynamicSlice`: a vector of the traced values and a static spec
+of the key) becomes TF's `StridedSlice` with begin/end/strides packed from the values;
 `logical_xor`, which TF composes, is composed the same way.
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tapeflow.framework import dtypes
+from tapeflow.ops.dynamic_index import TRACED
 from tapeflow.saved_model.export_ops import base_name, element, exports, input_refs
 
 
@@ -61,23 +62,38 @@ def _in_top_k(w, node):
 
 @exports("DynamicSlice")
 def _dynamic_slice(w, node):
+    """TF's StridedSlice; begin/end/strides packed from constants and the traced values."""
     name = base_name(node)
     x_ref, bounds_ref = input_refs(w, node, name)
-    zero = w.const(np.int32(0), name=f"{name}/zero")
-    begin, end, strides, masks, k = [], [], [], {"begin_mask": 0, "end_mask": 0}, 0
-    for axis, (has_start, has_stop, step) in enumerate(node.attrs["spec"]):
-        for present, refs, mask in ((has_start, begin, "begin_mask"), (has_stop, end, "end_mask")):
-            if present:
-                refs.append(element(w, bounds_ref, k, f"{name}/bound"))
-                k += 1
-            else:
-                refs.append(zero)
-                masks[mask] |= 1 << axis
-        strides.append(int(step))
-    vectors = [w.add_node("Pack", refs, {"N": len(refs), "T": dtypes.int32},
+    traced = iter(range(len(node.attrs["spec"]) * 3))
+
+    def operand(v, default=0):
+        if v == TRACED:
+            return element(w, bounds_ref, next(traced), f"{name}/bound", dtypes.int64)
+        return w.const(np.int64(default if v is None else v), name=f"{name}/const")
+
+    begin, end, strides = [], [], []
+    masks = dict.fromkeys(("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
+                           "shrink_axis_mask"), 0)
+    for pos, part in enumerate(node.attrs["spec"]):
+        bit, kind = 1 << pos, part[0]
+        if kind == "slice":
+            start, stop, step = part[1:]
+            masks["begin_mask"] |= bit if start is None else 0
+            masks["end_mask"] |= bit if stop is None else 0
+            begin.append(operand(start)), end.append(operand(stop))
+            strides.append(operand(step, 1))
+        elif kind == "index":
+            # One element, the axis dropped: TF reads only `begin` for a shrunk axis.
+            masks["shrink_axis_mask"] |= bit
+            begin.append(operand(part[1]))
+            end.append(begin[-1]), strides.append(operand(1))
+        else:
+            masks["ellipsis_mask" if kind == "ellipsis" else "new_axis_mask"] |= bit
+            begin.append(operand(0)), end.append(operand(0)), strides.append(operand(1))
+    vectors = [w.add_node("Pack", refs, {"N": len(refs), "T": dtypes.int64},
                           name=f"{name}/{part}")[0]
-               for refs, part in ((begin, "begin"), (end, "end"))]
-    vectors.append(w.const(np.array(strides, np.int32), name=f"{name}/strides"))
-    attrs = {"T": node.inputs[0].dtype, "Index": dtypes.int32,
+               for refs, part in ((begin, "begin"), (end, "end"), (strides, "strides"))]
+    attrs = {"T": node.inputs[0].dtype, "Index": dtypes.int64,
              **{m: v for m, v in masks.items() if v}}
     return w.add_node("StridedSlice", [x_ref] + vectors, attrs, name=name)

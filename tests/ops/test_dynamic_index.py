@@ -42,17 +42,20 @@ def test_symbolic_float_index_is_an_error():
     def f(m, i):
         return m[i]
 
-    with pytest.raises(TypeError, match="scalar int32/int64"):
+    with pytest.raises(TypeError, match="scalar tf.int32/tf.int64 tensors are valid indices"):
         f(tf.constant(M), tf.constant(1.0))
 
 
-def test_symbolic_slice_step_is_an_error():
-    @tf.function
-    def f(m, i):
-        return m[::i]
+def test_symbolic_slice_step_matches_tf():
+    # A traced step is fine, as in TF (it used to be refused).
+    def make(tf):
+        @tf.function
+        def f(m, i, j):
+            return m[::i, j::-i]
+        return f
 
-    with pytest.raises(TypeError, match="symbolic step"):
-        f(tf.constant(M), tf.constant(1))
+    out = check(make, [(M, 2, 3), (M, -1, 1)], grad=True)
+    np.testing.assert_array_equal(out[0][0], M[::2, 3::-2])
 
 
 @pytest.mark.parametrize("case", ["prefix", "window", "suffix_rows_then_col"])
@@ -83,7 +86,8 @@ def test_dynamic_slice_and_its_gradient_are_each_others_rules(rng):
     # The ops themselves, eagerly (the checks above run them inside functions).
     from tapeflow.framework.op import execute
     from tapeflow.ops import dynamic_index
-    spec = {"spec": ((True, True, 1),)}     # x[start:stop] on the first axis
+    traced = dynamic_index.TRACED
+    spec = {"spec": (("slice", traced, traced, None),)}     # x[start:stop] on the first axis
     bounds = tf.constant(np.array([1, 3], np.int32))
     check_gradients(lambda x: execute(dynamic_index._DYNAMIC_SLICE, (x, bounds), spec),
                     [rng.normal(size=(4, 3))])

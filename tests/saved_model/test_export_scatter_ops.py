@@ -39,3 +39,18 @@ def test_tensor_arrays_in_loops_and_scatters_give_tapeflows_values(save_load, tm
                                       module.row_sums(rows).numpy())
     x, ids = np.array([1.0, 2.0, 3.0], np.float32), np.array([0, 2, 0], np.int32)
     np.testing.assert_array_equal(loaded.scatter(x, ids).numpy(), module.scatter(x, ids).numpy())
+
+
+class _TracedKeys(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None, 3, 4]), tf.TensorSpec([], tf.int32)])
+    def sliced(self, x, n):
+        return (x[n, ..., tf.newaxis, ::n], x[-n:, 1, n - 4:], x[..., ::-n], x[-n])
+
+
+def test_traced_indices_and_slice_bounds_give_tapeflows_values(save_load, tmp_path):
+    module = _TracedKeys()
+    loaded = save_load(module, tmp_path / "keys")
+    x = np.arange(36, dtype=np.float32).reshape(3, 3, 4)
+    for n in (1, 2):
+        for got, want in zip(loaded.sliced(x, n), module.sliced(x, n)):
+            np.testing.assert_array_equal(got.numpy(), want.numpy())

@@ -166,7 +166,7 @@ def _fill_undefined(body_fn, names, values, live):
     for k in todo:
         got = trial.structure[k]
         if _needs_shape(values[k]):
-            if hasattr(got, "_ag_flatten") and got.element_shape.is_fully_defined():
+            if hasattr(got, "_ag_flatten") and got.element_shape.rank is not None:
                 values[k] = values[k]._new(items=values[k]._items,
                                            element_shape=got.element_shape)
             continue
