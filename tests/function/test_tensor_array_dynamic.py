@@ -234,3 +234,20 @@ def test_gradients_through_a_run_time_element_shape():
         return arr.stack()
 
     check_gradients(f, [np.arange(6, dtype=np.float64).reshape(2, 3) / 5.0], order=2)
+
+
+def test_fit_and_match_rules_eagerly(rng):
+    # The two helper ops of a run-time element shape, differentiated directly: where the
+    # buffer already has the value's shape, Fit passes it through and its gradient (Match)
+    # passes dy through; Match's own rule is Match again (second order).
+    from tapeflow.framework.op import as_input, execute
+    from tapeflow.function import tensor_array as ta
+    value = tf.constant(np.zeros(3))
+
+    def f(buf):
+        out = execute(ta._FIT, (as_input(buf), value))
+        return out * out
+    check_gradients(f, [rng.normal(size=(2, 3))], order=2)
+    dy = tf.constant(np.ones((2, 4)))
+    np.testing.assert_array_equal(execute(ta._MATCH, (dy, tf.constant(np.zeros((2, 0))))).numpy(),
+                                  np.zeros((2, 0)))
