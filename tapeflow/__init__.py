@@ -9,6 +9,7 @@
 """
 # Re-exports only: the code lives in framework/, ops/, autodiff/, keras/, data/, function/.
 from tapeflow import _api
+from tapeflow import autodiff  # noqa: F401  (tf.autodiff: ForwardAccumulator, GradientTape)
 from tapeflow import config, data, dtypes, errors, keras, linalg, math, nest, nn, random  # noqa: F401
 from tapeflow import experimental  # noqa: F401  (tapeflow's own: register_op, defvjp)
 from tapeflow import train  # noqa: F401
@@ -58,8 +59,12 @@ newaxis = None
 
 # Internal subpackages are reached by their module paths (`from tapeflow.ops import
 # math_ops`), not as attributes of the public namespace, which holds TF's names only.
-del autodiff, backend, framework, module, ops, utils  # noqa: F821
-_INTERNAL = frozenset({"autodiff", "backend", "examples", "framework", "module", "ops", "utils"})
+del backend, framework, module, ops, utils  # noqa: F821
+# tf.autodiff is the autodiff package: its implementation modules are not attributes.
+for _name in ("backprop", "custom_gradient", "forward", "tape"):
+    vars(autodiff).pop(_name, None)
+del _name
+_INTERNAL = frozenset({"backend", "examples", "framework", "module", "ops", "utils"})
 
 
 def __dir__():

@@ -21,6 +21,7 @@ import enum
 import numpy as np
 
 from tapeflow.autodiff import backprop
+from tapeflow.framework.api_export import tf_export
 from tapeflow.framework.context import state
 from tapeflow.framework.tensor import Tensor, TensorBase, is_tensor
 from tapeflow.framework.tensor_shape import TensorShape
@@ -54,6 +55,7 @@ def _check_output_gradients(targets, output_gradients):
                              "each upstream gradient must have its target's shape.")
 
 
+@tf_export("GradientTape", "autodiff.GradientTape")
 class GradientTape:
     """Records operations for automatic differentiation.
 

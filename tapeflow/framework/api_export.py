@@ -102,8 +102,10 @@ def namespaces() -> dict:
 
 
 def namespace(space: str) -> dict:
-    """{attribute: public wrapper} of the functions declared in `space` ('math', '')."""
-    return {attr: public_function(fn) for attr, fn in _EXPORTS.get(space, {}).items()}
+    """{attribute: public wrapper} of the functions declared in `space` ('math', '');
+    a declared class (`tf.autodiff.ForwardAccumulator`) is held as itself."""
+    return {attr: fn if isinstance(fn, type) else public_function(fn)
+            for attr, fn in _EXPORTS.get(space, {}).items()}
 
 
 def in_public_call() -> bool:
