@@ -68,7 +68,13 @@ def _mlp_body(m, d1, d2, x):
 def _mlp_model():
     d1, d2 = L.Dense(6), L.Dense(3)
     inp = keras.Input((4,))
-    return keras.Model(inp, _mlp_body(tf, d1, d2, inp)), d1, d2
+    model = keras.Model(inp, _mlp_body(tf, d1, d2, inp))
+    # Fixed weights (not the random initial ones): the float32 comparisons with TF then
+    # check the same arithmetic on every run.
+    rng = np.random.default_rng(7)
+    model.set_weights([rng.normal(size=w.shape).astype(np.float32) * 0.5
+                       for w in model.get_weights()])
+    return model, d1, d2
 
 
 def test_predictions_match_tensorflow_with_the_same_weights(ref):
