@@ -291,8 +291,14 @@ class Plan:
         # Registered with linecache so tracebacks show the generated line. Entries of dead
         # plans are dropped here, not in __del__: a plan collected while linecache walks its
         # cache (checkcache, run by pdb and doctest) would make that walk fail.
-        while _dead_files:
-            linecache.cache.pop(_dead_files.pop(), None)
+        # Taken one by one with pop() (atomic): another thread compiling a plan may take
+        # the last name between a test of the list and the pop.
+        while True:
+            try:
+                dead = _dead_files.pop()
+            except IndexError:
+                break
+            linecache.cache.pop(dead, None)
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         code = compile(source, filename, "exec")
         exec(code, env)  # noqa: S102 - our own generated source

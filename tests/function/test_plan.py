@@ -182,3 +182,19 @@ def test_specialisation_is_dropped_when_a_kernel_computes_something_else(monkeyp
     cf = _concrete(lambda x: tf.nn.relu(x), tf.ones([3]))
     assert "_maximum(" not in cf.plan.source
     np.testing.assert_array_equal(cf(tf.constant([0.0, 1.0, -1.0])).numpy(), [0.5, 1.0, 0.5])
+
+
+def test_compiling_a_plan_while_another_thread_takes_the_last_dead_file(monkeypatch):
+    # The race the thread tests once hit: the list of dead plans' linecache names is seen
+    # non-empty, then another thread compiling a plan takes its last name first.
+    from tapeflow.function import plan as plan_mod
+
+    class TakenMeanwhile(list):
+        def __bool__(self):
+            return True              # what this thread saw before the other one popped
+
+        def __len__(self):
+            return 1
+    monkeypatch.setattr(plan_mod, "_dead_files", TakenMeanwhile())
+    f = tf.function(lambda x: x * 2.0 + 1.0)
+    assert float(f(tf.constant(3.0))) == 7.0
