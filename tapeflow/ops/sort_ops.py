@@ -34,8 +34,9 @@ def _topk_kernel(x, k):
     # k None: the whole last axis (a sort whose size was unknown when tracing).
     if x.ndim == 0:
         raise ValueError("input must be at least 1-dimensional; got a scalar")
-    # A stable sort of -x puts ties in index order; bools/unsigned sort as int64.
-    key = -x.astype(np.int64) if x.dtype.kind in "bu" else -x
+    # A stable ascending sort of a key in reverse order puts ties in index order: -x for
+    # floats, ~x for integers and bools (-x would overflow at the most negative integer).
+    key = np.invert(x) if x.dtype.kind in "iub" else -x
     idx = np.argsort(key, axis=-1, kind="stable")[..., :k]
     return np.take_along_axis(x, idx, axis=-1), idx.astype(np.int32)
 
@@ -152,10 +153,9 @@ def _all_k(x):
 def _sort_last(x, direction):
     if direction == "DESCENDING":
         return _all_k(x).values
-    if x.dtype.is_unsigned or x.dtype.is_bool:
-        idx = _all_k(-_signed(x)).indices
-        return _take_last(x, idx)
-    return -_all_k(-x).values
+    if x.dtype.is_floating:
+        return -_all_k(-x).values          # differentiable: top_k's gradient, negated
+    return _take_last(x, _all_k(_reversed(x)).indices)
 
 
 @tf_export("argsort")
@@ -169,12 +169,19 @@ def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
 def _argsort_last(x, direction):
     if direction == "DESCENDING":
         return _all_k(x).indices
-    return _all_k(-_signed(x)).indices
+    return _all_k(_reversed(x)).indices
 
 
-def _signed(x):
+def _reversed(x):
+    """A key whose descending order is x's ascending order: -x for floats; for integers
+    -x - 1 (= ~x, exact with wrapping, where -x overflows at the most negative value),
+    unsigned and bool values first cast to int64."""
     from tapeflow.ops import math_ops
-    return math_ops.cast(x, dtypes.int64) if x.dtype.is_unsigned or x.dtype.is_bool else x
+    if x.dtype.is_floating:
+        return -x
+    if x.dtype.is_unsigned or x.dtype.is_bool:
+        x = math_ops.cast(x, dtypes.int64)
+    return math_ops.subtract(math_ops.negative(x), math_ops.cast(1, x.dtype))
 
 
 def _take_last(x, idx):

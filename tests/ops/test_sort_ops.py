@@ -46,3 +46,17 @@ def test_gradient_of_the_top_k_backward_ops(rng):
     x = tf.constant(np.zeros((2, 4)))
     check_gradients(lambda dy: execute(sort_ops._TOPK_GRAD, (x, idx, dy)),
                     [rng.normal(size=(2, 2))])
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint8, np.int8])
+@pytest.mark.parametrize("direction", ["ASCENDING", "DESCENDING"])
+def test_sort_and_argsort_at_the_integer_limits_match_tensorflow(dtype, direction, real_tf):
+    # -x overflows at the most negative integer; the order keys must not.
+    info = np.iinfo(dtype)
+    x = np.array([3, info.min, info.max, 0, info.min, 3, info.max - 1], dtype)
+    np.testing.assert_array_equal(tf.sort(x, direction=direction).numpy(),
+                                  real_tf.sort(x, direction=direction).numpy())
+    np.testing.assert_array_equal(tf.argsort(x, direction=direction, stable=True).numpy(),
+                                  real_tf.argsort(x, direction=direction, stable=True).numpy())
+    np.testing.assert_array_equal(tf.math.top_k(x, k=3).indices.numpy(),
+                                  real_tf.math.top_k(x, k=3).indices.numpy())
