@@ -261,11 +261,19 @@ convolution = conv2d
 # -- the Keras layer's eager form: conv + bias (+ ReLU) as one op --------------------------
 
 def fusing_eagerly() -> bool:
-    """Whether a layer called now may run `fused_conv2d`: eagerly, with no hook watching
-    each op (tf.debugging's numerics checks, the profiler), and fusion not turned off
-    (TAPEFLOW_FUSE=0, which also keeps `tf.function` plans unfused)."""
-    return (state.graph is None and op_mod.dispatch_hook is None
-            and os.environ.get("TAPEFLOW_FUSE", "1").strip().lower() not in _NO_FUSE)
+    """Whether a layer called now may run `fused_conv2d`: eagerly, with no hook checking
+    each op's values (tf.debugging's numerics checks; the profiler, which only times ops,
+    sees the fused op), and fusion not turned off (TAPEFLOW_FUSE=0, which also keeps
+    `tf.function` plans unfused)."""
+    hook = op_mod.dispatch_hook
+    if state.graph is not None or (hook is not None and not getattr(hook, "times_only",
+                                                                    _no)()):
+        return False
+    return os.environ.get("TAPEFLOW_FUSE", "1").strip().lower() not in _NO_FUSE
+
+
+def _no():
+    return False
 
 
 def fused_conv2d(input, filters, bias, strides, padding, dilations, activation=""):

@@ -184,3 +184,31 @@ def test_summary_trace_on_with_profiler_profiles_until_export(tmp_path):
         tf.profiler.experimental.stop()
     assert _complete(_events(str(tmp_path / "prof")), "tf.function")
     assert not os.path.exists(tmp_path / "ignored")
+
+
+def test_eager_keras_conv_shows_the_fused_op_it_runs(tmp_path):
+    layer = tf.keras.layers.Conv2D(4, 3, activation="relu")
+    x = tf.ones([2, 6, 6, 3])
+    layer(x)
+    tf.profiler.experimental.start(str(tmp_path))
+    tf.reduce_sum(x)               # the profiler's per-op hook is installed by now
+    layer(x)
+    tf.profiler.experimental.stop()
+    names = [e["name"] for e in _complete(_events(str(tmp_path)), "Op")]
+    assert "_FusedConv2D" in names and "Conv2D" not in names
+
+
+def test_with_check_numerics_the_profiled_conv_layer_runs_its_separate_ops(tmp_path):
+    layer = tf.keras.layers.Conv2D(4, 3, activation="relu")
+    x = tf.ones([2, 6, 6, 3])
+    layer(x)
+    tf.debugging.enable_check_numerics()
+    try:
+        tf.profiler.experimental.start(str(tmp_path))
+        tf.reduce_sum(x)
+        layer(x)
+        tf.profiler.experimental.stop()
+    finally:
+        tf.debugging.disable_check_numerics()
+    names = [e["name"] for e in _complete(_events(str(tmp_path)), "Op")]
+    assert {"Conv2D", "AddV2", "Relu"} <= set(names) and "_FusedConv2D" not in names
