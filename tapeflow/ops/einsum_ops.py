@@ -46,6 +46,9 @@ def _explicit(equation: str, ranks) -> str:
                              f"in {equation!r}.")
         fixed.append(t)
     if arrow:
+        if n_ell and "..." not in out:      # TF sums no '...' dims away: it refuses
+            raise errors.op_error("Einsum", f"Output contains {n_ell} broadcasting dimension(s) "
+                                  "but no ellipsis (...) was found in the output subscripts.")
         out = out.replace("...", ell)
     else:   # implicit mode: letters used exactly once, sorted (after the '...' ones)
         counts = {c: "".join(fixed).count(c) for c in "".join(fixed)}

@@ -27,3 +27,15 @@ def test_einsum_errors():
         tf.einsum("i,i->", tf.ones(2), tf.ones(2, tf.float64))
     with pytest.raises(ValueError, match="rank 2"):
         tf.einsum("ijk->i", tf.ones((2, 2)))
+
+
+@pytest.mark.parametrize("equation", ["...j->j", "ij...->j", "...ij->ji", "i...->i"])
+def test_ellipsis_dims_left_out_of_the_output_are_refused_as_in_tensorflow(equation, real_tf):
+    x = np.ones((2, 3, 4), np.float32)
+    with pytest.raises(real_tf.errors.InvalidArgumentError, match="no ellipsis"):
+        real_tf.einsum(equation, x)
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"broadcasting dimension\(s\) but no ellipsis"):
+        tf.einsum(equation, x)
+    np.testing.assert_array_equal(tf.einsum("...ijk->kji", x).numpy(),
+                                  real_tf.einsum("...ijk->kji", x).numpy())
