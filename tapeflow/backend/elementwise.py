@@ -50,17 +50,14 @@ def relu_grad(dy, y, out=None):
     if out is None:
         out = np.empty(dy.shape, np.result_type(dy.dtype, np.bool_))
     d, m, o = _views(dy, y, out)
-    k = jit.current()            # numba's one-pass loop when it is loaded (never loaded here)
-    if k is not None and d.ndim == 1 and d.dtype == m.dtype == o.dtype and d.dtype.kind == "f":
-        zero = d.dtype.type(0)
-        _split(lambda i0, i1: k.relu_grad(o[i0:i1], d[i0:i1], m[i0:i1], zero), len(d))
-    else:
-        _split(lambda i0, i1: np.multiply(d[i0:i1], m[i0:i1] > 0, out=o[i0:i1]), len(d))
+    _split(lambda i0, i1: relu_grad_block(d[i0:i1], m[i0:i1], o[i0:i1]), len(d))
     return out
 
 
 def relu_grad_block(dy, y, out):
-    """`relu_grad` of one block, on the calling thread (a pool task's epilogue)."""
+    """`relu_grad` of one block, on the calling thread (a pool task, or an epilogue):
+    numba's one-pass loop over contiguous float blocks when numba is already loaded
+    (this never loads it), else NumPy's multiply."""
     k = jit.current()
     if (k is not None and dy.dtype == y.dtype == out.dtype and dy.dtype.kind == "f"
             and dy.shape == y.shape == out.shape

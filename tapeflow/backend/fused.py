@@ -12,9 +12,24 @@ intermediate to memory and reading it back in another single-threaded pass.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from tapeflow.backend import blas, elementwise
+
+_OFF = ("0", "false", "off", "no")
+
+
+def switched_on(name: str) -> bool:
+    """An on/off environment setting, on unless set to 0/false/off/no."""
+    return os.environ.get(name, "1").strip().lower() not in _OFF
+
+
+def enabled() -> bool:
+    """TAPEFLOW_FUSE (default on): whether `tf.function` plans fuse steps and Keras's
+    Conv2D runs its fused op eagerly."""
+    return switched_on("TAPEFLOW_FUSE")
 
 
 def _operands(a, b, transpose_a, transpose_b):

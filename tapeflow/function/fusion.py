@@ -44,21 +44,19 @@ enable_check_numerics`, which checks each op's own output, keeps it off.
 """
 from __future__ import annotations
 
-import os
-
-_NO_FUSE = ("0", "false", "off", "no")
+from tapeflow.backend import fused
 
 
 def overlap_enabled() -> bool:
     """Whether a fusing plan also overlaps large updates (TAPEFLOW_OVERLAP, default on)."""
-    return os.environ.get("TAPEFLOW_OVERLAP", "1").strip().lower() not in _NO_FUSE
+    return fused.switched_on("TAPEFLOW_OVERLAP")
 
 
 def enabled(option=None) -> bool:
     """Whether a plan built now fuses: `option` when given, else TAPEFLOW_FUSE (default on)."""
     if option is not None:
         return bool(option)
-    return os.environ.get("TAPEFLOW_FUSE", "1").strip().lower() not in _NO_FUSE
+    return fused.enabled()
 
 
 class _Graph:

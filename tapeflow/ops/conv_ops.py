@@ -12,12 +12,10 @@ again. They live as long as the tape entry or the plan slot holding them.
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from tapeflow.backend import conv as K
-from tapeflow.backend import elementwise, onednn
+from tapeflow.backend import elementwise, fused, onednn
 from tapeflow.framework import op as op_mod
 from tapeflow.framework.api_export import tf_export
 from tapeflow.framework import errors
@@ -25,8 +23,6 @@ from tapeflow.framework.context import state
 from tapeflow.framework.op import OpDef, as_input, binary_inputs, execute
 from tapeflow.ops import math_ops, reduce_ops
 from tapeflow.framework.tensor_shape import TensorShape
-
-_NO_FUSE = ("0", "false", "off", "no")    # TAPEFLOW_FUSE values that turn fusion off
 
 
 def _float_input(op_name, x):
@@ -266,14 +262,9 @@ def fusing_eagerly() -> bool:
     sees the fused op), and fusion not turned off (TAPEFLOW_FUSE=0, which also keeps
     `tf.function` plans unfused)."""
     hook = op_mod.dispatch_hook
-    if state.graph is not None or (hook is not None and not getattr(hook, "times_only",
-                                                                    _no)()):
+    if hook is not None and not (hasattr(hook, "times_only") and hook.times_only()):
         return False
-    return os.environ.get("TAPEFLOW_FUSE", "1").strip().lower() not in _NO_FUSE
-
-
-def _no():
-    return False
+    return state.graph is None and fused.enabled()
 
 
 def fused_conv2d(input, filters, bias, strides, padding, dilations, activation=""):
